@@ -1,0 +1,105 @@
+# Every task a person runs. `make demo` and `make test` work on a fresh clone:
+# each creates the virtualenv, installs the pinned packages and (as root) the
+# Debian Chromium that kaleido needs for PNG export.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+ROOT := $(abspath .)
+VENV := $(ROOT)/.venv
+PY := $(VENV)/bin/python
+DBT := $(VENV)/bin/dbt
+PYTHON ?= python3.11
+# Absolute, because dbt-duckdb resolves a relative path from the working directory.
+override API_TRUST_DB := $(abspath $(or $(API_TRUST_DB),data/api_trust.duckdb))
+export API_TRUST_DB
+export DBT_PROFILES_DIR := $(ROOT)
+export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+
+ROWS ?= 120000
+SEED ?= 42
+DAYS ?= 30
+SCENARIO ?= default
+DIRTY ?= 0.03
+BATCHES ?= 3
+DRIFT ?= --drift
+FILES ?=
+
+.PHONY: help setup system-deps demo generate load build dashboards report export docs \
+        test pytest dbt-test lint format bench clean
+
+help: ## list the tasks
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: requirements.txt pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found (set PYTHON=...)"; exit 1; }
+	@echo "setup: creating $(VENV) with pinned packages (first run: about a minute)"
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt 2>&1 | { grep -v "^WARNING: Location" || true; }
+	@$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e . 2>&1 | { grep -v "^WARNING: Location" || true; }
+	@touch $@
+
+setup: $(VENV)/.installed system-deps ## create .venv and install packages (and Chromium when root)
+	@echo "setup: ready ($(VENV))"
+
+system-deps: ## install Debian's chromium for PNG export and browser tests (root only)
+	@if command -v chromium >/dev/null; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "setup: installing Debian chromium (kaleido PNG export, browser tests)"; \
+		apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else echo "setup: chromium missing and not root: PNG export and browser tests will say so and be skipped"; fi
+
+demo: setup ## generate data, build every model, render dashboards and the insights report
+	@$(MAKE) --no-print-directory generate build dashboards report
+	@echo "demo: warehouse $(API_TRUST_DB); dashboards in $(ROOT)/dashboards (index.html, *.png, insights.md)"
+	@echo "demo: query it with  .venv/bin/duckdb -readonly $(API_TRUST_DB)"
+
+generate: $(VENV)/.installed ## synthetic logs: ROWS= SEED= DAYS= SCENARIO= DIRTY= BATCHES= DRIFT=
+	@$(PY) -m api_trust.generate --rows $(ROWS) --seed $(SEED) --days $(DAYS) --scenario $(SCENARIO) \
+		--dirty-rate $(DIRTY) --batches $(BATCHES) $(DRIFT)
+
+load: $(VENV)/.installed ## load your own log files: FILES="a.csv b.csv.gz"
+	@$(PY) -m api_trust.ingest $(FILES)
+
+build: $(VENV)/.installed ## dbt build (seeds, models, tests) into API_TRUST_DB
+	@$(PY) -m api_trust.warehouse
+	@cd $(ROOT) && $(DBT) build --quiet --warn-error-options '{"error": ["NoNodesForSelectionCriteria"]}' || \
+		{ echo "build: dbt build failed (see above; if it says 'Could not set lock', close the DuckDB CLI)"; exit 1; }
+	@echo "build: every model built and tested in $(API_TRUST_DB)"
+
+dashboards: $(VENV)/.installed ## PNG dashboards and dashboards/index.html from the marts
+	@$(PY) -m api_trust.dashboards
+
+report: $(VENV)/.installed ## dashboards/insights.md: KPIs, SLOs and ranked findings
+	@$(PY) -m api_trust.report
+
+export: $(VENV)/.installed ## data/processed_api_logs.parquet and .csv from the clean facts
+	@$(PY) -m api_trust.export
+
+docs: $(VENV)/.installed ## dbt docs generate, then serve on http://localhost:8080
+	@cd $(ROOT) && $(DBT) docs generate --quiet && echo "docs: generated in target/; serving on http://localhost:8080 (Ctrl-C stops)"
+	@cd $(ROOT) && $(DBT) docs serve --port 8080 --no-browser
+
+test: setup ## lint, pytest (real warehouses on generated data), dbt build on test data
+	@$(MAKE) --no-print-directory lint pytest
+	@echo "test: all checks passed"
+
+pytest: $(VENV)/.installed
+	@cd $(ROOT) && $(PY) -m pytest -q
+
+lint: $(VENV)/.installed ## ruff, sqlfluff (dbt templater), dbt-score
+	@cd $(ROOT) && $(VENV)/bin/ruff check scripts tests
+	@cd $(ROOT) && $(VENV)/bin/ruff format --check scripts tests
+	@cd $(ROOT) && API_TRUST_DB=$(ROOT)/data/lint.duckdb $(VENV)/bin/sqlfluff lint models macros tests analyses --disable-progress-bar --nocolor
+	@cd $(ROOT) && API_TRUST_DB=$(ROOT)/data/lint.duckdb $(DBT) parse --quiet && $(VENV)/bin/dbt-score lint --select 'path:models'
+	@echo "lint: ruff, sqlfluff and dbt-score clean"
+
+format: $(VENV)/.installed ## apply ruff format and sqlfluff fix
+	@cd $(ROOT) && $(VENV)/bin/ruff format scripts tests && $(VENV)/bin/ruff check --fix scripts tests
+	@cd $(ROOT) && API_TRUST_DB=$(ROOT)/data/lint.duckdb $(VENV)/bin/sqlfluff fix models macros tests analyses --disable-progress-bar
+
+bench: $(VENV)/.installed ## generator and build throughput (BENCH_ROWS=10000000)
+	@$(PY) -m api_trust.bench
+
+clean: ## remove generated data, dashboards and dbt artefacts (keeps .venv)
+	rm -rf data/*.duckdb data/*.duckdb.wal data/*.csv data/*.parquet dashboards/*.png dashboards/*.html dashboards/*.md target logs

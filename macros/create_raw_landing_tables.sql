@@ -1,0 +1,95 @@
+{#
+    The raw landing contract: every record as delivered (all text) plus its
+    lineage. Runs on-run-start so a warehouse that never saw the generator
+    still has every raw relation (empty), and scripts/api_trust/warehouse.py
+    executes this same body before loading, so the DDL lives in one place.
+    Keep the body plain SQL: the Python side reads it without Jinja.
+#}
+{% macro create_raw_landing_tables() %}
+create schema if not exists raw;
+create table if not exists raw.api_calls (
+    request_id varchar,
+    "timestamp" varchar,
+    api_name varchar,
+    api_version varchar,
+    region varchar,
+    client_type varchar,
+    client_id varchar,
+    document_type varchar,
+    verification_id varchar,
+    attempt_no varchar,
+    status varchar,
+    status_code varchar,
+    latency_ms varchar,
+    error_reason varchar,
+    error_message varchar,
+    batch_id varchar not null,
+    source_name varchar not null,
+    source_record_no bigint not null,
+    loaded_at timestamp not null
+);
+create table if not exists raw.load_batches (
+    batch_id varchar primary key,
+    source_name varchar not null,
+    source_kind varchar not null,
+    source_format varchar not null,
+    content_hash varchar not null,
+    record_count bigint not null,
+    landed_count bigint not null,
+    rejected_count bigint not null,
+    columns_seen varchar not null,
+    loaded_at timestamp not null
+);
+create table if not exists raw.load_batch_columns (
+    batch_id varchar not null,
+    column_position integer not null,
+    column_name varchar not null,
+    sniffed_type varchar not null
+);
+create table if not exists raw.load_rejects (
+    batch_id varchar not null,
+    source_name varchar not null,
+    source_line bigint,
+    column_name varchar,
+    error_type varchar not null,
+    error_message varchar not null,
+    raw_record varchar
+);
+create table if not exists raw.generator_runs (
+    run_id varchar primary key,
+    scenario varchar not null,
+    seed bigint not null,
+    row_count bigint not null,
+    days integer not null,
+    end_at timestamp not null,
+    dirty_rate double not null,
+    batches integer not null,
+    has_drift boolean not null,
+    generated_at timestamp not null
+);
+create table if not exists raw.planted_defects (
+    batch_id varchar not null,
+    source_record_no bigint not null,
+    request_id varchar,
+    kind varchar not null,
+    column_name varchar
+);
+create table if not exists raw.generator_effects (
+    effect_id integer not null,
+    scenario varchar not null,
+    kind varchar not null,
+    is_incident boolean not null,
+    api_name varchar,
+    api_version varchar,
+    region varchar,
+    document_type varchar,
+    client_type varchar,
+    client_id varchar,
+    error_reason varchar,
+    window_start timestamp,
+    window_end timestamp,
+    failure_rate_added double,
+    latency_multiplier double,
+    description varchar not null
+);
+{% endmacro %}

@@ -1,0 +1,1 @@
+"""API Trust & Performance Analytics: generator, loader, dashboards and report."""

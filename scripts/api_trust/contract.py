@@ -1,0 +1,61 @@
+"""Where things are, and what a log record is.
+
+Paths resolve from the project root (or env vars), never from the current
+directory. The record contract is read from `dbt_project.yml` vars so that the
+loader and the dbt models share one definition.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import yaml
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+LINEAGE_COLUMNS = ("batch_id", "source_name", "source_record_no", "loaded_at")
+
+
+def db_path() -> Path:
+    """The warehouse file: $API_TRUST_DB, else data/api_trust.duckdb under the project root."""
+    raw = os.environ.get("API_TRUST_DB", "data/api_trust.duckdb")
+    path = Path(raw)
+    return path if path.is_absolute() else PROJECT_ROOT / path
+
+
+def data_dir() -> Path:
+    return Path(os.environ.get("API_TRUST_DATA_DIR", PROJECT_ROOT / "data"))
+
+
+def dashboards_dir() -> Path:
+    return Path(os.environ.get("API_TRUST_DASHBOARDS_DIR", PROJECT_ROOT / "dashboards"))
+
+
+@dataclass(frozen=True)
+class LogColumn:
+    name: str
+    required: bool
+    type: str
+
+
+@cache
+def _vars() -> dict:
+    with open(PROJECT_ROOT / "dbt_project.yml", encoding="utf-8") as fh:
+        return yaml.safe_load(fh)["vars"]
+
+
+def log_columns() -> tuple[LogColumn, ...]:
+    """Expected input columns, in canonical order."""
+    return tuple(LogColumn(c["name"], bool(c["required"]), c["type"]) for c in _vars()["log_columns"])
+
+
+def column_aliases() -> dict[str, str]:
+    """Known other names for our columns (drift 'renamed'): alias -> canonical name."""
+    return dict(_vars()["log_column_aliases"])
+
+
+def known_column_names() -> set[str]:
+    """Every header name the loader recognises: canonical columns and their aliases."""
+    return {c.name for c in log_columns()} | set(column_aliases())

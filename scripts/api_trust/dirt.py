@@ -1,0 +1,191 @@
+"""Defects planted on demand, with the truth written down.
+
+Each dirty record gets exactly one defect, so a test can say for every planted
+row where it must end up. `raw.planted_defects` holds (batch_id,
+source_record_no, request_id, kind, column_name); `EXPECTED_OUTCOME` says what
+the warehouse must do with each kind.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import numpy as np
+import pandas as pd
+
+from api_trust.simulation import load_catalogue
+
+# kind -> (where it must end up, the reason code if quarantined; "{col}" is the column)
+EXPECTED_OUTCOME = {
+    "missing_required": ("quarantine", "missing_{col}"),
+    "case_variant": ("fact_normalised", None),
+    "unknown_value": ("quarantine", "unknown_{col}"),
+    "api_typo": ("fact_unknown_api", None),
+    "latency_non_numeric": ("quarantine", "invalid_latency_ms"),
+    "latency_negative": ("quarantine", "nonpositive_latency_ms"),
+    "latency_zero": ("quarantine", "nonpositive_latency_ms"),
+    "latency_absurd": ("quarantine", "absurd_latency_ms"),
+    "status_code_mismatch": ("quarantine", "status_code_mismatch"),
+    "timestamp_unparseable": ("quarantine", "unparseable_timestamp"),
+    "timestamp_future": ("quarantine", "future_timestamp"),
+    "duplicate_delivery": ("duplicate", None),
+    "pii_pan": ("fact_masked", None),
+    "pii_aadhaar": ("fact_masked", None),
+}
+KINDS = tuple(EXPECTED_OUTCOME)
+REQUIRED_FOR_NULLS = ("timestamp", "api_name", "api_version", "region", "client_type",
+                      "document_type", "status", "status_code", "latency_ms")  # fmt: skip
+_VARIANTS = {
+    "region": {"Metro": [" metro", "METRO", "metropolitan"], "Tier1": ["tier1", "TIER-1", " Tier 1 "],
+               "Tier2": [" tier2", "TIER-2", "tier 2", "Tier-II"], "Rural": ["rural", " RURAL", "Rural "]},
+    "document_type": {"PAN": ["pan", " PAN ", "Pan Card"], "Aadhaar": ["aadhaar", "AADHAR", "Aadhaar "],
+                      "Passport": ["passport", "PASSPORT"], "DrivingLicense": ["driving licence", "DL",
+                      "driving-license"], "VoterID": ["voter id", "EPIC", "voterid"]},
+    "client_type": {"FinTech": ["fintech", "FINTECH"], "E-Commerce": ["ecommerce", "e commerce"],
+                    "Bank": ["bank", "BANKING"], "Telecom": ["telco", "TELECOM"], "NBFC": ["nbfc"],
+                    "Insurance": ["insurance "]},
+    "status": {"success": ["SUCCESS", " Success", "succeeded", "ok"], "fail": ["FAIL", "failed", " Failure"]},
+}  # fmt: skip
+_UNKNOWN = {
+    "region": ["Tier5", "Mars", "Metr0", "Zone-9"],
+    "document_type": ["RationCard", "Selfie", "PANN"],
+    "client_type": ["Government", "Unknownco"],
+    "status": ["pending", "maybe", "2"],
+}
+_LETTERS = np.array(list("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
+
+
+def _typo(name: str, rng, known: set[str]) -> str:
+    for _ in range(10):
+        i = int(rng.integers(1, len(name) - 1))
+        choice = int(rng.integers(3))
+        if choice == 0:
+            cand = name[:i] + name[i] + name[i:]  # doubled letter
+        elif choice == 1:
+            cand = name[:i] + name[i + 1 :]  # dropped letter
+        else:
+            cand = name[: i - 1] + name[i] + name[i - 1] + name[i + 1 :]  # swapped letters
+        if cand not in known and cand.strip("_") == cand and "__" not in cand:
+            return cand
+    return name + "_X"
+
+
+def _pan(rng) -> str:
+    return "".join(rng.choice(_LETTERS, 5)) + f"{int(rng.integers(0, 10000)):04d}" + str(rng.choice(_LETTERS))
+
+
+def _aadhaar(rng) -> str:
+    digits = str(int(rng.integers(2, 10))) + "".join(str(d) for d in rng.integers(0, 10, 11))
+    return digits if rng.random() < 0.5 else f"{digits[:4]} {digits[4:8]} {digits[8:]}"
+
+
+def _future(called_at_ms: int, epoch: bool, rng) -> str:
+    ms = called_at_ms + int(rng.integers(3, 8)) * 365 * 86_400_000
+    if epoch:
+        return str(ms)
+    return (datetime(1970, 1, 1) + timedelta(milliseconds=ms)).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def inject(con, rng, rate: float, batch_id: str, drift: dict) -> int:
+    """Plant defects in temp table `chunk`; record them in raw.planted_defects. Returns how many."""
+    n, first = con.execute("select count(*), min(source_record_no) from chunk").fetchone()
+    k = int(round(n * rate))
+    if k == 0:
+        return 0
+    picked = np.sort(rng.choice(n, k, replace=False)) + first
+    kinds = list(KINDS)
+    if drift["drop_message"]:
+        kinds = [x for x in kinds if not x.startswith("pii_")]
+    kind_of = rng.choice(kinds, k)
+    con.register("picked_df", pd.DataFrame({"source_record_no": picked}))
+    rows = con.execute("""
+        select c.* from chunk as c inner join picked_df using (source_record_no)
+        order by source_record_no
+    """).fetch_df()
+    con.unregister("picked_df")
+    known = set(load_catalogue().names)
+    updates: list[tuple[int, str, str | None]] = []
+    planted: list[tuple[int, str, str, str | None]] = []
+    duplicates: list[int] = []
+    for row, kind in zip(rows.itertuples(index=False), kind_of, strict=True):
+        rec = int(row.source_record_no)
+        col: str | None = None
+        value: str | None = None
+        if kind == "missing_required":
+            col = str(rng.choice(REQUIRED_FOR_NULLS))
+            value = [None, "", "   "][int(rng.integers(3))]
+        elif kind == "case_variant":
+            col = str(rng.choice(["region", "document_type", "client_type", "status", "api_name",
+                                  "api_version"]))  # fmt: skip
+            current = getattr(row, col)
+            if col == "api_name":
+                value = [current.lower(), f" {current.title().replace('_', '-')}", f"{current} "][
+                    int(rng.integers(3))]
+            elif col == "api_version":
+                value = [current.upper(), f" {current}"][int(rng.integers(2))]
+            else:
+                value = str(rng.choice(_VARIANTS[col][current]))
+        elif kind == "unknown_value":
+            col = str(rng.choice(list(_UNKNOWN)))
+            value = str(rng.choice(_UNKNOWN[col]))
+        elif kind == "api_typo":
+            col, value = "api_name", _typo(row.api_name, rng, known)
+        elif kind.startswith("latency_"):
+            col = "latency_ms"
+            value = {
+                "latency_non_numeric": f"{row.latency_ms}ms" if rng.random() < 0.7 else "n/a",
+                "latency_negative": f"-{int(rng.integers(1, 500))}",
+                "latency_zero": "0",
+                "latency_absurd": str(rng.choice(["9e9", "86400000", "123456789"])),
+            }[kind]
+        elif kind == "status_code_mismatch":
+            col, value = "status_code", ("500" if row.status == "success" else "200")
+        elif kind == "timestamp_unparseable":
+            col = "timestamp"
+            value = str(rng.choice(["not-a-timestamp", "2026-13-45 25:61:00", "31/10/2026 10:00:00",
+                                    "yesterday"]))  # fmt: skip
+        elif kind == "timestamp_future":
+            col, value = "timestamp", _future(int(row.called_at_ms), drift["epoch"], rng)
+        elif kind == "duplicate_delivery":
+            duplicates.append(rec)
+            continue
+        elif kind in ("pii_pan", "pii_aadhaar"):
+            col = "error_message"
+            secret = _pan(rng) if kind == "pii_pan" else _aadhaar(rng)
+            label = "PAN" if kind == "pii_pan" else "Aadhaar"
+            base = row.error_message if isinstance(row.error_message, str) else "Verification note"
+            value = f"{base} (customer {label} {secret})"
+        updates.append((rec, col, value))
+        planted.append((rec, kind, row.request_id, col))
+
+    if updates:
+        upd = pd.DataFrame(updates, columns=["source_record_no", "column_name", "value"])
+        con.register("updates_df", upd)
+        for col in upd["column_name"].unique():
+            con.execute(f"""
+                update chunk set "{col}" = u.value from updates_df as u
+                where u.source_record_no = chunk.source_record_no and u.column_name = ?
+            """, [col])  # fmt: skip
+        con.unregister("updates_df")
+    if duplicates:
+        last = con.execute("select max(source_record_no) from chunk").fetchone()[0]
+        dup = pd.DataFrame({"source_record_no": duplicates,
+                            "new_no": np.arange(last + 1, last + 1 + len(duplicates))})  # fmt: skip
+        con.register("dup_df", dup)
+        con.execute("""
+            insert into chunk
+            select c.* replace (d.new_no as source_record_no)
+            from chunk as c inner join dup_df as d using (source_record_no)
+        """)
+        ids = con.execute("""
+            select d.new_no, c.request_id from chunk as c
+            inner join dup_df as d on c.source_record_no = d.source_record_no
+        """).fetchall()
+        con.unregister("dup_df")
+        planted += [(int(no), "duplicate_delivery", rid, "request_id") for no, rid in ids]
+    truth = pd.DataFrame(planted, columns=["source_record_no", "kind", "request_id", "column_name"])
+    truth.insert(0, "batch_id", batch_id)
+    con.register("truth_df", truth)
+    con.execute("insert into raw.planted_defects by name select * from truth_df")
+    con.unregister("truth_df")
+    return len(planted)

@@ -1,0 +1,322 @@
+"""Generate synthetic API call logs and land them through the raw contract.
+
+    python -m api_trust.generate --rows 120000 --seed 42 --days 30
+
+Rows are built chunk by chunk as numpy arrays (never a Python loop per row) and
+turned into text by DuckDB while landing, because writing the file, not
+drawing numbers, is what costs time. A run replaces earlier generated data and
+keeps batches that `make load` brought in.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import math
+import sys
+import time
+from datetime import datetime, timedelta
+
+import numpy as np
+import pandas as pd
+
+from api_trust import dirt
+from api_trust.contract import data_dir, db_path, log_columns
+from api_trust.simulation import (
+    CLIENT_TYPES,
+    DOCUMENT_TYPES,
+    REASON_STATUS,
+    REASONS,
+    REGIONS,
+    Calls,
+    World,
+    build_world,
+    calls_for_window,
+    version_numbers,
+    window_weight,
+)
+from api_trust.warehouse import WarehouseError, connect, ensure_raw_tables, run_cli
+
+DEFAULT_END = datetime(2026, 11, 1)
+CHUNK_ROWS = 1_000_000
+
+MESSAGES = {
+    "blurry_image": "Image quality score below threshold; ask the user to recapture in better light",
+    "invalid_document": "Document could not be validated against the expected template",
+    "document_expired": "Document validity date has passed",
+    "missing_field": "Required field missing in request body",
+    "face_not_detected": "No face found in the submitted image",
+    "fraud_suspected": "Risk score above decline threshold",
+    "face_mismatch": "Face similarity below match threshold",
+    "invalid_api_key": "API key not recognised or revoked",
+    "insufficient_scope": "Client not entitled to this API version",
+    "service_down": "Service temporarily unavailable",
+    "upstream_registry_unavailable": "Upstream registry did not respond",
+    "internal_error": "Unexpected error while processing request",
+    "timeout": "Request timed out before the service answered",
+}
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--rows", type=int, default=120_000, help="records to generate (default 120000)")
+    p.add_argument("--seed", type=int, default=42, help="same arguments, same rows (default 42)")
+    p.add_argument("--days", type=int, default=30, help="days of traffic ending at --end (default 30)")
+    p.add_argument("--end", default=DEFAULT_END.strftime("%Y-%m-%d"), help="window end, UTC date")
+    p.add_argument("--scenario", default="default", choices=("default", "baseline"),
+                   help="default: structure + planted incidents; baseline: the API alone decides")
+    p.add_argument("--dirty-rate", type=float, default=0.0, help="share of records given one defect")
+    p.add_argument("--batches", type=int, default=1, help="split the run into N load batches")
+    p.add_argument("--drift", action="store_true", help="later batches change their schema")
+    p.add_argument("--raw-csv", action="store_true", help="also write data/raw_api_logs.csv")
+    p.add_argument("--chunk-rows", type=int, default=CHUNK_ROWS, help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.rows < 1:
+        p.error("--rows must be at least 1")
+    if args.days < 1:
+        p.error("--days must be at least 1")
+    if not 0 <= args.dirty_rate <= 0.5:
+        p.error("--dirty-rate must be between 0 and 0.5")
+    if not 1 <= args.batches <= min(1000, args.rows):
+        p.error("--batches must be between 1 and min(1000, rows)")
+    if args.drift and args.batches < 2:
+        p.error("--drift needs --batches 2 or more (the first batch is the reference shape)")
+    try:
+        args.end_at = datetime.strptime(args.end, "%Y-%m-%d")
+    except ValueError:
+        p.error(f"--end must be a date like 2026-11-01, got {args.end!r}")
+    return args
+
+
+def plan_chunks(rows: int, batches: int, chunk_rows: int, start: datetime, end: datetime):
+    """Split the window into batches x chunks of equal time; rows follow the traffic shape."""
+    per_batch = math.ceil(math.ceil(rows / batches) / chunk_rows)
+    n = batches * per_batch
+    step = (end - start) / n
+    windows = [(start + step * i, start + step * (i + 1)) for i in range(n)]
+    weights = np.array([window_weight(a, b) for a, b in windows])
+    exact = rows * weights / weights.sum()
+    counts = np.floor(exact).astype(int)
+    counts[np.argsort(-(exact - counts))[: rows - counts.sum()]] += 1
+    return [(i // per_batch, w, int(c)) for i, (w, c) in enumerate(zip(windows, counts, strict=True))]
+
+
+def drift_for_batch(batch_no: int, batches: int, drift: bool) -> dict:
+    """How batch k (0-based) deviates from the contract: later batches drift as logging changes."""
+    if not drift or batch_no == 0:
+        return {"rename_latency": False, "sdk_version": False, "drop_message": False, "epoch": False}
+    late = batch_no >= 2 or batches == 2
+    return {"rename_latency": True, "sdk_version": True, "drop_message": late, "epoch": late}
+
+
+def calls_frame(world: World, calls: Calls, first_record_no: int) -> pd.DataFrame:
+    cat = world.catalogue
+    failed = calls.reason >= 0
+    return pd.DataFrame({
+        "source_record_no": np.arange(first_record_no, first_record_no + len(calls.api), dtype=np.int64),
+        "api_name": pd.Categorical.from_codes(calls.api, categories=list(cat.names)),
+        "version_no": version_numbers(cat, calls),
+        "region": pd.Categorical.from_codes(calls.region, categories=list(REGIONS)),
+        "client_type": pd.Categorical.from_codes(world.client_type_of[calls.client],
+                                                 categories=list(CLIENT_TYPES)),
+        "client_no": calls.client + 1,
+        "document_type": pd.Categorical.from_codes(calls.document, categories=list(DOCUMENT_TYPES)),
+        "verification_no": calls.verification,
+        "attempt_no": calls.attempt_no,
+        "is_failed": failed,
+        "status_code": np.where(failed, REASON_STATUS[np.maximum(calls.reason, 0)], 200),
+        "error_reason": pd.Categorical.from_codes(calls.reason, categories=list(REASONS)),
+        "called_at_ms": calls.called_at_ms,
+        "latency_ms": calls.latency_ms,
+    })  # fmt: skip
+
+
+def _message_case() -> str:
+    whens = " ".join(f"when '{k}' then '{v}'" for k, v in MESSAGES.items())
+    return f"case cast(error_reason as varchar) {whens} end"
+
+
+def land_chunk(con, df: pd.DataFrame, seed: int, epoch: bool) -> None:
+    """Turn one chunk into text rows in temp table `chunk` (canonical column names)."""
+    con.register("chunk_df", df)
+    ts = "cast(called_at_ms as varchar)" if epoch else "cast(epoch_ms(called_at_ms) as varchar)"
+    con.execute(f"""
+        create or replace temp table chunk as
+        select
+            printf('req_{seed}_%010d', verification_no * 4 + attempt_no) as request_id,
+            {ts} as "timestamp",
+            cast(api_name as varchar) as api_name,
+            'v' || version_no as api_version,
+            cast(region as varchar) as region,
+            cast(client_type as varchar) as client_type,
+            printf('C%04d', client_no) as client_id,
+            cast(document_type as varchar) as document_type,
+            printf('ver_{seed}_%010d', verification_no) as verification_id,
+            cast(attempt_no as varchar) as attempt_no,
+            case when is_failed then 'fail' else 'success' end as status,
+            cast(status_code as varchar) as status_code,
+            cast(latency_ms as varchar) as latency_ms,
+            cast(error_reason as varchar) as error_reason,
+            {_message_case()} as error_message,
+            source_record_no,
+            called_at_ms
+        from chunk_df
+    """)
+    con.unregister("chunk_df")
+
+
+def wipe_generated(con) -> None:
+    """Remove earlier generator output so a second run replaces it instead of doubling it."""
+    kinds = con.execute("select distinct source_kind from raw.load_batches").fetchall()
+    if all(k == "generator" for (k,) in kinds):
+        con.execute("drop schema raw cascade")
+        ensure_raw_tables(con)
+        return
+    gen = "select batch_id from raw.load_batches where source_kind = 'generator'"
+    for table in ("api_calls", "load_batch_columns", "load_rejects", "planted_defects"):
+        con.execute(f"delete from raw.{table} where batch_id in ({gen})")
+    con.execute("delete from raw.load_batches where source_kind = 'generator'")
+    con.execute("delete from raw.generator_effects")
+    con.execute("delete from raw.generator_runs")
+
+
+def add_missing_columns(con, columns: list[str]) -> None:
+    have = {r[0] for r in con.execute(
+        "select column_name from information_schema.columns "
+        "where table_schema = 'raw' and table_name = 'api_calls'").fetchall()}  # fmt: skip
+    for col in columns:
+        if col not in have:
+            con.execute(f'alter table raw.api_calls add column "{col}" varchar')
+
+
+def batch_columns(drift: dict) -> list[tuple[str, str]]:
+    """Columns a generated batch delivers, in order, with the type a sniffer would see."""
+    out = []
+    for c in log_columns():
+        if c.name == "error_message" and drift["drop_message"]:
+            continue
+        if c.name == "latency_ms":
+            out.append(("latency" if drift["rename_latency"] else "latency_ms", "BIGINT"))
+        elif c.name == "timestamp":
+            out.append(("timestamp", "BIGINT" if drift["epoch"] else "TIMESTAMP"))
+        else:
+            out.append((c.name, c.type))
+    if drift["sdk_version"]:
+        out.append(("sdk_version", "VARCHAR"))
+    return out
+
+
+def generate(args: argparse.Namespace) -> dict:
+    t0 = time.perf_counter()
+    start = args.end_at - timedelta(days=args.days)
+    world = build_world(args.scenario, args.seed, start, args.end_at)
+    plan = plan_chunks(args.rows, args.batches, args.chunk_rows, start, args.end_at)
+    run_id = f"gen_{args.scenario}_s{args.seed}"
+    loaded_at = datetime.utcnow().replace(microsecond=0)
+    con = connect(db_path())
+    ensure_raw_tables(con)
+    con.execute("begin")
+    wipe_generated(con)
+    con.execute("commit")
+    con.execute(
+        "insert into raw.generator_runs values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [run_id, args.scenario, args.seed, args.rows, args.days, args.end_at, args.dirty_rate,
+         args.batches, args.drift, loaded_at],
+    )  # fmt: skip
+    effects = pd.DataFrame([e.row(i + 1, args.scenario) for i, e in enumerate(world.effects)])
+    con.register("effects_df", effects)
+    con.execute("insert into raw.generator_effects by name select * from effects_df")
+    con.unregister("effects_df")
+
+    done = 0
+    planted = 0
+    next_verification = 0
+    record_no = {b: 0 for b in range(args.batches)}
+    batch_ids = [f"{run_id}_b{b + 1:03d}" for b in range(args.batches)]
+    for i, (batch_no, (w0, w1), n_rows) in enumerate(plan):
+        if n_rows == 0:
+            continue
+        rng = np.random.default_rng([args.seed, i])
+        drift = drift_for_batch(batch_no, args.batches, args.drift)
+        calls = calls_for_window(world, rng, n_rows, w0, w1, next_verification)
+        next_verification = int(calls.verification.max()) + 1
+        df = calls_frame(world, calls, record_no[batch_no] + 1)
+        con.execute("begin")
+        land_chunk(con, df, args.seed, drift["epoch"])
+        n_dirty = 0
+        if args.dirty_rate > 0:
+            n_dirty = dirt.inject(con, np.random.default_rng([args.seed, i, 99]), args.dirty_rate,
+                                  batch_ids[batch_no], drift)  # fmt: skip
+            planted += n_dirty
+        cols = batch_columns(drift)
+        add_missing_columns(con, [c for c, _ in cols])
+        renames = "rename (latency_ms as latency)" if drift["rename_latency"] else ""
+        select = ", ".join(
+            "'mobile-sdk-5.' || (source_record_no % 3) as sdk_version" if c == "sdk_version"
+            else f'"{c}"' for c, _ in cols)  # fmt: skip
+        con.execute(f"""
+            insert into raw.api_calls by name
+            select {select}, ? as batch_id, ? as source_name, source_record_no, ? as loaded_at
+            from (select * {renames} from chunk)
+        """, [batch_ids[batch_no], f"generator:{run_id}:batch{batch_no + 1}of{args.batches}",
+              loaded_at])  # fmt: skip
+        landed = con.execute("select count(*), max(source_record_no) from chunk").fetchone()
+        record_no[batch_no] = int(landed[1])
+        con.execute("commit")
+        done += n_rows
+        rate = done / max(time.perf_counter() - t0, 1e-9)
+        if len(plan) > 1 or args.rows >= 1_000_000:
+            print(f"generate: chunk {i + 1}/{len(plan)} (batch {batch_no + 1}/{args.batches}) "
+                  f"{done:,}/{args.rows:,} rows, {rate:,.0f} rows/s", file=sys.stderr, flush=True)
+
+    for b, batch_id in enumerate(batch_ids):
+        drift = drift_for_batch(b, args.batches, args.drift)
+        cols = batch_columns(drift)
+        n = record_no[b]
+        digest = hashlib.sha256(f"{run_id}|{args.rows}|{args.days}|{args.end}|{args.dirty_rate}|"
+                                f"{args.batches}|{args.drift}|{b}".encode()).hexdigest()
+        con.execute(
+            "insert into raw.load_batches values (?, ?, 'generator', 'generator', ?, ?, ?, 0, ?, ?)",
+            [batch_id, f"generator:{run_id}:batch{b + 1}of{args.batches}", f"params:{digest}",
+             n, n, ",".join(c for c, _ in cols), loaded_at],
+        )  # fmt: skip
+        con.executemany(
+            "insert into raw.load_batch_columns values (?, ?, ?, ?)",
+            [[batch_id, pos + 1, c, t] for pos, (c, t) in enumerate(cols)],
+        )
+    con.execute("checkpoint")
+    if args.raw_csv:
+        out = data_dir() / "raw_api_logs.csv"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        con.execute(f"""
+            copy (select * exclude (batch_id, source_name, source_record_no, loaded_at)
+                  from raw.api_calls where batch_id like '{run_id}_b%'
+                  order by batch_id, source_record_no)
+            to '{out}' (header, delimiter ',')
+        """)
+    total = con.execute("select count(*) from raw.api_calls where batch_id like ?",
+                        [f"{run_id}_b%"]).fetchone()[0]  # fmt: skip
+    con.close()
+    seconds = time.perf_counter() - t0
+    return {"rows": args.rows, "records": total, "planted": planted, "seconds": seconds,
+            "batches": args.batches, "run_id": run_id}  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+
+    def _run() -> None:
+        r = generate(args)
+        extra = f", {r['planted']:,} planted defects" if args.dirty_rate else ""
+        print(f"generate: {r['records']:,} records ({r['rows']:,} calls{extra}) in {r['batches']} "
+              f"batch(es), scenario {args.scenario}, seed {args.seed} -> {db_path()} "
+              f"in {r['seconds']:.1f} s ({r['rows'] / r['seconds']:,.0f} rows/s)")  # fmt: skip
+
+    run_cli(_run)
+
+
+if __name__ == "__main__":
+    main()
+
+
+__all__ = ["WarehouseError", "generate", "main", "parse_args"]

@@ -1,0 +1,80 @@
+"""Opening the warehouse with errors a person can act on, and the raw landing DDL."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import duckdb
+
+from api_trust.contract import PROJECT_ROOT, db_path
+
+RAW_DDL_MACRO = PROJECT_ROOT / "macros" / "create_raw_landing_tables.sql"
+
+
+class WarehouseError(RuntimeError):
+    """A problem the user can fix; main() prints its message on one line and exits 1."""
+
+
+def raw_landing_ddl() -> str:
+    """The body of the dbt macro `create_raw_landing_tables`: the single source of the raw DDL."""
+    text = RAW_DDL_MACRO.read_text(encoding="utf-8")
+    match = re.search(r"{%\s*macro create_raw_landing_tables\(\)\s*%}(.*?){%\s*endmacro\s*%}", text, re.S)
+    if not match:
+        raise WarehouseError(f"cannot find the raw landing DDL in {RAW_DDL_MACRO}")
+    return match.group(1)
+
+
+def lock_message(path: Path, err: Exception) -> str:
+    holder = re.search(r"held in (.+?) \(PID (\d+)\)", str(err))
+    who = f" by {holder.group(1)} (PID {holder.group(2)})" if holder else ""
+    return (
+        f"the warehouse {path} is locked{who}: close the DuckDB CLI, notebook or other "
+        "program that has it open (even read-only), then run this again"
+    )
+
+
+def connect(path: Path | None = None, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse; a lock held by another process becomes a WarehouseError saying what to close."""
+    path = path or db_path()
+    if read_only and not path.exists():
+        raise WarehouseError(f"no warehouse at {path}: run `make demo` (or `make generate build`) first")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        con = duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as err:
+        if "lock" in str(err).lower():
+            raise WarehouseError(lock_message(path, err)) from None
+        raise WarehouseError(f"cannot open the warehouse {path}: {err}") from None
+    con.execute("set TimeZone = 'UTC'")
+    return con
+
+
+def ensure_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(raw_landing_ddl())
+
+
+def run_cli(main_fn) -> None:
+    """Run a command's main; turn WarehouseError into one clear stderr line and exit 1."""
+    try:
+        main_fn()
+    except WarehouseError as err:
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)
+
+
+def check_unlocked() -> None:
+    """Exit 1 with a clear message if another process holds the warehouse (used before `dbt build`)."""
+    path = db_path()
+    if not path.exists():
+        return
+    con = connect(path)
+    con.close()
+
+
+if __name__ == "__main__":
+    run_cli(check_unlocked)
