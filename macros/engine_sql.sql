@@ -1,0 +1,143 @@
+{#
+    Engine-specific SQL lives only here, behind adapter.dispatch, so the same
+    models can run on Spark later: add a `spark__` twin of each macro.
+#}
+
+{# Cast that yields null instead of failing on a bad value (dbt.safe_cast is a plain cast on DuckDB). #}
+{% macro safe_cast(expr, data_type) -%}
+    {{ return(adapter.dispatch('safe_cast', 'api_trust')(expr, data_type)) }}
+{%- endmacro %}
+
+{% macro default__safe_cast(expr, data_type) -%}
+    try_cast({{ expr }} as {{ data_type }})
+{%- endmacro %}
+
+{# Lower-case, keep only letters and digits: ' TIER-2' and 'tier 2' become the key 'tier2'. #}
+{% macro normalise_key(expr) -%}
+    {{ return(adapter.dispatch('normalise_key', 'api_trust')(expr)) }}
+{%- endmacro %}
+
+{% macro default__normalise_key(expr) -%}
+    nullif(regexp_replace(lower({{ expr }}), '[^a-z0-9]', '', 'g'), '')
+{%- endmacro %}
+
+{% macro spark__normalise_key(expr) -%}
+    nullif(regexp_replace(lower({{ expr }}), '[^a-z0-9]', ''), '')
+{%- endmacro %}
+
+{# Service names: upper case, runs of spaces/hyphens as one underscore. #}
+{% macro normalise_api_name(expr) -%}
+    {{ return(adapter.dispatch('normalise_api_name', 'api_trust')(expr)) }}
+{%- endmacro %}
+
+{% macro default__normalise_api_name(expr) -%}
+    nullif(regexp_replace(upper(trim({{ expr }})), '[\s\-]+', '_', 'g'), '')
+{%- endmacro %}
+
+{% macro spark__normalise_api_name(expr) -%}
+    nullif(regexp_replace(upper(trim({{ expr }})), '[\\s\\-]+', '_'), '')
+{%- endmacro %}
+
+{# True when the whole text matches the pattern. #}
+{% macro full_match(expr, pattern) -%}
+    {{ return(adapter.dispatch('full_match', 'api_trust')(expr, pattern)) }}
+{%- endmacro %}
+
+{% macro default__full_match(expr, pattern) -%}
+    regexp_full_match({{ expr }}, '{{ pattern }}')
+{%- endmacro %}
+
+{% macro spark__full_match(expr, pattern) -%}
+    ({{ expr }} rlike '^(?:{{ pattern }})$')
+{%- endmacro %}
+
+{#
+    Timestamps arrive as ISO text (with or without a zone) or as epoch
+    milliseconds (a logging change seen in drifted batches). Result: naive UTC.
+#}
+{% macro parse_timestamp_utc(expr) -%}
+    {{ return(adapter.dispatch('parse_timestamp_utc', 'api_trust')(expr)) }}
+{%- endmacro %}
+
+{% macro default__parse_timestamp_utc(expr) -%}
+    case
+        when regexp_full_match({{ expr }}, '[0-9]{13}')
+            then make_timestamp(cast({{ expr }} as bigint) * 1000)
+        else try_cast({{ expr }} as timestamptz) at time zone 'UTC'
+    end
+{%- endmacro %}
+
+{% macro spark__parse_timestamp_utc(expr) -%}
+    case
+        when {{ expr }} rlike '^[0-9]{13}$'
+            then timestamp_millis(cast({{ expr }} as bigint))
+        else to_utc_timestamp(try_cast({{ expr }} as timestamp), 'UTC')
+    end
+{%- endmacro %}
+
+{# PAN (ABCDE1234F) and Aadhaar-like (12 digits, optionally spaced 4-4-4, word-bounded) numbers. #}
+{% macro mask_pii(expr) -%}
+    {{ return(adapter.dispatch('mask_pii', 'api_trust')(expr)) }}
+{%- endmacro %}
+
+{% macro default__mask_pii(expr) -%}
+    regexp_replace(
+        regexp_replace({{ expr }}, '\b[A-Z]{5}[0-9]{4}[A-Z]\b', '[PAN]', 'g'),
+        '\b[0-9]{4}\s?[0-9]{4}\s?[0-9]{4}\b', '[AADHAAR]', 'g'
+    )
+{%- endmacro %}
+
+{% macro has_pii(expr) -%}
+    {{ return(adapter.dispatch('has_pii', 'api_trust')(expr)) }}
+{%- endmacro %}
+
+{% macro default__has_pii(expr) -%}
+    regexp_matches({{ expr }}, '\b[A-Z]{5}[0-9]{4}[A-Z]\b|\b[0-9]{4}\s?[0-9]{4}\s?[0-9]{4}\b')
+{%- endmacro %}
+
+{# Start of the hour / day of a timestamp. #}
+{% macro truncate_to(part, expr) -%}
+    {{ return(adapter.dispatch('truncate_to', 'api_trust')(part, expr)) }}
+{%- endmacro %}
+
+{% macro default__truncate_to(part, expr) -%}
+    date_trunc('{{ part }}', {{ expr }})
+{%- endmacro %}
+
+{% macro add_hours(expr, hours) -%}
+    {{ return(adapter.dispatch('add_hours', 'api_trust')(expr, hours)) }}
+{%- endmacro %}
+
+{% macro default__add_hours(expr, hours) -%}
+    ({{ expr }} + to_hours(cast({{ hours }} as bigint)))
+{%- endmacro %}
+
+{% macro spark__add_hours(expr, hours) -%}
+    ({{ expr }} + make_interval(0, 0, 0, 0, {{ hours }}))
+{%- endmacro %}
+
+{# Whole seconds between two timestamps. #}
+{% macro seconds_between(start_expr, end_expr) -%}
+    {{ return(adapter.dispatch('seconds_between', 'api_trust')(start_expr, end_expr)) }}
+{%- endmacro %}
+
+{% macro default__seconds_between(start_expr, end_expr) -%}
+    date_diff('millisecond', {{ start_expr }}, {{ end_expr }}) / 1000.0
+{%- endmacro %}
+
+{% macro spark__seconds_between(start_expr, end_expr) -%}
+    (unix_millis({{ end_expr }}) - unix_millis({{ start_expr }})) / 1000.0
+{%- endmacro %}
+
+{# First code of a ';'-separated reason list. #}
+{% macro first_reason(expr) -%}
+    {{ return(adapter.dispatch('first_reason', 'api_trust')(expr)) }}
+{%- endmacro %}
+
+{% macro default__first_reason(expr) -%}
+    split_part({{ expr }}, ';', 1)
+{%- endmacro %}
+
+{% macro spark__first_reason(expr) -%}
+    split({{ expr }}, ';')[0]
+{%- endmacro %}

@@ -1,0 +1,69 @@
+{#
+    Reading the landing table whatever shape its batches had. Raw columns
+    appear as batches bring them (a renamed `latency`, a new `sdk_version`),
+    so the staging model asks the warehouse which columns exist at run time.
+#}
+
+{# Names (lower case) of the columns a relation has now; empty while parsing. #}
+{% macro relation_column_names(relation) -%}
+    {%- set names = [] -%}
+    {%- if execute -%}
+        {%- for col in adapter.get_columns_in_relation(relation) -%}
+            {%- do names.append(col.name | lower) -%}
+        {%- endfor -%}
+    {%- endif -%}
+    {{ return(names) }}
+{%- endmacro %}
+
+{# Every delivered name that means `canonical`: itself first, then its aliases. #}
+{% macro names_for_column(canonical) -%}
+    {%- set names = [canonical] -%}
+    {%- for alias, target in var('log_column_aliases').items() -%}
+        {%- if target == canonical -%}{%- do names.append(alias) -%}{%- endif -%}
+    {%- endfor -%}
+    {{ return(names) }}
+{%- endmacro %}
+
+{# The delivered text for a canonical column: trimmed, '' as null, aliases coalesced. #}
+{% macro delivered_text(canonical, present_columns) -%}
+    {%- set found = [] -%}
+    {%- for name in api_trust.names_for_column(canonical) -%}
+        {%- if name in present_columns -%}
+            {%- do found.append("nullif(trim(" ~ adapter.quote(name) ~ "), '')") -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- if found | length == 0 -%}
+        cast(null as varchar)
+    {%- elif found | length == 1 -%}
+        {{ found[0] }}
+    {%- else -%}
+        coalesce({{ found | join(', ') }})
+    {%- endif -%}
+{%- endmacro %}
+
+{# The contract as rows, for models that compare batches against it. #}
+{% macro expected_columns_values() -%}
+    {%- for col in var('log_columns') %}
+        select
+            '{{ col.name }}' as column_name,
+            {{ 'true' if col.required else 'false' }} as is_required,
+            '{{ col.type }}' as expected_type
+        {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
+{%- endmacro %}
+
+{# Delivered header name -> canonical name (itself, or the column an alias stands for). #}
+{% macro canonical_column_name(expr) -%}
+    case {{ expr }}
+    {%- for alias, target in var('log_column_aliases').items() %}
+        when '{{ alias }}' then '{{ target }}'
+    {%- endfor %}
+        else {{ expr }}
+    end
+{%- endmacro %}
+
+{% macro required_log_columns() -%}
+    {%- set names = [] -%}
+    {%- for col in var('log_columns') if col.required -%}{%- do names.append(col.name) -%}{%- endfor -%}
+    {{ return(names) }}
+{%- endmacro %}

@@ -1,0 +1,52 @@
+{#
+    Rates and their uncertainty in plain SQL arithmetic (portable as written).
+    Wilson score interval at 95% (z = 1.96): honest for small counts and for
+    rates at 0 or 1, where the normal interval collapses.
+#}
+{% macro safe_rate(numerator, denominator) -%}
+    cast({{ numerator }} as double) / nullif({{ denominator }}, 0)
+{%- endmacro %}
+
+{% macro wilson_lower(hits, trials, z=1.96) -%}
+    case when {{ trials }} > 0 then
+        (
+            cast({{ hits }} as double) / {{ trials }} + {{ z }} * {{ z }} / (2.0 * {{ trials }})
+            - {{ z }} * sqrt(
+                (cast({{ hits }} as double) / {{ trials }}) * (1 - cast({{ hits }} as double) / {{ trials }}) / {{ trials }}
+                + {{ z }} * {{ z }} / (4.0 * {{ trials }} * {{ trials }})
+            )
+        ) / (1 + {{ z }} * {{ z }} / {{ trials }})
+    end
+{%- endmacro %}
+
+{% macro wilson_upper(hits, trials, z=1.96) -%}
+    case when {{ trials }} > 0 then
+        (
+            cast({{ hits }} as double) / {{ trials }} + {{ z }} * {{ z }} / (2.0 * {{ trials }})
+            + {{ z }} * sqrt(
+                (cast({{ hits }} as double) / {{ trials }}) * (1 - cast({{ hits }} as double) / {{ trials }}) / {{ trials }}
+                + {{ z }} * {{ z }} / (4.0 * {{ trials }} * {{ trials }})
+            )
+        ) / (1 + {{ z }} * {{ z }} / {{ trials }})
+    end
+{%- endmacro %}
+
+{#
+    Standard normal CDF. DuckDB has no erf: Abramowitz & Stegun 7.1.26
+    (|error| < 1.5e-7) on |z|/sqrt(2). Dispatched so an engine with a native
+    function can use it.
+#}
+{% macro normal_cdf(z) -%}
+    {{ return(adapter.dispatch('normal_cdf', 'api_trust')(z)) }}
+{%- endmacro %}
+
+{% macro default__normal_cdf(z) -%}
+    (0.5 * (1 + sign({{ z }}) * (1 - (
+        (((((1.061405429 * (1 / (1 + 0.3275911 * abs({{ z }}) / sqrt(2.0)))
+        - 1.453152027) * (1 / (1 + 0.3275911 * abs({{ z }}) / sqrt(2.0)))
+        + 1.421413741) * (1 / (1 + 0.3275911 * abs({{ z }}) / sqrt(2.0)))
+        - 0.284496736) * (1 / (1 + 0.3275911 * abs({{ z }}) / sqrt(2.0)))
+        + 0.254829592) * (1 / (1 + 0.3275911 * abs({{ z }}) / sqrt(2.0))))
+        * exp(-({{ z }}) * ({{ z }}) / 2.0)
+    ))))
+{%- endmacro %}

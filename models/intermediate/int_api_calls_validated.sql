@@ -1,0 +1,171 @@
+{#
+    Every landed record, checked against the contract and routed to exactly one
+    place: `fact` (fct_api_calls), `quarantine` (dq_quarantine, with every
+    reason) or `duplicate` (a later delivery of a request_id already seen).
+    One issue column per input column; `reasons` joins them in a fixed order.
+#}
+{%- set required = api_trust.required_log_columns() -%}
+{%- set issue_columns = [
+    'timestamp_issue', 'api_name_issue', 'api_version_issue', 'region_issue',
+    'client_type_issue', 'document_type_issue', 'status_issue', 'status_code_issue',
+    'latency_ms_issue', 'error_reason_issue', 'attempt_no_issue', 'consistency_issue',
+] -%}
+
+with
+
+api_calls as (
+    select * from {{ ref('stg_logs__api_calls') }}
+),
+
+batch_columns as (
+    select * from {{ ref('stg_logs__load_batch_columns') }}
+),
+
+value_aliases as (
+    select * from {{ ref('value_aliases') }}
+),
+
+error_reasons as (
+    select * from {{ ref('error_reasons') }}
+),
+
+api_catalogue as (
+    select * from {{ ref('api_catalogue') }}
+),
+
+batch_shape as (
+    -- which required columns each batch delivered, under any known name
+    select
+        batch_id,
+        {%- for col in required %}
+            max(case when canonical_name = '{{ col }}' then 1 else 0 end) = 1 as has_{{ col }},
+        {%- endfor %}
+    from batch_columns
+    group by batch_id
+),
+
+normalised as (
+    select
+        api_calls.*,
+        region_alias.canonical_value as region,
+        client_type_alias.canonical_value as client_type,
+        document_type_alias.canonical_value as document_type,
+        status_alias.canonical_value as status,
+        error_reasons.failure_class,
+        api_catalogue.api_name is not null as is_known_api,
+        {%- for col in required %}
+            coalesce(batch_shape.has_{{ col }}, true) as has_{{ col }}_column,
+        {%- endfor %}
+    from api_calls
+    left join batch_shape
+        on api_calls.batch_id = batch_shape.batch_id
+    left join value_aliases as region_alias
+        on
+            region_alias.dimension = 'region'
+            and api_calls.region_key = region_alias.alias_key
+    left join value_aliases as client_type_alias
+        on
+            client_type_alias.dimension = 'client_type'
+            and api_calls.client_type_key = client_type_alias.alias_key
+    left join value_aliases as document_type_alias
+        on
+            document_type_alias.dimension = 'document_type'
+            and api_calls.document_type_key = document_type_alias.alias_key
+    left join value_aliases as status_alias
+        on
+            status_alias.dimension = 'status'
+            and api_calls.status_key = status_alias.alias_key
+    left join error_reasons
+        on api_calls.error_reason = error_reasons.error_reason
+    left join api_catalogue
+        on api_calls.api_name = api_catalogue.api_name
+),
+
+checked as (
+    select
+        *,
+        case
+            when not has_timestamp_column then 'missing_column_timestamp'
+            when timestamp_raw is null then 'missing_timestamp'
+            when called_at is null then 'unparseable_timestamp'
+            when called_at > {{ api_trust.add_hours('loaded_at', var('future_tolerance_hours')) }}
+                then 'future_timestamp'
+        end as timestamp_issue,
+        case
+            when not has_api_name_column then 'missing_column_api_name'
+            when api_name is null then 'missing_api_name'
+            when not {{ api_trust.full_match('api_name', '[A-Z][A-Z0-9_]*') }} then 'invalid_api_name'
+        end as api_name_issue,
+        case
+            when not has_api_version_column then 'missing_column_api_version'
+            when api_version is null then 'missing_api_version'
+            when not {{ api_trust.full_match('api_version', 'v[0-9]+(\.[0-9]+)*') }}
+                then 'invalid_api_version'
+        end as api_version_issue,
+        {%- for dim in ['region', 'client_type', 'document_type', 'status'] %}
+            case
+                when not has_{{ dim }}_column then 'missing_column_{{ dim }}'
+                when {{ dim }}_raw is null then 'missing_{{ dim }}'
+                when {{ dim }} is null then 'unknown_{{ dim }}'
+            end as {{ dim }}_issue,
+        {%- endfor %}
+        case
+            when not has_status_code_column then 'missing_column_status_code'
+            when status_code_raw is null then 'missing_status_code'
+            when status_code is null or status_code not between 100 and 599 then 'invalid_status_code'
+        end as status_code_issue,
+        case
+            when not has_latency_ms_column then 'missing_column_latency_ms'
+            when latency_ms_raw is null then 'missing_latency_ms'
+            when latency_ms is null then 'invalid_latency_ms'
+            when latency_ms <= 0 then 'nonpositive_latency_ms'
+            when latency_ms > {{ var('max_latency_ms') }} then 'absurd_latency_ms'
+        end as latency_ms_issue,
+        case
+            when not has_error_reason_column then 'missing_column_error_reason'
+            when status = 'fail' and error_reason is null then 'missing_error_reason'
+            when error_reason is not null and failure_class is null then 'unknown_error_reason'
+            when status = 'success' and error_reason is not null then 'error_reason_on_success'
+        end as error_reason_issue,
+        case
+            when attempt_no_raw is not null and (attempt_no is null or attempt_no < 1)
+                then 'invalid_attempt_no'
+        end as attempt_no_issue,
+        case
+            when status = 'success' and status_code not between 200 and 299 then 'status_code_mismatch'
+            when status = 'fail' and status_code between 200 and 299 then 'status_code_mismatch'
+        end as consistency_issue
+    from normalised
+),
+
+reasoned as (
+    select
+        *,
+        nullif(concat_ws(';', {{ issue_columns | join(', ') }}), '') as reasons,
+        coalesce(request_id, batch_id || '#' || cast(source_record_no as varchar)) as call_id,
+        request_id is null as is_request_id_derived
+    from checked
+),
+
+sequenced as (
+    select
+        *,
+        row_number() over (
+            partition by call_id
+            order by loaded_at, batch_id, source_record_no
+        ) as delivery_no
+    from reasoned
+),
+
+routed as (
+    select
+        *,
+        case
+            when delivery_no > 1 then 'duplicate'
+            when reasons is not null then 'quarantine'
+            else 'fact'
+        end as route
+    from sequenced
+)
+
+select * from routed

@@ -1,0 +1,45 @@
+with
+
+api_catalogue as (
+    select * from {{ ref('api_catalogue') }}
+),
+
+validated_calls as (
+    select * from {{ ref('int_api_calls_validated') }}
+),
+
+catalogued as (
+    select
+        api_name,
+        api_family,
+        owner_team,
+        live_versions,
+        latest_version,
+        cast(availability_target as double) as availability_target,
+        cast(latency_slo_ms as double) as latency_slo_ms,
+        true as is_known_api
+    from api_catalogue
+),
+
+seen_but_unknown as (
+    -- well-formed names not in the catalogue: new services appear all the time
+    select distinct
+        api_name,
+        'UNKNOWN' as api_family,
+        'unassigned' as owner_team,
+        cast(null as varchar) as live_versions,
+        cast(null as varchar) as latest_version,
+        cast(null as double) as availability_target,
+        cast(null as double) as latency_slo_ms,
+        false as is_known_api
+    from validated_calls
+    where route = 'fact' and not is_known_api
+),
+
+final as (
+    select * from catalogued
+    union all
+    select * from seen_but_unknown
+)
+
+select * from final

@@ -1,0 +1,54 @@
+{{ config(materialized='table') }}
+
+with
+
+validated_calls as (
+    select * from {{ ref('int_api_calls_validated') }}
+),
+
+apis as (
+    select * from {{ ref('dim_apis') }}
+),
+
+facts as (
+    select
+        -- ids
+        validated_calls.call_id as request_id,
+        coalesce(validated_calls.verification_id, validated_calls.call_id) as verification_id,
+        coalesce(validated_calls.client_id, 'unknown') as client_id,
+        validated_calls.batch_id,
+
+        -- strings
+        validated_calls.api_name,
+        validated_calls.api_version,
+        coalesce(apis.api_family, 'UNKNOWN') as api_family,
+        coalesce(apis.owner_team, 'unassigned') as owner_team,
+        validated_calls.region,
+        validated_calls.client_type,
+        validated_calls.document_type,
+        validated_calls.status,
+        validated_calls.error_reason,
+        validated_calls.failure_class,
+        validated_calls.error_message,
+
+        -- numbers
+        cast(validated_calls.status_code as integer) as status_code,
+        cast(coalesce(validated_calls.attempt_no, 1) as integer) as attempt_no,
+        cast(validated_calls.latency_ms as double) as latency_ms,
+
+        -- booleans
+        validated_calls.status = 'success' as is_success,
+        validated_calls.is_known_api,
+        validated_calls.is_request_id_derived,
+        validated_calls.has_pii_in_message as is_message_masked,
+
+        -- timestamps
+        validated_calls.called_at,
+        validated_calls.loaded_at
+    from validated_calls
+    left join apis
+        on validated_calls.api_name = apis.api_name
+    where validated_calls.route = 'fact'
+)
+
+select * from facts
