@@ -90,13 +90,13 @@ pytest: $(VENV)/.installed
 lint: $(VENV)/.installed ## ruff, sqlfluff (dbt templater), dbt-score
 	@cd $(ROOT) && $(VENV)/bin/ruff check scripts tests
 	@cd $(ROOT) && $(VENV)/bin/ruff format --check scripts tests
-	@cd $(ROOT) && API_TRUST_DB=$(ROOT)/data/lint.duckdb $(VENV)/bin/sqlfluff lint models macros tests analyses --disable-progress-bar --nocolor
+	@cd $(ROOT) && API_TRUST_DB=$(ROOT)/data/lint.duckdb $(VENV)/bin/sqlfluff lint models tests analyses --disable-progress-bar --nocolor
 	@cd $(ROOT) && API_TRUST_DB=$(ROOT)/data/lint.duckdb $(DBT) parse --quiet && $(VENV)/bin/dbt-score lint --select 'path:models'
 	@echo "lint: ruff, sqlfluff and dbt-score clean"
 
 format: $(VENV)/.installed ## apply ruff format and sqlfluff fix
 	@cd $(ROOT) && $(VENV)/bin/ruff format scripts tests && $(VENV)/bin/ruff check --fix scripts tests
-	@cd $(ROOT) && API_TRUST_DB=$(ROOT)/data/lint.duckdb $(VENV)/bin/sqlfluff fix models macros tests analyses --disable-progress-bar
+	@cd $(ROOT) && API_TRUST_DB=$(ROOT)/data/lint.duckdb $(VENV)/bin/sqlfluff fix models tests analyses --disable-progress-bar
 
 bench: $(VENV)/.installed ## generator and build throughput (BENCH_ROWS=10000000)
 	@$(PY) -m api_trust.bench

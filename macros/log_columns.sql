@@ -67,3 +67,30 @@
     {%- for col in var('log_columns') if col.required -%}{%- do names.append(col.name) -%}{%- endfor -%}
     {{ return(names) }}
 {%- endmacro %}
+
+{# `<delivered text> as <column>_raw` for every contract column, comma-separated. #}
+{% macro delivered_text_columns(present_columns) -%}
+    {%- set parts = [] -%}
+    {%- for col in var('log_columns') -%}
+        {%- do parts.append(api_trust.delivered_text(col.name, present_columns) ~ ' as ' ~ col.name ~ '_raw') -%}
+    {%- endfor -%}
+    {{ parts | join(',\n        ') }}
+{%- endmacro %}
+
+{# Per batch: has_<column> for every required column, from its delivered header. #}
+{% macro batch_has_required_columns() -%}
+    {%- set parts = [] -%}
+    {%- for col in api_trust.required_log_columns() -%}
+        {%- do parts.append("max(case when canonical_name = '" ~ col ~ "' then 1 else 0 end) = 1 as has_" ~ col) -%}
+    {%- endfor -%}
+    {{ parts | join(',\n        ') }}
+{%- endmacro %}
+
+{# has_<column>_column flags, true when the batch's header is unknown. #}
+{% macro has_required_column_flags(relation_alias) -%}
+    {%- set parts = [] -%}
+    {%- for col in api_trust.required_log_columns() -%}
+        {%- do parts.append('coalesce(' ~ relation_alias ~ '.has_' ~ col ~ ', true) as has_' ~ col ~ '_column') -%}
+    {%- endfor -%}
+    {{ parts | join(',\n        ') }}
+{%- endmacro %}

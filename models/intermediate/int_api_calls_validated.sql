@@ -37,9 +37,7 @@ batch_shape as (
     -- which required columns each batch delivered, under any known name
     select
         batch_id,
-        {%- for col in required %}
-            max(case when canonical_name = '{{ col }}' then 1 else 0 end) = 1 as has_{{ col }},
-        {%- endfor %}
+        {{ api_trust.batch_has_required_columns() }}
     from batch_columns
     group by batch_id
 ),
@@ -53,9 +51,7 @@ normalised as (
         status_alias.canonical_value as status,
         error_reasons.failure_class,
         api_catalogue.api_name is not null as is_known_api,
-        {%- for col in required %}
-            coalesce(batch_shape.has_{{ col }}, true) as has_{{ col }}_column,
-        {%- endfor %}
+        {{ api_trust.has_required_column_flags('batch_shape') }}
     from api_calls
     left join batch_shape
         on api_calls.batch_id = batch_shape.batch_id

@@ -14,9 +14,7 @@ delivered as (
         source_name,
         source_record_no,
         loaded_at,
-        {%- for col in var('log_columns') %}
-            {{ api_trust.delivered_text(col.name, present) }} as {{ col.name }}_raw,
-        {%- endfor %}
+        {{ api_trust.delivered_text_columns(present) }}
     from source
 ),
 

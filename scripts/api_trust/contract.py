@@ -48,7 +48,9 @@ def _vars() -> dict:
 
 def log_columns() -> tuple[LogColumn, ...]:
     """Expected input columns, in canonical order."""
-    return tuple(LogColumn(c["name"], bool(c["required"]), c["type"]) for c in _vars()["log_columns"])
+    return tuple(
+        LogColumn(c["name"], bool(c["required"]), c["type"]) for c in _vars()["log_columns"]
+    )
 
 
 def column_aliases() -> dict[str, str]:

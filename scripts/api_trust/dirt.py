@@ -71,7 +71,11 @@ def _typo(name: str, rng, known: set[str]) -> str:
 
 
 def _pan(rng) -> str:
-    return "".join(rng.choice(_LETTERS, 5)) + f"{int(rng.integers(0, 10000)):04d}" + str(rng.choice(_LETTERS))
+    return (
+        "".join(rng.choice(_LETTERS, 5))
+        + f"{int(rng.integers(0, 10000)):04d}"
+        + str(rng.choice(_LETTERS))
+    )
 
 
 def _aadhaar(rng) -> str:
@@ -89,7 +93,7 @@ def _future(called_at_ms: int, epoch: bool, rng) -> str:
 def inject(con, rng, rate: float, batch_id: str, drift: dict) -> int:
     """Plant defects in temp table `chunk`; record them in raw.planted_defects. Returns how many."""
     n, first = con.execute("select count(*), min(source_record_no) from chunk").fetchone()
-    k = int(round(n * rate))
+    k = round(n * rate)
     if k == 0:
         return 0
     picked = np.sort(rng.choice(n, k, replace=False)) + first
@@ -120,7 +124,8 @@ def inject(con, rng, rate: float, batch_id: str, drift: dict) -> int:
             current = getattr(row, col)
             if col == "api_name":
                 value = [current.lower(), f" {current.title().replace('_', '-')}", f"{current} "][
-                    int(rng.integers(3))]
+                    int(rng.integers(3))
+                ]
             elif col == "api_version":
                 value = [current.upper(), f" {current}"][int(rng.integers(2))]
             else:

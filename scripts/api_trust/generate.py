@@ -61,11 +61,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--rows", type=int, default=120_000, help="records to generate (default 120000)")
     p.add_argument("--seed", type=int, default=42, help="same arguments, same rows (default 42)")
-    p.add_argument("--days", type=int, default=30, help="days of traffic ending at --end (default 30)")
+    p.add_argument(
+        "--days", type=int, default=30, help="days of traffic ending at --end (default 30)"
+    )
     p.add_argument("--end", default=DEFAULT_END.strftime("%Y-%m-%d"), help="window end, UTC date")
-    p.add_argument("--scenario", default="default", choices=("default", "baseline"),
-                   help="default: structure + planted incidents; baseline: the API alone decides")
-    p.add_argument("--dirty-rate", type=float, default=0.0, help="share of records given one defect")
+    p.add_argument(
+        "--scenario",
+        default="default",
+        choices=("default", "baseline"),
+        help="default: structure + planted incidents; baseline: the API alone decides",
+    )
+    p.add_argument(
+        "--dirty-rate", type=float, default=0.0, help="share of records given one defect"
+    )
     p.add_argument("--batches", type=int, default=1, help="split the run into N load batches")
     p.add_argument("--drift", action="store_true", help="later batches change their schema")
     p.add_argument("--raw-csv", action="store_true", help="also write data/raw_api_logs.csv")
@@ -98,13 +106,20 @@ def plan_chunks(rows: int, batches: int, chunk_rows: int, start: datetime, end: 
     exact = rows * weights / weights.sum()
     counts = np.floor(exact).astype(int)
     counts[np.argsort(-(exact - counts))[: rows - counts.sum()]] += 1
-    return [(i // per_batch, w, int(c)) for i, (w, c) in enumerate(zip(windows, counts, strict=True))]
+    return [
+        (i // per_batch, w, int(c)) for i, (w, c) in enumerate(zip(windows, counts, strict=True))
+    ]
 
 
 def drift_for_batch(batch_no: int, batches: int, drift: bool) -> dict:
     """How batch k (0-based) deviates from the contract: later batches drift as logging changes."""
     if not drift or batch_no == 0:
-        return {"rename_latency": False, "sdk_version": False, "drop_message": False, "epoch": False}
+        return {
+            "rename_latency": False,
+            "sdk_version": False,
+            "drop_message": False,
+            "epoch": False,
+        }
     late = batch_no >= 2 or batches == 2
     return {"rename_latency": True, "sdk_version": True, "drop_message": late, "epoch": late}
 
@@ -266,15 +281,21 @@ def generate(args: argparse.Namespace) -> dict:
         done += n_rows
         rate = done / max(time.perf_counter() - t0, 1e-9)
         if len(plan) > 1 or args.rows >= 1_000_000:
-            print(f"generate: chunk {i + 1}/{len(plan)} (batch {batch_no + 1}/{args.batches}) "
-                  f"{done:,}/{args.rows:,} rows, {rate:,.0f} rows/s", file=sys.stderr, flush=True)
+            print(
+                f"generate: chunk {i + 1}/{len(plan)} (batch {batch_no + 1}/{args.batches}) "
+                f"{done:,}/{args.rows:,} rows, {rate:,.0f} rows/s",
+                file=sys.stderr,
+                flush=True,
+            )
 
     for b, batch_id in enumerate(batch_ids):
         drift = drift_for_batch(b, args.batches, args.drift)
         cols = batch_columns(drift)
         n = record_no[b]
-        digest = hashlib.sha256(f"{run_id}|{args.rows}|{args.days}|{args.end}|{args.dirty_rate}|"
-                                f"{args.batches}|{args.drift}|{b}".encode()).hexdigest()
+        digest = hashlib.sha256(
+            f"{run_id}|{args.rows}|{args.days}|{args.end}|{args.dirty_rate}|"
+            f"{args.batches}|{args.drift}|{b}".encode()
+        ).hexdigest()
         con.execute(
             "insert into raw.load_batches values (?, ?, 'generator', 'generator', ?, ?, ?, 0, ?, ?)",
             [batch_id, f"generator:{run_id}:batch{b + 1}of{args.batches}", f"params:{digest}",

@@ -238,17 +238,44 @@ def build_world(scenario: str, seed: int, start: datetime, end: datetime) -> Wor
         raise ValueError(f"unknown scenario {scenario!r}: choose default or baseline")
 
     for name in cat.tail_apis:
-        effects.append(Effect(kind="api_latency_tail", is_incident=False, api_name=name,
-                              description=f"{name} has a heavy latency tail (high p95/p99)"))
+        effects.append(
+            Effect(
+                kind="api_latency_tail",
+                is_incident=False,
+                api_name=name,
+                description=f"{name} has a heavy latency tail (high p95/p99)",
+            )
+        )
     region_latency = np.array([1.0, 1.12, 1.35, 1.7])
     for r, m in zip(REGIONS[1:], region_latency[1:], strict=True):
-        effects.append(Effect(kind="region_latency", is_incident=False, region=r, latency_multiplier=m,
-                              description=f"{r} bandwidth makes every call {m:.2f}x slower than Metro"))
+        effects.append(
+            Effect(
+                kind="region_latency",
+                is_incident=False,
+                region=r,
+                latency_multiplier=m,
+                description=f"{r} bandwidth makes every call {m:.2f}x slower than Metro",
+            )
+        )
     document_latency = np.array([1.0, 1.05, 1.25, 1.1, 1.1])
-    effects.append(Effect(kind="document_latency", is_incident=False, document_type="Passport",
-                          latency_multiplier=1.25, description="Passport pages take 1.25x longer"))
-    effects.append(Effect(kind="version_latency", is_incident=False, api_version="v1",
-                          latency_multiplier=1.15, description="v1 endpoints are 1.15x slower"))
+    effects.append(
+        Effect(
+            kind="document_latency",
+            is_incident=False,
+            document_type="Passport",
+            latency_multiplier=1.25,
+            description="Passport pages take 1.25x longer",
+        )
+    )
+    effects.append(
+        Effect(
+            kind="version_latency",
+            is_incident=False,
+            api_version="v1",
+            latency_multiplier=1.15,
+            description="v1 endpoints are 1.15x slower",
+        )
+    )
     # Low bandwidth -> compressed, blurry captures: PAN and Aadhaar OCR fail more outside cities.
     for api in ("PAN_OCR", "AADHAAR_OCR"):
         for region, mult in (("Tier2", 2.2), ("Rural", 3.2)):
@@ -367,7 +394,9 @@ def window_weight(start: datetime, end: datetime) -> float:
     return float((HOUR_WEIGHT[hour_ids % 24] * WEEKDAY_WEIGHT[weekday]).sum())
 
 
-def first_attempts(world: World, rng, n: int, start: datetime, end: datetime, first_id: int) -> Calls:
+def first_attempts(
+    world: World, rng, n: int, start: datetime, end: datetime, first_id: int
+) -> Calls:
     cat = world.catalogue
     api = rng.choice(len(cat.names), n, p=cat.traffic)
     # Newest version carries most traffic; older ones fade out.
@@ -418,7 +447,11 @@ def simulate(world: World, rng, calls: Calls) -> Calls:
     cat = world.catalogue
     n = len(calls.api)
     a = calls.api
-    median = cat.median_ms[a] * world.region_latency[calls.region] * world.document_latency[calls.document]
+    median = (
+        cat.median_ms[a]
+        * world.region_latency[calls.region]
+        * world.document_latency[calls.document]
+    )
     if world.old_version_latency != 1.0:
         median = median * np.where(version_numbers(cat, calls) == 1, world.old_version_latency, 1.0)
 
@@ -426,7 +459,9 @@ def simulate(world: World, rng, calls: Calls) -> Calls:
     class_rate[calls.attempt_no > 1, 0] *= RETRY_CLIENT_INPUT_FACTOR
     reason_p = class_rate[:, REASON_CLASS] * cat.reason_mix[a]
     for e in world.effects:
-        if e.kind == "api_profile" or (e.latency_multiplier is None and e.failure_rate_added is None):
+        if e.kind == "api_profile" or (
+            e.latency_multiplier is None and e.failure_rate_added is None
+        ):
             continue
         if e.kind in ("region_latency", "document_latency", "version_latency"):
             continue  # applied through the multiplier arrays above
@@ -463,7 +498,9 @@ def retries(rng, prev: Calls) -> Calls | None:
     """The next attempt of verifications whose last attempt failed and whose user tried again."""
     failed = prev.reason >= 0
     cls = np.where(failed, REASON_CLASS[np.maximum(prev.reason, 0)], 0)
-    again = failed & (prev.attempt_no < MAX_ATTEMPTS) & (rng.random(len(cls)) < RETRY_PROBABILITY[cls])
+    again = (
+        failed & (prev.attempt_no < MAX_ATTEMPTS) & (rng.random(len(cls)) < RETRY_PROBABILITY[cls])
+    )
     if not again.any():
         return None
     delay_s = RETRY_DELAY_S[cls[again]]
@@ -476,14 +513,18 @@ def retries(rng, prev: Calls) -> Calls | None:
     )  # fmt: skip
 
 
-def calls_for_window(world: World, rng, n_rows: int, start: datetime, end: datetime, first_id: int) -> Calls:
+def calls_for_window(
+    world: World, rng, n_rows: int, start: datetime, end: datetime, first_id: int
+) -> Calls:
     """Exactly n_rows calls: verifications with their retries, in time order."""
     layers: list[Calls] = []
     n_verifications = max(1, int(n_rows / 1.08))
     got = 0
     next_id = first_id
     while got < n_rows:
-        layer = simulate(world, rng, first_attempts(world, rng, n_verifications, start, end, next_id))
+        layer = simulate(
+            world, rng, first_attempts(world, rng, n_verifications, start, end, next_id)
+        )
         next_id += n_verifications
         while layer is not None:
             layers.append(layer)

@@ -20,7 +20,9 @@ class WarehouseError(RuntimeError):
 def raw_landing_ddl() -> str:
     """The body of the dbt macro `create_raw_landing_tables`: the single source of the raw DDL."""
     text = RAW_DDL_MACRO.read_text(encoding="utf-8")
-    match = re.search(r"{%\s*macro create_raw_landing_tables\(\)\s*%}(.*?){%\s*endmacro\s*%}", text, re.S)
+    match = re.search(
+        r"{%\s*macro create_raw_landing_tables\(\)\s*%}(.*?){%\s*endmacro\s*%}", text, re.S
+    )
     if not match:
         raise WarehouseError(f"cannot find the raw landing DDL in {RAW_DDL_MACRO}")
     return match.group(1)
@@ -39,7 +41,9 @@ def connect(path: Path | None = None, *, read_only: bool = False) -> duckdb.Duck
     """Open the warehouse; a lock held by another process becomes a WarehouseError saying what to close."""
     path = path or db_path()
     if read_only and not path.exists():
-        raise WarehouseError(f"no warehouse at {path}: run `make demo` (or `make generate build`) first")
+        raise WarehouseError(
+            f"no warehouse at {path}: run `make demo` (or `make generate build`) first"
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         con = duckdb.connect(str(path), read_only=read_only)

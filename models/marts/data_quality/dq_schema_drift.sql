@@ -20,13 +20,6 @@ expected as (
     {{ api_trust.expected_columns_values() }}
 ),
 
-lineage_names as (
-    select 'batch_id' as column_name
-    union all select 'source_name'
-    union all select 'source_record_no'
-    union all select 'loaded_at'
-),
-
 delivered as (
     select
         batch_columns.*,
@@ -36,7 +29,7 @@ delivered as (
     from batch_columns
     left join expected
         on batch_columns.canonical_name = expected.column_name
-    where batch_columns.column_name not in (select lineage_names.column_name from lineage_names)
+    where batch_columns.column_name not in ('batch_id', 'source_name', 'source_record_no', 'loaded_at')
 ),
 
 type_families as (

@@ -1,0 +1,203 @@
+"""Dirty input, drift and reconciliation, checked against the generator's own record of truth.
+
+The generator plants one defect per dirty record and writes it to
+raw.planted_defects; these tests join that truth to where each record ended up.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+
+import duckdb
+import pytest
+from api_trust.dirt import EXPECTED_OUTCOME
+from conftest import Warehouse, dbt, generate, run
+
+PII = re.compile(r"\b[A-Z]{5}[0-9]{4}[A-Z]\b|\b[0-9]{4}\s?[0-9]{4}\s?[0-9]{4}\b")
+
+
+def _outcomes(wh: Warehouse):
+    return wh.df("""
+        select
+            p.defect_kind, p.column_name, p.request_id,
+            v.route, v.reasons, v.is_known_api,
+            f.request_id is not null as in_facts,
+            f.region, f.document_type, f.client_type, f.status, f.api_name, f.api_version,
+            f.error_message
+        from staging.stg_logs__planted_defects as p
+        inner join intermediate.int_api_calls_validated as v using (batch_id, source_record_no)
+        left join fct_api_calls as f
+            on v.call_id = f.request_id and v.route = 'fact'
+    """)
+
+
+def test_every_defect_kind_is_planted(demo_warehouse: Warehouse) -> None:
+    kinds = {k for (k,) in demo_warehouse.rows("select distinct kind from raw.planted_defects")}
+    assert kinds == set(EXPECTED_OUTCOME), f"kinds never planted: {set(EXPECTED_OUTCOME) - kinds}"
+
+
+def test_every_planted_defect_is_caught(demo_warehouse: Warehouse) -> None:
+    df = _outcomes(demo_warehouse)
+    assert len(df) > 1000
+    missed = []
+    for row in df.itertuples(index=False):
+        where, reason = EXPECTED_OUTCOME[row.defect_kind]
+        if where == "quarantine":
+            wanted = reason.format(col=row.column_name)
+            ok = row.route == "quarantine" and wanted in (row.reasons or "").split(";")
+        elif where == "duplicate":
+            ok = row.route == "duplicate"
+        elif where == "fact_unknown_api":
+            ok = row.in_facts and not row.is_known_api
+        elif where == "fact_masked":
+            message = row.error_message or ""
+            masked = "[PAN]" in message or "[AADHAAR]" in message
+            ok = bool(row.in_facts) and masked and not PII.search(message)
+        else:  # fact_normalised: the value is back in its canonical spelling
+            canonical = {
+                "region": {"Metro", "Tier1", "Tier2", "Rural"},
+                "document_type": {"PAN", "Aadhaar", "Passport", "DrivingLicense", "VoterID"},
+                "client_type": {"FinTech", "E-Commerce", "Bank", "Telecom", "NBFC", "Insurance"},
+                "status": {"success", "fail"},
+            }
+            value = getattr(row, row.column_name)
+            if row.column_name == "api_name":
+                ok = row.in_facts and bool(row.is_known_api)
+            elif row.column_name == "api_version":
+                ok = row.in_facts and re.fullmatch(r"v[0-9]+", value or "") is not None
+            else:
+                ok = row.in_facts and value in canonical[row.column_name]
+        if not ok:
+            missed.append((row.defect_kind, row.column_name, row.route, row.reasons))
+    assert not missed, f"{len(missed)} planted defects not caught, e.g. {missed[:5]}"
+
+
+def test_no_clean_record_is_quarantined_or_dropped(demo_warehouse: Warehouse) -> None:
+    routes = dict(
+        demo_warehouse.rows("""
+        select v.route, count(*)
+        from intermediate.int_api_calls_validated as v
+        anti join raw.planted_defects as p using (batch_id, source_record_no)
+        group by v.route
+    """)
+    )
+    assert set(routes) == {"fact"}, routes
+    # and every record the generator produced is somewhere
+    landed = demo_warehouse.scalar("select count(*) from raw.api_calls")
+    accounted = demo_warehouse.scalar("""
+        select sum(fact_count + quarantined_count + duplicate_count + rejected_count)
+        from dq_batch_summary
+    """)
+    assert landed == accounted
+
+
+def test_drift_is_detected_and_renamed_values_reach_facts(demo_warehouse: Warehouse) -> None:
+    drift = set(demo_warehouse.rows(
+        "select batch_id, change_type, column_name from dq_schema_drift where severity != 'info'"))  # fmt: skip
+    batches = [
+        b for (b,) in demo_warehouse.rows("select batch_id from raw.load_batches order by 1")
+    ]
+    assert len(batches) == 3
+    first, second, third = batches
+    assert not {d for d in drift if d[0] == first}, "the reference batch must show no drift"
+    assert (second, "renamed", "latency") in drift
+    assert (second, "added", "sdk_version") in drift
+    assert (third, "type_changed", "timestamp") in drift
+    assert (third, "missing", "error_message") in set(
+        demo_warehouse.rows("select batch_id, change_type, column_name from dq_schema_drift"))  # fmt: skip
+    # renamed column: latency values of drifted batches are in the facts, as numbers
+    n = demo_warehouse.scalar(
+        "select count(*) from fct_api_calls where batch_id in (?, ?) and latency_ms > 0", [second, third])  # fmt: skip
+    facts = demo_warehouse.scalar("select count(*) from fct_api_calls where batch_id in (?, ?)",
+                                  [second, third])  # fmt: skip
+    assert n == facts > 30000
+    # epoch-millisecond timestamps (the type change) parse into the same window
+    lo, hi = demo_warehouse.rows(
+        "select min(called_at), max(called_at) from fct_api_calls where batch_id = ?", [third])[0]  # fmt: skip
+    assert lo.year == 2026 and hi.year == 2026
+
+
+def test_no_pii_in_any_mart_or_staging_relation(demo_warehouse: Warehouse) -> None:
+    with duckdb.connect(str(demo_warehouse.db), read_only=True) as con:
+        tables = con.execute("""
+            select table_schema, table_name, column_name from information_schema.columns
+            where table_schema in ('main', 'staging', 'intermediate') and data_type = 'VARCHAR'
+        """).fetchall()
+        assert len({t[1] for t in tables}) >= 10
+        leaks = []
+        for schema, table, column in tables:
+            if table == "stg_logs__planted_defects":
+                continue
+            hits = con.execute(f"""
+                select count(*) from "{schema}"."{table}"
+                where regexp_matches("{column}",
+                    '\\b[A-Z]{{5}}[0-9]{{4}}[A-Z]\\b|\\b[0-9]{{4}}\\s?[0-9]{{4}}\\s?[0-9]{{4}}\\b')
+            """).fetchone()[0]
+            if hits:
+                leaks.append((schema, table, column, hits))
+    assert not leaks, leaks
+    # while raw keeps what was delivered, so the masking had something to do
+    raw_hits = demo_warehouse.scalar(
+        r"select count(*) from raw.api_calls where regexp_matches(error_message, '\b[A-Z]{5}[0-9]{4}[A-Z]\b')"
+    )
+    assert raw_hits > 0
+
+
+def test_reconciliation_test_fails_when_records_go_missing(tmp_path) -> None:
+    """Tamper with the independent record count: the error-severity test must fail the build."""
+    db, work = tmp_path / "w.duckdb", tmp_path
+    generate(db, work, "--rows", "3000", "--seed", "5", "--batches", "2")
+    con = duckdb.connect(str(db))
+    con.execute(
+        "update raw.load_batches set record_count = record_count + 7 where batch_id like '%b002'"
+    )
+    con.close()
+    proc = dbt(db, work, "build", "--select", "+dq_batch_summary", "--indirect-selection", "cautious",
+               check=False)  # fmt: skip
+    assert proc.returncode != 0
+    assert "dq_batch_summary_reconciles_per_batch" in proc.stdout
+    assert "FAIL 1" in proc.stdout
+
+
+def test_loader_only_warehouse_builds_with_generator_tables_empty(tmp_path) -> None:
+    """A team with only its own logs: make load into a new warehouse, then build everything."""
+    db, work = tmp_path / "own.duckdb", tmp_path
+    csv = tmp_path / "own_logs.csv"
+    csv.write_text(
+        "timestamp,api_name,api_version,region,client_type,document_type,status,status_code,"
+        "latency_ms,error_reason\n"
+        "2026-10-01 10:00:00,PAN_OCR,v2,Metro,FinTech,PAN,success,200,812,\n"
+        "2026-10-01 10:00:05,PAN_OCR,v2,Rural,Bank,PAN,fail,422,1290,blurry_image\n"
+        "2026-10-01 10:01:00,FACE_MATCH,v3,tier2,Telecom,Aadhaar,success,200,455,\n"
+        "2026-10-01 10:02:00,NEW_SERVICE,v1,Tier1,FinTech,PAN,success,200,95,\n"
+        "2026-10-01 10:03:00,BANK_VERIFY,v1,Atlantis,Bank,PAN,success,200,1500,\n",
+        encoding="utf-8",
+    )
+    run([sys.executable, "-m", "api_trust.ingest", str(csv)], db, work)
+    dbt(db, work, "build", "--quiet")
+    wh = Warehouse(db, work)
+    assert wh.scalar("select count(*) from raw.generator_effects") == 0
+    assert wh.scalar("select count(*) from raw.planted_defects") == 0
+    assert wh.scalar("select count(*) from fct_api_calls") == 4
+    assert wh.rows("select primary_reason from dq_quarantine") == [("unknown_region",)]
+    assert (
+        wh.scalar("select is_known_api from fct_api_calls where api_name = 'NEW_SERVICE'") is False
+    )
+    # the original's shape has no request_id: ids are derived, one verification per call
+    assert wh.scalar("select bool_and(is_request_id_derived) from fct_api_calls") is True
+    assert wh.scalar("select count(*) from dq_batch_summary where is_reconciled") == 1
+
+
+@pytest.mark.parametrize("rows", [2000])
+def test_second_generator_run_replaces_instead_of_doubling(tmp_path, rows: int) -> None:
+    db, work = tmp_path / "w.duckdb", tmp_path
+    generate(db, work, "--rows", str(rows), "--seed", "3", "--dirty-rate", "0.05")
+    generate(db, work, "--rows", str(rows), "--seed", "3", "--dirty-rate", "0.05")
+    wh = Warehouse(db, work)
+    planted_dups = wh.scalar(
+        "select count(*) from raw.planted_defects where kind = 'duplicate_delivery'"
+    )
+    assert wh.scalar("select count(*) from raw.api_calls") == rows + planted_dups
+    assert wh.scalar("select count(*) from raw.load_batches") == 1
+    assert wh.scalar("select count(*) from raw.generator_runs") == 1
