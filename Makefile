@@ -50,7 +50,7 @@ system-deps: ## install Debian's chromium for PNG export and browser tests (root
 	else echo "setup: chromium missing and not root: PNG export and browser tests will say so and be skipped"; fi
 
 demo: setup ## generate data, build every model, render dashboards and the insights report
-	@$(MAKE) --no-print-directory generate build dashboards report
+	@$(MAKE) --no-print-directory generate build dashboards report export
 	@echo "demo: warehouse $(API_TRUST_DB); dashboards in $(ROOT)/dashboards (index.html, *.png, insights.md)"
 	@echo "demo: query it with  .venv/bin/duckdb -readonly $(API_TRUST_DB)"
 
