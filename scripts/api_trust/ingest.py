@@ -1,0 +1,701 @@
+"""Load CSV log files (plain or gzipped) into the warehouse, one batch per file.
+
+    python -m api_trust.ingest FILE [FILE ...]        (make load FILES="a.csv b.csv.gz")
+
+Every file goes through the raw landing contract (macros/create_raw_landing_tables.sql)
+in one transaction: its records land as text in raw.api_calls with their lineage,
+the records the CSV reader refused land in raw.load_rejects, and raw.load_batches /
+raw.load_batch_columns say what arrived. A problem with one file rolls back that
+file only; earlier files and batches are never touched.
+
+Why it works the way it does:
+
+- Idempotent by content. The batch id is `file_` + the first 12 hex digits of the
+  sha256 of the decompressed bytes, so `a.csv` and `a.csv.gz` are the same batch
+  and a second `make load` of either is a skip, not a double count. The hash is
+  stored as `sha256:<hex>` in raw.load_batches.content_hash (the generator's
+  batches say `params:<hex>`).
+- Two independent counts. Python's csv module counts the file's records (BOM,
+  CRLF and quoted newlines handled; blank lines are not records) before DuckDB
+  reads it. DuckDB's reader (`read_csv`, all text, strict mode, rejects stored)
+  then says how many records landed and how many it rejected. If landed +
+  rejected differs from the Python count the batch is still recorded, with a
+  warning, so dbt's reconciliation test fails loudly instead of the loss being
+  silent.
+- Python's count is the truth. Both readers use the same dialect (`,`, `"`,
+  `""` escapes), and on the hard case they agree: an unterminated quote makes
+  Python read to the end of the file (or to the next quote character) as one
+  record, and makes DuckDB (in strict mode) reject that same stretch as one
+  "unterminated quote" record, so the records before it land, the broken stretch
+  is one reject, both resume after it, and the counts reconcile. A one-column file is the one place where a blank line is a
+  record (an empty value), because that is what DuckDB reads.
+- Record numbers are positions in the file. DuckDB does not give a row's line
+  number, only its order (`WITH ORDINALITY`) and, for rejects, the line on which
+  the record starts counted in unquoted line breaks. The Python pass records,
+  sparsely, where blank lines and multi-line records shift line numbers against
+  record numbers; that maps each reject to its record number and its physical
+  line (what an editor shows), and the k-th landed row to the k-th record that
+  was not rejected. If the two readers disagree on record boundaries (counts do
+  not reconcile), record numbers fall back to the reader's order and reject lines
+  to DuckDB's own numbering, and the warning says so.
+- Columns as delivered. Header names are trimmed and lower-cased and kept as
+  they are (`latency` stays `latency`; dbt staging maps aliases). Unknown extra
+  columns are added to raw.api_calls as text. A file with none of the known
+  names or aliases is refused: it is not an API call log.
+- Types are sniffed from a sample (the first 2,000 landed records), per column
+  the narrowest of BIGINT, DOUBLE, TIMESTAMP, BOOLEAN that at least 95% of the
+  non-empty values parse as, else VARCHAR; a few dirty values do not read as a
+  type change, while epoch-millisecond timestamps read as BIGINT.
+- Limits: comma-separated UTF-8 only; DuckDB's strict reader refuses a file that
+  mixes CRLF and LF row endings (the error says so and how to fix it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import bisect
+import csv
+import gzip
+import hashlib
+import io
+import itertools
+import sys
+import zlib
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cached_property
+from pathlib import Path
+from typing import BinaryIO
+
+import duckdb
+
+from api_trust.contract import (
+    LINEAGE_COLUMNS,
+    column_aliases,
+    db_path,
+    known_column_names,
+    log_columns,
+)
+from api_trust.warehouse import connect, ensure_raw_tables, run_cli
+
+SNIFF_SAMPLE_RECORDS = 2000
+SNIFF_MAJORITY = 0.95
+# Narrowest first: the first type that enough values parse as wins.
+TYPE_LADDER = ("BIGINT", "DOUBLE", "TIMESTAMP", "BOOLEAN")
+GZIP_MAGIC = b"\x1f\x8b"
+READ_CHUNK = 1 << 20
+_temp_names = itertools.count(1)
+
+
+class FileError(Exception):
+    """A problem with one input file that the user can fix; printed as `error: <file>: <msg>`."""
+
+
+# --------------------------------------------------------------------------- counting
+
+
+@dataclass(frozen=True)
+class Segment:
+    """From record `first_record` on, line = record number + offset (until the next segment).
+
+    Only blank lines and records spanning several physical lines change the offsets, so
+    a file needs a handful of these, not one entry per record.
+    """
+
+    first_record: int
+    reader_offset: int  # DuckDB's line (unquoted line breaks + 1) minus the record number
+    physical_offset: int  # physical line (what an editor shows) minus the record number
+
+
+@dataclass(frozen=True)
+class CsvProfile:
+    """What Python's csv module sees in a file: the header and how many records follow.
+
+    `header` is empty when the file has no non-blank row at all.
+    """
+
+    header: tuple[str, ...]
+    leading_blank_lines: int
+    record_count: int
+    segments: tuple[Segment, ...] = ()
+    line_endings: frozenset[str] = frozenset()  # how rows end: "\n", "\r\n", "\r"
+
+    @cached_property
+    def _segment_starts(self) -> list[int]:
+        return [s.first_record + s.reader_offset for s in self.segments]
+
+    def locate(self, reader_line: int) -> tuple[int, int] | None:
+        """(record number, physical line) of the record DuckDB reports on `reader_line`.
+
+        None when no record starts on that line (the readers disagree on boundaries).
+        """
+        i = bisect.bisect_right(self._segment_starts, reader_line) - 1
+        if i < 0:
+            return None
+        seg = self.segments[i]
+        record = reader_line - seg.reader_offset
+        end = self.segments[i + 1].first_record if i + 1 < len(self.segments) else None
+        if record > self.record_count or (end is not None and record >= end):
+            return None
+        return record, record + seg.physical_offset
+
+
+def profile_csv(lines: Iterable[str]) -> CsvProfile:
+    """Count the data records in CSV text lines (newlines kept, as `newline=''` gives them).
+
+    Blank lines are not records (DuckDB skips them too) except in a one-column file,
+    where a blank line is an empty value. Records are counted after the header, which
+    is the first non-blank row.
+    """
+    csv.field_size_limit(min(sys.maxsize, 2**31 - 1))  # an unterminated quote = one huge field
+    last_line = [""]
+
+    def remember(source: Iterable[str]) -> Iterator[str]:
+        for line in source:
+            last_line[0] = line
+            yield line
+
+    reader = csv.reader(remember(lines))
+    header: tuple[str, ...] | None = None
+    leading = 0
+    count = 0
+    segments: list[Segment] = []
+    endings: set[str] = set()
+    last_end = 0
+    for reader_line, row in enumerate(reader, start=1):
+        start, last_end = last_end + 1, reader.line_num
+        line = last_line[0]
+        endings.add("\r\n" if line.endswith("\r\n") else line[-1:] if line[-1:] in "\r\n" else "")
+        if header is None:
+            if row:
+                header = tuple(row)
+            else:
+                leading += 1
+            continue
+        if not row and len(header) != 1:
+            continue
+        count += 1
+        offsets = (reader_line - count, start - count)
+        if not segments or (segments[-1].reader_offset, segments[-1].physical_offset) != offsets:
+            segments.append(Segment(count, *offsets))
+    endings.discard("")
+    return CsvProfile(header or (), leading, count, tuple(segments), frozenset(endings))
+
+
+# --------------------------------------------------------------------------- reading
+
+
+class _HashingReader(io.RawIOBase):
+    """Passes bytes through while hashing them and refusing NUL bytes (binary files)."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self._raw = raw
+        self.sha = hashlib.sha256()
+        self.size = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        data = self._raw.read(len(buffer))
+        if self.size == 0 and data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+            raise FileError("is UTF-16 text: re-export it as UTF-8 CSV")
+        nul = data.find(b"\x00")
+        if nul >= 0:
+            raise FileError(
+                f"contains a NUL byte at byte {self.size + nul:,}: binary data, not a CSV text "
+                "file; check that this is the log export"
+            )
+        self.sha.update(data)
+        self.size += len(data)
+        buffer[: len(data)] = data
+        return len(data)
+
+
+@dataclass(frozen=True)
+class Source:
+    """One input file as read by Python: identity, format and independent record count."""
+
+    path: Path
+    content_hash: str  # sha256 of the decompressed bytes
+    gzipped: bool
+    profile: CsvProfile
+
+    @property
+    def batch_id(self) -> str:
+        return f"file_{self.content_hash[:12]}"
+
+    @property
+    def source_format(self) -> str:
+        return "csv.gz" if self.gzipped else "csv"
+
+
+def read_source(path: Path) -> Source:
+    """Read a file once, streaming: hash, binary/encoding checks and the Python record count."""
+    if not path.exists():
+        raise FileError("no such file: check the path")
+    if path.is_dir():
+        raise FileError("is a directory: give the CSV files in it instead")
+    if path.stat().st_size == 0:
+        raise FileError("is empty (0 bytes): nothing to load; check the export that wrote it")
+    with open(path, "rb") as fh:
+        gzipped = fh.read(2) == GZIP_MAGIC
+    try:
+        with gzip.open(path, "rb") if gzipped else open(path, "rb") as raw:
+            hashing = _HashingReader(raw)
+            text = io.TextIOWrapper(
+                io.BufferedReader(hashing, READ_CHUNK), encoding="utf-8-sig", newline=""
+            )
+            profile = profile_csv(text)
+    except UnicodeDecodeError:
+        raise FileError(
+            "is not UTF-8 text (binary data, or another encoding such as Latin-1): "
+            "re-export it as UTF-8 CSV"
+        ) from None
+    except (gzip.BadGzipFile, EOFError, zlib.error) as err:
+        raise FileError(f"is not a valid gzip file ({err}): re-compress or unpack it") from None
+    except csv.Error as err:
+        raise FileError(f"is not readable as CSV ({err})") from None
+    except OSError as err:
+        raise FileError(f"cannot be read: {err.strerror or err}") from None
+    if hashing.size == 0:
+        raise FileError("is empty after decompression: nothing to load")
+    if not profile.header:
+        raise FileError("has only blank lines, no header row: nothing to load")
+    return Source(path, hashing.sha.hexdigest(), gzipped, profile)
+
+
+# --------------------------------------------------------------------------- columns
+
+
+def normalise_name(name: str) -> str:
+    return name.strip().lower()
+
+
+def plan_columns(
+    header: Sequence[str],
+    known: set[str] | None = None,
+    reserved: Iterable[str] = LINEAGE_COLUMNS,
+) -> tuple[str, ...]:
+    """Header names as they will land: trimmed, lower-case, checked against the contract.
+
+    Refuses a header that names no known column (not an API call log), repeats a
+    name (which value would be the record's?), or uses a lineage column's name.
+    """
+    known = known_column_names() if known is None else known
+    names = tuple(normalise_name(h) or f"column_{i}" for i, h in enumerate(header, start=1))
+    if not any(n in known for n in names):
+        shown = ", ".join(_clip(h.strip()) for h in header[:4]) + (
+            ", ..." if len(names) > 4 else ""
+        )
+        hint = ""
+        if len(names) == 1 and any(sep in header[0] for sep in (";", "\t", "|")):
+            hint = " (it looks delimited by something other than commas: only CSV is supported)"
+        raise FileError(
+            f"none of its {len(names)} header column(s) ({shown}) is a known log column "
+            f"or alias{hint}: is this an API call log CSV with a header row? The known names "
+            "are the log_columns and log_column_aliases vars in dbt_project.yml"
+        )
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise FileError(
+            f"the header repeats column(s) {', '.join(repeated)} (names compared trimmed and "
+            "case-insensitively): rename or drop the repeats and load it again"
+        )
+    clash = [n for n in names if n in set(reserved)]
+    if clash:
+        raise FileError(
+            f"column(s) {', '.join(clash)} use a name the loader writes itself (lineage): "
+            "rename them in the file and load it again"
+        )
+    return names
+
+
+def missing_required(columns: Iterable[str]) -> list[str]:
+    """Required contract columns the file delivers neither by name nor by a known alias."""
+    present = {column_aliases().get(c, c) for c in columns}
+    return [c.name for c in log_columns() if c.required and c.name not in present]
+
+
+def _clip(text: str, width: int = 40) -> str:
+    text = text.replace("\n", " ")
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+# --------------------------------------------------------------------------- types
+
+
+def sniff_type(non_empty: int, parsed: Mapping[str, int], majority: float = SNIFF_MAJORITY) -> str:
+    """The narrowest type that a majority of a column's non-empty sampled values parse as."""
+    if non_empty == 0:
+        return "VARCHAR"
+    for type_name in TYPE_LADDER:
+        if parsed.get(type_name, 0) >= majority * non_empty:
+            return type_name
+    return "VARCHAR"
+
+
+def _sniff_sql(internal: Sequence[str], scan: str) -> str:
+    """One pass over the sample: per column, non-empty values and how many parse per type."""
+    parts = []
+    for c in internal:
+        v = f"nullif(trim({c}), '')"
+        parts += [
+            f"count({v})",
+            f"count(*) filter (where regexp_full_match({v}, '[+-]?[0-9]+') "
+            f"and try_cast({v} as bigint) is not null)",
+            f"count(try_cast({v} as double))",
+            f"count(try_cast({v} as timestamp))",
+            f"count(try_cast({v} as boolean))",
+        ]
+    return (
+        f"select {', '.join(parts)} from {scan} where ordinality <= {SNIFF_SAMPLE_RECORDS}"
+        if parts
+        else "select 1"
+    )
+
+
+# --------------------------------------------------------------------------- landing
+
+
+@dataclass
+class BatchResult:
+    """What happened to one file: loaded, or skipped because its content was already loaded."""
+
+    name: str
+    batch_id: str
+    record_count: int = 0
+    landed: int = 0
+    rejected: int = 0
+    skipped_as: str | None = None  # source_name of the earlier batch with the same content
+    warnings: list[str] = field(default_factory=list)
+
+
+def quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _columns_struct(internal: Sequence[str]) -> str:
+    return "{" + ", ".join(f"'{c}': 'VARCHAR'" for c in internal) + "}"
+
+
+def _first_line(err: Exception) -> str:
+    """DuckDB's messages run to many lines of hints; the first says what went wrong."""
+    text = str(err).strip()
+    return text.splitlines()[0].rstrip(".") if text else type(err).__name__
+
+
+@dataclass(frozen=True)
+class Numbering:
+    """How the reader's output lines up with the Python count, decided before writing."""
+
+    in_step: bool  # True: every reject maps to a record and the counts reconcile
+    located: tuple[tuple[int, int], ...]  # per reject (reader order): record no, physical line
+    warnings: tuple[str, ...]
+
+
+def reconcile(profile: CsvProfile, landed: int, reject_lines: Sequence[int]) -> Numbering:
+    """Check landed + rejected against the independent count and place each reject.
+
+    When the two readers agree (the normal case, dirty lines and all), rejects get their
+    record numbers and physical lines; otherwise numbering falls back to the reader's
+    order and the warning says why, so nothing is silently renumbered.
+    """
+    rejected = len(reject_lines)
+    located = [profile.locate(line) for line in reject_lines]
+    if landed + rejected != profile.record_count:
+        return Numbering(False, (), (
+            f"{profile.record_count:,} records in the file but {landed:,} landed + "
+            f"{rejected:,} rejected = {landed + rejected:,}: the batch is recorded as read "
+            "and dbt's reconciliation test will flag it; record numbers follow the reader's "
+            "order",
+        ))  # fmt: skip
+    if not all(located):
+        return Numbering(False, (), (
+            "the CSV reader and the record count disagree on where some records start: "
+            "record numbers follow the reader's order, reject lines the reader's numbering",
+        ))  # fmt: skip
+    return Numbering(True, tuple(loc for loc in located if loc), ())
+
+
+def load_file(con: duckdb.DuckDBPyConnection, path: Path, loaded_at: datetime) -> BatchResult:
+    """Land one file as one batch; raise FileError (nothing written) if it cannot be loaded.
+
+    The reader's output goes to connection-private TEMP scratch tables first, outside the
+    transaction: DuckDB reads a temp table created inside the still-open transaction
+    about ten times slower (20 s instead of 2 s for a million rows). Every write to raw.*
+    (records, rejects, batch, columns, new columns) then happens in one transaction.
+    """
+    source = read_source(path)
+    prior = con.execute(
+        "select batch_id, source_name from raw.load_batches where content_hash = ?",
+        [f"sha256:{source.content_hash}"],
+    ).fetchone()
+    if prior:
+        return BatchResult(path.name, prior[0], skipped_as=prior[1])
+    columns = plan_columns(source.profile.header)
+    tag = f"{source.content_hash[:12]}_{next(_temp_names)}"
+    temps = {k: f"ingest_{k}_{tag}" for k in ("scan", "errors", "scans", "rejects", "shift")}
+    try:
+        try:
+            landed, reject_lines = _scan(con, source, columns, temps)
+        except duckdb.Error as err:
+            hint = ""
+            if len(source.profile.line_endings) > 1:
+                styles = "/".join(sorted(repr(e)[1:-1] for e in source.profile.line_endings))
+                hint = (
+                    f" The file mixes line endings ({styles}), which the reader refuses: "
+                    "convert it to one style (e.g. dos2unix) and load it again."
+                )
+            raise FileError(
+                f"DuckDB could not read it as CSV: {_first_line(err)}; nothing was loaded." + hint
+            ) from None
+        numbering = reconcile(source.profile, landed, reject_lines)
+        if numbering.in_step and numbering.located:
+            # Where each reject sits in the file (scratch, like the scan).
+            con.execute(
+                f"""
+                create temp table {temps["shift"]} as
+                select unnest(?::bigint[]) as reader_line, unnest(?::bigint[]) as record_no,
+                       unnest(?::bigint[]) as physical_line
+                """,
+                [reject_lines, *map(list, zip(*numbering.located, strict=True))],
+            )
+        con.execute("begin")
+        try:
+            result = _write_batch(con, source, columns, loaded_at, temps, numbering)
+            con.execute("commit")
+        except duckdb.Error as err:
+            con.execute("rollback")
+            raise FileError(
+                f"DuckDB could not land it: {_first_line(err)}; nothing was loaded"
+            ) from None
+        except BaseException:
+            con.execute("rollback")
+            raise
+    finally:
+        for name in temps.values():
+            con.execute(f"drop table if exists temp.{name}")
+    result.warnings.extend(numbering.warnings)
+    missing = missing_required(columns)
+    if missing:
+        result.warnings.append(
+            f"no column for required field(s) {', '.join(missing)} (by name or alias): "
+            "those values will be missing downstream"
+        )
+    return result
+
+
+def _scan(
+    con: duckdb.DuckDBPyConnection,
+    source: Source,
+    columns: Sequence[str],
+    temps: Mapping[str, str],
+) -> tuple[int, list[int]]:
+    """Read the file into TEMP scratch: records as text in reader order, one row per reject.
+
+    Returns the landed count and the reader line of each rejected record, in file order.
+    """
+    internal = [f"c{i}" for i in range(1, len(columns) + 1)]
+    con.execute(
+        f"""
+        create temp table {temps["scan"]} as
+        select * from read_csv(
+            ?, auto_detect = false, header = true, skip = {source.profile.leading_blank_lines},
+            columns = {_columns_struct(internal)}, delim = ',', quote = '"', escape = '"',
+            strict_mode = true, compression = '{"gzip" if source.gzipped else "none"}',
+            store_rejects = true, rejects_table = '{temps["errors"]}',
+            rejects_scan = '{temps["scans"]}'
+        ) with ordinality
+        """,
+        [str(source.path)],
+    )
+    # reject_errors has one row per error (a short line: one per missing column): one row
+    # per record here. The reader knows columns as c1..cN: report the delivered names.
+    con.execute(f"""
+        create temp table {temps["rejects"]} as
+        select line as reader_line,
+               first(error_type order by column_idx nulls first) as error_type,
+               first(error_message order by column_idx nulls first) as error_message,
+               string_agg(coalesce(list_extract(?::varchar[],
+                                                try_cast(substr(column_name, 2) as integer)),
+                                   column_name), ', ' order by column_idx) as column_name,
+               trim(first(csv_line), chr(10) || chr(13)) as raw_record,
+               line as source_line
+        from {temps["errors"]} group by line order by line
+    """, [list(columns)])  # fmt: skip
+    landed = con.execute(f"select count(*) from {temps['scan']}").fetchone()[0]
+    lines = con.execute(f"select reader_line from {temps['rejects']} order by 1").fetchall()
+    return landed, [r[0] for r in lines]
+
+
+def _write_batch(
+    con: duckdb.DuckDBPyConnection,
+    source: Source,
+    columns: Sequence[str],
+    loaded_at: datetime,
+    temps: Mapping[str, str],
+    numbering: Numbering,
+) -> BatchResult:
+    """Every raw.* write for one batch; the caller holds the transaction."""
+    profile = source.profile
+    batch_id, name = source.batch_id, source.path.name
+    internal = [f"c{i}" for i in range(1, len(columns) + 1)]
+    scan, rejects = temps["scan"], temps["rejects"]
+    landed = con.execute(f"select count(*) from {scan}").fetchone()[0]
+    rejected = con.execute(f"select count(*) from {rejects}").fetchone()[0]
+
+    record_no, join, reject_line, mapped = "s.ordinality", "", "r.source_line", ""
+    if numbering.in_step and numbering.located:
+        # Landed row k comes after every rejected record r_j (the j-th) with r_j - j < k.
+        record_no = "s.ordinality + coalesce(h.rejected_so_far, 0)"
+        join = f"""asof left join (
+            select landed_before, max(rejected_so_far) as rejected_so_far
+            from (select record_no - row_number() over (order by record_no) as landed_before,
+                         row_number() over (order by record_no) as rejected_so_far
+                  from {temps["shift"]})
+            group by landed_before) h on s.ordinality > h.landed_before"""
+        reject_line = "m.physical_line"
+        mapped = f"left join {temps['shift']} m using (reader_line)"
+
+    # Records as delivered, plus lineage. New columns (drift) are added as text.
+    have = {
+        r[0].lower()
+        for r in con.execute(
+            "select column_name from information_schema.columns "
+            "where table_schema = 'raw' and table_name = 'api_calls'"
+        ).fetchall()
+    }
+    for col in columns:
+        if col not in have:
+            con.execute(f"alter table raw.api_calls add column {quote_ident(col)} varchar")
+    select = ", ".join(f"s.{i} as {quote_ident(c)}" for i, c in zip(internal, columns, strict=True))
+    con.execute(
+        f"""
+        insert into raw.api_calls by name
+        select {select}, ? as batch_id, ? as source_name,
+               {record_no} as source_record_no, ? as loaded_at
+        from {scan} s {join}
+        order by source_record_no
+        """,
+        [batch_id, name, loaded_at],
+    )
+    con.execute(
+        f"""
+        insert into raw.load_rejects
+        select ?, ?, {reject_line}, r.column_name, r.error_type, r.error_message, r.raw_record
+        from {rejects} r {mapped}
+        order by r.reader_line
+        """,
+        [batch_id, name],
+    )
+
+    # The batch and its columns, with types sniffed from a sample of the landed records.
+    counts = con.execute(_sniff_sql(internal, scan)).fetchone()
+    types = [
+        sniff_type(
+            counts[i * 5], dict(zip(TYPE_LADDER, counts[i * 5 + 1 : i * 5 + 5], strict=True))
+        )
+        for i in range(len(columns))
+    ]
+    con.execute(
+        "insert into raw.load_batches values (?, ?, 'file', ?, ?, ?, ?, ?, ?, ?)",
+        [batch_id, name, source.source_format, f"sha256:{source.content_hash}",
+         profile.record_count, landed, rejected, ",".join(columns), loaded_at],
+    )  # fmt: skip
+    con.executemany(
+        "insert into raw.load_batch_columns values (?, ?, ?, ?)",
+        [
+            [batch_id, pos, col, t]
+            for pos, (col, t) in enumerate(zip(columns, types, strict=True), 1)
+        ],
+    )
+    return BatchResult(name, batch_id, profile.record_count, landed, rejected)
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+def summary_line(arg: str, result: BatchResult) -> str:
+    """One line per file, e.g. `load: a.csv -> batch file_ab12cd34ef56: 1,000 records, ...`."""
+    if result.skipped_as is not None:
+        return (
+            f"load: {arg} -> skipped: already loaded as batch {result.batch_id} "
+            f"(from {result.skipped_as}, same content)"
+        )
+    return (
+        f"load: {arg} -> batch {result.batch_id}: {result.record_count:,} records, "
+        f"{result.landed:,} landed, {result.rejected:,} rejected"
+    )
+
+
+def final_line(results: Sequence[BatchResult], failed: int, db: Path) -> str:
+    loaded = [r for r in results if r.skipped_as is None]
+    skipped = len(results) - len(loaded)
+    total = len(results) + failed
+    landed = sum(r.landed for r in loaded)
+    return (
+        f"load: {total} file(s): {len(loaded)} loaded ({landed:,} records landed), "
+        f"{skipped} skipped, {failed} failed -> {db}"
+    )
+
+
+def load_files(args: Sequence[str]) -> int:
+    """Load each file independently; return the number of files that failed."""
+    con = connect(db_path())
+    try:
+        ensure_raw_tables(con)
+        results: list[BatchResult] = []
+        failed = 0
+        for arg in args:
+            loaded_at = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+            try:
+                result = load_file(con, Path(arg), loaded_at)
+            except FileError as err:
+                print(f"error: {arg}: {err}", file=sys.stderr, flush=True)
+                failed += 1
+                continue
+            results.append(result)
+            print(summary_line(arg, result), flush=True)
+            for warning in result.warnings:
+                print(f"warning: {arg}: {warning}", file=sys.stderr, flush=True)
+        print(final_line(results, failed, db_path()), flush=True)
+        return failed
+    finally:
+        con.close()
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        prog="python -m api_trust.ingest", description=__doc__.split("\n\n")[0]
+    )
+    p.add_argument("files", nargs="+", metavar="FILE", help="CSV log file, plain or .gz")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+
+    def _run() -> None:
+        if load_files(args.files):
+            sys.exit(1)
+
+    run_cli(_run)
+
+
+if __name__ == "__main__":
+    main()
+
+
+__all__ = [
+    "CsvProfile",
+    "FileError",
+    "load_file",
+    "load_files",
+    "main",
+    "plan_columns",
+    "profile_csv",
+    "read_source",
+    "sniff_type",
+]

@@ -1,0 +1,447 @@
+"""The file loader: every batch reconciles, bad files fail alone and say why.
+
+Files are built here with Python, loaded into a warehouse in tmp_path, and checked
+through the raw landing tables. CLI behaviour (exit code, one-line stderr, no
+traceback) is checked by running `python -m api_trust.ingest` as a subprocess.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import pytest
+from api_trust import ingest
+from api_trust.contract import PROJECT_ROOT
+from api_trust.warehouse import connect, ensure_raw_tables
+
+FULL = ["request_id", "timestamp", "api_name", "api_version", "region", "client_type",
+        "client_id", "document_type", "verification_id", "attempt_no", "status", "status_code",
+        "latency_ms", "error_reason", "error_message"]  # fmt: skip
+ORIGINAL = ["timestamp", "api_name", "api_version", "region", "client_type", "document_type",
+            "status", "status_code", "latency_ms", "error_reason"]  # fmt: skip
+
+
+def record(i: int, columns: list[str]) -> list[str]:
+    """One plausible log record for record number i, in the given column order."""
+    failed = i % 7 == 0
+    values = {
+        "request_id": f"req_{i:06d}",
+        "timestamp": f"2026-10-01 {i // 3600 % 24:02d}:{i // 60 % 60:02d}:{i % 60:02d}",
+        "api_name": ("pan_verify", "aadhaar_ekyc", "face_match")[i % 3],
+        "api_version": "v2",
+        "region": ("Metro", "Tier1", "Rural")[i % 3],
+        "client_type": "mobile",
+        "client_id": f"C{i % 40:04d}",
+        "document_type": "pan",
+        "verification_id": f"ver_{i // 2:06d}",
+        "attempt_no": str(1 + i % 2),
+        "status": "fail" if failed else "success",
+        "status_code": "422" if failed else "200",
+        "latency_ms": f"{100 + i % 250}.5",
+        "latency": str(100 + i % 250),
+        "error_reason": "blurry_image" if failed else "",
+        "error_message": "Image quality, low: recapture" if failed else "",
+        "sdk_version": f"mobile-sdk-5.{i % 3}",
+    }
+    return [values[c] for c in columns]
+
+
+def csv_text(n: int, columns: list[str] = FULL, newline: str = "\n") -> str:
+    """A clean CSV with a header and n records (fields with commas are quoted)."""
+
+    def cell(v: str) -> str:
+        return f'"{v}"' if "," in v else v
+
+    lines = [",".join(columns)] + [
+        ",".join(cell(v) for v in record(i, columns)) for i in range(1, n + 1)
+    ]
+    return newline.join(lines) + newline
+
+
+@pytest.fixture
+def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "warehouse.duckdb"
+    monkeypatch.setenv("API_TRUST_DB", str(path))
+    return path
+
+
+def write(path: Path, text: str | bytes) -> Path:
+    path.write_bytes(text.encode() if isinstance(text, str) else text)
+    return path
+
+
+def load(*paths: Path) -> int:
+    return ingest.load_files([str(p) for p in paths])
+
+
+def rows(db: Path, sql: str, params: list | None = None) -> list[tuple]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(sql, params or []).fetchall()
+    finally:
+        con.close()
+
+
+def batches(db: Path) -> list[tuple]:
+    """(batch_id, source_name, format, records, landed, rejected, columns) of every batch."""
+    return rows(db, """
+        select batch_id, source_name, source_format, record_count, landed_count,
+               rejected_count, columns_seen
+        from raw.load_batches order by loaded_at, batch_id
+    """)  # fmt: skip
+
+
+def assert_reconciled(db: Path) -> None:
+    """Per batch: landed + rejected == records, and the raw tables hold exactly those rows."""
+    bad = rows(db, """
+        select b.batch_id, b.record_count, b.landed_count, b.rejected_count,
+               (select count(*) from raw.api_calls c where c.batch_id = b.batch_id),
+               (select count(*) from raw.load_rejects r where r.batch_id = b.batch_id),
+               (select count(distinct source_record_no) from raw.api_calls c
+                where c.batch_id = b.batch_id)
+        from raw.load_batches b
+    """)  # fmt: skip
+    for batch_id, records, landed, rejected, calls, rejects, distinct_no in bad:
+        assert landed + rejected == records, batch_id
+        assert (calls, rejects, distinct_no) == (landed, rejected, landed), batch_id
+
+
+def cli(*args: str | Path, db: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "API_TRUST_DB": str(db)}
+    return subprocess.run(
+        [sys.executable, "-m", "api_trust.ingest", *map(str, args)],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+# --------------------------------------------------------------------------- pure parts
+
+
+def test_profile_counts_records_not_lines() -> None:
+    text = 'a,b\r\n1,"x\r\ny"\r\n\r\n2,z\r\n3,"p,q"\r\n'
+    profile = ingest.profile_csv(text.splitlines(keepends=True))
+    assert profile.header == ("a", "b")
+    assert profile.record_count == 3
+    # record 2 starts on reader line 4 (blank line counted, quoted newline not)...
+    assert profile.locate(4) == (2, 5)
+    # ... and the blank line is no record.
+    assert profile.locate(3) is None
+
+
+def test_profile_one_column_blank_line_is_a_record() -> None:
+    assert ingest.profile_csv(["timestamp\n", "1\n", "\n", "2\n"]).record_count == 3
+
+
+def test_profile_unterminated_quote_is_one_last_record() -> None:
+    lines = ["a,b\n", "1,x\n", '2,"y\n', "3,z\n", "4,w\n"]
+    profile = ingest.profile_csv(lines)
+    assert profile.record_count == 2
+    assert profile.locate(3) == (2, 3)
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        (["200"] * 99 + ["oops"], "BIGINT"),  # a dirty value is not a type change
+        (["200"] * 90 + ["oops"] * 10, "VARCHAR"),
+        (["12", "12.5"] * 50, "DOUBLE"),
+        (["1790000000000"] * 100, "BIGINT"),  # epoch milliseconds
+        (["2026-10-01T10:00:00Z"] * 100, "TIMESTAMP"),
+        (["true", "false"] * 50, "BOOLEAN"),
+        (["", None] * 50, "VARCHAR"),
+    ],
+)
+def test_sniff_type_by_majority(values: list[str | None], expected: str) -> None:
+    con = duckdb.connect()
+    con.execute("create table s (c1 varchar, ordinality bigint)")
+    con.executemany("insert into s values (?, ?)", [[v, i] for i, v in enumerate(values, 1)])
+    counts = con.execute(ingest._sniff_sql(["c1"], "s")).fetchone()
+    assert ingest.sniff_type(counts[0], dict(zip(ingest.TYPE_LADDER, counts[1:], strict=True))) == (
+        expected
+    )
+
+
+def test_plan_columns_normalises_and_refuses() -> None:
+    assert ingest.plan_columns([" Timestamp ", "LATENCY", "sdk_version"]) == (
+        "timestamp",
+        "latency",
+        "sdk_version",
+    )
+    with pytest.raises(ingest.FileError, match="known log column"):
+        ingest.plan_columns(["a", "b"])
+    with pytest.raises(ingest.FileError, match="repeats column"):
+        ingest.plan_columns(["status", "Status "])
+    with pytest.raises(ingest.FileError, match="lineage"):
+        ingest.plan_columns(["status", "batch_id"])
+
+
+def test_reconcile_warns_when_counts_differ() -> None:
+    profile = ingest.profile_csv(["a,b\n", "1,2\n", "3,4\n", "5,6\n"])
+    assert ingest.reconcile(profile, 2, [3]).in_step
+    lost = ingest.reconcile(profile, 1, [3])
+    assert not lost.in_step
+    assert "dbt's reconciliation test" in lost.warnings[0]
+
+
+# --------------------------------------------------------------------------- good files
+
+
+def test_good_csv(db: Path, tmp_path: Path) -> None:
+    path = write(tmp_path / "calls.csv", csv_text(3000))
+    assert load(path) == 0
+    [(batch_id, name, fmt, records, landed, rejected, cols)] = batches(db)
+    assert batch_id.startswith("file_") and len(batch_id) == 17
+    assert (name, fmt, records, landed, rejected) == ("calls.csv", "csv", 3000, 3000, 0)
+    assert cols == ",".join(FULL)
+    assert rows(db, "select min(source_record_no), max(source_record_no) from raw.api_calls") == [
+        (1, 3000)
+    ]
+    # the text is as delivered, quoted commas included, in file order
+    assert rows(db, "select error_message from raw.api_calls where source_record_no = 7") == [
+        ("Image quality, low: recapture",)
+    ]
+    types = dict(rows(db, "select column_name, sniffed_type from raw.load_batch_columns"))
+    assert types["timestamp"] == "TIMESTAMP"
+    assert types["status_code"] == types["attempt_no"] == "BIGINT"
+    assert types["latency_ms"] == "DOUBLE"
+    assert types["api_name"] == "VARCHAR"
+    assert_reconciled(db)
+
+
+def test_same_file_twice_is_skipped(db: Path, tmp_path: Path, capsys) -> None:
+    path = write(tmp_path / "calls.csv", csv_text(50))
+    assert load(path) == 0
+    before = batches(db)
+    assert load(path) == 0
+    out = capsys.readouterr().out
+    assert f"already loaded as batch {before[0][0]}" in out
+    assert batches(db) == before
+    assert rows(db, "select count(*) from raw.api_calls") == [(50,)]
+
+
+def test_gzip_of_a_loaded_file_is_skipped(db: Path, tmp_path: Path, capsys) -> None:
+    text = csv_text(50)
+    plain = write(tmp_path / "a.csv", text)
+    packed = write(tmp_path / "a.csv.gz", gzip.compress(text.encode()))
+    assert load(plain, packed) == 0
+    assert "skipped: already loaded" in capsys.readouterr().out
+    assert [b[2] for b in batches(db)] == ["csv"]
+    assert_reconciled(db)
+
+
+def test_gzipped_file(db: Path, tmp_path: Path) -> None:
+    path = write(tmp_path / "calls.csv.gz", gzip.compress(csv_text(200).encode()))
+    assert load(path) == 0
+    [(_, name, fmt, records, landed, rejected, _)] = batches(db)
+    assert (name, fmt, records, landed, rejected) == ("calls.csv.gz", "csv.gz", 200, 200, 0)
+
+
+def test_crlf_and_bom(db: Path, tmp_path: Path) -> None:
+    crlf = write(tmp_path / "crlf.csv", csv_text(100, newline="\r\n"))
+    bom = write(tmp_path / "bom.csv", b"\xef\xbb\xbf" + csv_text(101).encode())
+    assert load(crlf, bom) == 0
+    assert [b[3:6] for b in batches(db)] == [(100, 100, 0), (101, 101, 0)]
+    # no stray \r in the last column, no BOM in the first column's name
+    assert rows(db, "select count(*) from raw.api_calls where error_message like '%\r%'") == [(0,)]
+    assert {b[6] for b in batches(db)} == {",".join(FULL)}
+    assert rows(db, "select count(*) from raw.api_calls where request_id is null") == [(0,)]
+
+
+def test_header_only_is_an_empty_batch(db: Path, tmp_path: Path) -> None:
+    path = write(tmp_path / "header.csv", ",".join(FULL) + "\n")
+    assert load(path) == 0
+    [(_, _, _, records, landed, rejected, _)] = batches(db)
+    assert (records, landed, rejected) == (0, 0, 0)
+    assert rows(db, "select count(*) from raw.load_batch_columns") == [(len(FULL),)]
+
+
+def test_renamed_and_extra_columns_land_as_delivered(db: Path, tmp_path: Path) -> None:
+    columns = [c if c != "latency_ms" else "latency" for c in FULL] + ["sdk_version"]
+    path = write(tmp_path / "drift.csv", csv_text(40, columns))
+    assert load(path) == 0
+    assert rows(
+        db, "select count(latency), count(sdk_version), count(latency_ms) from raw.api_calls"
+    ) == [(40, 40, 0)]
+    types = dict(rows(db, "select column_name, sniffed_type from raw.load_batch_columns"))
+    assert types["latency"] == "BIGINT" and types["sdk_version"] == "VARCHAR"
+
+
+def test_original_ten_column_shape(db: Path, tmp_path: Path, capsys) -> None:
+    path = write(tmp_path / "original.csv", csv_text(120, ORIGINAL))
+    assert load(path) == 0
+    assert batches(db)[0][3:7] == (120, 120, 0, ",".join(ORIGINAL))
+    assert rows(db, "select count(*) from raw.api_calls where request_id is null") == [(120,)]
+    assert "warning" not in capsys.readouterr().err  # every required column is there
+
+
+def test_dirty_records_are_rejected_in_place(db: Path, tmp_path: Path) -> None:
+    lines = csv_text(10).splitlines()
+    lines[3] = "req_short,2026-10-01 00:00:03,pan_verify"  # record 3: too few columns
+    lines[6] = lines[6] + ",surplus"  # record 6: too many
+    lines.insert(8, "")  # a blank line: skipped, not a record
+    path = write(tmp_path / "dirty.csv", "\n".join(lines) + "\n")
+    assert load(path) == 0
+    assert batches(db)[0][3:6] == (10, 8, 2)
+    assert rows(db, "select source_line, error_type from raw.load_rejects order by 1") == [
+        (4, "MISSING COLUMNS"),
+        (7, "TOO MANY COLUMNS"),
+    ]
+    # landed records keep their place in the file: no number taken by a reject
+    numbers = rows(db, "select source_record_no, request_id from raw.api_calls order by 1")
+    assert [n for n, _ in numbers] == [1, 2, 4, 5, 7, 8, 9, 10]
+    assert all(rid == f"req_{n:06d}" for n, rid in numbers)
+    assert_reconciled(db)
+
+
+def test_rejects_stay_with_their_batch(db: Path, tmp_path: Path) -> None:
+    # reject_errors is a TEMP table shared by every scan on a connection: each batch must
+    # copy only its own rejects, and no scratch table may be left behind.
+    files = []
+    for n, bad_record in ((20, 3), (25, 11)):
+        lines = csv_text(n).splitlines()
+        lines[bad_record] = lines[bad_record].rsplit(",", 4)[0]
+        files.append(write(tmp_path / f"dirty{n}.csv", "\n".join(lines) + "\n"))
+    con = connect(db)
+    try:
+        ensure_raw_tables(con)
+        results = [ingest.load_file(con, f, datetime(2026, 11, 1)) for f in files]
+        [(scratch,)] = con.execute(
+            "select count(*) from duckdb_tables() where temporary"
+        ).fetchall()
+    finally:
+        con.close()
+    assert scratch == 0
+    assert [(r.record_count, r.landed, r.rejected) for r in results] == [(20, 19, 1), (25, 24, 1)]
+    assert rows(db, "select source_name, source_line from raw.load_rejects order by 1") == [
+        ("dirty20.csv", 4),
+        ("dirty25.csv", 12),
+    ]
+    assert_reconciled(db)
+
+
+def unterminated(columns: list[str]) -> str:
+    """20 records where record 5 opens a quote in api_name and never closes it."""
+    lines = csv_text(20, columns).splitlines()
+    fields = lines[5].split(",")
+    fields[columns.index("api_name")] = '"' + fields[columns.index("api_name")]
+    lines[5] = ",".join(fields)
+    return "\n".join(lines) + "\n"
+
+
+def test_unterminated_quote_to_end_of_file(db: Path, tmp_path: Path) -> None:
+    # No quote follows: records 1-4 land, record 5 swallows the rest and is one reject.
+    assert load(write(tmp_path / "unterminated.csv", unterminated(ORIGINAL))) == 0
+    [(_, _, _, records, landed, rejected, _)] = batches(db)
+    assert (records, landed, rejected) == (5, 4, 1)
+    [(line, error_type, message, raw)] = rows(
+        db, "select source_line, error_type, error_message, raw_record from raw.load_rejects"
+    )
+    assert line == 6 and "unterminated quote" in message and error_type
+    assert raw.startswith("2026-10-01 00:00:05,") and raw.endswith("200,120.5,")
+    assert_reconciled(db)
+
+
+def test_unterminated_quote_closed_by_a_later_quote(db: Path, tmp_path: Path) -> None:
+    # Record 7's quoted error_message closes the stray quote: records 5-7 read as one
+    # broken record (rejected), and both readers pick up again at record 8.
+    assert load(write(tmp_path / "unterminated.csv", unterminated(FULL))) == 0
+    [(_, _, _, records, landed, rejected, _)] = batches(db)
+    assert (records, landed, rejected) == (18, 17, 1)
+    assert rows(db, "select source_line from raw.load_rejects") == [(6,)]
+    numbers = rows(db, "select source_record_no, request_id from raw.api_calls order by 1")
+    assert numbers[3:5] == [(4, "req_000004"), (6, "req_000008")]
+    assert_reconciled(db)
+
+
+# --------------------------------------------------------------------------- bad files (CLI)
+
+
+ACCESS_LOG = (
+    b'83.149.9.216 - - [17/May/2015:10:05:03 +0000] "GET /presentations/logstash.png HTTP/1.1" '
+    b'200 203023 "http://semicomplete.com/" "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_9_1)"\n'
+) * 3
+BAD_FILES = {
+    "empty.csv": (b"", "is empty (0 bytes)"),
+    "junk.bin": (bytes(range(256)) * 8, "NUL byte"),
+    "latin1.csv": ("timestamp,api_name\n2026-10-01,caf\xe9\n".encode("latin-1"), "not UTF-8"),
+    "other.csv": (b"name,age,city\nann,34,Pune\n", "known log column"),
+    "blank.csv": (b"\n\n\n", "no header row"),
+    "broken.csv.gz": (gzip.compress(b"timestamp,api_name\n" * 50)[:30], "not a valid gzip"),
+    "access.log": (ACCESS_LOG, "known log column"),
+    "utf16.csv": ("timestamp,api_name\n1,a\n".encode("utf-16"), "UTF-16"),
+    "mixed.csv": (b"timestamp,api_name\r\n1,a\n2,b\r\n", "mixes line endings"),
+}
+
+
+@pytest.mark.parametrize("name", [*BAD_FILES, "missing.csv"])
+def test_bad_file_fails_alone(db: Path, tmp_path: Path, name: str) -> None:
+    assert load(write(tmp_path / "good.csv", csv_text(30))) == 0
+    before = batches(db)
+    if name in BAD_FILES:
+        write(tmp_path / name, BAD_FILES[name][0])
+        expected = BAD_FILES[name][1]
+    else:
+        expected = "no such file"
+    proc = cli(tmp_path / name, db=db)
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    errors = proc.stderr.strip().splitlines()
+    assert len(errors) == 1 and errors[0].startswith(f"error: {tmp_path / name}: ")
+    assert expected in errors[0]
+    assert batches(db) == before
+    assert_reconciled(db)
+
+
+def test_several_files_all_tried(db: Path, tmp_path: Path) -> None:
+    a = write(tmp_path / "a.csv", csv_text(30))
+    empty = write(tmp_path / "empty.csv", b"")
+    b = write(tmp_path / "b.csv", csv_text(31))
+    proc = cli(a, empty, tmp_path / "missing.csv", b, db=db)
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    out = proc.stdout.strip().splitlines()
+    assert out[0].startswith(f"load: {a} -> batch file_") and out[0].endswith(
+        "30 records, 30 landed, 0 rejected"
+    )
+    assert out[1].startswith(f"load: {b} -> batch file_")
+    assert out[-1].startswith("load: 4 file(s): 2 loaded (61 records landed), 0 skipped, 2 failed")
+    assert len(proc.stderr.strip().splitlines()) == 2
+    assert sorted(x[1] for x in batches(db)) == ["a.csv", "b.csv"]
+    assert_reconciled(db)
+
+
+def test_no_arguments_is_a_usage_error(db: Path) -> None:
+    proc = cli(db=db)
+    assert proc.returncode == 2 and "FILE" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_locked_warehouse(db: Path, tmp_path: Path) -> None:
+    good = write(tmp_path / "good.csv", csv_text(10))
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import duckdb, sys; con = duckdb.connect(sys.argv[1]); print('ready', flush=True); "
+         "sys.stdin.read()", str(db)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        proc = cli(good, db=db)
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=30)
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    [line] = proc.stderr.strip().splitlines()
+    assert line.startswith("error: ") and "locked" in line and "close" in line
+    # and once the holder is gone, the same command works
+    assert cli(good, db=db).returncode == 0
