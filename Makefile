@@ -80,9 +80,18 @@ docs: $(VENV)/.installed ## dbt docs generate, then serve on http://localhost:80
 	@cd $(ROOT) && $(DBT) docs generate --quiet && echo "docs: generated in target/; serving on http://localhost:8080 (Ctrl-C stops)"
 	@cd $(ROOT) && $(DBT) docs serve --port 8080 --no-browser
 
-test: setup ## lint, pytest (real warehouses on generated data), dbt build on test data
-	@$(MAKE) --no-print-directory lint pytest
-	@echo "test: all checks passed"
+TEST_DB := $(ROOT)/data/test_warehouse.duckdb
+
+test: setup ## lint, dbt build + source freshness on test data, pytest (real warehouses)
+	@$(MAKE) --no-print-directory lint dbt-test pytest
+	@echo "test: all checks passed (lint, dbt build on test data, pytest)"
+
+dbt-test: $(VENV)/.installed ## dbt build and source freshness on a small dirty, drifting test warehouse
+	@rm -f $(TEST_DB) $(TEST_DB).wal
+	@API_TRUST_DB=$(TEST_DB) $(PY) -m api_trust.generate --rows 30000 --seed 7 --dirty-rate 0.05 --batches 3 --drift
+	@cd $(ROOT) && API_TRUST_DB=$(TEST_DB) DBT_TARGET_PATH=$(ROOT)/target/test $(DBT) build --quiet
+	@cd $(ROOT) && API_TRUST_DB=$(TEST_DB) DBT_TARGET_PATH=$(ROOT)/target/test $(DBT) source freshness --quiet
+	@echo "dbt-test: every model, unit test and data test passed on $(TEST_DB); sources fresh"
 
 pytest: $(VENV)/.installed
 	@cd $(ROOT) && $(PY) -m pytest -q

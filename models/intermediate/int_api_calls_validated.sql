@@ -3,7 +3,18 @@
     place: `fact` (fct_api_calls), `quarantine` (dq_quarantine, with every
     reason) or `duplicate` (a later delivery of a request_id already seen).
     One issue column per input column; `reasons` joins them in a fixed order.
+
+    Incremental by batch: a run checks only batches it has not seen, and a
+    later delivery of a call_id counts the deliveries already stored. Batches
+    that left the landing zone (a regenerated demo) are deleted first.
 #}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='batch_id',
+    on_schema_change='append_new_columns',
+    pre_hook="{{ api_trust.delete_batches_no_longer_landed() }}",
+) }}
 {%- set required = api_trust.required_log_columns() -%}
 {%- set issue_columns = [
     'timestamp_issue', 'api_name_issue', 'api_version_issue', 'region_issue',
@@ -11,10 +22,15 @@
     'latency_ms_issue', 'error_reason_issue', 'attempt_no_issue', 'consistency_issue',
 ] -%}
 
+-- depends_on: {{ ref('stg_logs__load_batches') }}
+
 with
 
 api_calls as (
     select * from {{ ref('stg_logs__api_calls') }}
+    {%- if is_incremental() %}
+        where batch_id not in (select already_checked.batch_id from {{ this }} as already_checked)
+    {%- endif %}
 ),
 
 batch_columns as (
@@ -143,14 +159,32 @@ reasoned as (
     from checked
 ),
 
+{%- if is_incremental() %}
+
+earlier_deliveries as (
+    -- deliveries of the same call_ids stored by earlier runs
+    select
+        stored.call_id,
+        count(*) as delivery_count
+    from {{ this }} as stored
+    where stored.call_id in (select reasoned.call_id from reasoned)
+    group by stored.call_id
+),
+{%- endif %}
+
 sequenced as (
     select
-        *,
+        reasoned.*,
         row_number() over (
-            partition by call_id
-            order by loaded_at, batch_id, source_record_no
-        ) as delivery_no
+            partition by reasoned.call_id
+            order by reasoned.loaded_at, reasoned.batch_id, reasoned.source_record_no
+        )
+        {%- if is_incremental() %} + coalesce(earlier_deliveries.delivery_count, 0){% endif %} as delivery_no
     from reasoned
+    {%- if is_incremental() %}
+        left join earlier_deliveries
+            on reasoned.call_id = earlier_deliveries.call_id
+    {%- endif %}
 ),
 
 routed as (

@@ -226,7 +226,10 @@ def generate(args: argparse.Namespace) -> dict:
     start = args.end_at - timedelta(days=args.days)
     world = build_world(args.scenario, args.seed, start, args.end_at)
     plan = plan_chunks(args.rows, args.batches, args.chunk_rows, start, args.end_at)
-    run_id = f"gen_{args.scenario}_s{args.seed}"
+    # Batch ids change with any parameter, so incremental models notice a replaced run.
+    params = f"{args.scenario}|{args.seed}|{args.rows}|{args.days}|{args.end}|{args.dirty_rate}|"
+    params += f"{args.batches}|{args.drift}"
+    run_id = f"gen_{args.scenario}_s{args.seed}_{hashlib.sha256(params.encode()).hexdigest()[:8]}"
     loaded_at = datetime.utcnow().replace(microsecond=0)
     con = connect(db_path())
     ensure_raw_tables(con)

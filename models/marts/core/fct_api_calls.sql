@@ -1,4 +1,15 @@
-{{ config(materialized='table') }}
+{#
+    Incremental by batch, like int_api_calls_validated: a new batch appends its
+    valid calls; a batch that left the landing zone is deleted first.
+#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='batch_id',
+    on_schema_change='fail',
+    pre_hook="{{ api_trust.delete_batches_no_longer_landed() }}",
+) }}
+-- depends_on: {{ ref('stg_logs__load_batches') }}
 
 with
 
@@ -48,7 +59,11 @@ facts as (
     from validated_calls
     left join apis
         on validated_calls.api_name = apis.api_name
-    where validated_calls.route = 'fact'
+    where
+        validated_calls.route = 'fact'
+        {%- if is_incremental() %}
+            and validated_calls.batch_id not in (select loaded.batch_id from {{ this }} as loaded)
+        {%- endif %}
 )
 
 select * from facts
