@@ -87,6 +87,7 @@
     )
 {%- endmacro %}
 
+{# True when the text holds a PAN or an Aadhaar-like number (the patterns mask_pii masks). #}
 {% macro has_pii(expr) -%}
     {{ return(adapter.dispatch('has_pii', 'api_trust')(expr)) }}
 {%- endmacro %}
@@ -104,6 +105,7 @@
     date_trunc('{{ part }}', {{ expr }})
 {%- endmacro %}
 
+{# A timestamp plus a whole number of hours. #}
 {% macro add_hours(expr, hours) -%}
     {{ return(adapter.dispatch('add_hours', 'api_trust')(expr, hours)) }}
 {%- endmacro %}

@@ -62,6 +62,7 @@
     end
 {%- endmacro %}
 
+{# Names of the required contract columns, in contract order. #}
 {% macro required_log_columns() -%}
     {%- set names = [] -%}
     {%- for col in var('log_columns') if col.required -%}{%- do names.append(col.name) -%}{%- endfor -%}

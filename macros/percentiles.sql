@@ -18,6 +18,7 @@
     percentile({{ column }}, array({{ fractions | join(', ') }}))
 {%- endmacro %}
 
+{# Element `position` (1-based) of a percentile_list result. #}
 {% macro percentile_at(list_expr, position) -%}
     {{ return(adapter.dispatch('percentile_at', 'api_trust')(list_expr, position)) }}
 {%- endmacro %}
@@ -43,6 +44,7 @@
     percentile({{ column }}, {{ fraction }})
 {%- endmacro %}
 
+{# The median (p50) of a column, by the same definition. #}
 {% macro median_of(column) -%}
     {{ api_trust.percentile(column, 0.5) }}
 {%- endmacro %}

@@ -1,12 +1,15 @@
 {#
     Rates and their uncertainty in plain SQL arithmetic (portable as written).
-    Wilson score interval at 95% (z = 1.96): honest for small counts and for
-    rates at 0 or 1, where the normal interval collapses.
+    safe_rate: a ratio as double, null (not inf) when the denominator is 0.
 #}
 {% macro safe_rate(numerator, denominator) -%}
     cast({{ numerator }} as double) / nullif({{ denominator }}, 0)
 {%- endmacro %}
 
+{#
+    Lower bound of the Wilson score interval (95% at z = 1.96): honest for small
+    counts and for rates at 0 or 1, where the normal interval collapses.
+#}
 {% macro wilson_lower(hits, trials, z=1.96) -%}
     case when {{ trials }} > 0 then
         (
@@ -19,6 +22,7 @@
     end
 {%- endmacro %}
 
+{# Upper bound of the Wilson score interval (see wilson_lower). #}
 {% macro wilson_upper(hits, trials, z=1.96) -%}
     case when {{ trials }} > 0 then
         (
