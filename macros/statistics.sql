@@ -11,27 +11,34 @@
     counts and for rates at 0 or 1, where the normal interval collapses.
 #}
 {% macro wilson_lower(hits, trials, z=1.96) -%}
+    {#- clamped: at a rate of exactly 0 or 1, rounding can put the raw bound a hair outside -#}
     case when {{ trials }} > 0 then
-        (
-            cast({{ hits }} as double) / {{ trials }} + {{ z }} * {{ z }} / (2.0 * {{ trials }})
-            - {{ z }} * sqrt(
-                (cast({{ hits }} as double) / {{ trials }}) * (1 - cast({{ hits }} as double) / {{ trials }}) / {{ trials }}
-                + {{ z }} * {{ z }} / (4.0 * {{ trials }} * {{ trials }})
-            )
-        ) / (1 + {{ z }} * {{ z }} / {{ trials }})
+        least(
+            cast({{ hits }} as double) / {{ trials }},
+            greatest(0.0, (
+                cast({{ hits }} as double) / {{ trials }} + {{ z }} * {{ z }} / (2.0 * {{ trials }})
+                - {{ z }} * sqrt(
+                    (cast({{ hits }} as double) / {{ trials }}) * (1 - cast({{ hits }} as double) / {{ trials }}) / {{ trials }}
+                    + {{ z }} * {{ z }} / (4.0 * {{ trials }} * {{ trials }})
+                )
+            ) / (1 + {{ z }} * {{ z }} / {{ trials }}))
+        )
     end
 {%- endmacro %}
 
 {# Upper bound of the Wilson score interval (see wilson_lower). #}
 {% macro wilson_upper(hits, trials, z=1.96) -%}
     case when {{ trials }} > 0 then
-        (
-            cast({{ hits }} as double) / {{ trials }} + {{ z }} * {{ z }} / (2.0 * {{ trials }})
-            + {{ z }} * sqrt(
-                (cast({{ hits }} as double) / {{ trials }}) * (1 - cast({{ hits }} as double) / {{ trials }}) / {{ trials }}
-                + {{ z }} * {{ z }} / (4.0 * {{ trials }} * {{ trials }})
-            )
-        ) / (1 + {{ z }} * {{ z }} / {{ trials }})
+        greatest(
+            cast({{ hits }} as double) / {{ trials }},
+            least(1.0, (
+                cast({{ hits }} as double) / {{ trials }} + {{ z }} * {{ z }} / (2.0 * {{ trials }})
+                + {{ z }} * sqrt(
+                    (cast({{ hits }} as double) / {{ trials }}) * (1 - cast({{ hits }} as double) / {{ trials }}) / {{ trials }}
+                    + {{ z }} * {{ z }} / (4.0 * {{ trials }} * {{ trials }})
+                )
+            ) / (1 + {{ z }} * {{ z }} / {{ trials }}))
+        )
     end
 {%- endmacro %}
 

@@ -1,0 +1,50 @@
+{%- set fractions = [0.5, 0.95, 0.99] -%}
+
+with
+
+api_calls as (
+    select * from {{ ref('fct_api_calls') }}
+),
+
+per_day as (
+    select
+        cast(called_at as date) as called_date,
+        api_name,
+        api_version,
+        region,
+        count(*) as calls,
+        count(case when not is_success then 1 end) as failures,
+        count(case when failure_class = 'client_input' then 1 end) as client_input_failures,
+        count(case when failure_class = 'fraud_decision' then 1 end) as fraud_decision_failures,
+        count(case when failure_class = 'auth' then 1 end) as auth_failures,
+        count(case when failure_class = 'server' then 1 end) as server_failures,
+        count(case when failure_class = 'timeout' then 1 end) as timeout_failures,
+        {{ api_trust.percentile_list('latency_ms', fractions) }} as latency_percentiles_ms
+    from api_calls
+    group by
+        cast(called_at as date),
+        api_name,
+        api_version,
+        region
+),
+
+final as (
+    select
+        called_date,
+        api_name,
+        api_version,
+        region,
+        cast(calls as bigint) as calls,
+        cast(failures as bigint) as failures,
+        cast(client_input_failures as bigint) as client_input_failures,
+        cast(fraud_decision_failures as bigint) as fraud_decision_failures,
+        cast(auth_failures as bigint) as auth_failures,
+        cast(server_failures as bigint) as server_failures,
+        cast(timeout_failures as bigint) as timeout_failures,
+        {{ api_trust.percentile_at('latency_percentiles_ms', 1) }} as p50_latency_ms,
+        {{ api_trust.percentile_at('latency_percentiles_ms', 2) }} as p95_latency_ms,
+        {{ api_trust.percentile_at('latency_percentiles_ms', 3) }} as p99_latency_ms
+    from per_day
+)
+
+select * from final

@@ -1,0 +1,53 @@
+with
+
+api_calls as (
+    select * from {{ ref('fct_api_calls') }}
+),
+
+per_region as (
+    select
+        region,
+        count(*) as calls,
+        count(case when not is_success then 1 end) as failures
+    from api_calls
+    group by region
+),
+
+with_totals as (
+    select
+        region,
+        calls,
+        failures,
+        sum(calls) over () as total_calls,
+        sum(failures) over () as total_failures,
+        row_number() over (order by failures desc, region asc) as failure_rank
+    from per_region
+),
+
+shares as (
+    select
+        region,
+        calls,
+        failures,
+        failure_rank,
+        {{ api_trust.safe_rate('failures', 'calls') }} as failure_rate,
+        -- null when the platform had no failures at all: a share of nothing is undefined
+        {{ api_trust.safe_rate('failures', 'total_failures') }} as share_of_failures,
+        {{ api_trust.safe_rate('calls', 'total_calls') }} as share_of_calls
+    from with_totals
+),
+
+final as (
+    select
+        region,
+        cast(calls as bigint) as calls,
+        cast(failures as bigint) as failures,
+        failure_rate,
+        share_of_failures,
+        share_of_calls,
+        {{ api_trust.safe_rate('share_of_failures', 'share_of_calls') }} as concentration_ratio,
+        cast(failure_rank as integer) as failure_rank
+    from shares
+)
+
+select * from final

@@ -1,0 +1,74 @@
+{%- set fractions = [0.5, 0.95, 0.99] -%}
+
+with
+
+api_calls as (
+    select * from {{ ref('fct_api_calls') }}
+),
+
+totals as (
+    -- no group by: exactly one row, even over an empty fact table
+    select
+        count(*) as calls,
+        count(case when is_success then 1 end) as successes,
+        count(case when not is_success then 1 end) as failures,
+        {{ api_trust.percentile_list('latency_ms', fractions) }} as latency_percentiles_ms,
+        count(distinct api_name) as apis_called,
+        -- 'unknown' stands for "client not delivered", not for one more client
+        count(distinct case when client_id <> 'unknown' then client_id end) as clients,
+        min(called_at) as first_called_at,
+        max(called_at) as last_called_at
+    from api_calls
+),
+
+rates as (
+    select
+        calls,
+        successes,
+        failures,
+        latency_percentiles_ms,
+        apis_called,
+        clients,
+        first_called_at,
+        last_called_at,
+        {{ api_trust.safe_rate('successes', 'calls') }} as success_rate,
+        {{ api_trust.wilson_lower('successes', 'calls') }} as wilson_lower,
+        {{ api_trust.wilson_upper('successes', 'calls') }} as wilson_upper
+    from totals
+),
+
+final as (
+    select
+        cast(calls as bigint) as calls,
+        cast(successes as bigint) as successes,
+        cast(failures as bigint) as failures,
+        success_rate,
+        -- at a rate of 0 or 1 rounding leaves a bound ~1e-17 past the rate or outside [0, 1]
+        cast(
+            case
+                when wilson_lower < 0 then 0
+                when wilson_lower > success_rate then success_rate
+                else wilson_lower
+            end as double
+        ) as success_rate_ci_lower,
+        cast(
+            case
+                when wilson_upper > 1 then 1
+                when wilson_upper < success_rate then success_rate
+                else wilson_upper
+            end as double
+        ) as success_rate_ci_upper,
+        {{ api_trust.percentile_at('latency_percentiles_ms', 1) }} as p50_latency_ms,
+        {{ api_trust.percentile_at('latency_percentiles_ms', 2) }} as p95_latency_ms,
+        {{ api_trust.percentile_at('latency_percentiles_ms', 3) }} as p99_latency_ms,
+        cast(apis_called as bigint) as apis_called,
+        cast(clients as bigint) as clients,
+        first_called_at,
+        last_called_at,
+        cast(
+            {{ api_trust.seconds_between('first_called_at', 'last_called_at') }} / 86400.0 as double
+        ) as days_covered
+    from rates
+)
+
+select * from final
