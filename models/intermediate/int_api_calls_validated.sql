@@ -172,19 +172,47 @@ earlier_deliveries as (
 ),
 {%- endif %}
 
-sequenced as (
+repeated_calls as (
+    -- the few call_ids delivered more than once (here or in earlier runs): only
+    -- these need ordering, which is far cheaper than a window over every row
+    select reasoned.call_id
+    from reasoned
+    group by reasoned.call_id
+    having count(*) > 1
+    {%- if is_incremental() %}
+        union
+        select earlier_deliveries.call_id
+        from earlier_deliveries
+    {%- endif %}
+),
+
+redelivered as (
     select
-        reasoned.*,
+        reasoned.batch_id,
+        reasoned.source_record_no,
         row_number() over (
             partition by reasoned.call_id
             order by reasoned.loaded_at, reasoned.batch_id, reasoned.source_record_no
         )
         {%- if is_incremental() %} + coalesce(earlier_deliveries.delivery_count, 0){% endif %} as delivery_no
     from reasoned
+    inner join repeated_calls
+        on reasoned.call_id = repeated_calls.call_id
     {%- if is_incremental() %}
         left join earlier_deliveries
             on reasoned.call_id = earlier_deliveries.call_id
     {%- endif %}
+),
+
+sequenced as (
+    select
+        reasoned.*,
+        coalesce(redelivered.delivery_no, 1) as delivery_no
+    from reasoned
+    left join redelivered
+        on
+            reasoned.batch_id = redelivered.batch_id
+            and reasoned.source_record_no = redelivered.source_record_no
 ),
 
 routed as (
@@ -196,6 +224,58 @@ routed as (
             else 'fact'
         end as route
     from sequenced
+),
+
+final as (
+    select
+        -- ids
+        call_id,
+        request_id,
+        verification_id,
+        client_id,
+        batch_id,
+        source_name,
+        source_record_no,
+
+        -- strings
+        api_name,
+        api_version,
+        region,
+        client_type,
+        document_type,
+        status,
+        error_reason,
+        failure_class,
+        error_message,
+        route,
+        reasons,
+        {{ issue_columns | join(',\n        ') }},
+        timestamp_raw,
+        api_name_raw,
+        api_version_raw,
+        region_raw,
+        client_type_raw,
+        document_type_raw,
+        status_raw,
+        status_code_raw,
+        latency_ms_raw,
+        error_reason_raw,
+
+        -- numbers
+        status_code,
+        latency_ms,
+        attempt_no,
+        delivery_no,
+
+        -- booleans
+        is_known_api,
+        is_request_id_derived,
+        has_pii_in_message,
+
+        -- timestamps
+        called_at,
+        loaded_at
+    from routed
 )
 
-select * from routed
+select * from final

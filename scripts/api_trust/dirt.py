@@ -90,6 +90,34 @@ def _future(called_at_ms: int, epoch: bool, rng) -> str:
     return (datetime(1970, 1, 1) + timedelta(milliseconds=ms)).strftime("%Y-%m-%d %H:%M:%S")
 
 
+def _apply_updates(con, updates: list[tuple[int, str, str | None]]) -> None:
+    """Rewrite `chunk` once with the dirty values (one left join, not an UPDATE per column).
+
+    A None value is a planted null, so each column carries a flag saying it was set.
+    """
+    long = pd.DataFrame(updates, columns=["source_record_no", "column_name", "value"])
+    columns = sorted(long["column_name"].unique())
+    wide = pd.DataFrame({"source_record_no": long["source_record_no"].unique()})
+    for col in columns:
+        part = long[long["column_name"] == col].set_index("source_record_no")["value"]
+        wide[f"set__{col}"] = wide["source_record_no"].isin(part.index)
+        wide[f"value__{col}"] = wide["source_record_no"].map(part).astype(object)
+    wide = wide.astype({f"value__{c}": "string" for c in columns})
+    con.register("updates_df", wide)
+    replaced = ", ".join(
+        f'case when coalesce(u."set__{c}", false) then u."value__{c}" else c."{c}" end as "{c}"'
+        for c in columns
+    )
+    con.execute(f"""
+        create or replace temp table chunk_dirty as
+        select c.* replace ({replaced})
+        from chunk as c left join updates_df as u using (source_record_no)
+    """)
+    con.unregister("updates_df")
+    con.execute("drop table chunk")
+    con.execute("alter table chunk_dirty rename to chunk")
+
+
 def inject(con, rng, rate: float, batch_id: str, drift: dict) -> int:
     """Plant defects in temp table `chunk`; record them in raw.planted_defects. Returns how many."""
     n, first = con.execute("select count(*), min(source_record_no) from chunk").fetchone()
@@ -164,14 +192,7 @@ def inject(con, rng, rate: float, batch_id: str, drift: dict) -> int:
         planted.append((rec, kind, row.request_id, col))
 
     if updates:
-        upd = pd.DataFrame(updates, columns=["source_record_no", "column_name", "value"])
-        con.register("updates_df", upd)
-        for col in upd["column_name"].unique():
-            con.execute(f"""
-                update chunk set "{col}" = u.value from updates_df as u
-                where u.source_record_no = chunk.source_record_no and u.column_name = ?
-            """, [col])  # fmt: skip
-        con.unregister("updates_df")
+        _apply_updates(con, updates)
     if duplicates:
         last = con.execute("select max(source_record_no) from chunk").fetchone()[0]
         dup = pd.DataFrame({"source_record_no": duplicates,

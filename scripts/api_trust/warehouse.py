@@ -52,6 +52,8 @@ def connect(path: Path | None = None, *, read_only: bool = False) -> duckdb.Duck
             raise WarehouseError(lock_message(path, err)) from None
         raise WarehouseError(f"cannot open the warehouse {path}: {err}") from None
     con.execute("set TimeZone = 'UTC'")
+    # Our commands print their own progress lines; DuckDB's bar would garble logs.
+    con.execute("set enable_progress_bar = false")
     return con
 
 
