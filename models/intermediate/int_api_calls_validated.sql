@@ -186,22 +186,34 @@ repeated_calls as (
     {%- endif %}
 ),
 
-redelivered as (
+redelivery_order as (
     select
         reasoned.batch_id,
         reasoned.source_record_no,
+        reasoned.call_id,
         row_number() over (
             partition by reasoned.call_id
             order by reasoned.loaded_at, reasoned.batch_id, reasoned.source_record_no
-        )
-        {%- if is_incremental() %} + coalesce(earlier_deliveries.delivery_count, 0){% endif %} as delivery_no
+        ) as delivery_no_in_run
     from reasoned
     inner join repeated_calls
         on reasoned.call_id = repeated_calls.call_id
-    {%- if is_incremental() %}
+),
+
+redelivered as (
+    select
+        redelivery_order.batch_id,
+        redelivery_order.source_record_no,
+        {%- if is_incremental() %}
+            redelivery_order.delivery_no_in_run
+            + coalesce(earlier_deliveries.delivery_count, 0) as delivery_no
+        from redelivery_order
         left join earlier_deliveries
-            on reasoned.call_id = earlier_deliveries.call_id
-    {%- endif %}
+            on redelivery_order.call_id = earlier_deliveries.call_id
+        {%- else %}
+            redelivery_order.delivery_no_in_run as delivery_no
+        from redelivery_order
+        {%- endif %}
 ),
 
 sequenced as (

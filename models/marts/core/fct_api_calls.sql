@@ -15,6 +15,10 @@ with
 
 validated_calls as (
     select * from {{ ref('int_api_calls_validated') }}
+    where route = 'fact'
+    {%- if is_incremental() %}
+        and batch_id not in (select loaded.batch_id from {{ this }} as loaded)
+    {%- endif %}
 ),
 
 apis as (
@@ -59,11 +63,6 @@ facts as (
     from validated_calls
     left join apis
         on validated_calls.api_name = apis.api_name
-    where
-        validated_calls.route = 'fact'
-        {%- if is_incremental() %}
-            and validated_calls.batch_id not in (select loaded.batch_id from {{ this }} as loaded)
-        {%- endif %}
 )
 
 select * from facts
