@@ -104,5 +104,8 @@ def demo_warehouse(tmp_path_factory) -> Warehouse:
 
 @pytest.fixture(scope="session")
 def clean_warehouse(tmp_path_factory) -> Warehouse:
-    """Same seed as demo_warehouse without dirt or drift: findings must agree."""
-    return build_warehouse(tmp_path_factory, "clean", "--rows", "120000", "--seed", "42")
+    """demo_warehouse's calls without the dirt: same seed, batches and drift, so the same
+    traffic is drawn and only the planted defects differ. Findings must agree."""
+    return build_warehouse(
+        tmp_path_factory, "clean", "--rows", "120000", "--seed", "42", "--batches", "3", "--drift"
+    )

@@ -193,7 +193,11 @@ def test_baseline_has_no_segment_version_or_client_type_finding(baseline_run: Wa
 def test_findings_agree_on_clean_and_dirty_data(
     demo_warehouse: Warehouse, clean_warehouse: Warehouse
 ) -> None:
-    """Same world and seed; the dirty run also draws its traffic in 3 batches, so allow one borderline segment."""
+    """Same seed, batches and drift: the same calls, with and without 3% planted defects.
+
+    Quarantine and deduplication remove ~2.5% of the dirty run's calls, so one
+    borderline segment (q near the FDR level) may cross the line either way.
+    """
     sql = ("select finding_type, segment from rca_findings "
            "where finding_tier in ('change', 'hotspot') order by finding_rank")  # fmt: skip
     dirty, clean = demo_warehouse.rows(sql), clean_warehouse.rows(sql)
