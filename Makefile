@@ -100,7 +100,7 @@ lint: $(VENV)/.installed ## ruff, sqlfluff (dbt templater), dbt-score
 	@cd $(ROOT) && $(VENV)/bin/ruff check scripts tests
 	@cd $(ROOT) && $(VENV)/bin/ruff format --check scripts tests
 	@cd $(ROOT) && API_TRUST_DB=$(ROOT)/data/lint.duckdb $(VENV)/bin/sqlfluff lint models tests analyses --disable-progress-bar --nocolor
-	@cd $(ROOT) && API_TRUST_DB=$(ROOT)/data/lint.duckdb $(DBT) parse --quiet && $(VENV)/bin/dbt-score lint --select 'path:models'
+	@cd $(ROOT) && API_TRUST_DB=$(ROOT)/data/lint.duckdb DBT_TARGET_PATH=$(ROOT)/target/lint $(DBT) parse --quiet && $(VENV)/bin/dbt-score lint -m $(ROOT)/target/lint/manifest.json
 	@echo "lint: ruff, sqlfluff and dbt-score clean"
 
 format: $(VENV)/.installed ## apply ruff format and sqlfluff fix

@@ -149,14 +149,17 @@
     cast(round(100 * ({{ expr }}), {{ digits }}) as varchar) || '%'
 {%- endmacro %}
 
+{# A number rounded to a whole number, as text. #}
 {% macro fmt_int(expr) -%}
     cast(cast(round({{ expr }}) as bigint) as varchar)
 {%- endmacro %}
 
+{# A ratio as text with two decimals and an x (2.16x). #}
 {% macro fmt_x(expr) -%}
     cast(round({{ expr }}, 2) as varchar) || 'x'
 {%- endmacro %}
 
+{# A timestamp as text to the minute (2026-10-29 10:00). #}
 {% macro fmt_minute(expr) -%}
     substr(cast({{ expr }} as varchar), 1, 16)
 {%- endmacro %}
