@@ -11,6 +11,7 @@ per_api as (
         api_name,
         api_family,
         owner_team,
+        is_known_api,
         count(*) as calls,
         avg(latency_ms) as mean_latency_ms,
         -- one sort for the four percentiles; never averaged across groups
@@ -22,7 +23,8 @@ per_api as (
     group by
         api_name,
         api_family,
-        owner_team
+        owner_team,
+        is_known_api
 ),
 
 final as (
@@ -37,7 +39,8 @@ final as (
         {{ api_trust.percentile_at('latency_percentiles_ms', 3) }} as p95_latency_ms,
         {{ api_trust.percentile_at('latency_percentiles_ms', 4) }} as p99_latency_ms,
         cast(p95_success_latency_ms as double) as p95_success_latency_ms,
-        cast(max_latency_ms as double) as max_latency_ms
+        cast(max_latency_ms as double) as max_latency_ms,
+        is_known_api
     from per_api
 )
 
