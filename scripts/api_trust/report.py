@@ -170,7 +170,7 @@ def render_insights(data: Insights, generated_at: datetime) -> str:
         "",
         "Availability counts only server and timeout failures; client input and fraud "
         "decisions are conversion losses. Burn rates are measured over the last 1 h and 6 h "
-        "of data (page at 14.4 and 6; n/a under 30 calls). The APIs furthest over budget first:",
+        "of data (page at 14.4 and 6; n/a under 30 calls). The APIs with the most bad calls over budget first:",
         "",
         "| API | Owner | Status | Availability | Target | Budget used | Burn 1h | Burn 6h | Latency good |",
         "|---|---|---|---:|---:|---:|---:|---:|---:|",
