@@ -724,7 +724,7 @@ APP_JS = r"""
     var rows = P.findings.filter(rowInScope);
     var top = rows[0];
     var title = top ? 'Fix first: ' + top.segment + ' (' + (top.owner_team || 'no owner') + ')' : 'No significant finding for ' + scopeText(state.scope);
-    tableCard(box, title, 'rca_findings, ranked by impact (excess failed and slow calls); ' + rows.length + ' finding(s) for ' + scopeText(state.scope) +
+    tableCard(box, title, 'rca_findings, ranked by tier (new problems, chronic hotspots, API-wide health), then by impact (excess failed and slow calls); ' + rows.length + ' finding(s) for ' + scopeText(state.scope) +
       ', whole period; platform-wide findings always shown', [
       ['finding_rank', '#', 'num'], [function (r) { return [r.finding_tier, r.finding_type].filter(function (v) { return v; }).join('\n'); }, 'Tier, type', 'pre'], [function (r) { return String(r.segment || '').replace(/, /g, '\n'); }, 'Segment', 'pre'],
       ['owner_team', 'Owner'],
