@@ -95,3 +95,12 @@
     {%- endfor -%}
     {{ parts | join(',\n        ') }}
 {%- endmacro %}
+
+{# The per-column check results of int_api_calls_validated, in the order reasons are listed. #}
+{% macro validation_issue_columns() -%}
+    {{ return([
+        'timestamp_issue', 'api_name_issue', 'api_version_issue', 'region_issue',
+        'client_type_issue', 'document_type_issue', 'status_issue', 'status_code_issue',
+        'latency_ms_issue', 'error_reason_issue', 'attempt_no_issue', 'consistency_issue',
+    ]) }}
+{%- endmacro %}

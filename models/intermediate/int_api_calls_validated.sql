@@ -16,11 +16,7 @@
     pre_hook="{{ api_trust.delete_batches_no_longer_landed() }}",
 ) }}
 {%- set required = api_trust.required_log_columns() -%}
-{%- set issue_columns = [
-    'timestamp_issue', 'api_name_issue', 'api_version_issue', 'region_issue',
-    'client_type_issue', 'document_type_issue', 'status_issue', 'status_code_issue',
-    'latency_ms_issue', 'error_reason_issue', 'attempt_no_issue', 'consistency_issue',
-] -%}
+{%- set issue_columns = api_trust.validation_issue_columns() -%}
 
 -- depends_on: {{ ref('stg_logs__load_batches') }}
 

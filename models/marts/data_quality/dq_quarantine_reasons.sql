@@ -1,9 +1,5 @@
 {#- One row per quarantined record and reason, so reasons can be counted exactly. -#}
-{%- set issue_columns = [
-    'timestamp_issue', 'api_name_issue', 'api_version_issue', 'region_issue',
-    'client_type_issue', 'document_type_issue', 'status_issue', 'status_code_issue',
-    'latency_ms_issue', 'error_reason_issue', 'attempt_no_issue', 'consistency_issue',
-] -%}
+{%- set issue_columns = api_trust.validation_issue_columns() -%}
 
 with
 
