@@ -30,21 +30,9 @@ final as (
         cast(calls as bigint) as calls,
         cast(failures as bigint) as failures,
         failure_rate,
-        -- at a rate of 0 or 1 rounding leaves a bound ~1e-17 past the rate or outside [0, 1]
-        cast(
-            case
-                when wilson_lower < 0 then 0
-                when wilson_lower > failure_rate then failure_rate
-                else wilson_lower
-            end as double
-        ) as failure_rate_ci_lower,
-        cast(
-            case
-                when wilson_upper > 1 then 1
-                when wilson_upper < failure_rate then failure_rate
-                else wilson_upper
-            end as double
-        ) as failure_rate_ci_upper
+        -- the Wilson macros clamp the bounds to [0, 1] and around the rate
+        cast(wilson_lower as double) as failure_rate_ci_lower,
+        cast(wilson_upper as double) as failure_rate_ci_upper
     from rates
 )
 

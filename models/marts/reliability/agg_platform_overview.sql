@@ -43,21 +43,9 @@ final as (
         cast(successes as bigint) as successes,
         cast(failures as bigint) as failures,
         success_rate,
-        -- at a rate of 0 or 1 rounding leaves a bound ~1e-17 past the rate or outside [0, 1]
-        cast(
-            case
-                when wilson_lower < 0 then 0
-                when wilson_lower > success_rate then success_rate
-                else wilson_lower
-            end as double
-        ) as success_rate_ci_lower,
-        cast(
-            case
-                when wilson_upper > 1 then 1
-                when wilson_upper < success_rate then success_rate
-                else wilson_upper
-            end as double
-        ) as success_rate_ci_upper,
+        -- the Wilson macros clamp the bounds to [0, 1] and around the rate
+        cast(wilson_lower as double) as success_rate_ci_lower,
+        cast(wilson_upper as double) as success_rate_ci_upper,
         {{ api_trust.percentile_at('latency_percentiles_ms', 1) }} as p50_latency_ms,
         {{ api_trust.percentile_at('latency_percentiles_ms', 2) }} as p95_latency_ms,
         {{ api_trust.percentile_at('latency_percentiles_ms', 3) }} as p99_latency_ms,
