@@ -1,31 +1,23 @@
--- Failures per API and error reason, most first: "why does each API fail?".
--- The mart agg_error_reasons_by_api holds the same counts with shares and ranks.
+-- The original design's "top failure reasons by API": failures per api_name and
+-- error_reason, most first. Read from the mart, which also holds each reason's
+-- share of its API's failures and its rank.
 
 with
 
-api_calls as (
-    select * from {{ ref('fct_api_calls') }}
+error_reasons_by_api as (
+    select * from {{ ref('agg_error_reasons_by_api') }}
 ),
 
-failed_calls as (
-    select * from api_calls
-    where not is_success
-),
-
-failure_reasons as (
+final as (
     select
         api_name,
         error_reason,
         failure_class,
-        count(*) as failures
-    from failed_calls
-    group by
-        api_name,
-        error_reason,
-        failure_class
+        failures
+    from error_reasons_by_api
 )
 
-select * from failure_reasons
+select * from final
 order by
     failures desc,
     api_name asc,

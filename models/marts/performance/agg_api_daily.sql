@@ -12,13 +12,7 @@ per_day as (
         api_name,
         api_version,
         region,
-        count(*) as calls,
-        count(case when not is_success then 1 end) as failures,
-        count(case when failure_class = 'client_input' then 1 end) as client_input_failures,
-        count(case when failure_class = 'fraud_decision' then 1 end) as fraud_decision_failures,
-        count(case when failure_class = 'auth' then 1 end) as auth_failures,
-        count(case when failure_class = 'server' then 1 end) as server_failures,
-        count(case when failure_class = 'timeout' then 1 end) as timeout_failures,
+        {{ api_trust.failure_counts_by_class() }},
         {{ api_trust.percentile_list('latency_ms', fractions) }} as latency_percentiles_ms
     from api_calls
     group by
