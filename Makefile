@@ -77,6 +77,7 @@ export: $(VENV)/.installed ## data/processed_api_logs.parquet and .csv from the 
 	@$(PY) -m api_trust.export
 
 docs: $(VENV)/.installed ## dbt docs generate, then serve on http://localhost:8080
+	@mkdir -p $(dir $(API_TRUST_DB))
 	@cd $(ROOT) && $(DBT) docs generate --quiet && echo "docs: generated in target/; serving on http://localhost:8080 (Ctrl-C stops)"
 	@cd $(ROOT) && $(DBT) docs serve --port 8080 --no-browser
 
@@ -97,6 +98,7 @@ pytest: $(VENV)/.installed
 	@cd $(ROOT) && $(PY) -m pytest -q
 
 lint: $(VENV)/.installed ## ruff, sqlfluff (dbt templater), dbt-score
+	@mkdir -p $(ROOT)/data
 	@cd $(ROOT) && $(VENV)/bin/ruff check scripts tests
 	@cd $(ROOT) && $(VENV)/bin/ruff format --check scripts tests
 	@cd $(ROOT) && API_TRUST_DB=$(ROOT)/data/lint.duckdb $(VENV)/bin/sqlfluff lint models tests analyses --disable-progress-bar --nocolor
@@ -104,6 +106,7 @@ lint: $(VENV)/.installed ## ruff, sqlfluff (dbt templater), dbt-score
 	@echo "lint: ruff, sqlfluff and dbt-score clean"
 
 format: $(VENV)/.installed ## apply ruff format and sqlfluff fix
+	@mkdir -p $(ROOT)/data
 	@cd $(ROOT) && $(VENV)/bin/ruff format scripts tests && $(VENV)/bin/ruff check --fix scripts tests
 	@cd $(ROOT) && API_TRUST_DB=$(ROOT)/data/lint.duckdb $(VENV)/bin/sqlfluff fix models tests analyses --disable-progress-bar
 
