@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from browser import HeadlessChromium, needs_chromium
 from conftest import ROOT, VENV_BIN, Warehouse, dbt, tool_env
-from test_dashboards import HeadlessChromium, needs_chromium
 
 EXPOSURES = {
     e["name"]: e
