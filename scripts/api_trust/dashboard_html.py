@@ -571,8 +571,12 @@ APP_JS = r"""
     for (var i = 0; i < H.h.length; i++) if (wanted[H.k[i]]) { calls[H.h[i]] += H.calls[i]; fails[H.h[i]] += H.failures[i]; plat[H.h[i]] += H.platform_failures[i]; }
     var hours = []; for (i = 0; i < n; i++) if (dayIn(H.hours[i].slice(0, 10))) hours.push(i);
     var x = hours.map(function (h) { return H.hours[h]; });
-    var rate = hours.map(function (h) { return calls[h] ? fails[h] / calls[h] : null; });
-    var prate = hours.map(function (h) { return calls[h] ? plat[h] / calls[h] : null; });
+    var busy = hours.map(function (h) { return calls[h]; }).filter(function (c) { return c > 0; }).sort(function (a, b) { return a - b; });
+    var typical = busy.length ? (busy[Math.floor((busy.length - 1) / 2)] + busy[Math.floor(busy.length / 2)]) / 2 : 0;
+    var share = P.meta.sparse_hour_share, sparse = hours.filter(function (h) { return calls[h] > 0 && calls[h] < share * typical; }).length;
+    var drawn = hours.map(function (h) { return calls[h] > 0 && calls[h] >= share * typical; });
+    var rate = hours.map(function (h, j) { return drawn[j] ? fails[h] / calls[h] : null; });
+    var prate = hours.map(function (h, j) { return drawn[j] ? plat[h] / calls[h] : null; });
     fig.data[0].x = x; fig.data[0].y = rate; fig.data[0].customdata = hours.map(function (h) { return calls[h]; });
     fig.data[1].x = x; fig.data[1].y = prate; fig.data[1].customdata = hours.map(function (h) { return plat[h]; });
     var windows = incidentWindows().filter(function (w) { return x.length && w.end.slice(0, 13) >= x[0].slice(0, 13) && w.start.slice(0, 13) <= x[x.length - 1].slice(0, 13); });
@@ -590,7 +594,8 @@ APP_JS = r"""
       : 'When did ' + hk[1] + ' fail on the platform side?';
     if (P.incidents) title += '; ' + windows.length + ' incident' + (windows.length === 1 ? '' : 's') + ' marked';
     setTitle(fig, title, 'Hourly share of calls that failed: any class (grey) and server or timeout only (red); shaded: incidents from rca_incidents; ' +
-      hk[1] + ', ' + periodText() + (H.is_truncated ? ', last ' + P.meta.max_hourly_days + ' days only' : '') + ' (agg_api_hourly)');
+      hk[1] + ', ' + periodText() + (H.is_truncated ? ', last ' + P.meta.max_hourly_days + ' days only' : '') +
+      (sparse ? '; ' + sparse + ' hour' + (sparse === 1 ? '' : 's') + ' with under ' + Math.round(share * 100) + "% of the median hour's calls left blank" : '') + ' (agg_api_hourly)');
     return fig;
   };
 

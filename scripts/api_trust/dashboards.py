@@ -55,6 +55,8 @@ HOURLY_TOP_APIS = 8  # hourly series of their own; the rest hourly per family
 MAX_HOURLY_DAYS = 45  # hourly data for the last N days only (bounded page size)
 CHART_APIS = 8  # APIs drawn per chart
 MIN_SERIES_CALLS = 20  # a daily p50/p95 from fewer calls is noise: not drawn
+SPARSE_HOUR_SHARE = 0.05  # an hour with under 5% of the median hour's calls (e.g. the partial
+# last hour, where only late retries land) is not drawn: its rate says nothing
 MIN_P99_CALLS = 100  # below this a p99 is the maximum, not a percentile
 HISTOGRAM_PER_DECADE = 20  # must match macros/histogram.sql
 Z95 = 1.959963984540054
@@ -382,6 +384,7 @@ def build_payload(read: MartRead, generated_at: datetime | None = None) -> Paylo
             "regions": list(REGION_ORDER),
             "max_hourly_days": MAX_HOURLY_DAYS,
             "min_series_calls": MIN_SERIES_CALLS,
+            "sparse_hour_share": SPARSE_HOUR_SHARE,
             "min_p99_calls": MIN_P99_CALLS,
             "min_chart_height": MIN_CHART_HEIGHT,
         },
@@ -1187,8 +1190,12 @@ def fig_incident_timeline(payload: Payload, view: View = View()) -> Figure | Non
             platform[h] += p
     hours = [h for h in range(n) if day_in_view(hourly["hours"][h][:10], view)]
     x = [hourly["hours"][h] for h in hours]
-    rate = [fails[h] / calls[h] if calls[h] else None for h in hours]
-    prate = [platform[h] / calls[h] if calls[h] else None for h in hours]
+    busy = sorted(calls[h] for h in hours if calls[h])
+    typical = (busy[(len(busy) - 1) // 2] + busy[len(busy) // 2]) / 2 if busy else 0
+    sparse = sum(1 for h in hours if 0 < calls[h] < SPARSE_HOUR_SHARE * typical)
+    drawn = [bool(calls[h]) and calls[h] >= SPARSE_HOUR_SHARE * typical for h in hours]
+    rate = [fails[h] / calls[h] if ok else None for h, ok in zip(hours, drawn, strict=True)]
+    prate = [platform[h] / calls[h] if ok else None for h, ok in zip(hours, drawn, strict=True)]
     data = [
         {"type": "scatter", "mode": "lines", "name": "any failure", "x": x, "y": rate,
          "line": {"color": "#94a3b8", "width": 1}, "customdata": [calls[h] for h in hours],
@@ -1224,6 +1231,12 @@ def fig_incident_timeline(payload: Payload, view: View = View()) -> Figure | Non
         f"Hourly share of calls that failed: any class (grey) and server or timeout only (red); shaded: incidents "
         f"from rca_incidents; {covered}, {period_text(payload, view)}"
         + (f", last {MAX_HOURLY_DAYS} days only" if hourly.get("is_truncated") else "")
+        + (
+            f"; {sparse} hour{'' if sparse == 1 else 's'} with under {SPARSE_HOUR_SHARE:.0%} of the median "
+            f"hour's calls left blank"
+            if sparse
+            else ""
+        )
         + " (agg_api_hourly)"
     )
     return {"data": data, "layout": layout(

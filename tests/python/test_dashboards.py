@@ -292,6 +292,27 @@ def test_javascript_filters_match_the_python_figures(demo_dashboards) -> None:
         assert_clean(browser)
 
 
+def test_a_near_empty_hour_is_left_blank_not_drawn_as_a_rate(demo_dashboards) -> None:
+    """The last hour of an extract holds only the retries that spilled past the window
+    (4 calls against a median of 13,000 at 10M rows): its 0% must not be drawn."""
+    _, out, _ = demo_dashboards
+    payload = embedded(out / "index.html", "payload")
+    hourly = payload["hourly"]
+    last = len(hourly["hours"]) - 1
+    rows = [i for i, h in enumerate(hourly["h"]) if h == last]
+    assert rows, "the demo has calls in its last hour"
+    for n, i in enumerate(rows):  # keep one call, and no failure, in the last hour
+        hourly["calls"][i], hourly["failures"][i], hourly["platform_failures"][i] = (n == 0), 0, 0
+    fig = dashboards.fig_incident_timeline(payload)
+    any_failure, platform = fig["data"]
+    assert any_failure["customdata"][-1] == 1
+    assert any_failure["y"][-1] is None and platform["y"][-1] is None
+    title = " ".join(re.sub(r"<[^>]+>", " ", fig["layout"]["title"]["text"]).split())
+    assert "1 hour with under 5% of the median hour's calls left blank" in title, title
+    drawn = [y for y in any_failure["y"][:-1] if y is not None]
+    assert len(drawn) == len(any_failure["y"]) - 1, "only the near-empty hour is blank in the demo"
+
+
 def _close(a: Any, b: Any) -> bool:
     if isinstance(a, (int, float)) and isinstance(b, (int, float)):
         return abs(a - b) <= 1e-9 * max(1.0, abs(a), abs(b))
