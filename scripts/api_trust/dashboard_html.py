@@ -189,6 +189,15 @@ APP_JS = r"""
   function pct(r, d) { return (r === null || r === undefined || !isFinite(r)) ? 'n/a' : (100 * r).toFixed(d === undefined ? 1 : d) + '%'; }
   function ms(v) { return (v === null || v === undefined) ? 'n/a' : (v >= 1000 ? (v / 1000).toFixed(1) + ' s' : v.toFixed(0) + ' ms'); }
   function fmt(n) { return Number(n).toLocaleString('en-US'); }
+  function drawnMask(calls) {  // as drawn_mask in dashboards.py: rates of near-empty periods are not drawn
+    var busy = calls.filter(function (c) { return c > 0; }).sort(function (a, b) { return a - b; });
+    var typical = busy.length ? (busy[Math.floor((busy.length - 1) / 2)] + busy[Math.floor(busy.length / 2)]) / 2 : 0;
+    var mask = calls.map(function (c) { return c > 0 && c >= P.meta.sparse_share * typical; });
+    return [mask, calls.filter(function (c, i) { return c > 0 && !mask[i]; }).length];
+  }
+  function sparseNote(blank, unit) {
+    return blank ? '; ' + blank + ' ' + unit + (blank === 1 ? '' : 's') + ' with under ' + Math.round(P.meta.sparse_share * 100) + '% of the median ' + unit + "'s calls left blank" : '';
+  }
   function wilson(hits, n) {
     if (n <= 0) return [null, null];
     var p = hits / n, z = Z95, den = 1 + z * z / n;
@@ -269,8 +278,9 @@ APP_JS = r"""
       per[d][0] += c.calls[i]; per[d][1] += c.failures[i];
     });
     var days = Object.keys(per).sort(), calls = days.map(function (d) { return per[d][0]; }), fails = days.map(function (d) { return per[d][1]; });
-    var rates = days.map(function (d, i) { return calls[i] ? fails[i] / calls[i] : null; });
-    var b = days.map(function (d, i) { return wilson(fails[i], calls[i]); });
+    var dm = drawnMask(calls), drawn = dm[0];
+    var rates = days.map(function (d, i) { return drawn[i] ? fails[i] / calls[i] : null; });
+    var b = days.map(function (d, i) { return drawn[i] ? wilson(fails[i], calls[i]) : [null, null]; });
     fig.data[0].x = days; fig.data[0].y = calls;
     fig.data[1].x = days; fig.data[1].y = b.map(function (x) { return x[1]; });
     fig.data[2].x = days; fig.data[2].y = b.map(function (x) { return x[0]; });
@@ -284,7 +294,7 @@ APP_JS = r"""
       title = 'Worst day ' + days[worst] + ': ' + pct(rates[worst]) + ' of calls failed (period ' + pct(tc ? tf / tc : null) + ', ' + st + ')';
     }
     setTitle(fig, title, 'Calls per day (grey bars, left) and share that failed, any class, with Wilson 95% band (red, right); ' +
-      st + ', ' + periodText() + ' (agg_api_daily)');
+      st + ', ' + periodText() + sparseNote(dm[1], 'day') + ' (agg_api_daily)');
     return fig;
   };
 
@@ -571,10 +581,7 @@ APP_JS = r"""
     for (var i = 0; i < H.h.length; i++) if (wanted[H.k[i]]) { calls[H.h[i]] += H.calls[i]; fails[H.h[i]] += H.failures[i]; plat[H.h[i]] += H.platform_failures[i]; }
     var hours = []; for (i = 0; i < n; i++) if (dayIn(H.hours[i].slice(0, 10))) hours.push(i);
     var x = hours.map(function (h) { return H.hours[h]; });
-    var busy = hours.map(function (h) { return calls[h]; }).filter(function (c) { return c > 0; }).sort(function (a, b) { return a - b; });
-    var typical = busy.length ? (busy[Math.floor((busy.length - 1) / 2)] + busy[Math.floor(busy.length / 2)]) / 2 : 0;
-    var share = P.meta.sparse_hour_share, sparse = hours.filter(function (h) { return calls[h] > 0 && calls[h] < share * typical; }).length;
-    var drawn = hours.map(function (h) { return calls[h] > 0 && calls[h] >= share * typical; });
+    var dm = drawnMask(hours.map(function (h) { return calls[h]; })), drawn = dm[0];
     var rate = hours.map(function (h, j) { return drawn[j] ? fails[h] / calls[h] : null; });
     var prate = hours.map(function (h, j) { return drawn[j] ? plat[h] / calls[h] : null; });
     fig.data[0].x = x; fig.data[0].y = rate; fig.data[0].customdata = hours.map(function (h) { return calls[h]; });
@@ -595,7 +602,7 @@ APP_JS = r"""
     if (P.incidents) title += '; ' + windows.length + ' incident' + (windows.length === 1 ? '' : 's') + ' marked';
     setTitle(fig, title, 'Hourly share of calls that failed: any class (grey) and server or timeout only (red); shaded: incidents from rca_incidents; ' +
       hk[1] + ', ' + periodText() + (H.is_truncated ? ', last ' + P.meta.max_hourly_days + ' days only' : '') +
-      (sparse ? '; ' + sparse + ' hour' + (sparse === 1 ? '' : 's') + ' with under ' + Math.round(share * 100) + "% of the median hour's calls left blank" : '') + ' (agg_api_hourly)');
+      sparseNote(dm[1], 'hour') + ' (agg_api_hourly)');
     return fig;
   };
 

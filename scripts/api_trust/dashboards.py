@@ -55,8 +55,8 @@ HOURLY_TOP_APIS = 8  # hourly series of their own; the rest hourly per family
 MAX_HOURLY_DAYS = 45  # hourly data for the last N days only (bounded page size)
 CHART_APIS = 8  # APIs drawn per chart
 MIN_SERIES_CALLS = 20  # a daily p50/p95 from fewer calls is noise: not drawn
-SPARSE_HOUR_SHARE = 0.05  # an hour with under 5% of the median hour's calls (e.g. the partial
-# last hour, where only late retries land) is not drawn: its rate says nothing
+SPARSE_SHARE = 0.05  # a day or hour with under 5% of the median one's calls (e.g. the partial
+# last hour of an extract, where only late retries land) gets no rate drawn: it says nothing
 MIN_P99_CALLS = 100  # below this a p99 is the maximum, not a percentile
 HISTOGRAM_PER_DECADE = 20  # must match macros/histogram.sql
 Z95 = 1.959963984540054
@@ -384,7 +384,7 @@ def build_payload(read: MartRead, generated_at: datetime | None = None) -> Paylo
             "regions": list(REGION_ORDER),
             "max_hourly_days": MAX_HOURLY_DAYS,
             "min_series_calls": MIN_SERIES_CALLS,
-            "sparse_hour_share": SPARSE_HOUR_SHARE,
+            "sparse_share": SPARSE_SHARE,
             "min_p99_calls": MIN_P99_CALLS,
             "min_chart_height": MIN_CHART_HEIGHT,
         },
@@ -491,6 +491,21 @@ def ms(value: float | None) -> str:
     if value is None:
         return "n/a"
     return f"{value / 1000:.1f} s" if value >= 1000 else f"{value:.0f} ms"
+
+
+def drawn_mask(calls: Sequence[int]) -> tuple[list[bool], int]:
+    """Which periods get a rate drawn: those with at least SPARSE_SHARE of the median
+    period's calls (periods without calls ignored). Also returns how many were left blank."""
+    busy = sorted(n for n in calls if n)
+    typical = (busy[(len(busy) - 1) // 2] + busy[len(busy) // 2]) / 2 if busy else 0
+    mask = [n > 0 and n >= SPARSE_SHARE * typical for n in calls]
+    return mask, sum(1 for n, ok in zip(calls, mask, strict=True) if n and not ok)
+
+
+def sparse_note(blank: int, unit: str) -> str:
+    if not blank:
+        return ""
+    return f"; {blank} {unit}{'' if blank == 1 else 's'} with under {SPARSE_SHARE:.0%} of the median {unit}'s calls left blank"
 
 
 def wilson(hits: float, n: float, z: float = Z95) -> tuple[float | None, float | None]:
@@ -887,8 +902,11 @@ def fig_daily_volume(payload: Payload, view: View = View()) -> Figure | None:
     days = list(per_day["day"]) if len(df) else []
     calls = [int(v) for v in per_day["calls"]] if len(df) else []
     fails = [int(v) for v in per_day["failures"]] if len(df) else []
-    rates = [f / n if n else None for f, n in zip(fails, calls, strict=True)]
-    bounds = [wilson(f, n) for f, n in zip(fails, calls, strict=True)]
+    drawn, blank = drawn_mask(calls)
+    rates = [f / n if ok else None for f, n, ok in zip(fails, calls, drawn, strict=True)]
+    bounds = [
+        wilson(f, n) if ok else (None, None) for f, n, ok in zip(fails, calls, drawn, strict=True)
+    ]
     title = f"How many calls fail each day? ({scope_text(view.scope)})"
     if days:
         worst = max(range(len(days)), key=lambda i: (rates[i] or 0, -i))
@@ -908,7 +926,7 @@ def fig_daily_volume(payload: Payload, view: View = View()) -> Figure | None:
     ]  # fmt: skip
     subtitle = (
         f"Calls per day (grey bars, left) and share that failed, any class, with Wilson 95% band (red, right); "
-        f"{scope_text(view.scope)}, {period_text(payload, view)} (agg_api_daily)"
+        f"{scope_text(view.scope)}, {period_text(payload, view)}{sparse_note(blank, 'day')} (agg_api_daily)"
     )
     return {"data": data, "layout": layout(
         title, subtitle, "Day (UTC)", "Calls per day",
@@ -1190,10 +1208,7 @@ def fig_incident_timeline(payload: Payload, view: View = View()) -> Figure | Non
             platform[h] += p
     hours = [h for h in range(n) if day_in_view(hourly["hours"][h][:10], view)]
     x = [hourly["hours"][h] for h in hours]
-    busy = sorted(calls[h] for h in hours if calls[h])
-    typical = (busy[(len(busy) - 1) // 2] + busy[len(busy) // 2]) / 2 if busy else 0
-    sparse = sum(1 for h in hours if 0 < calls[h] < SPARSE_HOUR_SHARE * typical)
-    drawn = [bool(calls[h]) and calls[h] >= SPARSE_HOUR_SHARE * typical for h in hours]
+    drawn, blank = drawn_mask([calls[h] for h in hours])
     rate = [fails[h] / calls[h] if ok else None for h, ok in zip(hours, drawn, strict=True)]
     prate = [platform[h] / calls[h] if ok else None for h, ok in zip(hours, drawn, strict=True)]
     data = [
@@ -1231,12 +1246,7 @@ def fig_incident_timeline(payload: Payload, view: View = View()) -> Figure | Non
         f"Hourly share of calls that failed: any class (grey) and server or timeout only (red); shaded: incidents "
         f"from rca_incidents; {covered}, {period_text(payload, view)}"
         + (f", last {MAX_HOURLY_DAYS} days only" if hourly.get("is_truncated") else "")
-        + (
-            f"; {sparse} hour{'' if sparse == 1 else 's'} with under {SPARSE_HOUR_SHARE:.0%} of the median "
-            f"hour's calls left blank"
-            if sparse
-            else ""
-        )
+        + sparse_note(blank, "hour")
         + " (agg_api_hourly)"
     )
     return {"data": data, "layout": layout(

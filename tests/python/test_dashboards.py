@@ -292,25 +292,36 @@ def test_javascript_filters_match_the_python_figures(demo_dashboards) -> None:
         assert_clean(browser)
 
 
-def test_a_near_empty_hour_is_left_blank_not_drawn_as_a_rate(demo_dashboards) -> None:
-    """The last hour of an extract holds only the retries that spilled past the window
-    (4 calls against a median of 13,000 at 10M rows): its 0% must not be drawn."""
+@pytest.mark.parametrize(
+    ("chart", "table", "period", "unit"),
+    [("incident_timeline", "hourly", "h", "hour"), ("daily_volume", "daily", "d", "day")],
+)
+def test_a_near_empty_period_is_left_blank_not_drawn_as_a_rate(
+    demo_dashboards, chart: str, table: str, period: str, unit: str
+) -> None:
+    """The last hour (or day) of an extract can hold only the retries that spilled past the
+    window (4 calls against a median of 13,000 an hour at 10M rows): its 0% must not be
+    drawn, in Python (PNGs) or in the page's JavaScript."""
     _, out, _ = demo_dashboards
     payload = embedded(out / "index.html", "payload")
-    hourly = payload["hourly"]
-    last = len(hourly["hours"]) - 1
-    rows = [i for i, h in enumerate(hourly["h"]) if h == last]
-    assert rows, "the demo has calls in its last hour"
-    for n, i in enumerate(rows):  # keep one call, and no failure, in the last hour
-        hourly["calls"][i], hourly["failures"][i], hourly["platform_failures"][i] = (n == 0), 0, 0
-    fig = dashboards.fig_incident_timeline(payload)
-    any_failure, platform = fig["data"]
-    assert any_failure["customdata"][-1] == 1
-    assert any_failure["y"][-1] is None and platform["y"][-1] is None
+    series = payload[table]
+    last = max(series[period])
+    rows = [i for i, p in enumerate(series[period]) if p == last]
+    assert rows, f"the demo has calls in its last {unit}"
+    for n, i in enumerate(rows):  # one call, and no failure, left in the last period
+        for column in series:
+            if column == "calls":
+                series[column][i] = int(n == 0)
+            elif column.endswith("failures"):
+                series[column][i] = 0
+    fig = getattr(dashboards, f"fig_{chart}")(payload)
+    rate_traces = [t for t in fig["data"] if t.get("yaxis") == "y2" or t["type"] == "scatter"]
+    assert all(t["y"][-1] is None for t in rate_traces), [t["y"][-1] for t in rate_traces]
+    assert all(sum(y is None for y in t["y"]) == 1 for t in rate_traces), (
+        "only that period is blank"
+    )
     title = " ".join(re.sub(r"<[^>]+>", " ", fig["layout"]["title"]["text"]).split())
-    assert "1 hour with under 5% of the median hour's calls left blank" in title, title
-    drawn = [y for y in any_failure["y"][:-1] if y is not None]
-    assert len(drawn) == len(any_failure["y"]) - 1, "only the near-empty hour is blank in the demo"
+    assert f"1 {unit} with under 5% of the median {unit}'s calls left blank" in title, title
 
 
 def _close(a: Any, b: Any) -> bool:
