@@ -82,6 +82,8 @@ docs: $(VENV)/.installed ## dbt docs generate, then serve on http://localhost:80
 	@cd $(ROOT) && $(DBT) docs serve --port 8080 --no-browser
 
 TEST_DB := $(ROOT)/data/test_warehouse.duckdb
+# sqlfluff's dbt templater and dbt parse open a warehouse: a throwaway one, never yours.
+LINT_DB := $(ROOT)/data/lint.duckdb
 
 test: setup ## lint, dbt build + source freshness on test data, pytest (real warehouses)
 	@$(MAKE) --no-print-directory lint dbt-test pytest
@@ -98,17 +100,17 @@ pytest: $(VENV)/.installed
 	@cd $(ROOT) && $(PY) -m pytest -q
 
 lint: $(VENV)/.installed ## ruff, sqlfluff (dbt templater), dbt-score
-	@mkdir -p $(ROOT)/data
+	@mkdir -p $(dir $(LINT_DB))
 	@cd $(ROOT) && $(VENV)/bin/ruff check scripts tests
 	@cd $(ROOT) && $(VENV)/bin/ruff format --check scripts tests
-	@cd $(ROOT) && API_TRUST_DB=$(ROOT)/data/lint.duckdb $(VENV)/bin/sqlfluff lint models tests analyses --disable-progress-bar --nocolor
-	@cd $(ROOT) && API_TRUST_DB=$(ROOT)/data/lint.duckdb DBT_TARGET_PATH=$(ROOT)/target/lint $(DBT) parse --quiet && $(VENV)/bin/dbt-score lint -m $(ROOT)/target/lint/manifest.json
+	@cd $(ROOT) && API_TRUST_DB=$(LINT_DB) $(VENV)/bin/sqlfluff lint models tests analyses --disable-progress-bar --nocolor
+	@cd $(ROOT) && API_TRUST_DB=$(LINT_DB) DBT_TARGET_PATH=$(ROOT)/target/lint $(DBT) parse --quiet && $(VENV)/bin/dbt-score lint -m $(ROOT)/target/lint/manifest.json
 	@echo "lint: ruff, sqlfluff and dbt-score clean"
 
 format: $(VENV)/.installed ## apply ruff format and sqlfluff fix
-	@mkdir -p $(ROOT)/data
+	@mkdir -p $(dir $(LINT_DB))
 	@cd $(ROOT) && $(VENV)/bin/ruff format scripts tests && $(VENV)/bin/ruff check --fix scripts tests
-	@cd $(ROOT) && API_TRUST_DB=$(ROOT)/data/lint.duckdb $(VENV)/bin/sqlfluff fix models tests analyses --disable-progress-bar
+	@cd $(ROOT) && API_TRUST_DB=$(LINT_DB) $(VENV)/bin/sqlfluff fix models tests analyses --disable-progress-bar
 
 bench: $(VENV)/.installed ## generator and build throughput (BENCH_ROWS=10000000)
 	@$(PY) -m api_trust.bench
