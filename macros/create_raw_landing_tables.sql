@@ -4,6 +4,8 @@
     still has every raw relation (empty), and scripts/api_trust/warehouse.py
     executes this same body before loading, so the DDL lives in one place.
     Keep the body plain SQL: the Python side reads it without Jinja.
+    Text lands masked (macros/pii.sql); fields outside the contract land in
+    `extra_fields` (name -> value), so a wide header never widens the table.
 #}
 {% macro create_raw_landing_tables() %}
 create schema if not exists raw;
@@ -23,6 +25,7 @@ create table if not exists raw.api_calls (
     latency_ms varchar,
     error_reason varchar,
     error_message varchar,
+    extra_fields map(varchar, varchar),
     batch_id varchar not null,
     source_name varchar not null,
     source_record_no bigint not null,
@@ -38,7 +41,12 @@ create table if not exists raw.load_batches (
     landed_count bigint not null,
     rejected_count bigint not null,
     columns_seen varchar not null,
-    loaded_at timestamp not null
+    loaded_at timestamp not null,
+    line_count bigint,
+    header_line_count bigint,
+    blank_line_count bigint,
+    landed_line_count bigint,
+    rejected_line_count bigint
 );
 create table if not exists raw.load_batch_columns (
     batch_id varchar not null,
@@ -53,8 +61,17 @@ create table if not exists raw.load_rejects (
     column_name varchar,
     error_type varchar not null,
     error_message varchar not null,
-    raw_record varchar
+    raw_record varchar,
+    line_count bigint
 );
+-- Warehouses made before these columns existed get them here (null for old batches).
+alter table raw.api_calls add column if not exists extra_fields map(varchar, varchar);
+alter table raw.load_batches add column if not exists line_count bigint;
+alter table raw.load_batches add column if not exists header_line_count bigint;
+alter table raw.load_batches add column if not exists blank_line_count bigint;
+alter table raw.load_batches add column if not exists landed_line_count bigint;
+alter table raw.load_batches add column if not exists rejected_line_count bigint;
+alter table raw.load_rejects add column if not exists line_count bigint;
 create table if not exists raw.generator_runs (
     run_id varchar primary key,
     scenario varchar not null,

@@ -75,27 +75,6 @@
     end
 {%- endmacro %}
 
-{# PAN (ABCDE1234F) and Aadhaar-like (12 digits, optionally spaced 4-4-4, word-bounded) numbers. #}
-{% macro mask_pii(expr) -%}
-    {{ return(adapter.dispatch('mask_pii', 'api_trust')(expr)) }}
-{%- endmacro %}
-
-{% macro default__mask_pii(expr) -%}
-    regexp_replace(
-        regexp_replace({{ expr }}, '\b[A-Z]{5}[0-9]{4}[A-Z]\b', '[PAN]', 'g'),
-        '\b[0-9]{4}\s?[0-9]{4}\s?[0-9]{4}\b', '[AADHAAR]', 'g'
-    )
-{%- endmacro %}
-
-{# True when the text holds a PAN or an Aadhaar-like number (the patterns mask_pii masks). #}
-{% macro has_pii(expr) -%}
-    {{ return(adapter.dispatch('has_pii', 'api_trust')(expr)) }}
-{%- endmacro %}
-
-{% macro default__has_pii(expr) -%}
-    regexp_matches({{ expr }}, '\b[A-Z]{5}[0-9]{4}[A-Z]\b|\b[0-9]{4}\s?[0-9]{4}\s?[0-9]{4}\b')
-{%- endmacro %}
-
 {# Start of the hour / day of a timestamp. #}
 {% macro truncate_to(part, expr) -%}
     {{ return(adapter.dispatch('truncate_to', 'api_trust')(part, expr)) }}

@@ -44,7 +44,8 @@ renamed as (
         {{ api_trust.safe_cast('attempt_no_raw', 'bigint') }} as attempt_no,
 
         -- booleans
-        coalesce({{ api_trust.has_pii('error_message_raw') }}, false) as has_pii_in_message,
+        coalesce({{ api_trust.has_pii('error_message_raw') }} or {{ api_trust.has_pii_token('error_message_raw') }}, false)
+            as has_pii_in_message,
 
         -- timestamps
         {{ api_trust.parse_timestamp_utc('timestamp_raw') }} as called_at,

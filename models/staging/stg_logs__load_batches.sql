@@ -20,6 +20,11 @@ renamed as (
         record_count,
         landed_count,
         rejected_count,
+        line_count,
+        header_line_count,
+        blank_line_count,
+        landed_line_count,
+        rejected_line_count,
 
         -- timestamps
         loaded_at

@@ -17,7 +17,8 @@ renamed as (
         {{ api_trust.mask_pii('raw_record') }} as raw_record,
 
         -- numbers
-        source_line
+        source_line,
+        coalesce(line_count, 1) as line_count
     from source
 )
 

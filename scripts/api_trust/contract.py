@@ -46,6 +46,11 @@ def _vars() -> dict:
         return yaml.safe_load(fh)["vars"]
 
 
+def project_vars() -> dict:
+    """The `vars` block of dbt_project.yml (thresholds and limits the loaders share)."""
+    return _vars()
+
+
 def log_columns() -> tuple[LogColumn, ...]:
     """Expected input columns, in canonical order."""
     return tuple(

@@ -21,7 +21,8 @@ import numpy as np
 import pandas as pd
 
 from api_trust import dirt
-from api_trust.contract import data_dir, db_path, log_columns
+from api_trust.contract import column_aliases, data_dir, db_path, log_columns
+from api_trust.pii import mask_column_sql, pii_key
 from api_trust.simulation import (
     CLIENT_TYPES,
     DOCUMENT_TYPES,
@@ -195,13 +196,7 @@ def wipe_generated(con) -> None:
     con.execute("delete from raw.generator_runs")
 
 
-def add_missing_columns(con, columns: list[str]) -> None:
-    have = {r[0] for r in con.execute(
-        "select column_name from information_schema.columns "
-        "where table_schema = 'raw' and table_name = 'api_calls'").fetchall()}  # fmt: skip
-    for col in columns:
-        if col not in have:
-            con.execute(f'alter table raw.api_calls add column "{col}" varchar')
+ALIASES = column_aliases()
 
 
 def batch_columns(drift: dict) -> list[tuple[str, str]]:
@@ -233,6 +228,7 @@ def generate(args: argparse.Namespace) -> dict:
     loaded_at = datetime.utcnow().replace(microsecond=0)
     con = connect(db_path())
     ensure_raw_tables(con)
+    key = pii_key(db_path())
     con.execute("begin")
     wipe_generated(con)
     con.execute("commit")
@@ -267,15 +263,22 @@ def generate(args: argparse.Namespace) -> dict:
                                   batch_ids[batch_no], drift)  # fmt: skip
             planted += n_dirty
         cols = batch_columns(drift)
-        add_missing_columns(con, [c for c, _ in cols])
-        renames = "rename (latency_ms as latency)" if drift["rename_latency"] else ""
-        select = ", ".join(
-            "'mobile-sdk-5.' || (source_record_no % 3) as sdk_version" if c == "sdk_version"
-            else f'"{c}"' for c, _ in cols)  # fmt: skip
+        # Raw holds contract columns under their contract names (a renamed `latency` is
+        # recorded in load_batch_columns) and the rest in extra_fields, masked like a file.
+        select = [
+            mask_column_sql(c, f'"{c}"', key) + f' as "{c}"'
+            for c in (ALIASES.get(name, name) for name, _ in cols)
+            if c != "sdk_version"
+        ]
+        if drift["sdk_version"]:
+            select.append(
+                "map(['sdk_version'], ['mobile-sdk-5.' || (source_record_no % 3)]) as extra_fields"
+            )
         con.execute(f"""
             insert into raw.api_calls by name
-            select {select}, ? as batch_id, ? as source_name, source_record_no, ? as loaded_at
-            from (select * {renames} from chunk)
+            select {", ".join(select)}, ? as batch_id, ? as source_name, source_record_no,
+                   ? as loaded_at
+            from chunk
         """, [batch_ids[batch_no], f"generator:{run_id}:batch{batch_no + 1}of{args.batches}",
               loaded_at])  # fmt: skip
         landed = con.execute("select count(*), max(source_record_no) from chunk").fetchone()
@@ -300,9 +303,15 @@ def generate(args: argparse.Namespace) -> dict:
             f"{args.batches}|{args.drift}|{b}".encode()
         ).hexdigest()
         con.execute(
-            "insert into raw.load_batches values (?, ?, 'generator', 'generator', ?, ?, ?, 0, ?, ?)",
+            """
+            insert into raw.load_batches (
+                batch_id, source_name, source_kind, source_format, content_hash, record_count,
+                landed_count, rejected_count, columns_seen, loaded_at, line_count,
+                header_line_count, blank_line_count, landed_line_count, rejected_line_count
+            ) values (?, ?, 'generator', 'generator', ?, ?, ?, 0, ?, ?, ?, 1, 0, ?, 0)
+            """,
             [batch_id, f"generator:{run_id}:batch{b + 1}of{args.batches}", f"params:{digest}",
-             n, n, ",".join(c for c, _ in cols), loaded_at],
+             n, n, ",".join(c for c, _ in cols), loaded_at, n + 1, n],
         )  # fmt: skip
         con.executemany(
             "insert into raw.load_batch_columns values (?, ?, ?, ?)",
@@ -313,7 +322,7 @@ def generate(args: argparse.Namespace) -> dict:
         out = data_dir() / "raw_api_logs.csv"
         out.parent.mkdir(parents=True, exist_ok=True)
         con.execute(f"""
-            copy (select * exclude (batch_id, source_name, source_record_no, loaded_at)
+            copy (select * exclude (batch_id, source_name, source_record_no, loaded_at, extra_fields)
                   from raw.api_calls where batch_id like '{run_id}_b%'
                   order by batch_id, source_record_no)
             to '{out}' (header, delimiter ',')

@@ -54,14 +54,16 @@ from __future__ import annotations
 
 import argparse
 import bisect
+import collections
 import csv
 import gzip
 import hashlib
 import io
 import itertools
 import sys
+import tempfile
 import zlib
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
@@ -76,7 +78,9 @@ from api_trust.contract import (
     db_path,
     known_column_names,
     log_columns,
+    project_vars,
 )
+from api_trust.pii import mask_column_sql, mask_text_sql, pii_key
 from api_trust.warehouse import connect, ensure_raw_tables, run_cli
 
 SNIFF_SAMPLE_RECORDS = 2000
@@ -85,6 +89,8 @@ SNIFF_MAJORITY = 0.95
 TYPE_LADDER = ("BIGINT", "DOUBLE", "TIMESTAMP", "BOOLEAN")
 GZIP_MAGIC = b"\x1f\x8b"
 READ_CHUNK = 1 << 20
+# DuckDB's default is 2 MB; a longer line is refused with an error naming this limit.
+MAX_LINE_BYTES = 8 << 20
 _temp_names = itertools.count(1)
 
 
@@ -109,10 +115,21 @@ class Segment:
 
 
 @dataclass(frozen=True)
-class CsvProfile:
-    """What Python's csv module sees in a file: the header and how many records follow.
+class DroppedLine:
+    """A physical line that opened a quote which swallowed the lines after it (see profile_csv)."""
 
-    `header` is empty when the file has no non-blank row at all.
+    record_no: int
+    physical_line: int
+    text: str
+
+
+@dataclass(frozen=True)
+class CsvProfile:
+    """What Python's csv module sees in a file: the header, its records and its lines.
+
+    `header` is empty when the file has no non-blank row at all. Line counts are of
+    physical lines (what an editor numbers), so that every line of the file can be
+    accounted for: header_lines + blank_lines + record_lines == line_count.
     """
 
     header: tuple[str, ...]
@@ -120,6 +137,12 @@ class CsvProfile:
     record_count: int
     segments: tuple[Segment, ...] = ()
     line_endings: frozenset[str] = frozenset()  # how rows end: "\n", "\r\n", "\r"
+    line_count: int = 0
+    header_lines: int = 0  # the header row and the blank lines before it
+    blank_lines: int = 0  # blank lines after the header (not records)
+    record_lines: int = 0  # lines spanned by records, dropped lines included
+    multi_line_spans: Mapping[int, int] = field(default_factory=dict)  # record no -> lines (> 1)
+    dropped: tuple[DroppedLine, ...] = ()
 
     @cached_property
     def _segment_starts(self) -> list[int]:
@@ -138,49 +161,130 @@ class CsvProfile:
         end = self.segments[i + 1].first_record if i + 1 < len(self.segments) else None
         if record > self.record_count or (end is not None and record >= end):
             return None
+        if any(d.record_no == record for d in self.dropped):
+            return None
         return record, record + seg.physical_offset
 
+    def lines_of(self, record_no: int) -> int:
+        return self.multi_line_spans.get(record_no, 1)
 
-def profile_csv(lines: Iterable[str]) -> CsvProfile:
-    """Count the data records in CSV text lines (newlines kept, as `newline=''` gives them).
+
+class _Swallowed(Exception):
+    """Raised from inside the csv reader when an open quote runs over record-like lines."""
+
+
+class _LineFeed:
+    """The physical lines of a file for csv.reader, numbered, with push-back.
+
+    While the reader is inside a quoted field (it asks for another line before it has
+    finished a record), a line that looks like a record of its own (as many commas as
+    the header has separators) or a field that has run over `max_record_lines` lines
+    means an unbalanced quote is swallowing records: the feed raises _Swallowed so the
+    profiler can drop the line that opened the quote and read on from the next one.
+    """
+
+    def __init__(self, lines: Iterable[str], max_record_lines: int) -> None:
+        self._source = iter(lines)
+        self._pending: collections.deque[tuple[int, str]] = collections.deque()
+        self._next_no = 1
+        self.taken: list[tuple[int, str]] = []
+        self.min_commas = 0  # set once the header is known; 0 = no record-like check
+        self.max_record_lines = max_record_lines
+
+    def __iter__(self) -> _LineFeed:
+        return self
+
+    def __next__(self) -> str:
+        if self._pending:
+            no, line = self._pending.popleft()
+        else:
+            line = next(self._source)
+            no = self._next_no
+            self._next_no += 1
+        if self.taken and (
+            len(self.taken) >= self.max_record_lines
+            or (self.min_commas and line.count(",") >= self.min_commas)
+        ):
+            self._pending.appendleft((no, line))
+            raise _Swallowed
+        self.taken.append((no, line))
+        return line
+
+    def push_back(self, lines: Sequence[tuple[int, str]]) -> None:
+        self._pending.extendleft(reversed(lines))
+
+    @property
+    def lines_read(self) -> int:
+        return self._next_no - 1
+
+
+def _ending(line: str) -> str:
+    if line.endswith("\r\n"):
+        return "\r\n"
+    return line[-1:] if line[-1:] in ("\r", "\n") else ""
+
+
+def profile_csv(lines: Iterable[str], max_record_lines: int = 50) -> CsvProfile:
+    """Count the data records and physical lines in CSV text lines (newlines kept).
 
     Blank lines are not records (DuckDB skips them too) except in a one-column file,
     where a blank line is an empty value. Records are counted after the header, which
-    is the first non-blank row.
+    is the first non-blank row. A line whose unbalanced quote would swallow the records
+    after it is dropped (kept in `dropped`, counted as a record that the loader
+    rejects) and reading resumes on the next line, so one stray quote costs one record.
     """
-    csv.field_size_limit(min(sys.maxsize, 2**31 - 1))  # an unterminated quote = one huge field
-    last_line = [""]
-
-    def remember(source: Iterable[str]) -> Iterator[str]:
-        for line in source:
-            last_line[0] = line
-            yield line
-
-    reader = csv.reader(remember(lines))
+    csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+    feed = _LineFeed(lines, max_record_lines)
+    reader = csv.reader(feed)
     header: tuple[str, ...] | None = None
-    leading = 0
+    leading = header_lines = blank = record_lines = 0
     count = 0
+    rows = 0  # rows as DuckDB numbers them: header, blank lines and records
     segments: list[Segment] = []
+    spans: dict[int, int] = {}
+    dropped: list[DroppedLine] = []
     endings: set[str] = set()
-    last_end = 0
-    for reader_line, row in enumerate(reader, start=1):
-        start, last_end = last_end + 1, reader.line_num
-        line = last_line[0]
-        endings.add("\r\n" if line.endswith("\r\n") else line[-1:] if line[-1:] in "\r\n" else "")
+    while True:
+        feed.taken = []
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except _Swallowed:
+            first, rest = feed.taken[0], feed.taken[1:]
+            count += 1
+            record_lines += 1
+            dropped.append(DroppedLine(count, first[0], first[1].rstrip("\r\n")))
+            feed.push_back(rest)
+            reader = csv.reader(feed)
+            continue
+        rows += 1
+        start, span = feed.taken[0][0], len(feed.taken)
+        endings.add(_ending(feed.taken[-1][1]))
         if header is None:
+            header_lines += span
             if row:
                 header = tuple(row)
+                feed.min_commas = len(header) - 1 if len(header) > 2 else 0
             else:
                 leading += 1
             continue
         if not row and len(header) != 1:
+            blank += span
             continue
         count += 1
-        offsets = (reader_line - count, start - count)
+        record_lines += span
+        if span > 1:
+            spans[count] = span
+        offsets = (rows - count, start - count)
         if not segments or (segments[-1].reader_offset, segments[-1].physical_offset) != offsets:
             segments.append(Segment(count, *offsets))
     endings.discard("")
-    return CsvProfile(header or (), leading, count, tuple(segments), frozenset(endings))
+    return CsvProfile(
+        header or (), leading, count, tuple(segments), frozenset(endings),
+        line_count=feed.lines_read, header_lines=header_lines, blank_lines=blank,
+        record_lines=record_lines, multi_line_spans=spans, dropped=tuple(dropped),
+    )  # fmt: skip
 
 
 # --------------------------------------------------------------------------- reading
@@ -247,7 +351,7 @@ def read_source(path: Path) -> Source:
             text = io.TextIOWrapper(
                 io.BufferedReader(hashing, READ_CHUNK), encoding="utf-8-sig", newline=""
             )
-            profile = profile_csv(text)
+            profile = profile_csv(text, int(project_vars().get("csv_max_record_lines", 50)))
     except UnicodeDecodeError:
         raise FileError(
             "is not UTF-8 text (binary data, or another encoding such as Latin-1): "
@@ -273,18 +377,52 @@ def normalise_name(name: str) -> str:
     return name.strip().lower()
 
 
+@dataclass(frozen=True)
+class ColumnPlan:
+    """Where each delivered column lands: a contract column (by name or alias) or extras."""
+
+    delivered: tuple[str, ...]  # header names, trimmed and lower-cased, in file order
+    targets: tuple[str | None, ...]  # contract column per delivered name; None = extra field
+
+    @property
+    def contract(self) -> list[tuple[int, str]]:
+        return [(i, t) for i, t in enumerate(self.targets) if t is not None]
+
+    @property
+    def extras(self) -> list[tuple[int, str]]:
+        return [(i, self.delivered[i]) for i, t in enumerate(self.targets) if t is None]
+
+
 def plan_columns(
     header: Sequence[str],
     known: set[str] | None = None,
     reserved: Iterable[str] = LINEAGE_COLUMNS,
-) -> tuple[str, ...]:
+    max_columns: int | None = None,
+) -> ColumnPlan:
     """Header names as they will land: trimmed, lower-case, checked against the contract.
 
-    Refuses a header that names no known column (not an API call log), repeats a
-    name (which value would be the record's?), or uses a lineage column's name.
+    Refuses a header that names no known column (not an API call log), has more columns
+    than `vars.max_columns`, leaves a name empty or repeats one (which value would be
+    the record's?), delivers one contract column twice under two of its names (say
+    `duration_ms` and `latency`), or uses a lineage column's name.
     """
     known = known_column_names() if known is None else known
-    names = tuple(normalise_name(h) or f"column_{i}" for i, h in enumerate(header, start=1))
+    max_columns = (
+        int(project_vars().get("max_columns", 500)) if max_columns is None else max_columns
+    )
+    if len(header) > max_columns:
+        raise FileError(
+            f"the header has {len(header):,} columns, more than the limit of {max_columns:,} "
+            "(vars.max_columns in dbt_project.yml): is the delimiter right? If the file is "
+            "really this wide, drop the columns you do not need or raise the limit"
+        )
+    names = tuple(normalise_name(h) for h in header)
+    empty = [str(i) for i, n in enumerate(names, start=1) if not n]
+    if empty and len(names) > 1:
+        raise FileError(
+            f"the header leaves column(s) at position {', '.join(empty)} without a name: "
+            "name every column (or drop the empty ones) and load it again"
+        )
     if not any(n in known for n in names):
         shown = ", ".join(_clip(h.strip()) for h in header[:4]) + (
             ", ..." if len(names) > 4 else ""
@@ -297,10 +435,15 @@ def plan_columns(
             f"or alias{hint}: is this an API call log CSV with a header row? The known names "
             "are the log_columns and log_column_aliases vars in dbt_project.yml"
         )
-    repeated = sorted({n for n in names if names.count(n) > 1})
+    positions: dict[str, list[int]] = {}
+    for i, n in enumerate(names, start=1):
+        positions.setdefault(n, []).append(i)
+    repeated = [
+        f"{n} (positions {', '.join(map(str, p))})" for n, p in positions.items() if len(p) > 1
+    ]
     if repeated:
         raise FileError(
-            f"the header repeats column(s) {', '.join(repeated)} (names compared trimmed and "
+            f"the header repeats column(s) {'; '.join(repeated)} (names compared trimmed and "
             "case-insensitively): rename or drop the repeats and load it again"
         )
     clash = [n for n in names if n in set(reserved)]
@@ -309,7 +452,20 @@ def plan_columns(
             f"column(s) {', '.join(clash)} use a name the loader writes itself (lineage): "
             "rename them in the file and load it again"
         )
-    return names
+    aliases = column_aliases()
+    contract_names = {c.name for c in log_columns()}
+    targets = tuple(n if n in contract_names else aliases.get(n) for n in names)
+    by_target: dict[str, list[str]] = {}
+    for n, target in zip(names, targets, strict=True):
+        if target is not None:
+            by_target.setdefault(target, []).append(n)
+    twice = [f"{' and '.join(ns)} both mean {t}" for t, ns in by_target.items() if len(ns) > 1]
+    if twice:
+        raise FileError(
+            f"{'; '.join(twice)} (vars.log_column_aliases): keep one of them and load it again, "
+            "so no value is chosen silently"
+        )
+    return ColumnPlan(names, targets)
 
 
 def missing_required(columns: Iterable[str]) -> list[str]:
@@ -396,13 +552,13 @@ class Numbering:
 
 
 def reconcile(profile: CsvProfile, landed: int, reject_lines: Sequence[int]) -> Numbering:
-    """Check landed + rejected against the independent count and place each reject.
+    """Check landed + rejected (+ dropped lines) against the independent count; place rejects.
 
     When the two readers agree (the normal case, dirty lines and all), rejects get their
     record numbers and physical lines; otherwise numbering falls back to the reader's
     order and the warning says why, so nothing is silently renumbered.
     """
-    rejected = len(reject_lines)
+    rejected = len(reject_lines) + len(profile.dropped)
     located = [profile.locate(line) for line in reject_lines]
     if landed + rejected != profile.record_count:
         return Numbering(False, (), (
@@ -419,13 +575,43 @@ def reconcile(profile: CsvProfile, landed: int, reject_lines: Sequence[int]) -> 
     return Numbering(True, tuple(loc for loc in located if loc), ())
 
 
+def _open_text(source: Source):
+    raw = gzip.open(source.path, "rb") if source.gzipped else open(source.path, "rb")  # noqa: SIM115
+    return io.TextIOWrapper(io.BufferedReader(raw, READ_CHUNK), encoding="utf-8-sig", newline="")
+
+
+def _write_without_dropped(source: Source, dest: Path) -> None:
+    """A copy of the file without the lines whose unbalanced quote swallowed the rest."""
+    skip = {d.physical_line for d in source.profile.dropped}
+    with _open_text(source) as text, open(dest, "w", encoding="utf-8", newline="") as out:
+        for no, line in enumerate(text, start=1):
+            if no not in skip:
+                out.write(line)
+
+
+def _full_text(source: Source, spans: Mapping[int, int]) -> dict[int, str]:
+    """The whole text of the records starting on these physical lines (DuckDB cuts at 10,000)."""
+    if not spans:
+        return {}
+    wanted = {line + k: line for line, span in spans.items() for k in range(span)}
+    parts: dict[int, list[str]] = {line: [] for line in spans}
+    with _open_text(source) as text:
+        for no, line in enumerate(text, start=1):
+            if no in wanted:
+                parts[wanted[no]].append(line)
+            if no >= max(wanted):
+                break
+    return {line: "".join(p).rstrip("\r\n") for line, p in parts.items()}
+
+
 def load_file(con: duckdb.DuckDBPyConnection, path: Path, loaded_at: datetime) -> BatchResult:
     """Land one file as one batch; raise FileError (nothing written) if it cannot be loaded.
 
     The reader's output goes to connection-private TEMP scratch tables first, outside the
     transaction: DuckDB reads a temp table created inside the still-open transaction
     about ten times slower (20 s instead of 2 s for a million rows). Every write to raw.*
-    (records, rejects, batch, columns, new columns) then happens in one transaction.
+    (records, rejects, batch, columns) then happens in one transaction. A file with
+    lines dropped for an unbalanced quote is read from a copy without those lines.
     """
     source = read_source(path)
     prior = con.execute(
@@ -434,51 +620,29 @@ def load_file(con: duckdb.DuckDBPyConnection, path: Path, loaded_at: datetime) -
     ).fetchone()
     if prior:
         return BatchResult(path.name, prior[0], skipped_as=prior[1])
-    columns = plan_columns(source.profile.header)
+    plan = plan_columns(source.profile.header)
     tag = f"{source.content_hash[:12]}_{next(_temp_names)}"
     temps = {k: f"ingest_{k}_{tag}" for k in ("scan", "errors", "scans", "rejects", "shift")}
-    try:
+    with tempfile.TemporaryDirectory(prefix="api_trust_ingest_") as scratch:
+        read_path = source.path
+        if source.profile.dropped:
+            read_path = Path(scratch) / "without_dropped_lines.csv"
+            _write_without_dropped(source, read_path)
         try:
-            landed, reject_lines = _scan(con, source, columns, temps)
-        except duckdb.Error as err:
-            hint = ""
-            if len(source.profile.line_endings) > 1:
-                styles = "/".join(sorted(repr(e)[1:-1] for e in source.profile.line_endings))
-                hint = (
-                    f" The file mixes line endings ({styles}), which the reader refuses: "
-                    "convert it to one style (e.g. dos2unix) and load it again."
-                )
-            raise FileError(
-                f"DuckDB could not read it as CSV: {_first_line(err)}; nothing was loaded." + hint
-            ) from None
-        numbering = reconcile(source.profile, landed, reject_lines)
-        if numbering.in_step and numbering.located:
-            # Where each reject sits in the file (scratch, like the scan).
-            con.execute(
-                f"""
-                create temp table {temps["shift"]} as
-                select unnest(?::bigint[]) as reader_line, unnest(?::bigint[]) as record_no,
-                       unnest(?::bigint[]) as physical_line
-                """,
-                [reject_lines, *map(list, zip(*numbering.located, strict=True))],
-            )
-        con.execute("begin")
-        try:
-            result = _write_batch(con, source, columns, loaded_at, temps, numbering)
-            con.execute("commit")
-        except duckdb.Error as err:
-            con.execute("rollback")
-            raise FileError(
-                f"DuckDB could not land it: {_first_line(err)}; nothing was loaded"
-            ) from None
-        except BaseException:
-            con.execute("rollback")
-            raise
-    finally:
-        for name in temps.values():
-            con.execute(f"drop table if exists temp.{name}")
+            result, numbering = _land(con, source, read_path, plan, loaded_at, temps)
+        finally:
+            for name in temps.values():
+                con.execute(f"drop table if exists temp.{name}")
     result.warnings.extend(numbering.warnings)
-    missing = missing_required(columns)
+    if source.profile.dropped:
+        shown = ", ".join(str(d.physical_line) for d in source.profile.dropped[:5])
+        more = ", ..." if len(source.profile.dropped) > 5 else ""
+        result.warnings.append(
+            f"{len(source.profile.dropped):,} line(s) ({shown}{more}) open a quote that is "
+            "never closed before the next record: each is rejected on its own (raw.load_rejects, "
+            "UNBALANCED QUOTE) and the records after it landed"
+        )
+    missing = missing_required(plan.delivered)
     if missing:
         result.warnings.append(
             f"no column for required field(s) {', '.join(missing)} (by name or alias): "
@@ -487,29 +651,117 @@ def load_file(con: duckdb.DuckDBPyConnection, path: Path, loaded_at: datetime) -
     return result
 
 
-def _scan(
+def _land(
     con: duckdb.DuckDBPyConnection,
     source: Source,
-    columns: Sequence[str],
+    read_path: Path,
+    plan: ColumnPlan,
+    loaded_at: datetime,
+    temps: Mapping[str, str],
+) -> tuple[BatchResult, Numbering]:
+    gzipped = source.gzipped and read_path == source.path
+    try:
+        landed, reject_lines = _scan(con, source.profile, read_path, gzipped, plan, temps)
+    except duckdb.Error as err:
+        hint = ""
+        if len(source.profile.line_endings) > 1:
+            styles = "/".join(sorted(repr(e)[1:-1] for e in source.profile.line_endings))
+            hint = (
+                f" The file mixes line endings ({styles}), which the reader refuses: "
+                "convert it to one style (e.g. dos2unix) and load it again."
+            )
+        raise FileError(
+            f"DuckDB could not read it as CSV: {_first_line(err)}; nothing was loaded." + hint
+        ) from None
+    numbering = reconcile(source.profile, landed, reject_lines)
+    _place_rejects(con, source, reject_lines, numbering, temps)
+    con.execute("begin")
+    try:
+        result = _write_batch(con, source, plan, loaded_at, temps, numbering)
+        con.execute("commit")
+    except duckdb.Error as err:
+        con.execute("rollback")
+        raise FileError(
+            f"DuckDB could not land it: {_first_line(err)}; nothing was loaded"
+        ) from None
+    except BaseException:
+        con.execute("rollback")
+        raise
+    return result, numbering
+
+
+def _place_rejects(
+    con: duckdb.DuckDBPyConnection,
+    source: Source,
+    reject_lines: Sequence[int],
+    numbering: Numbering,
+    temps: Mapping[str, str],
+) -> None:
+    """Scratch table `shift`: every rejected record with its record number, lines and text.
+
+    DuckDB's rejects (when they line up with the Python count) and the lines the profiler
+    dropped for an unbalanced quote; the whole text is read back from the file for
+    records DuckDB cut at 10,000 characters.
+    """
+    profile = source.profile
+    rows: list[tuple[int | None, int, int, int]] = []  # reader line, record, line, span
+    if numbering.in_step:
+        for reader_line, (record_no, line) in zip(reject_lines, numbering.located, strict=True):
+            rows.append((reader_line, record_no, line, profile.lines_of(record_no)))
+    rows += [(None, d.record_no, d.physical_line, 1) for d in profile.dropped]
+    cut = {line: span for _, _, line, span in rows if span > 1}
+    long_lines = con.execute(
+        f"select line from {temps['errors']} where length(csv_line) >= 10000"
+    ).fetchall() if reject_lines and numbering.in_step else []  # fmt: skip
+    located = dict(zip(reject_lines, numbering.located, strict=False)) if numbering.in_step else {}
+    for (reader_line,) in long_lines:
+        if reader_line in located:
+            record_no, line = located[reader_line]
+            cut[line] = profile.lines_of(record_no)
+    texts = _full_text(source, cut)
+    dropped_text = {d.physical_line: d.text for d in profile.dropped}
+    con.execute(
+        f"""
+        create temp table {temps["shift"]} (
+            reader_line bigint, record_no bigint, physical_line bigint, line_count bigint,
+            full_record varchar
+        )
+        """
+    )
+    if rows:
+        con.executemany(
+            f"insert into {temps['shift']} values (?, ?, ?, ?, ?)",
+            [[r, rec, line, span, texts.get(line, dropped_text.get(line))]
+             for r, rec, line, span in rows],
+        )  # fmt: skip
+
+
+def _scan(
+    con: duckdb.DuckDBPyConnection,
+    profile: CsvProfile,
+    read_path: Path,
+    gzipped: bool,
+    plan: ColumnPlan,
     temps: Mapping[str, str],
 ) -> tuple[int, list[int]]:
     """Read the file into TEMP scratch: records as text in reader order, one row per reject.
 
     Returns the landed count and the reader line of each rejected record, in file order.
     """
-    internal = [f"c{i}" for i in range(1, len(columns) + 1)]
+    internal = [f"c{i}" for i in range(1, len(plan.delivered) + 1)]
     con.execute(
         f"""
         create temp table {temps["scan"]} as
         select * from read_csv(
-            ?, auto_detect = false, header = true, skip = {source.profile.leading_blank_lines},
+            ?, auto_detect = false, header = true, skip = {profile.leading_blank_lines},
             columns = {_columns_struct(internal)}, delim = ',', quote = '"', escape = '"',
-            strict_mode = true, compression = '{"gzip" if source.gzipped else "none"}',
+            strict_mode = true, compression = '{"gzip" if gzipped else "none"}',
+            max_line_size = {MAX_LINE_BYTES},
             store_rejects = true, rejects_table = '{temps["errors"]}',
             rejects_scan = '{temps["scans"]}'
         ) with ordinality
         """,
-        [str(source.path)],
+        [str(read_path)],
     )
     # reject_errors has one row per error (a short line: one per missing column): one row
     # per record here. The reader knows columns as c1..cN: report the delivered names.
@@ -524,57 +776,69 @@ def _scan(
                trim(first(csv_line), chr(10) || chr(13)) as raw_record,
                line as source_line
         from {temps["errors"]} group by line order by line
-    """, [list(columns)])  # fmt: skip
+    """, [list(plan.delivered)])  # fmt: skip
     landed = con.execute(f"select count(*) from {temps['scan']}").fetchone()[0]
     lines = con.execute(f"select reader_line from {temps['rejects']} order by 1").fetchall()
     return landed, [r[0] for r in lines]
 
 
+def _mask_names(con: duckdb.DuckDBPyConnection, names: Sequence[str]) -> list[str]:
+    """Header names pass the same masking as values (a name can hold personal data too)."""
+    if not names:
+        return []
+    masked = con.execute(
+        f"select {mask_text_sql('n')} from unnest(?::varchar[]) with ordinality as t(n, i) order by i",
+        [list(names)],
+    ).fetchall()
+    return [m[0] for m in masked]
+
+
 def _write_batch(
     con: duckdb.DuckDBPyConnection,
     source: Source,
-    columns: Sequence[str],
+    plan: ColumnPlan,
     loaded_at: datetime,
     temps: Mapping[str, str],
     numbering: Numbering,
 ) -> BatchResult:
     """Every raw.* write for one batch; the caller holds the transaction."""
     profile = source.profile
-    batch_id, name = source.batch_id, source.path.name
-    internal = [f"c{i}" for i in range(1, len(columns) + 1)]
-    scan, rejects = temps["scan"], temps["rejects"]
+    batch_id = source.batch_id
+    name = _mask_names(con, [source.path.name])[0]
+    delivered = _mask_names(con, plan.delivered)
+    scan, rejects, shift = temps["scan"], temps["rejects"], temps["shift"]
+    key = pii_key(db_path())
     landed = con.execute(f"select count(*) from {scan}").fetchone()[0]
-    rejected = con.execute(f"select count(*) from {rejects}").fetchone()[0]
 
     record_no, join, reject_line, mapped = "s.ordinality", "", "r.source_line", ""
-    if numbering.in_step and numbering.located:
+    span, text = "1", "r.raw_record"
+    if numbering.in_step:
         # Landed row k comes after every rejected record r_j (the j-th) with r_j - j < k.
         record_no = "s.ordinality + coalesce(h.rejected_so_far, 0)"
         join = f"""asof left join (
             select landed_before, max(rejected_so_far) as rejected_so_far
             from (select record_no - row_number() over (order by record_no) as landed_before,
                          row_number() over (order by record_no) as rejected_so_far
-                  from {temps["shift"]})
+                  from {shift})
             group by landed_before) h on s.ordinality > h.landed_before"""
-        reject_line = "m.physical_line"
-        mapped = f"left join {temps['shift']} m using (reader_line)"
+        reject_line, span = "m.physical_line", "coalesce(m.line_count, 1)"
+        text = "coalesce(m.full_record, r.raw_record)"
+        mapped = f"left join {shift} m using (reader_line)"
 
-    # Records as delivered, plus lineage. New columns (drift) are added as text.
-    have = {
-        r[0].lower()
-        for r in con.execute(
-            "select column_name from information_schema.columns "
-            "where table_schema = 'raw' and table_name = 'api_calls'"
-        ).fetchall()
-    }
-    for col in columns:
-        if col not in have:
-            con.execute(f"alter table raw.api_calls add column {quote_ident(col)} varchar")
-    select = ", ".join(f"s.{i} as {quote_ident(c)}" for i, c in zip(internal, columns, strict=True))
+    # Records as delivered (personal data masked), under their contract names; fields
+    # outside the contract go to extra_fields, so a wide header never widens raw.
+    select = [
+        f"{mask_column_sql(target, f's.c{i + 1}', key)} as {quote_ident(target)}"
+        for i, target in plan.contract
+    ]
+    if plan.extras:
+        keys = ", ".join("'" + delivered[i].replace("'", "''") + "'" for i, _ in plan.extras)
+        values = ", ".join(mask_column_sql(n, f"s.c{i + 1}", key) for i, n in plan.extras)
+        select.append(f"map([{keys}], [{values}]) as extra_fields")
     con.execute(
         f"""
         insert into raw.api_calls by name
-        select {select}, ? as batch_id, ? as source_name,
+        select {", ".join(select)}, ? as batch_id, ? as source_name,
                {record_no} as source_record_no, ? as loaded_at
         from {scan} s {join}
         order by source_record_no
@@ -583,35 +847,56 @@ def _write_batch(
     )
     con.execute(
         f"""
-        insert into raw.load_rejects
-        select ?, ?, {reject_line}, r.column_name, r.error_type, r.error_message, r.raw_record
+        insert into raw.load_rejects by name
+        select ? as batch_id, ? as source_name, {reject_line} as source_line,
+               r.column_name, r.error_type, {mask_text_sql("r.error_message")} as error_message,
+               {mask_text_sql(text)} as raw_record, {span} as line_count
         from {rejects} r {mapped}
-        order by r.reader_line
+        union all
+        select ?, ?, physical_line, null, 'UNBALANCED QUOTE',
+               'a quote opened on this line is not closed before the next record: this line '
+               || 'is rejected and reading resumed on the next line',
+               {mask_text_sql("full_record")}, 1
+        from {shift} where reader_line is null
+        order by source_line
         """,
-        [batch_id, name],
+        [batch_id, name, batch_id, name],
     )
+    rejected = con.execute(
+        "select count(*), coalesce(sum(line_count), 0) from raw.load_rejects where batch_id = ?",
+        [batch_id],
+    ).fetchone()
 
     # The batch and its columns, with types sniffed from a sample of the landed records.
+    internal = [f"c{i}" for i in range(1, len(plan.delivered) + 1)]
     counts = con.execute(_sniff_sql(internal, scan)).fetchone()
     types = [
         sniff_type(
             counts[i * 5], dict(zip(TYPE_LADDER, counts[i * 5 + 1 : i * 5 + 5], strict=True))
         )
-        for i in range(len(columns))
+        for i in range(len(plan.delivered))
     ]
     con.execute(
-        "insert into raw.load_batches values (?, ?, 'file', ?, ?, ?, ?, ?, ?, ?)",
+        """
+        insert into raw.load_batches (
+            batch_id, source_name, source_kind, source_format, content_hash, record_count,
+            landed_count, rejected_count, columns_seen, loaded_at, line_count, header_line_count,
+            blank_line_count, landed_line_count, rejected_line_count
+        ) values (?, ?, 'file', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        """,
         [batch_id, name, source.source_format, f"sha256:{source.content_hash}",
-         profile.record_count, landed, rejected, ",".join(columns), loaded_at],
+         profile.record_count, landed, rejected[0], ",".join(delivered), loaded_at,
+         profile.line_count, profile.header_lines, profile.blank_lines,
+         profile.record_lines - rejected[1], rejected[1]],
     )  # fmt: skip
     con.executemany(
         "insert into raw.load_batch_columns values (?, ?, ?, ?)",
         [
             [batch_id, pos, col, t]
-            for pos, (col, t) in enumerate(zip(columns, types, strict=True), 1)
+            for pos, (col, t) in enumerate(zip(delivered, types, strict=True), 1)
         ],
     )
-    return BatchResult(name, batch_id, profile.record_count, landed, rejected)
+    return BatchResult(source.path.name, batch_id, profile.record_count, landed, rejected[0])
 
 
 # --------------------------------------------------------------------------- CLI

@@ -1,14 +1,19 @@
 {#
-    Fails on every row where any text column holds a PAN (ABCDE1234F) or an
-    Aadhaar-like number (12 digits, optionally spaced 4-4-4, word-bounded).
-    Put it on every mart: PII must be masked before anything leaves staging.
+    Fails on every row where any text column, or any map/struct/list column read
+    as text, holds personal data by the rules of macros/pii.sql (PAN, Aadhaar,
+    phone, email, IP), the same rules the loaders mask with at landing. Put it
+    on every mart and on the raw landing tables: a leak fails the build.
 #}
 {% test no_pii_in_text(model) %}
 
 {%- set text_columns = [] -%}
 {%- if execute -%}
     {%- for col in adapter.get_columns_in_relation(model) -%}
-        {%- if col.is_string() -%}{%- do text_columns.append(adapter.quote(col.name)) -%}{%- endif -%}
+        {%- if col.is_string() -%}
+            {%- do text_columns.append(adapter.quote(col.name)) -%}
+        {%- elif col.dtype.upper().startswith(('MAP', 'STRUCT', 'LIST')) or col.dtype.endswith('[]') -%}
+            {%- do text_columns.append('cast(' ~ adapter.quote(col.name) ~ ' as varchar)') -%}
+        {%- endif -%}
     {%- endfor -%}
 {%- endif %}
 

@@ -172,17 +172,36 @@ def test_sniff_type_by_majority(values: list[str | None], expected: str) -> None
 
 
 def test_plan_columns_normalises_and_refuses() -> None:
-    assert ingest.plan_columns([" Timestamp ", "LATENCY", "sdk_version"]) == (
-        "timestamp",
-        "latency",
-        "sdk_version",
-    )
+    plan = ingest.plan_columns([" Timestamp ", "LATENCY", "sdk_version"])
+    assert plan.delivered == ("timestamp", "latency", "sdk_version")
+    assert plan.targets == ("timestamp", "latency_ms", None)  # alias -> contract; extra field
     with pytest.raises(ingest.FileError, match="known log column"):
         ingest.plan_columns(["a", "b"])
-    with pytest.raises(ingest.FileError, match="repeats column"):
+    with pytest.raises(ingest.FileError, match=r"repeats column\(s\) status \(positions 1, 2\)"):
         ingest.plan_columns(["status", "Status "])
     with pytest.raises(ingest.FileError, match="lineage"):
         ingest.plan_columns(["status", "batch_id"])
+
+
+def test_plan_columns_refuses_empty_names_with_their_position() -> None:
+    # Issue 8, defect 9: an empty header name used to become `column_4`.
+    with pytest.raises(ingest.FileError, match="position 2, 4 without a name"):
+        ingest.plan_columns(["status", " ", "api_name", ""])
+
+
+def test_two_aliases_of_one_column_are_refused() -> None:
+    # Issue 8, defect 8: `duration_ms` and `latency` both mean latency_ms; one was kept silently.
+    with pytest.raises(ingest.FileError, match="duration_ms and latency both mean latency_ms"):
+        ingest.plan_columns(["timestamp", "duration_ms", "latency"])
+    with pytest.raises(ingest.FileError, match="latency_ms and latency both mean latency_ms"):
+        ingest.plan_columns(["latency_ms", "latency"])
+
+
+def test_too_many_columns_are_refused_with_the_limit() -> None:
+    # Issue 8, defect 6: 10,000 columns never finished; now a clear error past vars.max_columns.
+    header = ["timestamp", *(f"x{i}" for i in range(600))]
+    with pytest.raises(ingest.FileError, match="601 columns, more than the limit of 500"):
+        ingest.plan_columns(header)
 
 
 def test_reconcile_warns_when_counts_differ() -> None:
@@ -269,9 +288,12 @@ def test_renamed_and_extra_columns_land_as_delivered(db: Path, tmp_path: Path) -
     columns = [c if c != "latency_ms" else "latency" for c in FULL] + ["sdk_version"]
     path = write(tmp_path / "drift.csv", csv_text(40, columns))
     assert load(path) == 0
+    # Values as delivered, under the contract name; the delivered name is the batch's record.
     assert rows(
-        db, "select count(latency), count(sdk_version), count(latency_ms) from raw.api_calls"
-    ) == [(40, 40, 0)]
+        db,
+        "select count(latency_ms), count(extra_fields['sdk_version']), "
+        "min(extra_fields['sdk_version']) from raw.api_calls",
+    ) == [(40, 40, "mobile-sdk-5.0")]
     types = dict(rows(db, "select column_name, sniffed_type from raw.load_batch_columns"))
     assert types["latency"] == "BIGINT" and types["sdk_version"] == "VARCHAR"
 
@@ -338,29 +360,88 @@ def unterminated(columns: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def assert_lines_reconciled(db: Path) -> None:
+    """Per batch: every physical line is the header, blank, or in a landed or rejected record."""
+    for batch_id, lines, header, blank, landed, rejected, reject_lines in rows(db, """
+        select b.batch_id, b.line_count, b.header_line_count, b.blank_line_count,
+               b.landed_line_count, b.rejected_line_count,
+               (select coalesce(sum(line_count), 0) from raw.load_rejects r
+                where r.batch_id = b.batch_id)
+        from raw.load_batches b
+    """):  # fmt: skip
+        assert lines == header + blank + landed + rejected, batch_id
+        assert rejected == reject_lines, batch_id
+
+
 def test_unterminated_quote_to_end_of_file(db: Path, tmp_path: Path) -> None:
-    # No quote follows: records 1-4 land, record 5 swallows the rest and is one reject.
-    assert load(write(tmp_path / "unterminated.csv", unterminated(ORIGINAL))) == 0
+    # Issue 8, defect 1: record 5 opened a quote that never closes; it used to swallow
+    # records 5-20 as one reject with a green build. Now only its line is rejected.
+    text = unterminated(ORIGINAL)
+    assert load(write(tmp_path / "unterminated.csv", text)) == 0
     [(_, _, _, records, landed, rejected, _)] = batches(db)
-    assert (records, landed, rejected) == (5, 4, 1)
-    [(line, error_type, message, raw)] = rows(
-        db, "select source_line, error_type, error_message, raw_record from raw.load_rejects"
+    assert (records, landed, rejected) == (20, 19, 1)
+    [(line, error_type, message, raw, span)] = rows(
+        db,
+        "select source_line, error_type, error_message, raw_record, line_count "
+        "from raw.load_rejects",
     )
-    assert line == 6 and "unterminated quote" in message and error_type
-    assert raw.startswith("2026-10-01 00:00:05,") and raw.endswith("200,120.5,")
+    assert (line, error_type, span) == (6, "UNBALANCED QUOTE", 1) and "not closed" in message
+    assert raw == text.splitlines()[5]
+    numbers = rows(db, "select source_record_no from raw.api_calls order by 1")
+    assert [n for (n,) in numbers] == [n for n in range(1, 21) if n != 5]
     assert_reconciled(db)
+    assert_lines_reconciled(db)
 
 
 def test_unterminated_quote_closed_by_a_later_quote(db: Path, tmp_path: Path) -> None:
-    # Record 7's quoted error_message closes the stray quote: records 5-7 read as one
-    # broken record (rejected), and both readers pick up again at record 8.
+    # Record 7's quoted error_message would close the stray quote (records 5-7 read as
+    # one): the record-like line after the open quote gives it away; only line 6 is lost.
     assert load(write(tmp_path / "unterminated.csv", unterminated(FULL))) == 0
     [(_, _, _, records, landed, rejected, _)] = batches(db)
-    assert (records, landed, rejected) == (18, 17, 1)
+    assert (records, landed, rejected) == (20, 19, 1)
     assert rows(db, "select source_line from raw.load_rejects") == [(6,)]
     numbers = rows(db, "select source_record_no, request_id from raw.api_calls order by 1")
-    assert numbers[3:5] == [(4, "req_000004"), (6, "req_000008")]
+    assert numbers[3:5] == [(4, "req_000004"), (6, "req_000006")]
     assert_reconciled(db)
+    assert_lines_reconciled(db)
+
+
+def test_stray_quote_in_a_2000_row_file_loses_one_line(db: Path, tmp_path: Path) -> None:
+    # Issue 8, defect 1 as reported: a stray quote at the start of the last field of row 2.
+    lines = csv_text(2000).splitlines()
+    fields = lines[2].split(",")
+    fields[-1] = '"' + fields[-1]
+    lines[2] = ",".join(fields)
+    assert load(write(tmp_path / "stray.csv", "\n".join(lines) + "\n")) == 0
+    [(_, _, _, records, landed, rejected, _)] = batches(db)
+    assert (records, landed, rejected) == (2000, 1999, 1)
+    assert_reconciled(db)
+    assert_lines_reconciled(db)
+
+
+def test_long_rejected_record_is_kept_whole(db: Path, tmp_path: Path) -> None:
+    # Issue 8, defect 9: the reader cuts a reject's text at 10,000 characters.
+    lines = csv_text(5).splitlines()
+    lines[3] = lines[3] + "," + "x" * 25000  # one column too many, very long
+    assert load(write(tmp_path / "long.csv", "\n".join(lines) + "\n")) == 0
+    [(raw, line)] = rows(db, "select raw_record, source_line from raw.load_rejects")
+    assert line == 4 and raw == lines[3] and len(raw) > 25000
+    assert_reconciled(db)
+    assert_lines_reconciled(db)
+
+
+def test_quoted_multi_line_message_is_one_record(db: Path, tmp_path: Path) -> None:
+    # A real multi-line field (a stack trace without commas) is not an unbalanced quote.
+    lines = csv_text(6).splitlines()
+    fields = lines[2].split(",")
+    fields[-1] = '"Traceback:\n  File x line 3\n  ValueError boom"'
+    lines[2] = ",".join(fields)
+    assert load(write(tmp_path / "multi.csv", "\n".join(lines) + "\n")) == 0
+    [(_, _, _, records, landed, rejected, _)] = batches(db)
+    assert (records, landed, rejected) == (6, 6, 0)
+    assert rows(db, "select line_count, landed_line_count from raw.load_batches") == [(9, 8)]
+    assert_reconciled(db)
+    assert_lines_reconciled(db)
 
 
 # --------------------------------------------------------------------------- bad files (CLI)

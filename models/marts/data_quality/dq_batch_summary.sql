@@ -2,7 +2,9 @@
     Per batch: how many records arrived and where each went. The accounting
     identity record_count = facts + quarantined + duplicates + rejected is a
     test on this model (error severity), and record_count is counted by the
-    loader independently of the CSV reader, so the test can fail.
+    loader independently of the CSV reader, so the test can fail. Lines
+    reconcile too: every physical line of a file is the header, a blank line,
+    part of a landed record or part of a rejected one.
 #}
 
 with
@@ -33,7 +35,8 @@ routed_counts as (
 reject_counts as (
     select
         batch_id,
-        count(*) as rejected_rows
+        count(*) as rejected_rows,
+        sum(line_count) as rejected_lines
     from rejects
     group by batch_id
 ),
@@ -50,6 +53,12 @@ joined as (
         cast(coalesce(routed_counts.quarantined_count, 0) as bigint) as quarantined_count,
         cast(coalesce(routed_counts.duplicate_count, 0) as bigint) as duplicate_count,
         cast(coalesce(reject_counts.rejected_rows, 0) as bigint) as rejected_count,
+        cast(batches.line_count as bigint) as line_count,
+        cast(batches.header_line_count as bigint) as header_line_count,
+        cast(batches.blank_line_count as bigint) as blank_line_count,
+        cast(batches.landed_line_count as bigint) as landed_line_count,
+        cast(coalesce(reject_counts.rejected_lines, 0) as bigint) as rejected_line_count,
+        batches.landed_count as loader_landed_count,
         batches.loaded_at
     from batches
     left join routed_counts
@@ -88,6 +97,11 @@ final as (
         rejected_count,
         record_count - (fact_count + quarantined_count + duplicate_count + rejected_count)
             as unaccounted_count,
+        line_count,
+        coalesce(
+            line_count - (header_line_count + blank_line_count + landed_line_count + rejected_line_count),
+            0
+        ) as unaccounted_line_count,
         {{ api_trust.safe_rate('quarantined_count', 'record_count') }} as quarantine_rate,
         {{ api_trust.safe_rate('duplicate_count', 'record_count') }} as duplicate_rate,
         {{ api_trust.safe_rate('rejected_count', 'record_count') }} as reject_rate,
@@ -95,7 +109,11 @@ final as (
 
         -- booleans
         record_count = fact_count + quarantined_count + duplicate_count + rejected_count
-            as is_reconciled,
+        and landed_count = coalesce(loader_landed_count, landed_count)
+        and coalesce(
+            line_count = header_line_count + blank_line_count + landed_line_count + rejected_line_count,
+            true
+        ) as is_reconciled,
         coalesce(
             recent_median_record_count > 0
             and (

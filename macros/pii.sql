@@ -1,0 +1,114 @@
+{#
+    Personal data: the one rule set. The loader (scripts/api_trust/pii.py)
+    renders these same macros with plain Jinja to mask every text column at
+    landing, the models use them as a second line, and the `no_pii_in_text`
+    test detects with the same rules, so what is masked and what is checked
+    cannot drift apart. Keep them plain Jinja: no adapter, var or ref here
+    except in the dispatching wrappers.
+
+    Rules, matched case-insensitively on normalised text:
+    - PAN: five letters, four digits, a letter (`ABCDE1234F`), anywhere in a
+      word (`xABCDE1234F_suffix` too).
+    - Aadhaar: twelve digits, in groups of four separated by up to three of
+      space, `-` or `.`, with no digit right before or after (a 13-digit
+      epoch in milliseconds is not an Aadhaar; `123456789012x` is).
+    - Indian mobile numbers (optional +91, ten digits from 6-9) and
+      international numbers written with `+`.
+    - Email addresses, IPv4 and IPv6 addresses.
+    Normalisation first: Unicode digits of Indian scripts, Arabic-Indic and
+    full-width forms become ASCII digits; full-width letters ASCII letters;
+    no-break and other spaces a space; Unicode dashes `-`; zero-width
+    characters are removed.
+#}
+
+{# One rule a line: token, `bounded` (the pattern carries a leading and a trailing boundary
+   group, re-emitted around the token) or `plain`, then the pattern. #}
+{% macro pii_rules() -%}
+[EMAIL] plain [a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}
+[PAN] plain [a-z]{5}[0-9]{4}[a-z]
+[AADHAAR] bounded (^|[^0-9])[0-9]{4}[ \t.-]{0,3}[0-9]{4}[ \t.-]{0,3}[0-9]{4}([^0-9]|$)
+[IP] bounded (^|[^0-9a-f:])(?:[0-9a-f]{1,4}:){7}[0-9a-f]{1,4}([^0-9a-f:]|$)
+[IP] bounded (^|[^0-9a-f:])(?:[0-9a-f]{1,4}:){1,6}(?::[0-9a-f]{1,4}){1,6}([^0-9a-f:]|$)
+[IP] bounded (^|[^0-9.])(?:[0-9]{1,3}\.){3}[0-9]{1,3}([^0-9]|$)
+[PHONE] bounded (^|[^0-9+])(?:\+?91[ \t.-]{0,2})?[6-9][0-9]{4}[ \t.-]{0,2}[0-9]{5}([^0-9]|$)
+[PHONE] bounded (^|[^0-9])\+[1-9][0-9]{0,2}[ .()-]{0,3}[0-9][0-9 .()-]{5,16}[0-9]([^0-9]|$)
+{%- endmacro %}
+
+{# Two lines, the characters normalised before matching and what they become; characters of
+   the first line past the end of the second are deleted. #}
+{% macro pii_translation() -%}
+٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹०१२३४५६७८९০১২৩৪৫৬৭৮৯੦੧੨੩੪੫੬੭੮੯૦૧૨૩૪૫૬૭૮૯୦୧୨୩୪୫୬୭୮୯௦௧௨௩௪௫௬௭௮௯౦౧౨౩౪౫౬౭౮౯೦೧೨೩೪೫೬೭೮೯൦൧൨൩൪൫൬൭൮൯０１２３４５６７８９ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺａｂｃｄｅｆｇｈｉｊｋｌｍｎｏｐｑｒｓｔｕｖｗｘｙｚ               　‐‑‒–—―−－．＠＋​‌‍⁠﻿­
+012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz                --------.@+
+{%- endmacro %}
+
+{% macro pii_normalise(expr) -%}
+    {{ return(adapter.dispatch('pii_normalise', 'api_trust')(expr)) }}
+{%- endmacro %}
+
+{% macro default__pii_normalise(expr) -%}
+    {%- set tr = pii_translation().split('\n') -%}
+    {#- translate is slow (about 10 us a value): plain ASCII, nearly all text, skips it -#}
+    case
+        when regexp_matches({{ expr }}, '[^\x01-\x7f]')
+            then translate({{ expr }}, '{{ tr[0] }}', '{{ tr[1] }}')
+        else {{ expr }}
+    end
+{%- endmacro %}
+
+{# Free text with every match replaced by its token ([PAN], [AADHAAR], [EMAIL], [PHONE], [IP]). #}
+{% macro mask_pii(expr) -%}
+    {{ return(adapter.dispatch('mask_pii', 'api_trust')(expr)) }}
+{%- endmacro %}
+
+{% macro default__mask_pii(expr) -%}
+    {%- set ns = namespace(sql=default__pii_normalise(expr)) -%}
+    {%- for line in pii_rules().split('\n') -%}
+        {%- set rule = line.split(' ', 2) -%}
+        {%- if rule[1] == 'bounded' -%}
+            {#- twice: a match consumes the boundary its neighbour needs ("a,b" masks a, then b) -#}
+            {%- for _ in range(2) -%}
+                {%- set ns.sql = "regexp_replace(" ~ ns.sql ~ ", '(?i)" ~ rule[2] ~ "', '\\1" ~ rule[0] ~ "\\2', 'g')" -%}
+            {%- endfor -%}
+        {%- else -%}
+            {%- set ns.sql = "regexp_replace(" ~ ns.sql ~ ", '(?i)" ~ rule[2] ~ "', '" ~ rule[0] ~ "', 'g')" -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ ns.sql }}
+{%- endmacro %}
+
+{# True when the text holds anything mask_pii masks. #}
+{% macro has_pii(expr) -%}
+    {{ return(adapter.dispatch('has_pii', 'api_trust')(expr)) }}
+{%- endmacro %}
+
+{% macro default__has_pii(expr) -%}
+    {%- set patterns = [] -%}
+    {%- for line in pii_rules().split('\n') -%}{%- do patterns.append(line.split(' ', 2)[2]) -%}{%- endfor -%}
+    regexp_matches({{ default__pii_normalise(expr) }}, '(?i){{ patterns | join("|") }}')
+{%- endmacro %}
+
+{# True when masked text carries a mask token (the record held personal data at landing). #}
+{% macro has_pii_token(expr) -%}
+    {{ return(adapter.dispatch('has_pii_token', 'api_trust')(expr)) }}
+{%- endmacro %}
+
+{% macro default__has_pii_token(expr) -%}
+    regexp_matches({{ expr }}, '\[(PAN|AADHAAR|EMAIL|PHONE|IP)\]|^pii_[a-p]{32}$')
+{%- endmacro %}
+
+{#
+    An identifier that holds personal data becomes `pii_` and a keyed hash
+    written in the letters a-p (so the hash itself never looks like a number):
+    equal ids stay equal, distinct ids stay distinct, the value is gone.
+#}
+{% macro mask_pii_id(expr, key_literal) -%}
+    {{ return(adapter.dispatch('mask_pii_id', 'api_trust')(expr, key_literal)) }}
+{%- endmacro %}
+
+{% macro default__mask_pii_id(expr, key_literal) -%}
+    case
+        when {{ default__has_pii(expr) }}
+            then 'pii_' || translate(md5({{ key_literal }} || {{ default__pii_normalise(expr) }}), '0123456789', 'ghijklmnop')
+        else {{ expr }}
+    end
+{%- endmacro %}
