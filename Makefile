@@ -24,8 +24,13 @@ DIRTY ?= 0.03
 BATCHES ?= 3
 DRIFT ?= --drift
 FILES ?=
+BATCH ?=
+# File and batch names are data: they reach the loader through the environment,
+# unexpanded ($(value ...)), so neither make nor a shell ever reads them as code.
+export API_TRUST_FILES := $(value FILES)
+export API_TRUST_BATCHES := $(value BATCH)
 
-.PHONY: help setup system-deps demo generate load build dashboards report export docs \
+.PHONY: help setup system-deps demo generate load unload batches build dashboards report export docs \
         test pytest dbt-test lint format bench clean
 
 help: ## list the tasks
@@ -58,8 +63,14 @@ generate: $(VENV)/.installed ## synthetic logs: ROWS= SEED= DAYS= SCENARIO= DIRT
 	@$(PY) -m api_trust.generate --rows $(ROWS) --seed $(SEED) --days $(DAYS) --scenario $(SCENARIO) \
 		--dirty-rate $(DIRTY) --batches $(BATCHES) $(DRIFT)
 
-load: $(VENV)/.installed ## load your own log files: FILES="a.csv b.csv.gz"
-	@$(PY) -m api_trust.ingest $(FILES)
+load: $(VENV)/.installed ## load your own log files: FILES="a.csv 'name with spaces.csv'"
+	@$(PY) -m api_trust.ingest --from-env API_TRUST_FILES
+
+unload: $(VENV)/.installed ## remove batches from the warehouse: BATCH="file_ab12cd34ef56 ..."
+	@$(PY) -m api_trust.unload --from-env API_TRUST_BATCHES
+
+batches: $(VENV)/.installed ## list the loaded batches (ids for make unload)
+	@$(PY) -m api_trust.unload --list
 
 build: $(VENV)/.installed ## dbt build (seeds, models, tests) into API_TRUST_DB
 	@$(PY) -m api_trust.warehouse

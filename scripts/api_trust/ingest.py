@@ -81,7 +81,7 @@ from api_trust.contract import (
     project_vars,
 )
 from api_trust.pii import mask_column_sql, mask_text_sql, pii_key
-from api_trust.warehouse import connect, ensure_raw_tables, run_cli
+from api_trust.warehouse import connect, ensure_raw_tables, names_from_env, run_cli
 
 SNIFF_SAMPLE_RECORDS = 2000
 SNIFF_MAJORITY = 0.95
@@ -338,7 +338,10 @@ class Source:
 def read_source(path: Path) -> Source:
     """Read a file once, streaming: hash, binary/encoding checks and the Python record count."""
     if not path.exists():
-        raise FileError("no such file: check the path")
+        raise FileError(
+            "no such file: check the path (with make, quote a name that has spaces: "
+            "FILES=\"'my logs.csv' other.csv\")"
+        )
     if path.is_dir():
         raise FileError("is a directory: give the CSV files in it instead")
     if path.stat().st_size == 0:
@@ -955,8 +958,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         prog="python -m api_trust.ingest", description=__doc__.split("\n\n")[0]
     )
-    p.add_argument("files", nargs="+", metavar="FILE", help="CSV log file, plain or .gz")
-    return p.parse_args(argv)
+    p.add_argument("files", nargs="*", metavar="FILE", help="CSV log file, plain or .gz")
+    p.add_argument(
+        "--from-env",
+        metavar="VAR",
+        help="also read file names from this environment variable (how `make load` passes "
+        "FILES without a shell seeing them)",
+    )
+    args = p.parse_args(argv)
+    if args.from_env:
+        args.files = [*args.files, *names_from_env(args.from_env)]
+    if not args.files:
+        p.error('the following arguments are required: FILE (make load FILES="a.csv b.csv.gz")')
+    return args
 
 
 def main(argv: list[str] | None = None) -> None:

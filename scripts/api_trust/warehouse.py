@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import shlex
 import sys
 from pathlib import Path
 
@@ -71,6 +73,21 @@ def run_cli(main_fn) -> None:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         sys.exit(130)
+
+
+def names_from_env(variable: str) -> list[str]:
+    """File or batch names that `make` handed over in an environment variable.
+
+    The Makefile never pastes names into a shell command: it exports them unexpanded,
+    and they are split here the way a shell would split words (quotes group a name
+    with spaces: FILES="'my logs.csv' b.csv"), without running anything. A value that
+    does not parse as shell words (a lone quote in a name) is split on whitespace.
+    """
+    text = os.environ.get(variable, "")
+    try:
+        return shlex.split(text)
+    except ValueError:
+        return text.split()
 
 
 def check_unlocked() -> None:

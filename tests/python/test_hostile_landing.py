@@ -1,0 +1,252 @@
+"""Hostile input at the landing: every line accounted for, nothing leaked, names are data.
+
+Each writer in LANDING_HOSTILE_FILES makes one hand-made file for a landing defect of
+the hardening issue (a stray quote, personal data in every column and in names, a
+wide header, a record longer than the reader keeps). The warehouse test at the end
+loads them all, beside generated data, builds, exports, and unloads one batch again.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import duckdb
+import pytest
+from api_trust.contract import PROJECT_ROOT
+from api_trust.pii import has_pii_sql
+from conftest import Warehouse, dbt, generate, run
+from test_ingest import FULL, csv_text, record
+
+# Values a careful user found reaching facts and exports unmasked (issue 8, defect 5).
+PII_VALUES = [
+    "abcde1234f", "AbCdE1234f", "ABCDE1234F_suffix", "xABCDE1234F", "1234-5678-9012",
+    "1234  5678  9012", "1234.5678.9012", "1234\u00a05678\u00a09012", "123456789012x",
+    "\uff11\uff12\uff13\uff14\uff15\uff16\uff17\uff18\uff19\uff10\uff11\uff12",
+    "\u0661\u0662\u0663\u0664\u0665\u0666\u0667\u0668\u0669\u0660\u0661\u0662",
+    "\u0967\u0968\u0969\u096a \u096b\u096c\u096d\u096e \u096f\u0966\u0967\u0968",
+    "1234\u200b5678\u200b9012", "ravi.k@example.co.in", "+91 98765 43210", "9876543210",
+    "10.20.30.40", "2001:db8::8a2e:370:7334",
+]  # fmt: skip
+
+
+def _write_rows(path: Path, columns: list[str], rows: list[list[str]]) -> Path:
+    def cell(v: str) -> str:
+        return '"' + v.replace('"', '""') + '"' if any(c in v for c in ',"\n') else v
+
+    lines = [",".join(cell(c) for c in columns)] + [",".join(cell(v) for v in r) for r in rows]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def stray_quote(folder: Path) -> Path:
+    """2,000 records; row 2's last field opens a quote that never closes (defect 1)."""
+    lines = csv_text(2000).splitlines()
+    fields = lines[2].split(",")
+    fields[-1] = '"' + fields[-1]
+    lines[2] = ",".join(fields)
+    path = folder / "stray_quote.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def pii_everywhere(folder: Path) -> Path:
+    """Personal data in free text, in ids, in an extra field, a header and the file name."""
+    columns = [*FULL, "customer_note_abcde1234f"]
+    rows = []
+    for i, value in enumerate(PII_VALUES, start=1):
+        r = record(i, FULL)
+        r[FULL.index("error_message")] = f"customer {value} retried"
+        r[FULL.index("client_id")] = value if i % 2 else "C0001"
+        r[FULL.index("request_id")] = f"req_{value}" if i % 3 else r[FULL.index("request_id")]
+        r[FULL.index("verification_id")] = value
+        rows.append([*r, f"note {value}"])
+    return _write_rows(folder / "export_ABCDE1234F_9876543210.csv", columns, rows)
+
+
+def wide_header(folder: Path) -> Path:
+    """499 columns: the contract and 484 extra fields (defect 6: one ALTER per column)."""
+    extras = [f"attr_{i:03d}" for i in range(499 - len(FULL))]
+    rows = [record(i, FULL) + [f"v{i}_{j}" for j in range(len(extras))] for i in range(1, 51)]
+    return _write_rows(folder / "wide.csv", [*FULL, *extras], rows)
+
+
+def long_reject(folder: Path) -> Path:
+    """A record of 25,000 characters with one field too many (the reader keeps 10,000)."""
+    lines = csv_text(30).splitlines()
+    lines[7] += "," + "y" * 25000
+    path = folder / "long_reject.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+LANDING_HOSTILE_FILES: dict[str, Callable[[Path], Path]] = {
+    "stray_quote": stray_quote,
+    "pii_everywhere": pii_everywhere,
+    "wide_header": wide_header,
+    "long_reject": long_reject,
+}
+
+
+def pii_hits(db: Path, schemas: tuple[str, ...]) -> list[tuple[str, str, str, int]]:
+    """(schema, table, column, rows) for every text or map column where the rules match."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        cols = con.execute(
+            f"""
+            select table_schema, table_name, column_name from information_schema.columns
+            where table_schema in ({", ".join("?" for _ in schemas)})
+              and (data_type = 'VARCHAR' or data_type like 'MAP%')
+            """,
+            list(schemas),
+        ).fetchall()
+        hits = []
+        for schema, table, column in cols:
+            n = con.execute(
+                f'select count(*) from "{schema}"."{table}" '
+                f"where {has_pii_sql(f'cast({chr(34)}{column}{chr(34)} as varchar)')}"
+            ).fetchone()[0]
+            if n:
+                hits.append((schema, table, column, n))
+        return hits
+    finally:
+        con.close()
+
+
+def load_cli(db: Path, *paths: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "api_trust.ingest", *map(str, paths)],
+        cwd=PROJECT_ROOT, env={**os.environ, "API_TRUST_DB": str(db)},
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+
+def test_personal_data_never_lands(tmp_path: Path) -> None:
+    db = tmp_path / "w.duckdb"
+    proc = load_cli(db, pii_everywhere(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    assert pii_hits(db, ("raw",)) == []
+    con = duckdb.connect(str(db), read_only=True)
+    messages = [m for (m,) in con.execute(
+        "select error_message from raw.api_calls order by source_record_no").fetchall()]  # fmt: skip
+    ids = con.execute("select client_id, verification_id from raw.api_calls").fetchall()
+    name, columns = con.execute("select source_name, columns_seen from raw.load_batches").fetchone()
+    con.close()
+    assert all(m.startswith("customer ") and "[" in m and m.endswith(" retried") for m in messages)
+    # ids keep their identity (equal stay equal) but not their value
+    hashed = [c for c, _ in ids if c.startswith("pii_")]
+    # (full-width and Arabic-Indic 123456789012 are the same number: one hash)
+    assert len(hashed) == 9 and len(set(hashed)) == 8 and "C0001" in {c for c, _ in ids}
+    assert all(v.startswith("pii_") for _, v in ids)
+    assert name == "export_[PAN]_[PHONE].csv" and "customer_note_[PAN]" in columns
+
+
+def test_wide_header_lands_without_widening_raw(tmp_path: Path) -> None:
+    db = tmp_path / "w.duckdb"
+    assert load_cli(db, wide_header(tmp_path)).returncode == 0
+    con = duckdb.connect(str(db), read_only=True)
+    width = con.execute(
+        "select count(*) from information_schema.columns where table_name = 'api_calls'"
+    ).fetchone()[0]
+    keys, value = con.execute(
+        "select cardinality(extra_fields), extra_fields['attr_483'] from raw.api_calls "
+        "where source_record_no = 7"
+    ).fetchone()
+    con.close()
+    assert width < 30 and keys == 484 and value == "v7_483"
+
+
+def test_ten_thousand_columns_get_one_clear_error(tmp_path: Path) -> None:
+    db = tmp_path / "w.duckdb"
+    path = tmp_path / "very_wide.csv"
+    path.write_text(",".join(["timestamp", *(f"c{i}" for i in range(9999))]) + "\n1\n")
+    proc = load_cli(db, path)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    [line] = proc.stderr.strip().splitlines()
+    assert "10,000 columns, more than the limit of 500" in line
+
+
+NASTY_NAMES = ["`touch PWNED`.csv", "x||touch PWNED||.csv", "$(touch PWNED).csv",
+               "it's here.csv", "a;touch PWNED.csv", "with  two spaces.csv"]  # fmt: skip
+
+
+def test_make_load_passes_file_names_as_data(tmp_path: Path) -> None:
+    db = tmp_path / "w.duckdb"
+    paths = []
+    for i, name in enumerate(NASTY_NAMES):
+        paths.append(tmp_path / name)
+        paths[-1].write_text(csv_text(5 + i), encoding="utf-8")
+    quoted = " ".join(f'"{p}"' for p in paths) + f' "{tmp_path / "missing.csv"}"'
+    env = {**os.environ, "API_TRUST_DB": str(db)}
+    proc = subprocess.run(
+        ["make", "-C", str(PROJECT_ROOT), "--no-print-directory", "load", f"FILES={quoted}"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=180,
+    )  # fmt: skip
+    assert not any(
+        p.name.startswith("PWNED") for p in [*tmp_path.iterdir(), *PROJECT_ROOT.iterdir()]
+    )
+    assert proc.returncode != 0, proc.stdout  # one file is missing: the call fails ...
+    assert (
+        f"6 loaded ({sum(5 + i for i in range(6))} records landed)" in proc.stdout
+    )  # ... the rest stay
+    assert "missing.csv: no such file" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.fixture(scope="module")
+def hostile_landing(tmp_path_factory) -> Warehouse:
+    work = tmp_path_factory.mktemp("hostile_landing")
+    db = work / "warehouse.duckdb"
+    generate(db, work, "--rows", "3000", "--seed", "11", "--dirty-rate", "0.05")
+    files = [make(work) for make in LANDING_HOSTILE_FILES.values()]
+    proc = run([sys.executable, "-m", "api_trust.ingest", *map(str, files)], db, work)
+    assert "4 loaded" in proc.stdout
+    dbt(db, work, "build", "--quiet")
+    return Warehouse(db, work)
+
+
+def test_hostile_landing_builds_and_every_line_is_accounted_for(hostile_landing: Warehouse) -> None:
+    wh = hostile_landing
+    assert wh.scalar("select bool_and(is_reconciled) from dq_batch_summary") is True
+    files = wh.rows("""
+        select source_name, line_count, unaccounted_line_count, fact_count + quarantined_count
+               + duplicate_count, rejected_count
+        from dq_batch_summary where source_kind = 'file' order by source_name
+    """)  # fmt: skip
+    by_name = {f[0]: f[1:] for f in files}
+    assert by_name["stray_quote.csv"] == (2001, 0, 1999, 1)
+    assert by_name["long_reject.csv"] == (31, 0, 29, 1)
+    assert all(unaccounted == 0 for _, unaccounted, _, _ in by_name.values())
+    assert pii_hits(wh.db, ("raw", "staging", "intermediate", "main")) == []
+
+
+def test_export_of_hostile_landing_holds_no_personal_data(hostile_landing: Warehouse) -> None:
+    wh = hostile_landing
+    run([sys.executable, "-m", "api_trust.export"], wh.db, wh.work)
+    exported = wh.work / "data" / "processed_api_logs.csv"
+    con = duckdb.connect()
+    lines, hits = con.execute(
+        f"""select count(*), count(*) filter (where {has_pii_sql("line")})
+            from read_csv('{exported}', columns = {{'line': 'VARCHAR'}}, delim = '\x01',
+                          quote = '', escape = '', header = false)"""
+    ).fetchone()
+    con.close()
+    assert lines == wh.scalar("select count(*) from fct_api_calls") + 1 and hits == 0
+
+
+def test_unload_removes_a_batch_everywhere(hostile_landing: Warehouse) -> None:
+    wh = hostile_landing
+    [(batch_id, facts)] = wh.rows(
+        "select batch_id, fact_count from dq_batch_summary where source_name = 'wide.csv'"
+    )
+    assert facts == 50
+    proc = run([sys.executable, "-m", "api_trust.unload", "wide.csv"], wh.db, wh.work)
+    assert f"removed batch {batch_id}" in proc.stdout
+    dbt(wh.db, wh.work, "build", "--quiet")
+    assert wh.scalar("select count(*) from fct_api_calls where batch_id = ?", [batch_id]) == 0
+    assert wh.scalar("select count(*) from dq_batch_summary where batch_id = ?", [batch_id]) == 0
+    assert wh.scalar("select count(*) from raw.api_calls where batch_id = ?", [batch_id]) == 0
+    bad = run([sys.executable, "-m", "api_trust.unload", "nope"], wh.db, wh.work, check=False)
+    assert bad.returncode == 1 and "no batch 'nope'" in bad.stderr
