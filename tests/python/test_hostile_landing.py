@@ -44,7 +44,7 @@ def _write_rows(path: Path, columns: list[str], rows: list[list[str]]) -> Path:
 
 def stray_quote(folder: Path) -> Path:
     """2,000 records; row 2's last field opens a quote that never closes (defect 1)."""
-    lines = csv_text(2000).splitlines()
+    lines = csv_text(2000).replace("req_", "req_stray_").splitlines()
     fields = lines[2].split(",")
     fields[-1] = '"' + fields[-1]
     lines[2] = ",".join(fields)
@@ -59,6 +59,7 @@ def pii_everywhere(folder: Path) -> Path:
     rows = []
     for i, value in enumerate(PII_VALUES, start=1):
         r = record(i, FULL)
+        r[0] = f"req_pii_{i}"
         r[FULL.index("error_message")] = f"customer {value} retried"
         r[FULL.index("client_id")] = value if i % 2 else "C0001"
         r[FULL.index("request_id")] = f"req_{value}" if i % 3 else r[FULL.index("request_id")]
@@ -70,13 +71,16 @@ def pii_everywhere(folder: Path) -> Path:
 def wide_header(folder: Path) -> Path:
     """499 columns: the contract and 484 extra fields (defect 6: one ALTER per column)."""
     extras = [f"attr_{i:03d}" for i in range(499 - len(FULL))]
-    rows = [record(i, FULL) + [f"v{i}_{j}" for j in range(len(extras))] for i in range(1, 51)]
+    rows = [
+        [f"req_wide_{i}", *record(i, FULL)[1:], *(f"v{i}_{j}" for j in range(len(extras)))]
+        for i in range(1, 51)
+    ]
     return _write_rows(folder / "wide.csv", [*FULL, *extras], rows)
 
 
 def long_reject(folder: Path) -> Path:
     """A record of 25,000 characters with one field too many (the reader keeps 10,000)."""
-    lines = csv_text(30).splitlines()
+    lines = csv_text(30).replace("req_", "req_long_").splitlines()
     lines[7] += "," + "y" * 25000
     path = folder / "long_reject.csv"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
