@@ -25,6 +25,16 @@ create table if not exists raw.api_calls (
     latency_ms varchar,
     error_reason varchar,
     error_message varchar,
+    http_method varchar,
+    route varchar,
+    service_name varchar,
+    span_kind varchar,
+    trace_id varchar,
+    otel_status_code varchar,
+    client_ip varchar,
+    user_agent_family varchar,
+    upstream_latency_ms varchar,
+    sample_rate varchar,
     extra_fields map(varchar, varchar),
     batch_id varchar not null,
     source_name varchar not null,
@@ -52,7 +62,8 @@ create table if not exists raw.load_batch_columns (
     batch_id varchar not null,
     column_position integer not null,
     column_name varchar not null,
-    sniffed_type varchar not null
+    sniffed_type varchar not null,
+    landed_as varchar
 );
 create table if not exists raw.load_rejects (
     batch_id varchar not null,
@@ -66,6 +77,17 @@ create table if not exists raw.load_rejects (
 );
 -- Warehouses made before these columns existed get them here (null for old batches).
 alter table raw.api_calls add column if not exists extra_fields map(varchar, varchar);
+alter table raw.api_calls add column if not exists http_method varchar;
+alter table raw.api_calls add column if not exists route varchar;
+alter table raw.api_calls add column if not exists service_name varchar;
+alter table raw.api_calls add column if not exists span_kind varchar;
+alter table raw.api_calls add column if not exists trace_id varchar;
+alter table raw.api_calls add column if not exists otel_status_code varchar;
+alter table raw.api_calls add column if not exists client_ip varchar;
+alter table raw.api_calls add column if not exists user_agent_family varchar;
+alter table raw.api_calls add column if not exists upstream_latency_ms varchar;
+alter table raw.api_calls add column if not exists sample_rate varchar;
+alter table raw.load_batch_columns add column if not exists landed_as varchar;
 alter table raw.load_batches add column if not exists line_count bigint;
 alter table raw.load_batches add column if not exists header_line_count bigint;
 alter table raw.load_batches add column if not exists blank_line_count bigint;

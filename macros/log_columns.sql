@@ -47,7 +47,8 @@
         select
             '{{ col.name }}' as column_name,
             {{ 'true' if col.required else 'false' }} as is_required,
-            '{{ col.type }}' as expected_type
+            '{{ col.type }}' as expected_type,
+            {{ 'true' if col.protocol else 'false' }} as is_protocol
         {% if not loop.last %}union all{% endif %}
     {%- endfor %}
 {%- endmacro %}

@@ -11,7 +11,10 @@ renamed as (
 
         -- strings
         lower(trim(column_name)) as column_name,
-        {{ api_trust.canonical_column_name('lower(trim(column_name))') }} as canonical_name,
+        coalesce(
+            landed_as,
+            {{ api_trust.canonical_column_name('lower(trim(column_name))') }}
+        ) as canonical_name,
         upper(sniffed_type) as sniffed_type,
 
         -- numbers

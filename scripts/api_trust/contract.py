@@ -38,6 +38,7 @@ class LogColumn:
     name: str
     required: bool
     type: str
+    protocol: bool = False  # delivered by gateway/trace shapes; never reported missing
 
 
 @cache
@@ -54,7 +55,8 @@ def project_vars() -> dict:
 def log_columns() -> tuple[LogColumn, ...]:
     """Expected input columns, in canonical order."""
     return tuple(
-        LogColumn(c["name"], bool(c["required"]), c["type"]) for c in _vars()["log_columns"]
+        LogColumn(c["name"], bool(c["required"]), c["type"], bool(c.get("protocol", False)))
+        for c in _vars()["log_columns"]
     )
 
 

@@ -314,15 +314,18 @@ def generate(args: argparse.Namespace) -> dict:
              n, n, ",".join(c for c, _ in cols), loaded_at, n + 1, n],
         )  # fmt: skip
         con.executemany(
-            "insert into raw.load_batch_columns values (?, ?, ?, ?)",
-            [[batch_id, pos + 1, c, t] for pos, (c, t) in enumerate(cols)],
-        )
+            "insert into raw.load_batch_columns "
+            "(batch_id, column_position, column_name, sniffed_type, landed_as) "
+            "values (?, ?, ?, ?, ?)",
+            [[batch_id, pos + 1, c, t, None if c == "sdk_version" else ALIASES.get(c, c)]
+             for pos, (c, t) in enumerate(cols)],
+        )  # fmt: skip
     con.execute("checkpoint")
     if args.raw_csv:
         out = data_dir() / "raw_api_logs.csv"
         out.parent.mkdir(parents=True, exist_ok=True)
         con.execute(f"""
-            copy (select * exclude (batch_id, source_name, source_record_no, loaded_at, extra_fields)
+            copy (select {", ".join(f'"{c.name}"' for c in log_columns() if not c.protocol)}
                   from raw.api_calls where batch_id like '{run_id}_b%'
                   order by batch_id, source_record_no)
             to '{out}' (header, delimiter ',')

@@ -81,6 +81,15 @@ from api_trust.contract import (
     project_vars,
 )
 from api_trust.pii import mask_column_sql, mask_text_sql, pii_key
+from api_trust.readers import (
+    Shape,
+    ShapedRead,
+    ShapeError,
+    detect_shape,
+    known_shapes_text,
+    read_shaped,
+    shapes,
+)
 from api_trust.warehouse import connect, ensure_raw_tables, names_from_env, run_cli
 
 SNIFF_SAMPLE_RECORDS = 2000
@@ -183,7 +192,8 @@ class _LineFeed:
     profiler can drop the line that opened the quote and read on from the next one.
     """
 
-    def __init__(self, lines: Iterable[str], max_record_lines: int) -> None:
+    def __init__(self, lines: Iterable[str], max_record_lines: int, delimiter: str = ",") -> None:
+        self.delimiter = delimiter
         self._source = iter(lines)
         self._pending: collections.deque[tuple[int, str]] = collections.deque()
         self._next_no = 1
@@ -203,7 +213,7 @@ class _LineFeed:
             self._next_no += 1
         if self.taken and (
             len(self.taken) >= self.max_record_lines
-            or (self.min_commas and line.count(",") >= self.min_commas)
+            or (self.min_commas and line.count(self.delimiter) >= self.min_commas)
         ):
             self._pending.appendleft((no, line))
             raise _Swallowed
@@ -224,7 +234,9 @@ def _ending(line: str) -> str:
     return line[-1:] if line[-1:] in ("\r", "\n") else ""
 
 
-def profile_csv(lines: Iterable[str], max_record_lines: int = 50) -> CsvProfile:
+def profile_csv(
+    lines: Iterable[str], max_record_lines: int = 50, delimiter: str = ","
+) -> CsvProfile:
     """Count the data records and physical lines in CSV text lines (newlines kept).
 
     Blank lines are not records (DuckDB skips them too) except in a one-column file,
@@ -234,8 +246,8 @@ def profile_csv(lines: Iterable[str], max_record_lines: int = 50) -> CsvProfile:
     rejects) and reading resumes on the next line, so one stray quote costs one record.
     """
     csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
-    feed = _LineFeed(lines, max_record_lines)
-    reader = csv.reader(feed)
+    feed = _LineFeed(lines, max_record_lines, delimiter)
+    reader = csv.reader(feed, delimiter=delimiter)
     header: tuple[str, ...] | None = None
     leading = header_lines = blank = record_lines = 0
     count = 0
@@ -256,7 +268,7 @@ def profile_csv(lines: Iterable[str], max_record_lines: int = 50) -> CsvProfile:
             record_lines += 1
             dropped.append(DroppedLine(count, first[0], first[1].rstrip("\r\n")))
             feed.push_back(rest)
-            reader = csv.reader(feed)
+            reader = csv.reader(feed, delimiter=delimiter)
             continue
         rows += 1
         start, span = feed.taken[0][0], len(feed.taken)
@@ -319,12 +331,15 @@ class _HashingReader(io.RawIOBase):
 
 @dataclass(frozen=True)
 class Source:
-    """One input file as read by Python: identity, format and independent record count."""
+    """One input file as read by Python: identity, shape and independent counts."""
 
     path: Path
     content_hash: str  # sha256 of the decompressed bytes
     gzipped: bool
-    profile: CsvProfile
+    profile: CsvProfile  # CSV shapes only (empty otherwise)
+    shape: Shape
+    delimiter: str = ","
+    line_count: int | None = None  # physical lines, counted by Python (text shapes)
 
     @property
     def batch_id(self) -> str:
@@ -332,33 +347,70 @@ class Source:
 
     @property
     def source_format(self) -> str:
-        return "csv.gz" if self.gzipped else "csv"
+        kind = {"csv": "tsv" if self.delimiter == "\t" else "csv"}.get(self.shape.reader,
+                                                                         self.shape.name)  # fmt: skip
+        return f"{kind}.gz" if self.gzipped else kind
 
 
-def read_source(path: Path) -> Source:
-    """Read a file once, streaming: hash, binary/encoding checks and the Python record count."""
+def _peek(path: Path, gzipped: bool) -> tuple[bytes, str]:
+    """The first bytes of the (decompressed) file and its first non-blank line, for sniffing."""
+    try:
+        with gzip.open(path, "rb") if gzipped else open(path, "rb") as fh:
+            head = fh.read(1 << 16)
+    except (gzip.BadGzipFile, EOFError, zlib.error) as err:
+        raise FileError(f"is not a valid gzip file ({err}): re-compress or unpack it") from None
+    text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    return head, first
+
+
+def read_source(path: Path, shape_name: str | None = None) -> Source:
+    """Read a file once, streaming: hash, shape, binary/encoding checks, independent counts."""
     if not path.exists():
         raise FileError(
             "no such file: check the path (with make, quote a name that has spaces: "
             "FILES=\"'my logs.csv' other.csv\")"
         )
     if path.is_dir():
-        raise FileError("is a directory: give the CSV files in it instead")
+        raise FileError("is a directory: give the log files in it instead")
     if path.stat().st_size == 0:
         raise FileError("is empty (0 bytes): nothing to load; check the export that wrote it")
     with open(path, "rb") as fh:
         gzipped = fh.read(2) == GZIP_MAGIC
+    head, first = _peek(path, gzipped)
+    if shape_name is not None:
+        if shape_name not in shapes():
+            raise FileError(
+                f"--format {shape_name} is not a known shape; known: {known_shapes_text()}"
+            )
+        shape = shapes()[shape_name]
+    else:
+        shape = detect_shape(first, is_parquet=head[:4] == b"PAR1" and not gzipped)
+    if shape.reader == "parquet":
+        if gzipped:
+            raise FileError("is a gzipped Parquet file: unpack it (Parquet compresses itself)")
+        digest = hashlib.sha256()
+        with open(path, "rb") as fh:
+            for chunk in iter(lambda: fh.read(READ_CHUNK), b""):
+                digest.update(chunk)
+        return Source(path, digest.hexdigest(), False, CsvProfile((), 0, 0), shape)
+    delimiter = "\t" if shape.reader == "csv" and "\t" in first and "," not in first else ","
     try:
         with gzip.open(path, "rb") if gzipped else open(path, "rb") as raw:
             hashing = _HashingReader(raw)
             text = io.TextIOWrapper(
                 io.BufferedReader(hashing, READ_CHUNK), encoding="utf-8-sig", newline=""
             )
-            profile = profile_csv(text, int(project_vars().get("csv_max_record_lines", 50)))
+            if shape.reader == "csv":
+                limit = int(project_vars().get("csv_max_record_lines", 50))
+                profile = profile_csv(text, limit, delimiter)
+                lines = profile.line_count
+            else:
+                profile, lines = CsvProfile((), 0, 0), sum(1 for _ in text)
     except UnicodeDecodeError:
         raise FileError(
             "is not UTF-8 text (binary data, or another encoding such as Latin-1): "
-            "re-export it as UTF-8 CSV"
+            "re-export it as UTF-8"
         ) from None
     except (gzip.BadGzipFile, EOFError, zlib.error) as err:
         raise FileError(f"is not a valid gzip file ({err}): re-compress or unpack it") from None
@@ -368,9 +420,11 @@ def read_source(path: Path) -> Source:
         raise FileError(f"cannot be read: {err.strerror or err}") from None
     if hashing.size == 0:
         raise FileError("is empty after decompression: nothing to load")
-    if not profile.header:
+    if shape.reader == "csv" and not profile.header:
         raise FileError("has only blank lines, no header row: nothing to load")
-    return Source(path, hashing.sha.hexdigest(), gzipped, profile)
+    if shape.reader != "csv" and not first:
+        raise FileError("has only blank lines: nothing to load")
+    return Source(path, hashing.sha.hexdigest(), gzipped, profile, shape, delimiter, lines)
 
 
 # --------------------------------------------------------------------------- columns
@@ -432,11 +486,12 @@ def plan_columns(
         )
         hint = ""
         if len(names) == 1 and any(sep in header[0] for sep in (";", "\t", "|")):
-            hint = " (it looks delimited by something other than commas: only CSV is supported)"
+            hint = " (it looks delimited by something other than commas or tabs)"
         raise FileError(
             f"none of its {len(names)} header column(s) ({shown}) is a known log column "
-            f"or alias{hint}: is this an API call log CSV with a header row? The known names "
-            "are the log_columns and log_column_aliases vars in dbt_project.yml"
+            f"or alias{hint}: is this an API call log with a header row? The known names "
+            "are the log_columns and log_column_aliases vars in dbt_project.yml; the known "
+            f"shapes (log_shapes/): {known_shapes_text()}"
         )
     positions: dict[str, list[int]] = {}
     for i, n in enumerate(names, start=1):
@@ -607,25 +662,34 @@ def _full_text(source: Source, spans: Mapping[int, int]) -> dict[int, str]:
     return {line: "".join(p).rstrip("\r\n") for line, p in parts.items()}
 
 
-def load_file(con: duckdb.DuckDBPyConnection, path: Path, loaded_at: datetime) -> BatchResult:
+def load_file(
+    con: duckdb.DuckDBPyConnection, path: Path, loaded_at: datetime, shape_name: str | None = None
+) -> BatchResult:
     """Land one file as one batch; raise FileError (nothing written) if it cannot be loaded.
 
     The reader's output goes to connection-private TEMP scratch tables first, outside the
     transaction: DuckDB reads a temp table created inside the still-open transaction
     about ten times slower (20 s instead of 2 s for a million rows). Every write to raw.*
-    (records, rejects, batch, columns) then happens in one transaction. A file with
+    (records, rejects, batch, columns) then happens in one transaction. A CSV with
     lines dropped for an unbalanced quote is read from a copy without those lines.
     """
-    source = read_source(path)
+    source = read_source(path, shape_name)
     prior = con.execute(
         "select batch_id, source_name from raw.load_batches where content_hash = ?",
         [f"sha256:{source.content_hash}"],
     ).fetchone()
     if prior:
         return BatchResult(path.name, prior[0], skipped_as=prior[1])
-    plan = plan_columns(source.profile.header)
     tag = f"{source.content_hash[:12]}_{next(_temp_names)}"
-    temps = {k: f"ingest_{k}_{tag}" for k in ("scan", "errors", "scans", "rejects", "shift")}
+    names = ("scan", "errors", "scans", "rejects", "shift", "lines", "parsed")
+    temps = {k: f"ingest_{k}_{tag}" for k in names}
+    if source.shape.reader != "csv":
+        try:
+            return _land_shaped(con, source, loaded_at, temps)
+        finally:
+            for name in temps.values():
+                con.execute(f"drop table if exists temp.{name}")
+    plan = plan_columns(source.profile.header)
     with tempfile.TemporaryDirectory(prefix="api_trust_ingest_") as scratch:
         read_path = source.path
         if source.profile.dropped:
@@ -654,6 +718,52 @@ def load_file(con: duckdb.DuckDBPyConnection, path: Path, loaded_at: datetime) -
     return result
 
 
+def _land_shaped(
+    con: duckdb.DuckDBPyConnection, source: Source, loaded_at: datetime, temps: Mapping[str, str]
+) -> BatchResult:
+    """Read a file of another shape (JSON lines, OTLP, access log, Parquet) and land it."""
+    try:
+        read = read_shaped(con, source.path, source.gzipped, source.shape, temps,
+                           pii_key(db_path()))  # fmt: skip
+    except (duckdb.Error, ShapeError) as err:
+        raise FileError(
+            f"could not be read as {source.shape.name} ({source.shape.description}): "
+            f"{_first_line(err)}; nothing was loaded"
+        ) from None
+    if not any(t is not None for t in read.targets) and read.record_count:
+        raise FileError(
+            f"reads as {source.shape.name}, but none of its fields "
+            f"({', '.join(_clip(d) for d in read.delivered[:4])}) maps to a log column: add a "
+            f"mapping in log_shapes/ (see README, 'Use your own logs'); known shapes: "
+            f"{known_shapes_text()}"
+        )
+    limit = int(project_vars().get("max_columns", 500))
+    if len(read.delivered) > limit:
+        raise FileError(
+            f"has {len(read.delivered):,} distinct fields, more than the limit of {limit:,} "
+            "(vars.max_columns in dbt_project.yml)"
+        )
+    con.execute("begin")
+    try:
+        result = _write_shaped_batch(con, source, read, loaded_at, temps)
+        con.execute("commit")
+    except duckdb.Error as err:
+        con.execute("rollback")
+        raise FileError(
+            f"DuckDB could not land it: {_first_line(err)}; nothing was loaded"
+        ) from None
+    except BaseException:
+        con.execute("rollback")
+        raise
+    result.warnings.extend(read.notes)
+    if source.line_count is not None and read.line_count != source.line_count:
+        result.warnings.append(
+            f"{source.line_count:,} lines in the file but the reader saw {read.line_count:,}: "
+            "dbt's reconciliation test will flag the batch"
+        )
+    return result
+
+
 def _land(
     con: duckdb.DuckDBPyConnection,
     source: Source,
@@ -664,7 +774,9 @@ def _land(
 ) -> tuple[BatchResult, Numbering]:
     gzipped = source.gzipped and read_path == source.path
     try:
-        landed, reject_lines = _scan(con, source.profile, read_path, gzipped, plan, temps)
+        landed, reject_lines = _scan(
+            con, source.profile, read_path, gzipped, plan, temps, source.delimiter
+        )
     except duckdb.Error as err:
         hint = ""
         if len(source.profile.line_endings) > 1:
@@ -746,6 +858,7 @@ def _scan(
     gzipped: bool,
     plan: ColumnPlan,
     temps: Mapping[str, str],
+    delimiter: str = ",",
 ) -> tuple[int, list[int]]:
     """Read the file into TEMP scratch: records as text in reader order, one row per reject.
 
@@ -757,7 +870,7 @@ def _scan(
         create temp table {temps["scan"]} as
         select * from read_csv(
             ?, auto_detect = false, header = true, skip = {profile.leading_blank_lines},
-            columns = {_columns_struct(internal)}, delim = ',', quote = '"', escape = '"',
+            columns = {_columns_struct(internal)}, delim = '{delimiter}', quote = '"', escape = '"',
             strict_mode = true, compression = '{"gzip" if gzipped else "none"}',
             max_line_size = {MAX_LINE_BYTES},
             store_rejects = true, rejects_table = '{temps["errors"]}',
@@ -796,6 +909,77 @@ def _mask_names(con: duckdb.DuckDBPyConnection, names: Sequence[str]) -> list[st
     return [m[0] for m in masked]
 
 
+def _insert_records(
+    con: duckdb.DuckDBPyConnection,
+    plan: ColumnPlan,
+    delivered: Sequence[str],
+    scan_from: str,
+    record_no: str,
+    lineage: Sequence[object],
+) -> int:
+    """The landing itself, for every reader: raw.api_calls from scan columns c1..cN.
+
+    Records as delivered (personal data masked), under their contract names; fields
+    outside the contract go to extra_fields, so a wide header never widens raw.
+    `lineage` is (batch_id, source_name, loaded_at).
+    """
+    key = pii_key(db_path())
+    select = [
+        f"{mask_column_sql(target, f's.c{i + 1}', key)} as {quote_ident(target)}"
+        for i, target in plan.contract
+    ]
+    if plan.extras:
+        keys = ", ".join("'" + delivered[i].replace("'", "''") + "'" for i, _ in plan.extras)
+        values = ", ".join(mask_column_sql(n, f"s.c{i + 1}", key) for i, n in plan.extras)
+        select.append(f"map([{keys}], [{values}]) as extra_fields")
+    con.execute(
+        f"""
+        insert into raw.api_calls by name
+        select {", ".join([*select, "? as batch_id, ? as source_name"])},
+               {record_no} as source_record_no, ? as loaded_at
+        from {scan_from}
+        order by source_record_no
+        """,
+        [lineage[0], lineage[1], lineage[2]],
+    )
+    return con.execute(
+        "select count(*) from raw.api_calls where batch_id = ?", [lineage[0]]
+    ).fetchone()[0]
+
+
+def _insert_batch(
+    con: duckdb.DuckDBPyConnection,
+    values: Mapping[str, object],
+    plan: ColumnPlan,
+    delivered: Sequence[str],
+    scan: str,
+) -> None:
+    """raw.load_batches and raw.load_batch_columns, types sniffed from a sample of scan."""
+    internal = [f"c{i}" for i in range(1, len(plan.delivered) + 1)]
+    counts = con.execute(_sniff_sql(internal, scan)).fetchone()
+    types = [
+        sniff_type(
+            counts[i * 5], dict(zip(TYPE_LADDER, counts[i * 5 + 1 : i * 5 + 5], strict=True))
+        )
+        for i in range(len(plan.delivered))
+    ]
+    names = ", ".join(values)
+    con.execute(
+        f"insert into raw.load_batches ({names}) values ({', '.join('?' for _ in values)})",
+        list(values.values()),
+    )
+    con.executemany(
+        "insert into raw.load_batch_columns "
+        "(batch_id, column_position, column_name, sniffed_type, landed_as) values (?, ?, ?, ?, ?)",
+        [
+            [values["batch_id"], pos, col, t, target]
+            for pos, (col, t, target) in enumerate(
+                zip(delivered, types, plan.targets, strict=True), 1
+            )
+        ],
+    )
+
+
 def _write_batch(
     con: duckdb.DuckDBPyConnection,
     source: Source,
@@ -804,14 +988,12 @@ def _write_batch(
     temps: Mapping[str, str],
     numbering: Numbering,
 ) -> BatchResult:
-    """Every raw.* write for one batch; the caller holds the transaction."""
+    """Every raw.* write for one CSV batch; the caller holds the transaction."""
     profile = source.profile
     batch_id = source.batch_id
     name = _mask_names(con, [source.path.name])[0]
     delivered = _mask_names(con, plan.delivered)
     scan, rejects, shift = temps["scan"], temps["rejects"], temps["shift"]
-    key = pii_key(db_path())
-    landed = con.execute(f"select count(*) from {scan}").fetchone()[0]
 
     record_no, join, reject_line, mapped = "s.ordinality", "", "r.source_line", ""
     span, text = "1", "r.raw_record"
@@ -828,25 +1010,8 @@ def _write_batch(
         text = "coalesce(m.full_record, r.raw_record)"
         mapped = f"left join {shift} m using (reader_line)"
 
-    # Records as delivered (personal data masked), under their contract names; fields
-    # outside the contract go to extra_fields, so a wide header never widens raw.
-    select = [
-        f"{mask_column_sql(target, f's.c{i + 1}', key)} as {quote_ident(target)}"
-        for i, target in plan.contract
-    ]
-    if plan.extras:
-        keys = ", ".join("'" + delivered[i].replace("'", "''") + "'" for i, _ in plan.extras)
-        values = ", ".join(mask_column_sql(n, f"s.c{i + 1}", key) for i, n in plan.extras)
-        select.append(f"map([{keys}], [{values}]) as extra_fields")
-    con.execute(
-        f"""
-        insert into raw.api_calls by name
-        select {", ".join(select)}, ? as batch_id, ? as source_name,
-               {record_no} as source_record_no, ? as loaded_at
-        from {scan} s {join}
-        order by source_record_no
-        """,
-        [batch_id, name, loaded_at],
+    landed = _insert_records(
+        con, plan, delivered, f"{scan} s {join}", record_no, (batch_id, name, loaded_at)
     )
     con.execute(
         f"""
@@ -869,37 +1034,60 @@ def _write_batch(
         "select count(*), coalesce(sum(line_count), 0) from raw.load_rejects where batch_id = ?",
         [batch_id],
     ).fetchone()
-
-    # The batch and its columns, with types sniffed from a sample of the landed records.
-    internal = [f"c{i}" for i in range(1, len(plan.delivered) + 1)]
-    counts = con.execute(_sniff_sql(internal, scan)).fetchone()
-    types = [
-        sniff_type(
-            counts[i * 5], dict(zip(TYPE_LADDER, counts[i * 5 + 1 : i * 5 + 5], strict=True))
-        )
-        for i in range(len(plan.delivered))
-    ]
-    con.execute(
-        """
-        insert into raw.load_batches (
-            batch_id, source_name, source_kind, source_format, content_hash, record_count,
-            landed_count, rejected_count, columns_seen, loaded_at, line_count, header_line_count,
-            blank_line_count, landed_line_count, rejected_line_count
-        ) values (?, ?, 'file', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-        """,
-        [batch_id, name, source.source_format, f"sha256:{source.content_hash}",
-         profile.record_count, landed, rejected[0], ",".join(delivered), loaded_at,
-         profile.line_count, profile.header_lines, profile.blank_lines,
-         profile.record_lines - rejected[1], rejected[1]],
-    )  # fmt: skip
-    con.executemany(
-        "insert into raw.load_batch_columns values (?, ?, ?, ?)",
-        [
-            [batch_id, pos, col, t]
-            for pos, (col, t) in enumerate(zip(delivered, types, strict=True), 1)
-        ],
-    )
+    _insert_batch(con, {
+        "batch_id": batch_id, "source_name": name, "source_kind": "file",
+        "source_format": source.source_format, "content_hash": f"sha256:{source.content_hash}",
+        "record_count": profile.record_count, "landed_count": landed,
+        "rejected_count": rejected[0], "columns_seen": ",".join(delivered),
+        "loaded_at": loaded_at, "line_count": profile.line_count,
+        "header_line_count": profile.header_lines, "blank_line_count": profile.blank_lines,
+        "landed_line_count": profile.record_lines - rejected[1],
+        "rejected_line_count": rejected[1],
+    }, plan, delivered, scan)  # fmt: skip
     return BatchResult(source.path.name, batch_id, profile.record_count, landed, rejected[0])
+
+
+def _write_shaped_batch(
+    con: duckdb.DuckDBPyConnection,
+    source: Source,
+    read: ShapedRead,
+    loaded_at: datetime,
+    temps: Mapping[str, str],
+) -> BatchResult:
+    """Every raw.* write for one batch of another shape; the caller holds the transaction."""
+    batch_id = source.batch_id
+    name = _mask_names(con, [source.path.name])[0]
+    plan = ColumnPlan(read.delivered, read.targets)
+    delivered = _mask_names(con, plan.delivered)
+    landed = _insert_records(
+        con, plan, delivered, f"{temps['scan']} s", "s.record_no", (batch_id, name, loaded_at)
+    )
+    con.execute(
+        f"""
+        insert into raw.load_rejects by name
+        select ? as batch_id, ? as source_name, source_line, null as column_name, error_type,
+               error_message, {mask_text_sql("raw_record")} as raw_record, line_count
+        from {temps["rejects"]} order by source_line
+        """,
+        [batch_id, name],
+    )
+    rejected = con.execute(
+        "select count(*), coalesce(sum(line_count), 0) from raw.load_rejects where batch_id = ?",
+        [batch_id],
+    ).fetchone()
+    lines = source.line_count
+    _insert_batch(con, {
+        "batch_id": batch_id, "source_name": name, "source_kind": "file",
+        "source_format": source.source_format, "content_hash": f"sha256:{source.content_hash}",
+        "record_count": read.record_count, "landed_count": landed,
+        "rejected_count": rejected[0], "columns_seen": ",".join(delivered),
+        "loaded_at": loaded_at, "line_count": lines,
+        "header_line_count": 0 if lines is not None else None,
+        "blank_line_count": read.blank_lines if lines is not None else None,
+        "landed_line_count": read.landed_lines if lines is not None else None,
+        "rejected_line_count": rejected[1] if lines is not None else None,
+    }, plan, delivered, temps["scan"])  # fmt: skip
+    return BatchResult(source.path.name, batch_id, read.record_count, landed, rejected[0])
 
 
 # --------------------------------------------------------------------------- CLI
@@ -929,7 +1117,7 @@ def final_line(results: Sequence[BatchResult], failed: int, db: Path) -> str:
     )
 
 
-def load_files(args: Sequence[str]) -> int:
+def load_files(args: Sequence[str], shape_name: str | None = None) -> int:
     """Load each file independently; return the number of files that failed."""
     con = connect(db_path())
     try:
@@ -939,7 +1127,7 @@ def load_files(args: Sequence[str]) -> int:
         for arg in args:
             loaded_at = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
             try:
-                result = load_file(con, Path(arg), loaded_at)
+                result = load_file(con, Path(arg), loaded_at, shape_name)
             except FileError as err:
                 print(f"error: {arg}: {err}", file=sys.stderr, flush=True)
                 failed += 1
@@ -958,7 +1146,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         prog="python -m api_trust.ingest", description=__doc__.split("\n\n")[0]
     )
-    p.add_argument("files", nargs="*", metavar="FILE", help="CSV log file, plain or .gz")
+    p.add_argument(
+        "files", nargs="*", metavar="FILE", help="log file (any known shape), plain or .gz"
+    )
+    p.add_argument(
+        "--format",
+        metavar="SHAPE",
+        help="read every file as this shape instead of detecting it (a name in log_shapes/: "
+        + ", ".join(shapes())
+        + ")",
+    )
     p.add_argument(
         "--from-env",
         metavar="VAR",
@@ -977,7 +1174,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
 
     def _run() -> None:
-        if load_files(args.files):
+        if load_files(args.files, args.format):
             sys.exit(1)
 
     run_cli(_run)

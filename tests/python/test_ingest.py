@@ -458,7 +458,10 @@ BAD_FILES = {
     "other.csv": (b"name,age,city\nann,34,Pune\n", "known log column"),
     "blank.csv": (b"\n\n\n", "no header row"),
     "broken.csv.gz": (gzip.compress(b"timestamp,api_name\n" * 50)[:30], "not a valid gzip"),
-    "access.log": (ACCESS_LOG, "known log column"),
+    "notes.txt": (
+        b"hello world\nthis is not a log\n",
+        "the known shapes (log_shapes/): access_log",
+    ),
     "utf16.csv": ("timestamp,api_name\n1,a\n".encode("utf-16"), "UTF-16"),
     "mixed.csv": (b"timestamp,api_name\r\n1,a\n2,b\r\n", "mixes line endings"),
 }

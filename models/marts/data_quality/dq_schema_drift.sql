@@ -106,7 +106,7 @@ missing as (
         expected.expected_type,
         expected.is_required
     from batches
-    cross join expected
+    cross join (select * from expected where not is_protocol) as expected
     left join delivered
         on
             batches.batch_id = delivered.batch_id

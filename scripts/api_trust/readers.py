@@ -1,0 +1,454 @@
+"""Log shapes other than our CSV: what they are, how to tell them apart, how to read them.
+
+A shape is a file in `log_shapes/` (one per known shape): its reader (csv,
+jsonl, otlp, access_log, parquet), the keys that identify it, and which
+delivered field becomes which contract column, with its unit and parser.
+Adding a gateway is adding such a file. Reading stays in DuckDB (read_csv of
+whole lines, json, regexp_extract, read_parquet): no Python loop per record.
+
+Every reader leaves the same two scratch tables for the landing
+(api_trust.ingest): `scan` (one row per record: c1..cN as text in the order of
+`delivered`, record_no, source_line) and `rejects` (one row per line the reader
+could not read, with its whole text). Physical lines are counted from the
+file itself, so a line no reader produced anything for still shows up in the
+batch's line reconciliation.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+import duckdb
+import yaml
+
+from api_trust.contract import PROJECT_ROOT, column_aliases, log_columns, project_vars
+
+SHAPES_DIR = PROJECT_ROOT / "log_shapes"
+LINE_READERS = ("jsonl", "otlp", "access_log")
+# %h %l %u %t "%r" %>s %b ["%{Referer}i" "%{User-Agent}i"] [timings...]
+ACCESS_LOG_PATTERN = (
+    r'^(\S+) (\S+) (\S+) \[([^\]]+)\] "((?:[^"\\]|\\.)*)" (\d{3}|-) (\d+|-)'
+    # referer and user agent (a user agent cut off at the end of the line still reads)
+    r'(?: "((?:[^"\\]|\\.)*)" "((?:[^"\\]|\\.)*)(?:"|$))?'
+    # nginx $request_time (s) and $upstream_response_time (s, "-" or a list), or %D (us)
+    r"(?:\s+([0-9]+(?:\.[0-9]+)?|-))?(?:\s+([0-9.,: -]*[0-9-]))?\s*$"
+)
+ACCESS_LOG_GROUPS = ["remote_addr", "ident", "remote_user", "time_local", "request", "status",
+                     "body_bytes_sent", "http_referer", "http_user_agent", "request_time",
+                     "upstream_response_time"]  # fmt: skip
+REQUEST_PATTERN = r"^(\S+)\s+(\S+)(?:\s+(\S+))?$"
+
+
+class ShapeError(Exception):
+    """The file's shape is unknown or it does not read as its shape; printed as one line."""
+
+
+@dataclass(frozen=True)
+class FieldMap:
+    column: str
+    parser: str = "text"
+    unit: str | None = None
+    fallback: bool = False
+
+
+@dataclass(frozen=True)
+class Shape:
+    name: str
+    reader: str
+    description: str
+    detect: tuple[str, ...] = ()
+    fields: Mapping[str, FieldMap] = field(default_factory=dict)
+
+
+@cache
+def shapes() -> dict[str, Shape]:
+    """Every known shape, from log_shapes/*.yml."""
+    out = {}
+    for path in sorted(SHAPES_DIR.glob("*.yml")):
+        spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+        fields = {k: FieldMap(**v) for k, v in (spec.get("fields") or {}).items()}
+        out[spec["shape"]] = Shape(spec["shape"], spec["reader"], spec["description"],
+                                   tuple(spec.get("detect") or ()), fields)  # fmt: skip
+    return out
+
+
+def known_shapes_text() -> str:
+    return "; ".join(f"{s.name} ({s.description})" for s in shapes().values())
+
+
+def _has_path(obj: object, dotted: str) -> bool:
+    if isinstance(obj, dict) and dotted in obj:
+        return True
+    head, _, rest = dotted.partition(".")
+    return bool(rest) and isinstance(obj, dict) and _has_path(obj.get(head), rest)
+
+
+def detect_shape(first_line: str, is_parquet: bool = False) -> Shape:
+    """The shape of a file from its first non-blank line (or its Parquet magic)."""
+    known = shapes()
+    if is_parquet:
+        return known["parquet"]
+    text = first_line.strip()
+    if text.startswith("{"):
+        try:
+            obj = json.loads(text)
+        except ValueError:
+            obj = None
+        if isinstance(obj, dict):
+            candidates = [s for s in known.values() if s.reader in ("jsonl", "otlp") and s.detect]
+            for shape in sorted(candidates, key=lambda s: -len(s.detect)):
+                if all(_has_path(obj, key) for key in shape.detect):
+                    return shape
+            return known["jsonl"]
+    if re.match(ACCESS_LOG_PATTERN, text):
+        return known["access_log"]
+    return known["csv"]
+
+
+# --------------------------------------------------------------------------- SQL pieces
+
+
+def _lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _json_path(dotted: str) -> str:
+    """JSONPath for a key that may itself contain dots (OTel names) or be nested."""
+    return "$." + ".".join('"' + p.replace('"', '\\"') + '"' for p in dotted.split("."))
+
+
+def _num(expr: str) -> str:
+    return f"try_cast(nullif(trim({expr}), '-') as double)"
+
+
+def _ts_text(expr: str) -> str:
+    return f"strftime({expr}, '%Y-%m-%d %H:%M:%S.%f')"
+
+
+UNIT_FACTORS = {"s": 1000.0, "ms": 1.0, "us": 0.001, "ns": 0.000001}
+
+
+def parse_sql(fm: FieldMap, expr: str, key: str, unit: str | None = None) -> str:
+    """SQL turning a delivered value (text) into the text the contract column lands as."""
+    parser, unit = fm.parser, unit or fm.unit
+    if parser == "sum_list":  # nginx upstream times: "0.050, 0.100" or "0.1 : 0.2" or "-"
+        parts = f"string_split_regex(trim({expr}), '\\s*[,:]\\s*')"
+        total = f"list_sum(list_transform({parts}, p -> try_cast(p as double)))"
+        expr = f"cast(round({total}, 6) as varchar)"
+    elif parser == "clf_time":  # 17/May/2015:10:05:03 +0000 (also API Gateway's requestTime)
+        expr = _ts_text(f"try_strptime({expr}, '%d/%b/%Y:%H:%M:%S %z') at time zone 'UTC'")
+    elif parser in ("epoch_ns", "epoch_us", "epoch_ms", "epoch_s"):
+        per_us = {"epoch_ns": "/ 1000", "epoch_us": "", "epoch_ms": "* 1000",
+                  "epoch_s": "* 1000000"}[parser]  # fmt: skip
+        micros = f"cast(try_cast(trim({expr}) as hugeint) {per_us} as bigint)"
+        expr = _ts_text(f"make_timestamp({micros})")
+    elif parser == "ip_hash":  # client addresses are personal data: a keyed hash only
+        expr = (f"case when nullif(trim({expr}), '-') is not null then 'ip_' || "
+                f"translate(md5({_lit(key)} || trim({expr})), '0123456789', 'ghijklmnop') end")  # fmt: skip
+    elif parser == "user_agent_family":
+        expr = user_agent_family_sql(expr)
+    elif parser == "dash_is_null":
+        expr = f"nullif(trim({expr}), '-')"
+    elif parser == "lower":
+        expr = f"lower({expr})"
+    elif parser == "otlp_span_kind":
+        expr = (f"case trim({expr}) when '1' then 'INTERNAL' when '2' then 'SERVER' "
+                f"when '3' then 'CLIENT' when '4' then 'PRODUCER' when '5' then 'CONSUMER' "
+                f"when '0' then 'UNSPECIFIED' else upper(replace(trim({expr}), 'SPAN_KIND_', '')) end")  # fmt: skip
+    if unit and unit in UNIT_FACTORS and UNIT_FACTORS[unit] != 1.0:
+        expr = f"cast(round({_num(expr)} * {UNIT_FACTORS[unit]}, 6) as varchar)"
+    return expr
+
+
+def user_agent_family_sql(expr: str) -> str:
+    """A user agent reduced to its family (the full string is personal-ish data)."""
+    families = project_vars().get("user_agent_families") or []
+    whens = " ".join(
+        f"when regexp_matches({expr}, {_lit('(?i)' + f['pattern'])}) then {_lit(f['family'])}"
+        for f in families
+    )
+    return f"case when nullif(trim({expr}), '-') is null then null {whens} else 'other' end"
+
+
+# --------------------------------------------------------------------------- plans
+
+
+@dataclass(frozen=True)
+class ShapedRead:
+    """What a shape reader left in scratch, and how its fields map to the contract."""
+
+    delivered: tuple[str, ...]  # field names in scan order (c1..cN)
+    targets: tuple[str | None, ...]  # contract column per field; None = extra field
+    record_count: int
+    line_count: int | None
+    blank_lines: int
+    landed_lines: int
+    rejected_lines: int
+    notes: tuple[str, ...] = ()
+
+
+def plan_fields(shape: Shape, available: Sequence[str]) -> list[tuple[str, str | None, str]]:
+    """(delivered name, contract column or None, source key) for every field to land.
+
+    Mapped fields first (a fallback only when its column has no primary field present),
+    then contract names and aliases, then everything else as extra fields.
+    """
+    contract = {c.name for c in log_columns()}
+    aliases = column_aliases()
+    present = set(available)
+    planned: list[tuple[str, str | None, str]] = []
+    taken: set[str] = set()
+    for name, fm in sorted(shape.fields.items(), key=lambda kv: kv[1].fallback):
+        if name in present and fm.column not in taken:
+            planned.append((name, fm.column, name))
+            taken.add(fm.column)
+    used = {p[0] for p in planned}
+    for name in available:
+        if name in used:
+            continue
+        target = name if name in contract else aliases.get(name)
+        if target is not None and target not in taken:
+            planned.append((name, target, name))
+            taken.add(target)
+        elif name not in shape.fields:
+            planned.append((name, None, name))
+    return planned
+
+
+# --------------------------------------------------------------------------- readers
+
+
+def read_lines(con: duckdb.DuckDBPyConnection, path: Path, gzipped: bool, table: str) -> None:
+    """Every physical line of a text file, numbered as an editor numbers them (blank ones too)."""
+    con.execute(
+        f"""
+        create temp table {table} as
+        select line, ordinality as line_no
+        from read_csv(?, columns = {{'line': 'VARCHAR'}}, delim = '\\x01', quote = '',
+                      escape = '', header = false, auto_detect = false, strict_mode = false,
+                      compression = '{"gzip" if gzipped else "none"}',
+                      max_line_size = {8 << 20}) with ordinality
+        """,
+        [str(path)],
+    )
+
+
+def _finish(
+    con: duckdb.DuckDBPyConnection,
+    temps: Mapping[str, str],
+    planned: list[tuple[str, str | None, str]],
+    value_sql: Mapping[str, str],
+    shape: Shape,
+    key: str,
+    source_rel: str,
+    unit_for: Mapping[str, str],
+) -> tuple[tuple[str, ...], tuple[str | None, ...]]:
+    """Create `scan` from a relation of parsed records: one text column per planned field."""
+    cols = []
+    for i, (name, _target, src) in enumerate(planned, start=1):
+        raw = value_sql[src]
+        fm = shape.fields.get(name)
+        expr = parse_sql(fm, raw, key, unit_for.get(name)) if fm else raw
+        cols.append(f"cast({expr} as varchar) as c{i}")
+    select = ", ".join([*cols, "record_no", "source_line", "record_no as ordinality"])
+    con.execute(f"create temp table {temps['scan']} as select {select} from {source_rel}")
+    return tuple(p[0] for p in planned), tuple(p[1] for p in planned)
+
+
+def read_shaped(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    gzipped: bool,
+    shape: Shape,
+    temps: Mapping[str, str],
+    key: str,
+) -> ShapedRead:
+    """Read a file of a non-CSV shape into the scratch tables `scan` and `rejects`."""
+    if shape.reader == "parquet":
+        return _read_parquet(con, path, shape, temps, key)
+    read_lines(con, path, gzipped, temps["lines"])
+    reader = {"jsonl": _read_jsonl, "otlp": _read_otlp, "access_log": _read_access_log}
+    return reader[shape.reader](con, shape, temps, key)
+
+
+def _line_counts(con, temps) -> tuple[int, int]:
+    return con.execute(
+        f"select count(*), count(*) filter (where trim(coalesce(line, '')) = '') "
+        f"from {temps['lines']}"
+    ).fetchone()
+
+
+def _rejects_from(con, temps, error_type: str, message: str) -> None:
+    """Every non-blank line that gave no record is a reject, with its whole text."""
+    con.execute(f"""
+        create temp table {temps['rejects']} as
+        select line_no as source_line, {_lit(error_type)} as error_type,
+               {_lit(message)} as error_message, line as raw_record, 1 as line_count,
+               row_number() over (order by line_no) as reject_no
+        from {temps['lines']}
+        where trim(coalesce(line, '')) <> ''
+          and line_no not in (select line_no from {temps['parsed']})
+    """)  # fmt: skip
+
+
+def _read_jsonl(con, shape: Shape, temps, key: str) -> ShapedRead:
+    lines = temps["lines"]
+    con.execute(f"""
+        create temp table {temps['parsed']} as
+        select line_no, json(line) as j
+        from {lines}
+        where trim(coalesce(line, '')) <> '' and json_valid(line)
+          and json_type(json(line)) = 'OBJECT'
+    """)  # fmt: skip
+    _rejects_from(con, temps, "INVALID JSON", "the line is not one JSON object")
+    top = [k for (k,) in con.execute(
+        f"select distinct unnest(json_keys(j)) as k from {temps['parsed']} order by k").fetchall()]  # fmt: skip
+    nested = [name for name in shape.fields if name not in top and con.execute(
+        f"select count(*) from {temps['parsed']} where j->>{_lit(_json_path(name))} is not null"
+    ).fetchone()[0] > 0]  # fmt: skip
+    available = [*top, *nested]
+    planned = plan_fields(shape, available)
+    # a top-level object whose parts are mapped lands whole in extras only if unmapped
+    value_sql = {name: f"(j->>{_lit(_json_path(name))})" for name in available}
+    for name in top:
+        value_sql[name] = f"coalesce(j->>{_lit('$.' + json.dumps(name))}, {value_sql[name]})"
+    rel = f"(select *, row_number() over (order by line_no) as record_no, line_no as source_line from {temps['parsed']})"
+    delivered, targets = _finish(con, temps, planned, value_sql, shape, key, rel, {})
+    return _shaped_result(con, temps, delivered, targets)
+
+
+def _read_otlp(con, shape: Shape, temps, key: str) -> ShapedRead:
+    lines = temps["lines"]
+    attrs = (
+        "map_from_entries(list_transform(coalesce(from_json({src}, '[\"json\"]'), []), "
+        "a -> struct_pack(k := a->>'key', v := coalesce(a->'value'->>'stringValue', "
+        "a->'value'->>'intValue', a->'value'->>'doubleValue', a->'value'->>'boolValue', "
+        "cast(a->'value' as varchar)))))"
+    )
+    con.execute(f"""
+        create temp table {temps['parsed']} as
+        with requests as (
+            select line_no, json(line) as j from {lines}
+            where trim(coalesce(line, '')) <> '' and json_valid(line)
+              and json_exists(json(line), '$.resourceSpans')
+        ),
+        resources as (
+            select line_no, unnest(from_json(j->'resourceSpans', '["json"]')) as r from requests
+        ),
+        scopes as (
+            select line_no, r, unnest(from_json(r->'scopeSpans', '["json"]')) as s from resources
+        ),
+        spans as (
+            select line_no, r, unnest(from_json(s->'spans', '["json"]')) as span from scopes
+        )
+        select line_no,
+               map_from_entries(list_filter(map_entries(map_concat(
+                          {attrs.format(src="r->'resource'->'attributes'")},
+                          {attrs.format(src="span->'attributes'")},
+                          map {{
+                            'traceId': span->>'traceId', 'spanId': span->>'spanId',
+                            'name': span->>'name', 'kind': span->>'kind',
+                            'startTimeUnixNano': span->>'startTimeUnixNano',
+                            'endTimeUnixNano': span->>'endTimeUnixNano',
+                            'duration_ns': cast(try_cast(span->>'endTimeUnixNano' as hugeint)
+                                                - try_cast(span->>'startTimeUnixNano' as hugeint)
+                                                as varchar),
+                            'status.code': span->'status'->>'code',
+                            'status.message': span->'status'->>'message'
+                          }})), e -> e.value is not null)) as f
+        from spans
+    """)  # fmt: skip
+    _rejects_from(
+        con,
+        temps,
+        "INVALID OTLP",
+        "the line is not an OTLP/JSON export request with at least one span",
+    )
+    available = [k for (k,) in con.execute(
+        f"select distinct unnest(map_keys(f)) as k from {temps['parsed']} order by k").fetchall()]  # fmt: skip
+    planned = plan_fields(shape, available)
+    value_sql = {name: f"(f[{_lit(name)}])" for name in available}
+    rel = (f"(select *, row_number() over (order by line_no) as record_no, "
+           f"line_no as source_line from {temps['parsed']})")  # fmt: skip
+    delivered, targets = _finish(con, temps, planned, value_sql, shape, key, rel, {})
+    return _shaped_result(con, temps, delivered, targets)
+
+
+def _read_access_log(con, shape: Shape, temps, key: str) -> ShapedRead:
+    lines = temps["lines"]
+    groups = "[" + ", ".join(_lit(g) for g in ACCESS_LOG_GROUPS) + "]"
+    con.execute(f"""
+        create temp table {temps['parsed']} as
+        select line_no, regexp_extract(line, {_lit(ACCESS_LOG_PATTERN)}, {groups}) as g,
+               regexp_extract(regexp_extract(line, {_lit(ACCESS_LOG_PATTERN)}, 5),
+                              {_lit(REQUEST_PATTERN)}, ['method', 'path', 'protocol']) as r
+        from {lines}
+        where regexp_matches(line, {_lit(ACCESS_LOG_PATTERN)})
+    """)  # fmt: skip
+    _rejects_from(con, temps, "UNREADABLE LINE", "the line does not match the access-log format")
+    fields = [g for g in ACCESS_LOG_GROUPS if g != "request"] + ["method", "path", "protocol"]
+    present = [f for f in fields if con.execute(
+        f"select count(*) from {temps['parsed']} where nullif({_access_value(f)}, '') is not null"
+    ).fetchone()[0] > 0]  # fmt: skip
+    # The first timing after the user agent: nginx writes seconds with a decimal point,
+    # Apache's %D integer microseconds. Decided per file, and said in a note.
+    unit_for, notes = {}, []
+    if "request_time" in present:
+        dotted, total = con.execute(
+            f"select count(*) filter (where contains(g.request_time, '.')), "
+            f"count(g.request_time) from {temps['parsed']}"
+        ).fetchone()
+        unit_for["request_time"] = "s" if dotted >= 0.5 * total else "us"
+        notes.append(
+            f"request_time read as {'seconds' if unit_for['request_time'] == 's' else 'microseconds (%D)'}"
+        )
+    planned = plan_fields(shape, present)
+    value_sql = {f: _access_value(f) for f in present}
+    rel = (f"(select *, row_number() over (order by line_no) as record_no, "
+           f"line_no as source_line from {temps['parsed']})")  # fmt: skip
+    delivered, targets = _finish(con, temps, planned, value_sql, shape, key, rel, unit_for)
+    result = _shaped_result(con, temps, delivered, targets)
+    return ShapedRead(**{**result.__dict__, "notes": tuple(notes)})
+
+
+def _access_value(name: str) -> str:
+    if name in ("method", "path", "protocol"):
+        return f"nullif(r.{name}, '')"
+    return f"nullif(g.{name}, '')"
+
+
+def _read_parquet(con, path: Path, shape: Shape, temps, key: str) -> ShapedRead:
+    """Parquet: every column as text; the count to reconcile against is the file's metadata."""
+    columns = [r[0] for r in con.execute(
+        "select column_name from (describe select * from read_parquet(?))", [str(path)]).fetchall()]  # fmt: skip
+    available = [c.strip().lower() for c in columns]
+    planned = plan_fields(shape, available)
+    original = dict(zip(available, columns, strict=True))
+    value_sql = {a: f'cast("{original[a]}" as varchar)' for a in available}
+    rel = (f"(select *, ordinality as record_no, null::bigint as source_line "
+           f"from read_parquet({_lit(str(path))}) with ordinality)")  # fmt: skip
+    delivered, targets = _finish(con, temps, planned, value_sql, shape, key, rel, {})
+    con.execute(f"""
+        create temp table {temps['rejects']} (
+            source_line bigint, error_type varchar, error_message varchar, raw_record varchar,
+            line_count bigint, reject_no bigint)
+    """)  # fmt: skip
+    records = con.execute(
+        "select sum(num_rows) from parquet_file_metadata(?)", [str(path)]
+    ).fetchone()[0]
+    return ShapedRead(delivered, targets, int(records or 0), None, 0, 0, 0)
+
+
+def _shaped_result(con, temps, delivered, targets) -> ShapedRead:
+    total, blank = _line_counts(con, temps)
+    landed_lines = con.execute(
+        f"select count(distinct source_line) from {temps['scan']}"
+    ).fetchone()[0]
+    records = con.execute(f"select count(*) from {temps['scan']}").fetchone()[0]
+    rejected = con.execute(f"select count(*) from {temps['rejects']}").fetchone()[0]
+    return ShapedRead(delivered, targets, records + rejected, total, blank, landed_lines, rejected)
