@@ -51,30 +51,6 @@
     ({{ expr }} rlike '^(?:{{ pattern }})$')
 {%- endmacro %}
 
-{#
-    Timestamps arrive as ISO text (with or without a zone) or as epoch
-    milliseconds (a logging change seen in drifted batches). Result: naive UTC.
-#}
-{% macro parse_timestamp_utc(expr) -%}
-    {{ return(adapter.dispatch('parse_timestamp_utc', 'api_trust')(expr)) }}
-{%- endmacro %}
-
-{% macro default__parse_timestamp_utc(expr) -%}
-    case
-        when regexp_full_match({{ expr }}, '[0-9]{13}')
-            then make_timestamp(cast({{ expr }} as bigint) * 1000)
-        else try_cast({{ expr }} as timestamptz) at time zone 'UTC'
-    end
-{%- endmacro %}
-
-{% macro spark__parse_timestamp_utc(expr) -%}
-    case
-        when {{ expr }} rlike '^[0-9]{13}$'
-            then timestamp_millis(cast({{ expr }} as bigint))
-        else to_utc_timestamp(try_cast({{ expr }} as timestamp), 'UTC')
-    end
-{%- endmacro %}
-
 {# Start of the hour / day of a timestamp. #}
 {% macro truncate_to(part, expr) -%}
     {{ return(adapter.dispatch('truncate_to', 'api_trust')(part, expr)) }}

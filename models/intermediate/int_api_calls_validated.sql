@@ -17,6 +17,8 @@
 ) }}
 {%- set required = api_trust.required_log_columns() -%}
 {%- set issue_columns = api_trust.validation_issue_columns() -%}
+{%- set min_called_at = "cast('" ~ var('min_timestamp') ~ "' as timestamp)" -%}
+{%- set max_called_at = api_trust.add_hours('loaded_at', var('future_tolerance_hours')) -%}
 
 -- depends_on: {{ ref('stg_logs__load_batches') }}
 
@@ -95,9 +97,16 @@ checked as (
         case
             when not has_timestamp_column then 'missing_column_timestamp'
             when timestamp_raw is null then 'missing_timestamp'
+            when called_at_local is null then 'unparseable_timestamp'
+            -- a wall-clock time far outside the window was never converted (called_at null)
+            when called_at is null and called_at_local < {{ min_called_at }} then 'timestamp_out_of_range'
+            when called_at is null and called_at_local > {{ max_called_at }} then 'future_timestamp'
+            when not is_time_zone_known then 'unknown_time_zone'
+            when local_time_matches = 0 then 'nonexistent_local_time'
+            when local_time_matches > 1 then 'ambiguous_local_time'
             when called_at is null then 'unparseable_timestamp'
-            when called_at > {{ api_trust.add_hours('loaded_at', var('future_tolerance_hours')) }}
-                then 'future_timestamp'
+            when called_at < {{ min_called_at }} then 'timestamp_out_of_range'
+            when called_at > {{ max_called_at }} then 'future_timestamp'
         end as timestamp_issue,
         case
             when not has_api_name_column then 'missing_column_api_name'
@@ -120,7 +129,9 @@ checked as (
         case
             when not has_status_code_column then 'missing_column_status_code'
             when status_code_raw is null then 'missing_status_code'
-            when status_code is null or status_code not between 100 and 599 then 'invalid_status_code'
+            -- three digits as written: 200.5, 2e2, 0x0C8, +200 and 0200 are refused, not coerced
+            when status_code is null or not {{ api_trust.full_match('status_code_raw', '[1-5][0-9]{2}') }}
+                then 'invalid_status_code'
         end as status_code_issue,
         case
             when not has_latency_ms_column then 'missing_column_latency_ms'
@@ -268,20 +279,24 @@ final as (
         status_code_raw,
         latency_ms_raw,
         error_reason_raw,
+        timestamp_zone,
 
         -- numbers
         status_code,
         latency_ms,
         attempt_no,
         delivery_no,
+        local_time_matches,
 
         -- booleans
         is_known_api,
         is_request_id_derived,
         has_pii_in_message,
+        is_time_zone_known,
 
         -- timestamps
         called_at,
+        called_at_local,
         loaded_at
     from routed
 )

@@ -18,6 +18,69 @@ delivered as (
     from source
 ),
 
+timestamp_parts as (
+    -- the timestamp text split, row by row, into its wall-clock time and its zone
+    select
+        *,
+        {{ api_trust.timestamp_wall_clock('timestamp_raw') }} as called_at_local,
+        {{ api_trust.timestamp_zone_text('timestamp_raw') }} as timestamp_zone
+    from delivered
+),
+
+timestamp_zones as (
+    -- what the zone is; only wall-clock times near the accepted window (a day's
+    -- margin covers any offset) and known zone names ever reach the zone database
+    select
+        *,
+        {{ api_trust.fixed_offset_minutes('timestamp_zone') }} as fixed_offset_minutes,
+        case
+            when
+                called_at_local between {{ api_trust.add_hours(
+                    "cast('" ~ var('min_timestamp') ~ "' as timestamp)", -24) }}
+                and {{ api_trust.add_hours('loaded_at', var('future_tolerance_hours') + 24) }}
+                then called_at_local
+        end as window_local_at,
+        case
+            when
+                {{ api_trust.fixed_offset_minutes('timestamp_zone') }} is null
+                and {{ api_trust.is_time_zone_name('timestamp_zone') }}
+                then timestamp_zone
+        end as zone_name
+    from timestamp_parts
+),
+
+zone_resolved as (
+    select
+        *,
+        {{ api_trust.zone_local_to_utc('window_local_at', 'zone_name') }} as zone_pick_at
+    from timestamp_zones
+),
+
+zone_checked as (
+    -- a named zone's local time may occur twice (clocks fall back) or never
+    -- (spring forward): counted, so validation can refuse to guess
+    select
+        *,
+        case
+            when zone_pick_at is not null
+                then {{ api_trust.zone_local_time_matches('window_local_at', 'zone_name', 'zone_pick_at') }}
+        end as local_time_matches
+    from zone_resolved
+),
+
+timestamps_resolved as (
+    select
+        *,
+        case
+            when window_local_at is null then null
+            when timestamp_zone is null then window_local_at
+            when fixed_offset_minutes is not null
+                then {{ api_trust.minus_minutes('window_local_at', 'fixed_offset_minutes') }}
+            when local_time_matches = 1 then zone_pick_at
+        end as called_at
+    from zone_checked
+),
+
 renamed as (
     select
         -- ids
@@ -39,20 +102,25 @@ renamed as (
         {{ api_trust.mask_pii('error_message_raw') }} as error_message,
 
         -- numbers
-        {{ api_trust.safe_cast('status_code_raw', 'bigint') }} as status_code,
-        {{ api_trust.safe_cast('latency_ms_raw', 'double') }} as latency_ms,
-        {{ api_trust.safe_cast('attempt_no_raw', 'bigint') }} as attempt_no,
+        {{ api_trust.parse_integer_text('status_code_raw') }} as status_code,
+        {{ api_trust.parse_decimal_text('latency_ms_raw') }} as latency_ms,
+        {{ api_trust.parse_integer_text('attempt_no_raw') }} as attempt_no,
+        local_time_matches,
 
         -- booleans
         coalesce({{ api_trust.has_pii('error_message_raw') }} or {{ api_trust.has_pii_token('error_message_raw') }}, false)
             as has_pii_in_message,
+        timestamp_zone is null or fixed_offset_minutes is not null or zone_name is not null
+            as is_time_zone_known,
 
         -- timestamps
-        {{ api_trust.parse_timestamp_utc('timestamp_raw') }} as called_at,
+        called_at,
+        called_at_local,
         loaded_at,
 
         -- as delivered (trimmed), for quarantine and audit
         timestamp_raw,
+        timestamp_zone,
         api_name_raw,
         api_version_raw,
         region_raw,
@@ -63,7 +131,7 @@ renamed as (
         status_code_raw,
         latency_ms_raw,
         error_reason_raw
-    from delivered
+    from timestamps_resolved
 )
 
 select * from renamed

@@ -92,7 +92,7 @@ final as (
             when
                 (scored.eligible_calls_1h >= {{ min_calls }} and scored.burn_rate_1h >= 14.4)
                 or (scored.eligible_calls_6h >= {{ min_calls }} and scored.burn_rate_6h >= 6)
-                or scored.bad_calls >= 0.75 * scored.error_budget_calls
+                or (scored.bad_calls > 0 and scored.bad_calls >= 0.75 * scored.error_budget_calls)
                 then 'at_risk'
             else 'ok'
         end as status,

@@ -36,7 +36,12 @@ segment_candidates as (
         'failure_segment' as finding_type,
         segment,
         {{ api_trust.segment_dimensions(all_dimensions) }},
-        owner_team,
+        -- a segment across APIs (a region, a client) has no API owner: route it anyway
+        coalesce(
+            owner_team,
+            case when client_id is not null then '{{ var("rca_client_owner_team", "client-success") }}' end,
+            '{{ var("rca_cross_api_owner_team", "api-platform") }}'
+        ) as owner_team,
         dimension_1,
         dimension_2,
         'failure_rate' as metric,

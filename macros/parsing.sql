@@ -1,0 +1,199 @@
+{#
+    Parsing delivered text, row by row. Engine-specific, so dispatched (the
+    `spark__` twins are written, not run yet).
+
+    Timestamps are never cast with their zone in one go: DuckDB's
+    `try_cast(... as timestamptz)` keeps the zone it last saw for the rest of
+    its 2,048-row vector, which shifted later rows silently. Instead the text
+    is split by a regular expression into a naive wall-clock time and a zone
+    (`Z`, an offset or an IANA name), and each row's zone is applied on its
+    own. Zone names go through ICU only for rows whose wall-clock time lies in
+    the accepted window (see stg_logs__api_calls), so no value can overflow it.
+#}
+
+{#- ISO date and time, optional fraction, optional zone: group 1 = wall clock, group 2 = zone. -#}
+{% macro iso_timestamp_pattern() -%}
+    ^([0-9]{4,6}-[0-9]{2}-[0-9]{2}(?:[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:[.][0-9]{1,9})?)?)?) ?(Z|[+-][0-9]{2}(?::?[0-9]{2})?|[A-Za-z][A-Za-z0-9_+/-]*)?$
+{%- endmacro %}
+
+{# Naive wall-clock time as written (zone not applied); epoch ms/s are UTC; null when not a timestamp. #}
+{% macro timestamp_wall_clock(expr) -%}
+    {{ return(adapter.dispatch('timestamp_wall_clock', 'api_trust')(expr)) }}
+{%- endmacro %}
+
+{% macro default__timestamp_wall_clock(expr) -%}
+    case
+        when regexp_full_match({{ expr }}, '[0-9]{13}')
+            then make_timestamp(cast({{ expr }} as bigint) * 1000)
+        when regexp_full_match({{ expr }}, '[0-9]{10}')
+            then make_timestamp(cast({{ expr }} as bigint) * 1000000)
+        when lower({{ expr }}) in ('infinity', '+infinity') then cast('infinity' as timestamp)
+        when lower({{ expr }}) = '-infinity' then cast('-infinity' as timestamp)
+        else try_cast(nullif(regexp_extract({{ expr }}, '{{ api_trust.iso_timestamp_pattern() }}', 1), '') as timestamp)
+    end
+{%- endmacro %}
+
+{% macro spark__timestamp_wall_clock(expr) -%}
+    case
+        when {{ expr }} rlike '^[0-9]{13}$'
+            then cast(timestamp_millis(cast({{ expr }} as bigint)) as timestamp_ntz)
+        when {{ expr }} rlike '^[0-9]{10}$'
+            then cast(timestamp_seconds(cast({{ expr }} as bigint)) as timestamp_ntz)
+        else try_cast(nullif(regexp_extract({{ expr }}, '{{ api_trust.iso_timestamp_pattern() }}', 1), '') as timestamp_ntz)
+    end
+{%- endmacro %}
+
+{# The zone written after an ISO timestamp (`Z`, `+05:30`, `+0530`, `+05`, or a name); null when none. #}
+{% macro timestamp_zone_text(expr) -%}
+    {{ return(adapter.dispatch('timestamp_zone_text', 'api_trust')(expr)) }}
+{%- endmacro %}
+
+{% macro default__timestamp_zone_text(expr) -%}
+    nullif(regexp_extract({{ expr }}, '{{ api_trust.iso_timestamp_pattern() }}', 2), '')
+{%- endmacro %}
+
+{% macro spark__timestamp_zone_text(expr) -%}
+    nullif(regexp_extract({{ expr }}, '{{ api_trust.iso_timestamp_pattern() }}', 2), '')
+{%- endmacro %}
+
+{# Minutes east of UTC for `Z` or a numeric offset up to 18:00; null for names and bad offsets. Portable. #}
+{% macro fixed_offset_minutes(zone) -%}
+    case
+        when {{ zone }} = 'Z' then 0
+        when
+            {{ api_trust.full_match(zone, '[+-][0-9]{2}(:?[0-9]{2})?') }}
+            and cast(substr({{ zone }}, 2, 2) as integer) * 60
+            + coalesce(cast(nullif(substr(replace({{ zone }}, ':', ''), 4, 2), '') as integer), 0) <= 18 * 60
+            and coalesce(cast(nullif(substr(replace({{ zone }}, ':', ''), 4, 2), '') as integer), 0) < 60
+            then (case when {{ zone }} like '-%' then -1 else 1 end) * (
+                cast(substr({{ zone }}, 2, 2) as integer) * 60
+                + coalesce(cast(nullif(substr(replace({{ zone }}, ':', ''), 4, 2), '') as integer), 0)
+            )
+    end
+{%- endmacro %}
+
+{# True when the engine's time-zone database knows the name (any case). #}
+{% macro is_time_zone_name(zone) -%}
+    {{ return(adapter.dispatch('is_time_zone_name', 'api_trust')(zone)) }}
+{%- endmacro %}
+
+{% macro default__is_time_zone_name(zone) -%}
+    exists (
+        select 1 from pg_timezone_names() as known_zones
+        where lower(known_zones.name) = lower({{ zone }})
+    )
+{%- endmacro %}
+
+{% macro spark__is_time_zone_name(zone) -%}
+    {#- Spark has no zone list in SQL: only region names of the tz database's shape pass. -#}
+    ({{ zone }} rlike '^(UTC|GMT|[A-Z][A-Za-z_]+(/[A-Z][A-Za-z0-9_+-]+)+)$')
+{%- endmacro %}
+
+{# Naive wall-clock time minus a whole number of minutes: a fixed offset applied. #}
+{% macro minus_minutes(expr, minutes) -%}
+    {{ return(adapter.dispatch('minus_minutes', 'api_trust')(expr, minutes)) }}
+{%- endmacro %}
+
+{% macro default__minus_minutes(expr, minutes) -%}
+    ({{ expr }} - to_minutes(cast({{ minutes }} as bigint)))
+{%- endmacro %}
+
+{% macro spark__minus_minutes(expr, minutes) -%}
+    ({{ expr }} - make_interval(0, 0, 0, 0, 0, {{ minutes }}))
+{%- endmacro %}
+
+{#
+    A naive local time in a named zone, as naive UTC. ICU resolves a time the
+    zone skips or repeats by itself; zone_local_time_matches says when it had to.
+#}
+{% macro zone_local_to_utc(local_expr, zone) -%}
+    {{ return(adapter.dispatch('zone_local_to_utc', 'api_trust')(local_expr, zone)) }}
+{%- endmacro %}
+
+{% macro default__zone_local_to_utc(local_expr, zone) -%}
+    (timezone({{ zone }}, {{ local_expr }}) at time zone 'UTC')
+{%- endmacro %}
+
+{% macro spark__zone_local_to_utc(local_expr, zone) -%}
+    to_utc_timestamp({{ local_expr }}, {{ zone }})
+{%- endmacro %}
+
+{# A naive UTC time as naive local time in a named zone. #}
+{% macro zone_utc_to_local(utc_expr, zone) -%}
+    {{ return(adapter.dispatch('zone_utc_to_local', 'api_trust')(utc_expr, zone)) }}
+{%- endmacro %}
+
+{% macro default__zone_utc_to_local(utc_expr, zone) -%}
+    timezone({{ zone }}, timezone('UTC', {{ utc_expr }}))
+{%- endmacro %}
+
+{% macro spark__zone_utc_to_local(utc_expr, zone) -%}
+    from_utc_timestamp({{ utc_expr }}, {{ zone }})
+{%- endmacro %}
+
+{#
+    How many UTC instants a local time stands for in a named zone: 1 normally,
+    2 when clocks fall back (the hour repeats), 0 when they spring forward (the
+    hour is skipped). Candidates are the local time minus the zone's offset 12
+    hours before and after ICU's pick; a candidate counts when it maps back to
+    the same local time. `utc_pick` is zone_local_to_utc of the same values.
+    Portable given zone_utc_to_local, add_hours and seconds_between.
+#}
+{% macro zone_local_time_matches(local_expr, zone, utc_pick) -%}
+    {%- set before = api_trust.add_hours(utc_pick, -12) -%}
+    {%- set after = api_trust.add_hours(utc_pick, 12) -%}
+    {%- set offset_before = api_trust.seconds_between(before, api_trust.zone_utc_to_local(before, zone)) -%}
+    {%- set offset_after = api_trust.seconds_between(after, api_trust.zone_utc_to_local(after, zone)) -%}
+    (
+        case
+            when {{ api_trust.seconds_between(local_expr, api_trust.zone_utc_to_local(
+                api_trust.minus_minutes(local_expr, offset_before ~ ' / 60'), zone)) }} = 0
+                then 1
+            else 0
+        end
+        + case
+            when
+                {{ offset_after }} <> {{ offset_before }}
+                and {{ api_trust.seconds_between(local_expr, api_trust.zone_utc_to_local(
+                    api_trust.minus_minutes(local_expr, offset_after ~ ' / 60'), zone)) }} = 0
+                then 1
+            else 0
+        end
+    )
+{%- endmacro %}
+
+{# Text that is an integer as written (digits only, up to 18), as bigint; null otherwise. #}
+{% macro parse_integer_text(expr) -%}
+    {{ return(adapter.dispatch('parse_integer_text', 'api_trust')(expr)) }}
+{%- endmacro %}
+
+{% macro default__parse_integer_text(expr) -%}
+    case when regexp_full_match({{ expr }}, '[0-9]{1,18}') then cast({{ expr }} as bigint) end
+{%- endmacro %}
+
+{% macro spark__parse_integer_text(expr) -%}
+    case when {{ expr }} rlike '^[0-9]{1,18}$' then cast({{ expr }} as bigint) end
+{%- endmacro %}
+
+{# Decimal text (optional sign, fraction, exponent) that is a finite double; null otherwise (inf, nan, 1e400, 0x10). #}
+{% macro parse_decimal_text(expr) -%}
+    {{ return(adapter.dispatch('parse_decimal_text', 'api_trust')(expr)) }}
+{%- endmacro %}
+
+{% macro default__parse_decimal_text(expr) -%}
+    case
+        when
+            regexp_full_match({{ expr }}, '[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]{1,4})?')
+            and isfinite(try_cast({{ expr }} as double))
+            then try_cast({{ expr }} as double)
+    end
+{%- endmacro %}
+
+{% macro spark__parse_decimal_text(expr) -%}
+    case
+        when
+            {{ expr }} rlike '^[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]{1,4})?$'
+            and abs(try_cast({{ expr }} as double)) < double('Infinity')
+            then try_cast({{ expr }} as double)
+    end
+{%- endmacro %}
