@@ -203,7 +203,7 @@ def batch_columns(drift: dict) -> list[tuple[str, str]]:
     """Columns a generated batch delivers, in order, with the type a sniffer would see."""
     out = []
     for c in log_columns():
-        if c.name == "error_message" and drift["drop_message"]:
+        if c.protocol or (c.name == "error_message" and drift["drop_message"]):
             continue
         if c.name == "latency_ms":
             out.append(("latency" if drift["rename_latency"] else "latency_ms", "BIGINT"))
