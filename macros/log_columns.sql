@@ -105,3 +105,13 @@
         'latency_ms_issue', 'error_reason_issue', 'attempt_no_issue', 'consistency_issue',
     ]) }}
 {%- endmacro %}
+
+{# Every delivered text column of a record (contract columns as `<name>_raw`), for its hash. #}
+{% macro delivered_record_columns() -%}
+    {%- set parts = [] -%}
+    {%- for col in var('log_columns') -%}
+        {%- do parts.append("coalesce(" ~ col.name ~ "_raw, '')") -%}
+    {%- endfor -%}
+    {%- do parts.append("coalesce(cast(extra_fields as varchar), '')") -%}
+    {{ parts | join(', ') }}
+{%- endmacro %}

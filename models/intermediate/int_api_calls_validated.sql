@@ -47,26 +47,51 @@ api_catalogue as (
     select * from {{ ref('api_catalogue') }}
 ),
 
+api_routes as (
+    select * from {{ ref('int_api_routes_mapped') }}
+),
+
 batch_shape as (
     -- which required columns each batch delivered, under any known name
     select
         batch_id,
-        {{ api_trust.batch_has_required_columns() }}
+        {{ api_trust.batch_has_required_columns() }},
+        max(case when canonical_name = 'route' then 1 else 0 end) = 1 as has_route,
+        max(case when canonical_name = 'request_id' then 1 else 0 end) = 1 as has_request_id
     from batch_columns
     group by batch_id
+),
+
+routes_resolved as (
+    -- a call that names no API but a route gets the route's API (seed route_patterns,
+    -- else the templated route); missing versions come from the path
+    select
+        api_calls.* exclude (api_name, api_version),
+        coalesce(api_calls.api_name, api_routes.api_name) as api_name,
+        coalesce(api_calls.api_version, api_routes.path_version) as api_version,
+        api_calls.api_name is null and api_routes.api_name is not null as is_api_from_route,
+        coalesce(api_routes.is_folded_route, false) as is_folded_route
+    from api_calls
+    left join api_routes
+        on
+            api_calls.service_name = api_routes.service_name
+            and coalesce(api_calls.http_method, 'ANY') = api_routes.http_method
+            and api_calls.route_template = api_routes.route_template
 ),
 
 normalised as (
     select
         api_calls.*,
-        region_alias.canonical_value as region,
-        client_type_alias.canonical_value as client_type,
-        document_type_alias.canonical_value as document_type,
-        status_alias.canonical_value as status,
-        error_reasons.failure_class,
+        region_alias.canonical_value as region_delivered,
+        client_type_alias.canonical_value as client_type_delivered,
+        document_type_alias.canonical_value as document_type_delivered,
+        status_alias.canonical_value as status_delivered,
+        error_reasons.failure_class as delivered_failure_class,
         api_catalogue.api_name is not null as is_known_api,
-        {{ api_trust.has_required_column_flags('batch_shape') }}
-    from api_calls
+        {{ api_trust.has_required_column_flags('batch_shape') }},
+        coalesce(batch_shape.has_route, false) as has_route_column,
+        coalesce(batch_shape.has_request_id, true) as has_request_id_column
+    from routes_resolved as api_calls
     left join batch_shape
         on api_calls.batch_id = batch_shape.batch_id
     left join value_aliases as region_alias
@@ -91,6 +116,64 @@ normalised as (
         on api_calls.api_name = api_catalogue.api_name
 ),
 
+protocol as (
+    -- what the protocol says where the log does not: a dimension the batch never
+    -- delivered is `unknown`; status from the status code (2xx/3xx succeed) or an
+    -- OpenTelemetry ERROR; a failure without a reason gets `http_<code>` (seed
+    -- error_reasons, else http_4xx/http_5xx), `otel_error` when only the span says so
+    select
+        normalised.*,
+        case when has_region_column then region_delivered else 'unknown' end as region,
+        case when has_client_type_column then client_type_delivered else 'unknown' end as client_type,
+        case when has_document_type_column then document_type_delivered else 'unknown' end as document_type,
+        case
+            when has_status_column then status_delivered
+            when otel_status = 'ERROR' then 'fail'
+            when status_code between 100 and 399 then 'success'
+            when status_code between 400 and 599 then 'fail'
+        end as status,
+        case
+            when has_status_column then 'delivered_status'
+            when otel_status = 'ERROR' then 'otel_status'
+            when status_code is not null then 'http_status_code'
+        end as classified_by,
+        case
+            when has_error_reason_column and not has_route_column then null
+            when normalised.error_reason is not null then null
+            when has_status_column and status_delivered <> 'fail' then null
+            when not has_status_column and otel_status <> 'ERROR' and not (status_code >= 400) then null
+            when code_reasons.error_reason is not null then code_reasons.error_reason
+            when status_code between 400 and 499 then 'http_4xx'
+            when status_code between 500 and 599 then 'http_5xx'
+            when otel_status = 'ERROR' then 'otel_error'
+        end as derived_error_reason,
+        case
+            when code_reasons.error_reason is not null then code_reasons.failure_class
+            when normalised.status_code between 400 and 499 then 'client_input'
+            when normalised.status_code between 500 and 599 then 'server'
+        end as code_failure_class
+    from normalised
+    left join error_reasons as code_reasons
+        on code_reasons.error_reason = 'http_' || cast(normalised.status_code as varchar)
+),
+
+reasons_resolved as (
+    select
+        protocol.* exclude (error_reason),
+        coalesce(protocol.error_reason, protocol.derived_error_reason) as error_reason,
+        protocol.derived_error_reason is not null as is_error_reason_derived,
+        coalesce(
+            protocol.delivered_failure_class,
+            derived_reasons.failure_class,
+            -- a gateway or trace names reasons in its own words (error.type): kept, and
+            -- classed by the status code
+            case when protocol.has_route_column and protocol.status = 'fail' then protocol.code_failure_class end
+        ) as failure_class
+    from protocol
+    left join error_reasons as derived_reasons
+        on protocol.derived_error_reason = derived_reasons.error_reason
+),
+
 checked as (
     select
         *,
@@ -109,39 +192,47 @@ checked as (
             when called_at > {{ max_called_at }} then 'future_timestamp'
         end as timestamp_issue,
         case
-            when not has_api_name_column then 'missing_column_api_name'
+            when api_name is null and span_kind not in ('SERVER', 'UNSPECIFIED')
+                then 'not_a_server_span'
+            when not has_api_name_column and not has_route_column then 'missing_column_api_name'
             when api_name is null then 'missing_api_name'
-            when not {{ api_trust.full_match('api_name', '[A-Z][A-Z0-9_]*') }} then 'invalid_api_name'
+            when not is_api_from_route and not {{ api_trust.full_match('api_name', '[A-Z][A-Z0-9_]*') }}
+                then 'invalid_api_name'
         end as api_name_issue,
         case
-            when not has_api_version_column then 'missing_column_api_version'
-            when api_version is null then 'missing_api_version'
-            when not {{ api_trust.full_match('api_version', 'v[0-9]+(\.[0-9]+)*') }}
+            -- a batch without versions (an access log) is `unknown`; an empty value is not
+            when has_api_version_column and api_version_raw is null then 'missing_api_version'
+            when api_version is not null and not {{ api_trust.full_match('api_version', 'v[0-9]+(\.[0-9]+)*') }}
                 then 'invalid_api_version'
         end as api_version_issue,
-        {%- for dim in ['region', 'client_type', 'document_type', 'status'] %}
+        {%- for dim in ['region', 'client_type', 'document_type'] %}
             case
-                when not has_{{ dim }}_column then 'missing_column_{{ dim }}'
+                when not has_{{ dim }}_column then null
                 when {{ dim }}_raw is null then 'missing_{{ dim }}'
-                when {{ dim }} is null then 'unknown_{{ dim }}'
+                when {{ dim }}_delivered is null then 'unknown_{{ dim }}'
             end as {{ dim }}_issue,
         {%- endfor %}
         case
-            when not has_status_code_column then 'missing_column_status_code'
+            when not has_status_column and not has_status_code_column then 'missing_column_status'
+            when has_status_column and status_raw is null then 'missing_status'
+            when has_status_column and status_delivered is null then 'unknown_status'
+        end as status_issue,
+        case
+            when not has_status_code_column then null
             when status_code_raw is null then 'missing_status_code'
             -- three digits as written: 200.5, 2e2, 0x0C8, +200 and 0200 are refused, not coerced
             when status_code is null or not {{ api_trust.full_match('status_code_raw', '[1-5][0-9]{2}') }}
                 then 'invalid_status_code'
         end as status_code_issue,
         case
-            when not has_latency_ms_column then 'missing_column_latency_ms'
+            -- a shape without latency (plain combined access logs) has none: null, not an error
+            when not has_latency_ms_column then null
             when latency_ms_raw is null then 'missing_latency_ms'
             when latency_ms is null then 'invalid_latency_ms'
             when latency_ms <= 0 then 'nonpositive_latency_ms'
             when latency_ms > {{ var('max_latency_ms') }} then 'absurd_latency_ms'
         end as latency_ms_issue,
         case
-            when not has_error_reason_column then 'missing_column_error_reason'
             when status = 'fail' and error_reason is null then 'missing_error_reason'
             when error_reason is not null and failure_class is null then 'unknown_error_reason'
             when status = 'success' and error_reason is not null then 'error_reason_on_success'
@@ -151,17 +242,38 @@ checked as (
                 then 'invalid_attempt_no'
         end as attempt_no_issue,
         case
+            when classified_by <> 'delivered_status' then null
             when status = 'success' and status_code not between 200 and 299 then 'status_code_mismatch'
             when status = 'fail' and status_code between 200 and 299 then 'status_code_mismatch'
-        end as consistency_issue
-    from normalised
+        end as consistency_issue,
+        -- what kind of traffic this is: only `api` reaches the metric marts
+        case
+            when http_method in {{ api_trust.sql_list(var('non_api_methods')) }} then 'probe_method'
+            when regexp_matches(lower(http_route), '{{ var("health_check_route_pattern") }}') then 'health_check'
+            when regexp_matches(lower(http_route), '{{ var("static_asset_route_pattern") }}') then 'static_asset'
+            when user_agent_family = 'bot' then 'bot'
+            when span_kind is not null and span_kind not in ('SERVER', 'UNSPECIFIED') then 'internal_span'
+            else 'api'
+        end as traffic_class
+    from reasons_resolved
 ),
 
 reasoned as (
     select
         *,
         nullif(concat_ws(';', {{ issue_columns | join(', ') }}), '') as reasons,
-        coalesce(request_id, batch_id || '#' || cast(source_record_no as varchar)) as call_id,
+        coalesce(
+            request_id,
+            -- a shape without request ids: the hash of the whole record, so overlapping
+            -- rotated files de-duplicate; an empty id in a batch that has ids: its position
+            case
+                when not has_request_id_column
+                    then 'rec_' || record_hash || '_' || cast(row_number() over (
+                        partition by batch_id, record_hash order by source_record_no
+                    ) as varchar)
+            end,
+            batch_id || '#' || cast(source_record_no as varchar)
+        ) as call_id,
         request_id is null as is_request_id_derived
     from checked
 ),
@@ -258,7 +370,7 @@ final as (
 
         -- strings
         api_name,
-        api_version,
+        coalesce(api_version, 'unknown') as api_version,
         region,
         client_type,
         document_type,
@@ -266,6 +378,16 @@ final as (
         error_reason,
         failure_class,
         error_message,
+        http_method,
+        http_route,
+        route_template,
+        service_name,
+        span_kind,
+        trace_id,
+        client_ip,
+        user_agent_family,
+        traffic_class,
+        classified_by,
         route,
         reasons,
         {{ issue_columns | join(',\n        ') }},
@@ -284,12 +406,17 @@ final as (
         -- numbers
         status_code,
         latency_ms,
+        upstream_latency_ms,
+        sample_rate,
         attempt_no,
         delivery_no,
         local_time_matches,
 
         -- booleans
         is_known_api,
+        is_api_from_route,
+        is_folded_route,
+        is_error_reason_derived,
         is_request_id_derived,
         has_pii_in_message,
         is_time_zone_known,

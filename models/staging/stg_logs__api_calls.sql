@@ -14,6 +14,7 @@ delivered as (
         source_name,
         source_record_no,
         loaded_at,
+        extra_fields,
         {{ api_trust.delivered_text_columns(present) }}
     from source
 ),
@@ -100,6 +101,26 @@ renamed as (
         {{ api_trust.normalise_key('status_raw') }} as status_key,
         lower(error_reason_raw) as error_reason,
         {{ api_trust.mask_pii('error_message_raw') }} as error_message,
+
+        -- protocol fields of gateway, access-log and trace shapes (log_shapes/);
+        -- a route key such as `POST /v1/pan/verify` gives the method too
+        upper(coalesce(http_method_raw, regexp_extract(route_raw, '^([A-Za-z]+)\s+/', 1))) as http_method,
+        {{ api_trust.route_path('route_raw') }} as http_route,
+        {{ api_trust.template_route(api_trust.route_path('route_raw')) }} as route_template,
+        coalesce(service_name_raw, 'default') as service_name,
+        upper(replace(span_kind_raw, 'SPAN_KIND_', '')) as span_kind,
+        lower(trace_id_raw) as trace_id,
+        upper(replace(otel_status_code_raw, 'STATUS_CODE_', '')) as otel_status,
+        client_ip_raw as client_ip,
+        lower(user_agent_family_raw) as user_agent_family,
+        {{ api_trust.parse_decimal_text('upstream_latency_ms_raw') }} as upstream_latency_ms,
+        {{ api_trust.parse_decimal_text('sample_rate_raw') }} as sample_rate,
+        extra_fields,
+        -- the whole delivered record, for deduplicating shapes without request ids
+        -- (hex digits as letters a-p, so the hash never reads as a number to the PII rules)
+        translate(md5(concat_ws(
+            '|', {{ api_trust.delivered_record_columns() }}
+        )), '0123456789', 'ghijklmnop') as record_hash,
 
         -- numbers
         {{ api_trust.parse_integer_text('status_code_raw') }} as status_code,

@@ -45,15 +45,29 @@ facts as (
         validated_calls.error_reason,
         validated_calls.failure_class,
         validated_calls.error_message,
+        validated_calls.http_method,
+        validated_calls.http_route,
+        validated_calls.service_name,
+        validated_calls.span_kind,
+        validated_calls.client_ip,
+        validated_calls.user_agent_family,
+        validated_calls.traffic_class,
+        validated_calls.classified_by,
 
         -- numbers
         cast(validated_calls.status_code as integer) as status_code,
         cast(coalesce(validated_calls.attempt_no, 1) as integer) as attempt_no,
         cast(validated_calls.latency_ms as double) as latency_ms,
+        cast(validated_calls.upstream_latency_ms as double) as upstream_latency_ms,
+        -- a sampled log's call stands for 1 / rate calls (1 when unsampled)
+        cast(coalesce(nullif(validated_calls.sample_rate, 0), 1) as double) as sample_weight,
 
         -- booleans
         validated_calls.status = 'success' as is_success,
         validated_calls.is_known_api,
+        validated_calls.traffic_class = 'api' as is_api_traffic,
+        validated_calls.is_api_from_route,
+        validated_calls.is_error_reason_derived,
         validated_calls.is_request_id_derived,
         validated_calls.has_pii_in_message as is_message_masked,
 

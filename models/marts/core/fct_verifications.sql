@@ -9,6 +9,8 @@ with
 
 calls as (
     select * from {{ ref('fct_api_calls') }}
+    -- API traffic only: health checks, static assets, bots and probes stay in facts
+    where is_api_traffic is not false
 ),
 
 ordered as (
@@ -37,7 +39,9 @@ rolled_up as (
         max(called_at) as last_called_at,
         -- the user waits until the first successful answer arrives: its start plus its latency
         min(case when is_success then
-                {{ api_trust.seconds_between('verification_started_at', 'called_at') }} + latency_ms / 1000.0
+                {{ api_trust.seconds_between('verification_started_at', 'called_at') }}
+                -- a log without latency (access logs): until the successful call started
+                + coalesce(latency_ms, 0) / 1000.0
         end) as seconds_to_verify
     from ordered
     group by verification_id

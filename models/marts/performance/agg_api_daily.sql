@@ -4,6 +4,8 @@ with
 
 api_calls as (
     select * from {{ ref('fct_api_calls') }}
+    -- API traffic only: health checks, static assets, bots and probes stay in facts
+    where is_api_traffic is not false
 ),
 
 per_day as (
@@ -30,11 +32,9 @@ final as (
         region,
         cast(calls as bigint) as calls,
         cast(failures as bigint) as failures,
-        cast(client_input_failures as bigint) as client_input_failures,
-        cast(fraud_decision_failures as bigint) as fraud_decision_failures,
-        cast(auth_failures as bigint) as auth_failures,
-        cast(server_failures as bigint) as server_failures,
-        cast(timeout_failures as bigint) as timeout_failures,
+        {%- for failure_class in var('failure_classes') %}
+        cast({{ failure_class }}_failures as bigint) as {{ failure_class }}_failures,
+        {%- endfor %}
         {{ api_trust.percentile_at('latency_percentiles_ms', 1) }} as p50_latency_ms,
         {{ api_trust.percentile_at('latency_percentiles_ms', 2) }} as p95_latency_ms,
         {{ api_trust.percentile_at('latency_percentiles_ms', 3) }} as p99_latency_ms

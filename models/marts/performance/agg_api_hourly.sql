@@ -2,6 +2,8 @@ with
 
 api_calls as (
     select * from {{ ref('fct_api_calls') }}
+    -- API traffic only: health checks, static assets, bots and probes stay in facts
+    where is_api_traffic is not false
 ),
 
 hourly_calls as (
@@ -32,11 +34,9 @@ final as (
         api_name,
         cast(calls as bigint) as calls,
         cast(failures as bigint) as failures,
-        cast(client_input_failures as bigint) as client_input_failures,
-        cast(fraud_decision_failures as bigint) as fraud_decision_failures,
-        cast(auth_failures as bigint) as auth_failures,
-        cast(server_failures as bigint) as server_failures,
-        cast(timeout_failures as bigint) as timeout_failures,
+        {%- for failure_class in var('failure_classes') %}
+        cast({{ failure_class }}_failures as bigint) as {{ failure_class }}_failures,
+        {%- endfor %}
         cast(p95_latency_ms as double) as p95_latency_ms
     from per_hour
 )

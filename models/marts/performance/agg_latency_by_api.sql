@@ -4,6 +4,10 @@ with
 
 api_calls as (
     select * from {{ ref('fct_api_calls') }}
+    -- API traffic only: health checks, static assets, bots and probes stay in facts
+    where is_api_traffic is not false
+        -- calls whose log has no latency (plain access logs) say nothing about it
+        and latency_ms is not null
 ),
 
 per_api as (

@@ -12,6 +12,8 @@ with
 
 calls as (
     select * from {{ ref('fct_api_calls') }}
+    -- API traffic only: health checks, static assets, bots and probes stay in facts
+    where is_api_traffic is not false
 ),
 
 apis as (
@@ -28,7 +30,8 @@ classified as (
         calls.called_at,
         -- auth failures never reached the service: not eligible for the SLIs
         coalesce(calls.failure_class, '') <> 'auth' as is_eligible,
-        coalesce(calls.failure_class in ('server', 'timeout'), false) as is_bad,
+        coalesce(calls.failure_class in {{ api_trust.sql_list(var('availability_failure_classes')) }}, false)
+            as is_bad,
         calls.is_success,
         calls.is_success and calls.latency_ms <= apis.latency_slo_ms as is_latency_good,
         calls.called_at > {{ api_trust.add_hours('measured.measured_at', -1) }} as is_last_1h,

@@ -9,6 +9,8 @@ with
 
 calls as (
     select * from {{ ref('fct_api_calls') }}
+    -- API traffic only: health checks, static assets, bots and probes stay in facts
+    where is_api_traffic is not false
 ),
 
 per_client as (

@@ -14,6 +14,8 @@ candidates as (
 
 calls as (
     select * from {{ ref('fct_api_calls') }}
+    -- API traffic only: health checks, static assets, bots and probes stay in facts
+    where is_api_traffic is not false
 ),
 
 kept as (
@@ -51,7 +53,7 @@ affected as (
         case kept.affected_scope
             when 'slow' then calls.latency_ms > kept.baseline_value
             when 'auth' then calls.failure_class = 'auth'
-            when 'availability' then calls.failure_class in ('server', 'timeout')
+            when 'availability' then calls.failure_class in {{ api_trust.sql_list(var('availability_failure_classes')) }}
             else not calls.is_success
         end as is_affected
     from kept

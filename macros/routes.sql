@@ -1,0 +1,43 @@
+{#
+    Routes of gateway, access-log and trace shapes. A route names an API when
+    seed route_patterns says so; otherwise its template (ids collapsed) is the
+    API name, flagged unknown.
+#}
+
+{# The path of a route: without a leading method (`POST /v1/x`), query string or fragment. #}
+{% macro route_path(expr) -%}
+    {{ return(adapter.dispatch('route_path', 'api_trust')(expr)) }}
+{%- endmacro %}
+
+{% macro default__route_path(expr) -%}
+    nullif(regexp_replace(regexp_replace(trim({{ expr }}), '^[A-Za-z]+\s+', ''), '[?#].*$', ''), '')
+{%- endmacro %}
+
+{#
+    A path with every id-like segment as `{id}`: numbers, UUIDs, long hex
+    (hashes, object ids), masked personal data ([PAN], [EMAIL], ...) and
+    hashed ids, and any segment of six or more characters that holds a digit
+    (HDFC0001234, order-8812x); `v2` and words stay.
+#}
+{% macro template_route(expr) -%}
+    {{ return(adapter.dispatch('template_route', 'api_trust')(expr)) }}
+{%- endmacro %}
+
+{% macro default__template_route(expr) -%}
+    array_to_string(list_transform(string_split({{ expr }}, '/'), segment -> case
+        when regexp_full_match(segment, '(?i)[0-9]+|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{12,}|\[[A-Z]+\].*|.*\[[A-Z]+\]|pii_[a-p]{32}|ip_[a-p]{32}')
+            then '{id}'
+        when length(segment) >= 6 and regexp_full_match(segment, '(?i)[a-z_.-]*[0-9][a-z0-9_.-]*')
+            then '{id}'
+        else segment
+    end), '/')
+{%- endmacro %}
+
+{# The version a path names (`/v2/...` -> v2), null when none. #}
+{% macro version_from_path(expr) -%}
+    {{ return(adapter.dispatch('version_from_path', 'api_trust')(expr)) }}
+{%- endmacro %}
+
+{% macro default__version_from_path(expr) -%}
+    nullif('v' || regexp_extract({{ expr }}, '/v([0-9]+)(/|$)', 1), 'v')
+{%- endmacro %}
