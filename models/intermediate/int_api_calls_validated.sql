@@ -116,13 +116,24 @@ normalised as (
         on api_calls.api_name = api_catalogue.api_name
 ),
 
+status_code_reasons as (
+    -- the reason a status code stands for (seed rows http_<code>), for logs without reasons
+    select
+        normalised.*,
+        code_reasons.error_reason as code_error_reason,
+        code_reasons.failure_class as code_reason_class
+    from normalised
+    left join error_reasons as code_reasons
+        on code_reasons.error_reason = 'http_' || cast(normalised.status_code as varchar)
+),
+
 protocol as (
     -- what the protocol says where the log does not: a dimension the batch never
     -- delivered is `unknown`; status from the status code (2xx/3xx succeed) or an
     -- OpenTelemetry ERROR; a failure without a reason gets `http_<code>` (seed
     -- error_reasons, else http_4xx/http_5xx), `otel_error` when only the span says so
     select
-        normalised.*,
+        *,
         case when has_region_column then region_delivered else 'unknown' end as region,
         case when has_client_type_column then client_type_delivered else 'unknown' end as client_type,
         case when has_document_type_column then document_type_delivered else 'unknown' end as document_type,
@@ -139,22 +150,23 @@ protocol as (
         end as classified_by,
         case
             when has_error_reason_column and not has_route_column then null
-            when normalised.error_reason is not null then null
-            when has_status_column and status_delivered <> 'fail' then null
-            when not has_status_column and otel_status <> 'ERROR' and not (status_code >= 400) then null
-            when code_reasons.error_reason is not null then code_reasons.error_reason
+            when error_reason is not null then null
+            when has_status_column and status_delivered != 'fail' then null
+            when
+                not has_status_column and coalesce(otel_status, '') != 'ERROR'
+                and coalesce(status_code, 0) < 400
+                then null
+            when code_error_reason is not null then code_error_reason
             when status_code between 400 and 499 then 'http_4xx'
             when status_code between 500 and 599 then 'http_5xx'
             when otel_status = 'ERROR' then 'otel_error'
         end as derived_error_reason,
         case
-            when code_reasons.error_reason is not null then code_reasons.failure_class
-            when normalised.status_code between 400 and 499 then 'client_input'
-            when normalised.status_code between 500 and 599 then 'server'
+            when code_error_reason is not null then code_reason_class
+            when status_code between 400 and 499 then 'client_input'
+            when status_code between 500 and 599 then 'server'
         end as code_failure_class
-    from normalised
-    left join error_reasons as code_reasons
-        on code_reasons.error_reason = 'http_' || cast(normalised.status_code as varchar)
+    from status_code_reasons
 ),
 
 reasons_resolved as (
@@ -242,7 +254,7 @@ checked as (
                 then 'invalid_attempt_no'
         end as attempt_no_issue,
         case
-            when classified_by <> 'delivered_status' then null
+            when classified_by != 'delivered_status' then null
             when status = 'success' and status_code not between 200 and 299 then 'status_code_mismatch'
             when status = 'fail' and status_code between 200 and 299 then 'status_code_mismatch'
         end as consistency_issue,
@@ -269,8 +281,8 @@ reasoned as (
             case
                 when not has_request_id_column
                     then 'rec_' || record_hash || '_' || cast(row_number() over (
-                        partition by batch_id, record_hash order by source_record_no
-                    ) as varchar)
+                            partition by batch_id, record_hash order by source_record_no
+                        ) as varchar)
             end,
             batch_id || '#' || cast(source_record_no as varchar)
         ) as call_id,

@@ -17,6 +17,13 @@ route_patterns as (
     select * from {{ ref('route_patterns') }}
 ),
 
+numbered_patterns as (
+    select
+        *,
+        row_number() over (order by api_name, route_pattern) as pattern_no
+    from route_patterns
+),
+
 routes as (
     select
         service_name,
@@ -39,12 +46,7 @@ pattern_matches as (
             order by route_patterns.pattern_no
         ) as match_no
     from routes
-    inner join (
-        select
-            *,
-            row_number() over (order by api_name, route_pattern) as pattern_no
-        from route_patterns
-    ) as route_patterns
+    inner join numbered_patterns as route_patterns
         on
             upper(route_patterns.http_method) in (routes.http_method, 'ANY')
             and {{ api_trust.full_match('routes.route_template', "' || route_patterns.route_pattern || '") }}
@@ -56,7 +58,7 @@ ranked as (
         pattern_matches.api_name as mapped_api_name,
         row_number() over (
             partition by routes.service_name
-            order by routes.calls desc, routes.http_method, routes.route_template
+            order by routes.calls desc, routes.http_method asc, routes.route_template asc
         ) as route_rank
     from routes
     left join pattern_matches

@@ -129,7 +129,9 @@ renamed as (
         local_time_matches,
 
         -- booleans
-        coalesce({{ api_trust.has_pii('error_message_raw') }} or {{ api_trust.has_pii_token('error_message_raw') }}, false)
+        coalesce(
+            {{ api_trust.has_pii('error_message_raw') }} or {{ api_trust.has_pii_token('error_message_raw') }}, false
+        )
             as has_pii_in_message,
         timestamp_zone is null or fixed_offset_minutes is not null or zone_name is not null
             as is_time_zone_known,

@@ -96,6 +96,12 @@ type_changed as (
         and not (expected_family = 'number' and sniffed_family = 'integer')
 ),
 
+expected_everywhere as (
+    -- protocol columns (route, span kind, ...) are expected only of the shapes that have them
+    select * from expected
+    where not is_protocol
+),
+
 missing as (
     select
         batches.batch_id,
@@ -106,7 +112,7 @@ missing as (
         expected.expected_type,
         expected.is_required
     from batches
-    cross join (select * from expected where not is_protocol) as expected
+    cross join expected_everywhere as expected
     left join delivered
         on
             batches.batch_id = delivered.batch_id

@@ -33,7 +33,7 @@ final as (
         cast(calls as bigint) as calls,
         cast(failures as bigint) as failures,
         {%- for failure_class in var('failure_classes') %}
-        cast({{ failure_class }}_failures as bigint) as {{ failure_class }}_failures,
+            cast({{ failure_class }}_failures as bigint) as {{ failure_class }}_failures,
         {%- endfor %}
         {{ api_trust.percentile_at('latency_percentiles_ms', 1) }} as p50_latency_ms,
         {{ api_trust.percentile_at('latency_percentiles_ms', 2) }} as p95_latency_ms,

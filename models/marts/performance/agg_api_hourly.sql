@@ -35,7 +35,7 @@ final as (
         cast(calls as bigint) as calls,
         cast(failures as bigint) as failures,
         {%- for failure_class in var('failure_classes') %}
-        cast({{ failure_class }}_failures as bigint) as {{ failure_class }}_failures,
+            cast({{ failure_class }}_failures as bigint) as {{ failure_class }}_failures,
         {%- endfor %}
         cast(p95_latency_ms as double) as p95_latency_ms
     from per_hour

@@ -53,7 +53,9 @@ affected as (
         case kept.affected_scope
             when 'slow' then calls.latency_ms > kept.baseline_value
             when 'auth' then calls.failure_class = 'auth'
-            when 'availability' then calls.failure_class in {{ api_trust.sql_list(var('availability_failure_classes')) }}
+            when
+                'availability'
+                then calls.failure_class in {{ api_trust.sql_list(var('availability_failure_classes')) }}
             else not calls.is_success
         end as is_affected
     from kept
