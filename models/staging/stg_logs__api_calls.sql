@@ -110,7 +110,13 @@ renamed as (
         coalesce(service_name_raw, 'default') as service_name,
         upper(replace(span_kind_raw, 'SPAN_KIND_', '')) as span_kind,
         lower(trace_id_raw) as trace_id,
-        upper(replace(otel_status_code_raw, 'STATUS_CODE_', '')) as otel_status,
+        -- OTLP writes the span status as a number (2 = ERROR) or its enum name
+        case otel_status_code_raw
+            when '0' then 'UNSET'
+            when '1' then 'OK'
+            when '2' then 'ERROR'
+            else upper(replace(otel_status_code_raw, 'STATUS_CODE_', ''))
+        end as otel_status,
         client_ip_raw as client_ip,
         lower(user_agent_family_raw) as user_agent_family,
         {{ api_trust.parse_decimal_text('upstream_latency_ms_raw') }} as upstream_latency_ms,

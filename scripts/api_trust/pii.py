@@ -25,7 +25,7 @@ import jinja2
 from api_trust.contract import PROJECT_ROOT
 
 PII_MACROS = PROJECT_ROOT / "macros" / "pii.sql"
-ID_COLUMNS = frozenset({"request_id", "verification_id", "client_id"})
+ID_COLUMNS = frozenset({"request_id", "verification_id", "client_id", "trace_id"})
 
 
 @cache

@@ -1,0 +1,299 @@
+"""Bring your own logs: every known shape loads, builds and means what its protocol says.
+
+Hand-made files for each shape in log_shapes/ (nginx with timings, Apache %D, AWS API
+Gateway, Kong, flat OTel spans, OTLP/JSON with a CLIENT span, Parquet, TSV) and the
+real Apache access log from ../shared/data/real are loaded into one warehouse beside
+generated calls and built once; the tests read what landed and what the marts say.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+import shutil
+import sys
+from collections import Counter
+from pathlib import Path
+
+import duckdb
+import pytest
+from api_trust import readers
+from conftest import Warehouse, dbt, generate, run
+
+REAL_LOG = (
+    Path(__file__).resolve().parents[3] / "shared/data/real/apache_combined_semicomplete_2015.log"
+)
+
+NGINX = (
+    '10.1.2.3 - - [01/Nov/2026:15:30:00 +0530] "POST /v1/pan/verify HTTP/1.1" 200 512 "-" '
+    '"okhttp/4.9.0" 0.123 0.120\n'
+    '10.1.2.4 - - [01/Nov/2026:15:30:01 +0530] "POST /v1/pan/ABCDE1234F/status HTTP/1.1" 504 0 '
+    '"-" "Mozilla/5.0 (iPhone)" 30.001 -\n'
+    "\n"
+    '10.1.2.5 - - [01/Nov/2026:15:30:02 +0530] "GET /health HTTP/1.1" 200 2 "-" '
+    '"kube-probe/1.27" 0.001 0.050, 0.100\n'
+    "garbage line here\n"
+)
+APACHE_D = (
+    '192.0.2.1 - alice [01/Nov/2026:10:00:00 +0000] "GET /v2/ifsc/HDFC0001234 HTTP/1.1" 200 90 '
+    '"-" "Mozilla/5.0" 2500\n'
+    '192.0.2.2 - - [01/Nov/2026:10:00:01 +0000] "HEAD /v2/ifsc/HDFC0001234 HTTP/1.1" 200 0 '
+    '"-" "Mozilla/5.0" 900\n'
+)
+
+
+def _json_lines(*objects: dict) -> str:
+    return "".join(json.dumps(o) + "\n" for o in objects)
+
+
+APIGW = _json_lines(
+    {"requestId": "gw-1", "requestTime": "01/Nov/2026:10:00:00 +0000", "httpMethod": "POST",
+     "routeKey": "POST /v1/pan/verify", "status": "200", "responseLatency": "85",
+     "integrationLatency": "80", "ip": "203.0.113.9", "merchant_id": "M1"},
+    {"requestId": "gw-2", "requestTime": "01/Nov/2026:10:00:01 +0000", "httpMethod": "POST",
+     "routeKey": "POST /v1/aadhaar/otp", "status": "429", "responseLatency": "3",
+     "ip": "203.0.113.10", "merchant_id": "M2"},
+) + "not json\n"  # fmt: skip
+KONG = _json_lines(
+    {"request": {"method": "POST", "uri": "/v1/face/match", "headers": {"user-agent": "curl/8"}},
+     "response": {"status": 503}, "latencies": {"request": 1200, "proxy": 1100, "kong": 5},
+     "service": {"name": "face"}, "route": {"name": "FACE_MATCH"}, "client_ip": "198.51.100.7",
+     "started_at": 1793520000000},
+)  # fmt: skip
+OTEL = _json_lines(
+    {"trace_id": "abc", "span_id": "s1", "timestamp": "2026-11-01T10:00:00Z", "duration_ms": 12.5,
+     "http.route": "/v2/bank/verify", "http.request.method": "POST",
+     "http.response.status_code": 200, "service.name": "bank", "sdk_version": "1.2.3",
+     "SampleRate": 10},
+    {"trace_id": "abd", "span_id": "s2", "timestamp": "2026-11-01T10:00:01Z", "duration_ms": 40,
+     "http.route": "/v2/bank/verify", "http.request.method": "POST",
+     "http.response.status_code": 500, "error.type": "java.net.SocketTimeoutException",
+     "service.name": "bank", "sdk_version": "1.2.4", "SampleRate": 10},
+)  # fmt: skip
+
+
+def _attr(key: str, value: str, kind: str = "stringValue") -> dict:
+    return {"key": key, "value": {kind: value}}
+
+
+OTLP = _json_lines({"resourceSpans": [{
+    "resource": {"attributes": [_attr("service.name", "kyc-api"), _attr("country", "IN")]},
+    "scopeSpans": [{"scope": {"name": "http"}, "spans": [
+        {"traceId": "5B8EFFF798038103D269B633813FC60C", "spanId": "EEE19B7EC3C1B174",
+         "name": "POST /v1/pan/verify", "kind": 2, "startTimeUnixNano": "1793520000000000000",
+         "endTimeUnixNano": "1793520000250000000", "status": {"code": 2},
+         "attributes": [_attr("http.route", "/v1/pan/verify"),
+                        _attr("http.response.status_code", "200", "intValue")]},
+        # a CLIENT span (the service calling its database) is no API call
+        {"traceId": "5B8EFFF798038103D269B633813FC60C", "spanId": "AAA19B7EC3C1B174",
+         "name": "GET db", "kind": 3, "startTimeUnixNano": 1793520000010000000,
+         "endTimeUnixNano": 1793520000020000000, "attributes": []},
+    ]}]}]})  # fmt: skip
+TSV = "timestamp\tapi_name\tstatus_code\tlatency_ms\n2026-11-01 10:00:00\tPAN_OCR\t200\t55\n"
+
+
+def write_shapes(folder: Path) -> dict[str, Path]:
+    files = {
+        "nginx.log": NGINX, "apache_d.log": APACHE_D, "apigw.json": APIGW, "kong.json": KONG,
+        "otel.jsonl": OTEL, "otlp.json": OTLP, "tab.tsv": TSV,
+    }  # fmt: skip
+    paths = {name: folder / name for name in files}
+    for name, text in files.items():
+        paths[name].write_text(text, encoding="utf-8")
+    con = duckdb.connect()
+    paths["export.parquet"] = folder / "export.parquet"
+    con.execute(f"""
+        copy (select 'pq-' || i as request_id, '2026-11-01 10:00:00' as ts, 'PAN_OCR' as api,
+                     'v2' as version, 'Metro' as region, 'Bank' as client_type,
+                     'PAN' as document_type, 'success' as status, 200 as http_status,
+                     812.5 + i as latency
+              from range(3) t(i)) to '{paths["export.parquet"]}' (format parquet)
+    """)  # fmt: skip
+    con.close()
+    real = folder / "apache_combined.log"
+    shutil.copyfile(REAL_LOG, real)
+    paths["apache_combined.log"] = real
+    paths["apache_combined.log.gz"] = folder / "apache_combined.log.gz"
+    paths["apache_combined.log.gz"].write_bytes(gzip.compress(real.read_bytes()))
+    return paths
+
+
+@pytest.mark.parametrize(
+    ("first_line", "shape"),
+    [
+        (NGINX.splitlines()[0], "access_log"),
+        (APIGW.splitlines()[0], "aws_api_gateway"),
+        (KONG.splitlines()[0], "kong"),
+        (OTEL.splitlines()[0], "otel_spans"),
+        (OTLP.splitlines()[0], "otlp_json"),
+        ('{"timestamp": "x", "api_name": "PAN_OCR"}', "jsonl"),
+        ("timestamp,api_name", "csv"),
+    ],
+)
+def test_shape_is_detected_from_the_first_line(first_line: str, shape: str) -> None:
+    assert readers.detect_shape(first_line).name == shape
+
+
+@pytest.fixture(scope="module")
+def shapes_warehouse(tmp_path_factory) -> tuple[Warehouse, dict[str, Path]]:
+    work = tmp_path_factory.mktemp("shapes")
+    db = work / "warehouse.duckdb"
+    generate(db, work, "--rows", "3000", "--seed", "5")
+    paths = write_shapes(work)
+    proc = run([sys.executable, "-m", "api_trust.ingest", *map(str, paths.values())], db, work)
+    assert "skipped: already loaded" in proc.stdout  # the gzipped copy of the real log
+    dbt(db, work, "build", "--quiet")
+    return Warehouse(db, work), paths
+
+
+def _batch(wh: Warehouse, name: str) -> str:
+    return wh.scalar("select batch_id from raw.load_batches where source_name = ?", [name])
+
+
+def test_real_access_log_every_line_accounted(shapes_warehouse) -> None:
+    wh, paths = shapes_warehouse
+    lines = paths["apache_combined.log"].read_text(encoding="utf-8").splitlines()
+    codes = Counter(int(m.group(1)) for line in lines if (m := re.search(r'" (\d{3}) ', line)))
+    expected_failures = sum(n for code, n in codes.items() if code >= 400)
+    row = wh.rows(
+        "select line_count, unaccounted_line_count, fact_count, quarantined_count, "
+        "duplicate_count, rejected_count, is_reconciled from dq_batch_summary where batch_id = ?",
+        [_batch(wh, "apache_combined.log")],
+    )[0]
+    assert row[0] == len(lines) == 10_000 and row[1] == 0 and row[6] is True
+    assert row[2] >= 9_990 and sum(row[2:6]) == 10_000
+    failures = wh.scalar(
+        "select count(*) from fct_api_calls where batch_id = ? and not is_success",
+        [_batch(wh, "apache_combined.log")],
+    )
+    assert failures == expected_failures == 220
+    # the line with a truncated user agent is read, not lost
+    assert (
+        wh.scalar(
+            "select count(*) from raw.api_calls where batch_id = ? and source_record_no = 8899",
+            [_batch(wh, "apache_combined.log")],
+        )
+        == 1
+    )
+    # a website is not a thousand APIs: routes fold past vars.max_routes_per_service
+    apis = wh.scalar(
+        "select count(distinct api_name) from fct_api_calls where batch_id = ?",
+        [_batch(wh, "apache_combined.log")],
+    )
+    assert apis <= 260
+    classes = dict(wh.rows(
+        "select traffic_class, count(*) from fct_api_calls where batch_id = ? group by 1",
+        [_batch(wh, "apache_combined.log")]))  # fmt: skip
+    assert (
+        classes["probe_method"] == 43 and classes["static_asset"] > 5000 and classes["bot"] > 1000
+    )
+
+
+def test_units_offsets_and_upstream_lists(shapes_warehouse) -> None:
+    wh, _ = shapes_warehouse
+    nginx = wh.rows(
+        "select called_at, latency_ms, upstream_latency_ms, http_route from fct_api_calls "
+        "where batch_id = ? order by called_at",
+        [_batch(wh, "nginx.log")],
+    )
+    # 15:30 at +0530 is 10:00 UTC; seconds become ms; "-" is no value; a list is summed
+    assert [str(r[0]) for r in nginx] == [
+        "2026-11-01 10:00:00", "2026-11-01 10:00:01", "2026-11-01 10:00:02"]  # fmt: skip
+    assert [r[1] for r in nginx] == [123.0, 30001.0, 1.0]
+    assert [r[2] for r in nginx] == [120.0, None, 150.0]
+    assert "ABCDE1234F" not in str(nginx) and nginx[1][3] == "/v1/pan/[PAN]/status"
+    assert wh.scalar(
+        "select list(latency_ms order by called_at) from fct_api_calls where batch_id = ?",
+        [_batch(wh, "apache_d.log")],
+    ) == [2.5, 0.9]  # %D microseconds
+    assert (
+        wh.scalar(
+            "select latency_ms from fct_api_calls where batch_id = ?", [_batch(wh, "kong.json")]
+        )
+        == 1200.0
+    )  # ms
+    assert (
+        wh.scalar(
+            "select latency_ms from fct_api_calls where batch_id = ?", [_batch(wh, "otlp.json")]
+        )
+        == 250.0
+    )  # ns
+
+
+def test_status_and_reasons_come_from_the_protocol(shapes_warehouse) -> None:
+    wh, _ = shapes_warehouse
+    got = wh.rows(
+        "select status_code, is_success, error_reason, failure_class, classified_by "
+        "from fct_api_calls where batch_id in (?, ?, ?) order by status_code",
+        [_batch(wh, "nginx.log"), _batch(wh, "apigw.json"), _batch(wh, "kong.json")],
+    )
+    assert (504, False, "http_504", "timeout", "http_status_code") in got
+    assert (429, False, "http_429", "rate_limited", "http_status_code") in got
+    assert (503, False, "http_503", "server", "http_status_code") in got
+    # an OTel error.type in the gateway's own words is kept, classed by its status code
+    assert wh.rows(
+        "select error_reason, failure_class from fct_api_calls where batch_id = ? "
+        "and not is_success", [_batch(wh, "otel.jsonl")]) == [
+        ("java.net.sockettimeoutexception", "server")]  # fmt: skip
+    # a span with status ERROR fails even with a 200
+    assert wh.rows(
+        "select is_success, classified_by, error_reason from fct_api_calls where batch_id = ?",
+        [_batch(wh, "otlp.json")],
+    ) == [(False, "otel_status", "otel_error")]
+
+
+def test_routes_become_apis_and_traffic_is_classed(shapes_warehouse) -> None:
+    wh, _ = shapes_warehouse
+    apis = dict(wh.rows(
+        "select http_route, api_name from fct_api_calls where batch_id in (?, ?, ?)",
+        [_batch(wh, "nginx.log"), _batch(wh, "apigw.json"), _batch(wh, "apache_d.log")]))  # fmt: skip
+    assert apis["/v1/pan/verify"] == "PAN_OCR"  # seed route_patterns
+    # templated (the PAN became [PAN] at landing, then {id}); one call on a service that
+    # also holds the real log's 1,368 paths, so past the cap it folds to /v1/{other}
+    assert apis["/v1/pan/[PAN]/status"] == "POST /v1/{other}"
+    assert wh.rows(
+        "select is_folded_route, is_mapped_route from intermediate.int_api_routes_mapped "
+        "where route_template = '/v1/pan/{id}/status'") == [(True, False)]  # fmt: skip
+    assert apis["/v2/ifsc/HDFC0001234"] == "IFSC_LOOKUP"  # an id collapsed, then mapped
+    classes = dict(wh.rows(
+        "select http_route || ' ' || http_method, traffic_class from fct_api_calls "
+        "where batch_id in (?, ?)", [_batch(wh, "nginx.log"), _batch(wh, "apache_d.log")]))  # fmt: skip
+    assert classes["/health GET"] == "health_check"
+    assert classes["/v2/ifsc/HDFC0001234 HEAD"] == "probe_method"
+    # non-API traffic stays in facts but not in the metric marts
+    in_marts = wh.scalar("select calls from agg_platform_overview")
+    assert in_marts == wh.scalar("select count(*) from fct_api_calls where is_api_traffic")
+
+
+def test_client_spans_and_bad_lines_are_accounted_not_counted(shapes_warehouse) -> None:
+    wh, _ = shapes_warehouse
+    otlp = wh.rows(
+        "select record_count, fact_count, quarantined_count, line_count, unaccounted_line_count "
+        "from dq_batch_summary where batch_id = ?", [_batch(wh, "otlp.json")])[0]  # fmt: skip
+    assert otlp == (2, 1, 1, 1, 0)
+    assert wh.scalar(
+        "select reasons from dq_quarantine where batch_id = ?", [_batch(wh, "otlp.json")]
+    ).startswith("not_a_server_span")
+    for name, rejects in (("nginx.log", 1), ("apigw.json", 1)):
+        assert wh.rows(
+            "select rejected_count, unaccounted_line_count, is_reconciled from dq_batch_summary "
+            "where batch_id = ?", [_batch(wh, name)]) == [(rejects, 0, True)]  # fmt: skip
+
+
+def test_personal_data_and_unknown_fields(shapes_warehouse) -> None:
+    wh, _ = shapes_warehouse
+    ips = wh.rows("select distinct client_ip from raw.api_calls where client_ip is not null")
+    assert ips and all(ip.startswith("ip_") and "." not in ip for (ip,) in ips)
+    assert wh.scalar("select count(*) from raw.api_calls where route like '%ABCDE1234F%'") == 0
+    # a field no mapping knows is kept, reported as drift, and weighted rows keep their rate
+    otel = _batch(wh, "otel.jsonl")
+    assert wh.rows(
+        "select extra_fields['sdk_version'] from raw.api_calls where batch_id = ? order by 1",
+        [otel]) == [("1.2.3",), ("1.2.4",)]  # fmt: skip
+    assert wh.rows(
+        "select change_type from dq_schema_drift where batch_id = ? and column_name = 'sdk_version'",
+        [otel]) == [("added",)]  # fmt: skip
+    assert wh.rows(
+        "select distinct sample_weight from fct_api_calls where batch_id = ?", [otel]
+    ) == [(10.0,)]
