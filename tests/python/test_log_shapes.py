@@ -297,3 +297,15 @@ def test_personal_data_and_unknown_fields(shapes_warehouse) -> None:
     assert wh.rows(
         "select distinct sample_weight from fct_api_calls where batch_id = ?", [otel]
     ) == [(10.0,)]
+
+
+def test_no_finding_is_about_an_unknown_value(shapes_warehouse) -> None:
+    """10,000 calls without client, region or document type beside generated ones: the
+    missing values are `unknown` in facts, never a segment, and every finding has an owner."""
+    wh, _ = shapes_warehouse
+    assert wh.scalar("select count(*) from fct_api_calls where client_id = 'unknown'") >= 2000
+    assert wh.scalar("select count(*) from rca_findings") > 0
+    assert wh.rows(
+        "select segment from rca_findings where segment ilike '%=unknown%' or segment ilike '%=null%'"
+    ) == []
+    assert wh.scalar("select count(*) from rca_findings where owner_team is null") == 0

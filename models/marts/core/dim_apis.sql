@@ -26,7 +26,7 @@ seen_but_unknown as (
     select distinct
         api_name,
         'UNKNOWN' as api_family,
-        'unassigned' as owner_team,
+        '{{ var("default_owner_team") }}' as owner_team,
         cast(null as varchar) as live_versions,
         cast(null as varchar) as latest_version,
         cast(null as double) as availability_target,

@@ -37,7 +37,7 @@ facts as (
         validated_calls.api_name,
         validated_calls.api_version,
         coalesce(apis.api_family, 'UNKNOWN') as api_family,
-        coalesce(apis.owner_team, 'unassigned') as owner_team,
+        coalesce(apis.owner_team, '{{ var("default_owner_team") }}') as owner_team,
         validated_calls.region,
         validated_calls.client_type,
         validated_calls.document_type,

@@ -23,6 +23,8 @@ per_client as (
         min(case when failure_class = 'auth' then called_at end) as first_auth_failure_at,
         max(case when failure_class = 'auth' then called_at end) as last_auth_failure_at
     from calls
+    -- a log without client ids says nothing about clients: `unknown` is no client
+    where client_id != 'unknown'
     group by client_id
 ),
 

@@ -31,6 +31,8 @@ cells as (
             count(*) as calls,
             sum(case when is_success then 0 else 1 end) as failures
         from calls
+        -- a missing or unknown value is no segment: it says what the log lacks
+        where {{ dim }} is not null and {{ dim }} != 'unknown'
         group by {{ dim }}, api_name
         {%- if not loop.last %}
             union all

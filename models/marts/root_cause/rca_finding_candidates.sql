@@ -40,7 +40,7 @@ segment_candidates as (
         coalesce(
             owner_team,
             case when client_id is not null then '{{ var("rca_client_owner_team", "client-success") }}' end,
-            '{{ var("rca_cross_api_owner_team", "api-platform") }}'
+            '{{ var("default_owner_team") }}'
         ) as owner_team,
         dimension_1,
         dimension_2,

@@ -28,6 +28,7 @@ cells as (
         count(*) as calls,
         sum(case when is_success then 0 else 1 end) as failures
     from calls
+    where document_type != 'unknown'
     group by api_name, document_type
 ),
 

@@ -27,6 +27,7 @@ version_stats as (
         sum(case when is_success then 1 else 0 end) as successful_calls,
         {{ api_trust.percentile_list('case when is_success then latency_ms end', [0.5, 0.95]) }} as latency_pcts
     from calls
+    where api_version != 'unknown'
     group by api_name, api_version
 ),
 
