@@ -56,19 +56,21 @@
     nullif(regexp_extract({{ expr }}, '{{ api_trust.iso_timestamp_pattern() }}', 2), '')
 {%- endmacro %}
 
-{# Minutes east of UTC for `Z` or a numeric offset up to 18:00; null for names and bad offsets. Portable. #}
+{#
+    Minutes east of UTC for `Z` or a numeric offset up to 18:00; null for names
+    and impossible offsets. The parts are cast safely: a name's letters may be
+    evaluated before the pattern check rules them out.
+#}
 {% macro fixed_offset_minutes(zone) -%}
+    {%- set hours = api_trust.safe_cast('substr(' ~ zone ~ ', 2, 2)', 'integer') -%}
+    {%- set minutes = "coalesce(" ~ api_trust.safe_cast("nullif(substr(replace(" ~ zone ~ ", ':', ''), 4, 2), '')", 'integer') ~ ", 0)" -%}
     case
         when {{ zone }} = 'Z' then 0
         when
             {{ api_trust.full_match(zone, '[+-][0-9]{2}(:?[0-9]{2})?') }}
-            and cast(substr({{ zone }}, 2, 2) as integer) * 60
-            + coalesce(cast(nullif(substr(replace({{ zone }}, ':', ''), 4, 2), '') as integer), 0) <= 18 * 60
-            and coalesce(cast(nullif(substr(replace({{ zone }}, ':', ''), 4, 2), '') as integer), 0) < 60
-            then (case when {{ zone }} like '-%' then -1 else 1 end) * (
-                cast(substr({{ zone }}, 2, 2) as integer) * 60
-                + coalesce(cast(nullif(substr(replace({{ zone }}, ':', ''), 4, 2), '') as integer), 0)
-            )
+            and {{ hours }} * 60 + {{ minutes }} <= 18 * 60
+            and {{ minutes }} < 60
+            then (case when {{ zone }} like '-%' then -1 else 1 end) * ({{ hours }} * 60 + {{ minutes }})
     end
 {%- endmacro %}
 
@@ -168,7 +170,7 @@
 {%- endmacro %}
 
 {% macro default__parse_integer_text(expr) -%}
-    case when regexp_full_match({{ expr }}, '[0-9]{1,18}') then cast({{ expr }} as bigint) end
+    case when regexp_full_match({{ expr }}, '[0-9]{1,18}') then try_cast({{ expr }} as bigint) end
 {%- endmacro %}
 
 {% macro spark__parse_integer_text(expr) -%}

@@ -179,6 +179,15 @@ def latency_nonfinite(folder: Path) -> Path:
     return write_csv(folder, "latency_nonfinite", rows)
 
 
+def float_mean_latency(folder: Path) -> Path:
+    """Three calls of 0.1 ms: their mean in doubles is 0.10000000000000002, above their max."""
+    rows = [
+        call(f"flt_{i}", at(950 + i), api_name="HOSTILE_FLOAT_API", latency_ms="0.1")
+        for i in range(3)
+    ]
+    return write_csv(folder, "float_mean_latency", rows)
+
+
 def only_401(folder: Path) -> Path:
     """Issue 3: an API whose only calls are 401 invalid_api_key (availability was null)."""
     api = API_OF["only_401"]
@@ -236,6 +245,7 @@ MODEL_HOSTILE_FILES: dict[str, Callable[[Path], Path]] = {
     "dst_local_times": dst_local_times,
     "status_codes": status_codes,
     "latency_nonfinite": latency_nonfinite,
+    "float_mean_latency": float_mean_latency,
     "only_401": only_401,
     "all_success": all_success,
     "no_success": no_success,
@@ -383,6 +393,15 @@ def test_hostile_value_is_quarantined(
 )
 def test_well_formed_numbers_stay_facts(hostile_demo: Warehouse, request_id: str) -> None:
     assert outcome(hostile_demo, request_id)[:2] == ("fact", None)
+
+
+def test_mean_latency_of_equal_calls_passes_its_bound(hostile_demo: Warehouse) -> None:
+    """On main the mean (0.10000000000000002) exceeded the max (0.1) and failed an error test."""
+    row = hostile_demo.rows(
+        "select calls, mean_latency_ms, max_latency_ms from agg_latency_by_api where api_name = ?",
+        ["HOSTILE_FLOAT_API"],
+    )
+    assert row == [(3, pytest.approx(0.1), 0.1)]
 
 
 def test_status_code_is_the_integer_as_written(hostile_demo: Warehouse) -> None:
