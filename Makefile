@@ -30,7 +30,7 @@ BATCH ?=
 export API_TRUST_FILES := $(value FILES)
 export API_TRUST_BATCHES := $(value BATCH)
 
-.PHONY: help setup system-deps demo generate load unload batches build dashboards report export docs \
+.PHONY: help setup system-deps demo generate load unload batches dimensions build dashboards report export docs \
         test pytest dbt-test lint format bench clean
 
 help: ## list the tasks
@@ -68,6 +68,9 @@ load: $(VENV)/.installed ## load your own log files: FILES="a.csv 'name with spa
 
 unload: $(VENV)/.installed ## remove batches from the warehouse: BATCH="file_ab12cd34ef56 ..."
 	@$(PY) -m api_trust.unload --from-env API_TRUST_BATCHES
+
+dimensions: $(VENV)/.installed ## list extra fields worth slicing by (WRITE=1 writes vars.analysis_dimensions.extra)
+	@$(PY) -m api_trust.dimensions $(if $(WRITE),--write,)
 
 batches: $(VENV)/.installed ## list the loaded batches (ids for make unload)
 	@$(PY) -m api_trust.unload --list

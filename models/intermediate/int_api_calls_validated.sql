@@ -433,6 +433,9 @@ final as (
         has_pii_in_message,
         is_time_zone_known,
 
+        -- delivered fields outside the contract (name -> value), for fct_call_dimensions
+        extra_fields,
+
         -- timestamps
         called_at,
         called_at_local,

@@ -1,0 +1,52 @@
+{#
+    The extra dimensions of every fact, in long form: one row per call and
+    delivered field named in vars.analysis_dimensions.extra (an `sdk_version`,
+    a `country`, a `merchant_id`), so that any field a team's logs carry can
+    be sliced by without a column, and contracts stay enforced.
+#}
+
+with
+
+validated_calls as (
+    select * from {{ ref('int_api_calls_validated') }}
+    where route = 'fact'
+),
+
+extra_values as (
+    {%- set extras = var('analysis_dimensions')['extra'] %}
+    {%- for dim in extras %}
+        select
+            call_id,
+            batch_id,
+            '{{ dim }}' as dimension,
+            nullif(trim(extra_fields['{{ dim }}']), '') as dimension_value
+        from validated_calls
+        where extra_fields['{{ dim }}'] is not null
+        {%- if not loop.last %}
+            union all
+        {%- endif %}
+    {%- endfor %}
+    {%- if extras | length == 0 %}
+        select
+            cast(null as varchar) as call_id,
+            cast(null as varchar) as batch_id,
+            cast(null as varchar) as dimension,
+            cast(null as varchar) as dimension_value
+        where false
+    {%- endif %}
+),
+
+final as (
+    select
+        -- ids
+        call_id as request_id,
+        batch_id,
+
+        -- strings
+        dimension,
+        dimension_value
+    from extra_values
+    where dimension_value is not null
+)
+
+select * from final

@@ -1,0 +1,106 @@
+"""Find the delivered fields worth slicing by, and make them analysis dimensions.
+
+    python -m api_trust.dimensions            (make dimensions)      list candidates
+    python -m api_trust.dimensions --write    (make dimensions WRITE=1) update the var
+
+A candidate is a field outside the contract (raw.api_calls.extra_fields) with at
+most `vars.max_dimension_values` distinct values that does not look like an id:
+fewer distinct values than half its rows, and values that are not mostly
+numbers, UUIDs or long hex. `--write` replaces `analysis_dimensions.extra` in
+dbt_project.yml with the candidates (plus any already listed that still
+occur), which fct_call_dimensions, agg_failure_rate_by_dimension and the
+dashboards read. High-cardinality fields stay in raw.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from dataclasses import dataclass
+
+import duckdb
+
+from api_trust.contract import PROJECT_ROOT, db_path, project_vars
+from api_trust.warehouse import connect, run_cli
+
+ID_LIKE = r"^([0-9]+|[0-9a-fA-F-]{16,}|pii_[a-p]{32}|ip_[a-p]{32}|rec_.*)$"
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    rows: int
+    distinct: int
+    id_like_share: float
+    examples: tuple[str, ...]
+
+    def is_candidate(self, max_values: int) -> bool:
+        return (
+            2 <= self.distinct <= max_values
+            and self.distinct < 0.5 * self.rows
+            and self.id_like_share < 0.5
+        )
+
+
+def profile_fields(con: duckdb.DuckDBPyConnection) -> list[Field]:
+    """Every extra field with its rows, distinct values, id-like share and a few values."""
+    rows = con.execute(
+        f"""
+        with entries as (
+            select unnest(map_keys(extra_fields)) as name,
+                   unnest(map_values(extra_fields)) as value
+            from raw.api_calls where extra_fields is not null
+        )
+        select name, count(value), count(distinct value),
+               avg(case when regexp_matches(value, '{ID_LIKE}') then 1.0 else 0.0 end),
+               list(distinct value order by value)[1:3]
+        from entries group by name order by name
+        """
+    ).fetchall()
+    return [Field(n, r, d, s or 0.0, tuple(x or ())) for n, r, d, s, x in rows]
+
+
+def write_extra(names: list[str]) -> None:
+    """Replace the `extra:` line of analysis_dimensions in dbt_project.yml (comments kept)."""
+    path = PROJECT_ROOT / "dbt_project.yml"
+    text = path.read_text(encoding="utf-8")
+    new, n = re.subn(
+        r"(?m)^(\s+extra: )\[.*\]$", lambda m: m.group(1) + "[" + ", ".join(names) + "]", text
+    )
+    if n != 1:
+        raise SystemExit("error: cannot find `extra: [...]` under analysis_dimensions")
+    path.write_text(new, encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(prog="python -m api_trust.dimensions", description=__doc__)
+    p.add_argument("--write", action="store_true", help="write the candidates to the var")
+    args = p.parse_args(argv)
+
+    def _run() -> None:
+        dims = project_vars()["analysis_dimensions"]
+        max_values = int(project_vars().get("max_dimension_values", 1000))
+        con = connect(db_path(), read_only=True)
+        try:
+            fields = profile_fields(con)
+        finally:
+            con.close()
+        chosen = []
+        for f in fields:
+            ok = f.is_candidate(max_values)
+            mark = "candidate" if ok else "stays in raw"
+            listed = " (listed)" if f.name in dims["extra"] else ""
+            print(f"dimensions: {f.name}: {f.rows:,} values, {f.distinct:,} distinct, "
+                  f"{f.id_like_share:.0%} id-like -> {mark}{listed}; e.g. {', '.join(f.examples)}")  # fmt: skip
+            if ok:
+                chosen.append(f.name)
+        print(f"dimensions: {len(chosen)} candidate(s) of {len(fields)} extra field(s)")
+        if args.write:
+            write_extra(sorted(chosen))
+            print(f"dimensions: wrote analysis_dimensions.extra = {sorted(chosen)}; run make build")
+
+    run_cli(_run)
+
+
+if __name__ == "__main__":
+    main()
