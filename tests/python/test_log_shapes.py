@@ -305,7 +305,10 @@ def test_no_finding_is_about_an_unknown_value(shapes_warehouse) -> None:
     wh, _ = shapes_warehouse
     assert wh.scalar("select count(*) from fct_api_calls where client_id = 'unknown'") >= 2000
     assert wh.scalar("select count(*) from rca_findings") > 0
-    assert wh.rows(
-        "select segment from rca_findings where segment ilike '%=unknown%' or segment ilike '%=null%'"
-    ) == []
+    assert (
+        wh.rows(
+            "select segment from rca_findings where segment ilike '%=unknown%' or segment ilike '%=null%'"
+        )
+        == []
+    )
     assert wh.scalar("select count(*) from rca_findings where owner_team is null") == 0
