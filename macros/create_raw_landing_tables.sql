@@ -5,7 +5,8 @@
     executes this same body before loading, so the DDL lives in one place.
     Keep the body plain SQL: the Python side reads it without Jinja.
     Text lands masked (macros/pii.sql); fields outside the contract land in
-    `extra_fields` (name -> value), so a wide header never widens the table.
+    `extra_fields` (a JSON object, name -> value), so a wide header never
+    widens the table.
 #}
 {% macro create_raw_landing_tables() %}
 create schema if not exists raw;
@@ -35,7 +36,7 @@ create table if not exists raw.api_calls (
     user_agent_family varchar,
     upstream_latency_ms varchar,
     sample_rate varchar,
-    extra_fields map(varchar, varchar),
+    extra_fields varchar,
     batch_id varchar not null,
     source_name varchar not null,
     source_record_no bigint not null,
@@ -76,7 +77,7 @@ create table if not exists raw.load_rejects (
     line_count bigint
 );
 -- Warehouses made before these columns existed get them here (null for old batches).
-alter table raw.api_calls add column if not exists extra_fields map(varchar, varchar);
+alter table raw.api_calls add column if not exists extra_fields varchar;
 alter table raw.api_calls add column if not exists http_method varchar;
 alter table raw.api_calls add column if not exists route varchar;
 alter table raw.api_calls add column if not exists service_name varchar;

@@ -112,6 +112,6 @@
     {%- for col in var('log_columns') -%}
         {%- do parts.append("coalesce(" ~ col.name ~ "_raw, '')") -%}
     {%- endfor -%}
-    {%- do parts.append("coalesce(cast(extra_fields as varchar), '')") -%}
+    {%- do parts.append("coalesce(extra_fields, '')") -%}
     {{ parts | join(', ') }}
 {%- endmacro %}

@@ -41,3 +41,16 @@
 {% macro default__version_from_path(expr) -%}
     nullif('v' || regexp_extract({{ expr }}, '/v([0-9]+)(/|$)', 1), 'v')
 {%- endmacro %}
+
+{# The text value of a key of a JSON object held as text (raw.api_calls.extra_fields). #}
+{% macro json_field(expr, key) -%}
+    {{ return(adapter.dispatch('json_field', 'api_trust')(expr, key)) }}
+{%- endmacro %}
+
+{% macro default__json_field(expr, key) -%}
+    json_extract_string({{ expr }}, '$."{{ key }}"')
+{%- endmacro %}
+
+{% macro spark__json_field(expr, key) -%}
+    get_json_object({{ expr }}, '$.{{ key }}')
+{%- endmacro %}

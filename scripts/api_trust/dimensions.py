@@ -47,8 +47,8 @@ def profile_fields(con: duckdb.DuckDBPyConnection) -> list[Field]:
     rows = con.execute(
         f"""
         with entries as (
-            select unnest(map_keys(extra_fields)) as name,
-                   unnest(map_values(extra_fields)) as value
+            select unnest(json_keys(extra_fields)) as name,
+                   json_extract_string(extra_fields, '$."' || name || '"') as value
             from raw.api_calls where extra_fields is not null
         )
         select name, count(value), count(distinct value),

@@ -272,7 +272,7 @@ def generate(args: argparse.Namespace) -> dict:
         ]
         if drift["sdk_version"]:
             select.append(
-                "map(['sdk_version'], ['mobile-sdk-5.' || (source_record_no % 3)]) as extra_fields"
+                "'{\"sdk_version\":\"mobile-sdk-5.' || (source_record_no % 3) || '\"}' as extra_fields"
             )
         con.execute(f"""
             insert into raw.api_calls by name

@@ -54,6 +54,7 @@ from __future__ import annotations
 
 import argparse
 import bisect
+import codecs
 import collections
 import csv
 import gzip
@@ -352,6 +353,22 @@ class Source:
         return f"{kind}.gz" if self.gzipped else kind
 
 
+def _count_lines(raw: io.RawIOBase) -> int:
+    """Physical lines of a line-shaped file, counted in bytes (no parsing), UTF-8 checked.
+
+    A line is what ends in a line feed, plus a last line without one: what an editor
+    numbers, and what DuckDB's line reader returns (blank lines included).
+    """
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    lines, last = 0, b"\n"
+    while chunk := raw.read(READ_CHUNK):
+        decoder.decode(chunk)
+        lines += chunk.count(b"\n")
+        last = chunk[-1:]
+    decoder.decode(b"", final=True)
+    return lines + (last != b"\n")
+
+
 def _peek(path: Path, gzipped: bool) -> tuple[bytes, str]:
     """The first bytes of the (decompressed) file and its first non-blank line, for sniffing."""
     try:
@@ -406,7 +423,7 @@ def read_source(path: Path, shape_name: str | None = None) -> Source:
                 profile = profile_csv(text, limit, delimiter)
                 lines = profile.line_count
             else:
-                profile, lines = CsvProfile((), 0, 0), sum(1 for _ in text)
+                profile, lines = CsvProfile((), 0, 0), _count_lines(hashing)
     except UnicodeDecodeError:
         raise FileError(
             "is not UTF-8 text (binary data, or another encoding such as Latin-1): "
@@ -440,6 +457,9 @@ class ColumnPlan:
 
     delivered: tuple[str, ...]  # header names, trimmed and lower-cased, in file order
     targets: tuple[str | None, ...]  # contract column per delivered name; None = extra field
+    # positions whose values our own parsers made (a keyed hash, a user-agent family, a
+    # formatted timestamp): nothing personal can be in them, so masking skips them
+    made_by_parser: frozenset[int] = frozenset()
 
     @property
     def contract(self) -> list[tuple[int, str]]:
@@ -924,14 +944,20 @@ def _insert_records(
     `lineage` is (batch_id, source_name, loaded_at).
     """
     key = pii_key(db_path())
-    select = [
-        f"{mask_column_sql(target, f's.c{i + 1}', key)} as {quote_ident(target)}"
-        for i, target in plan.contract
-    ]
+
+    def value(i: int, column: str) -> str:
+        expr = f"s.c{i + 1}"
+        return expr if i in plan.made_by_parser else mask_column_sql(column, expr, key)
+
+    select = [f"{value(i, target)} as {quote_ident(target)}" for i, target in plan.contract]
     if plan.extras:
-        keys = ", ".join("'" + delivered[i].replace("'", "''") + "'" for i, _ in plan.extras)
-        values = ", ".join(mask_column_sql(n, f"s.c{i + 1}", key) for i, n in plan.extras)
-        select.append(f"map([{keys}], [{values}]) as extra_fields")
+        # one JSON object: far cheaper to write than a MAP, and masked as one text
+        pairs = ", ".join(
+            "'" + delivered[i].replace("'", "''") + f"', s.c{i + 1}" for i, _ in plan.extras
+        )
+        select.append(
+            f"{mask_column_sql('extra_fields', f'json_object({pairs})::varchar', key)} as extra_fields"
+        )
     con.execute(
         f"""
         insert into raw.api_calls by name
@@ -1057,7 +1083,7 @@ def _write_shaped_batch(
     """Every raw.* write for one batch of another shape; the caller holds the transaction."""
     batch_id = source.batch_id
     name = _mask_names(con, [source.path.name])[0]
-    plan = ColumnPlan(read.delivered, read.targets)
+    plan = ColumnPlan(read.delivered, read.targets, read.made_by_parser)
     delivered = _mask_names(con, plan.delivered)
     landed = _insert_records(
         con, plan, delivered, f"{temps['scan']} s", "s.record_no", (batch_id, name, loaded_at)

@@ -291,8 +291,8 @@ def test_renamed_and_extra_columns_land_as_delivered(db: Path, tmp_path: Path) -
     # Values as delivered, under the contract name; the delivered name is the batch's record.
     assert rows(
         db,
-        "select count(latency_ms), count(extra_fields['sdk_version']), "
-        "min(extra_fields['sdk_version']) from raw.api_calls",
+        "select count(latency_ms), count(extra_fields->>'$.sdk_version'), "
+        "min(extra_fields->>'$.sdk_version') from raw.api_calls",
     ) == [(40, 40, "mobile-sdk-5.0")]
     types = dict(rows(db, "select column_name, sniffed_type from raw.load_batch_columns"))
     assert types["latency"] == "BIGINT" and types["sdk_version"] == "VARCHAR"

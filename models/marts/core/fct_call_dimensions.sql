@@ -19,9 +19,9 @@ extra_values as (
             call_id,
             batch_id,
             '{{ dim }}' as dimension,
-            nullif(trim(extra_fields['{{ dim }}']), '') as dimension_value
+            nullif(trim({{ api_trust.json_field('extra_fields', dim) }}), '') as dimension_value
         from validated_calls
-        where extra_fields['{{ dim }}'] is not null
+        where {{ api_trust.json_field('extra_fields', dim) }} is not null
         {%- if not loop.last %}
             union all
         {%- endif %}
