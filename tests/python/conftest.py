@@ -109,3 +109,23 @@ def clean_warehouse(tmp_path_factory) -> Warehouse:
     return build_warehouse(
         tmp_path_factory, "clean", "--rows", "120000", "--seed", "42", "--batches", "3", "--drift"
     )
+
+
+@pytest.fixture(scope="session")
+def hostile_warehouse(tmp_path_factory) -> Warehouse:
+    """Every hostile file at once (the hardening issue's acceptance), loaded after a small
+    demo-shaped run with dirt and drift: the model-side files of test_hostile_build and
+    the landing-side files of test_hostile_landing. `make build` must pass on it."""
+    from test_hostile_build import MODEL_HOSTILE_FILES
+    from test_hostile_landing import LANDING_HOSTILE_FILES
+
+    work = tmp_path_factory.mktemp("hostile")
+    wh = Warehouse(work / "warehouse.duckdb", work)
+    generate(wh.db, wh.work, "--rows", "5000", "--seed", "42", "--dirty-rate", "0.03",
+             "--batches", "3", "--drift")  # fmt: skip
+    folder = work / "files"
+    folder.mkdir()
+    files = [make(folder) for make in {**MODEL_HOSTILE_FILES, **LANDING_HOSTILE_FILES}.values()]
+    run([sys.executable, "-m", "api_trust.ingest", *map(str, files)], wh.db, wh.work)
+    dbt(wh.db, wh.work, "build", "--quiet")
+    return wh

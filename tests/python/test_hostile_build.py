@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import Warehouse, dbt, generate, run
+from conftest import Warehouse, dbt, run
 
 COLUMNS = ["request_id", "timestamp", "api_name", "api_version", "region", "client_type",
            "client_id", "document_type", "verification_id", "attempt_no", "status", "status_code",
@@ -274,16 +274,9 @@ def empty_warehouse(tmp_path_factory, name: str) -> Warehouse:
 
 
 @pytest.fixture(scope="module")
-def hostile_demo(tmp_path_factory) -> Warehouse:
-    """Every hostile file at once, loaded after a small demo-shaped run (dirt and drift)."""
-    wh = empty_warehouse(tmp_path_factory, "hostile_demo")
-    generate(wh.db, wh.work, "--rows", "5000", "--seed", "42", "--dirty-rate", "0.03",
-             "--batches", "3", "--drift")  # fmt: skip
-    folder = wh.work / "files"
-    folder.mkdir()
-    load(wh, *(write(folder) for write in MODEL_HOSTILE_FILES.values()))
-    build(wh)
-    return wh
+def hostile_demo(hostile_warehouse: Warehouse) -> Warehouse:
+    """Every hostile file at once, model-side and landing-side (conftest.hostile_warehouse)."""
+    return hostile_warehouse
 
 
 def outcome(wh: Warehouse, request_id: str) -> tuple[str, str | None, datetime | None]:
