@@ -65,7 +65,7 @@
     {%- set hours = api_trust.safe_cast('substr(' ~ zone ~ ', 2, 2)', 'integer') -%}
     {%- set minutes = "coalesce(" ~ api_trust.safe_cast("nullif(substr(replace(" ~ zone ~ ", ':', ''), 4, 2), '')", 'integer') ~ ", 0)" -%}
     case
-        when {{ zone }} = 'Z' then 0
+        when upper({{ zone }}) = 'Z' then 0
         when
             {{ api_trust.full_match(zone, '[+-][0-9]{2}(:?[0-9]{2})?') }}
             and {{ hours }} * 60 + {{ minutes }} <= 18 * 60

@@ -123,6 +123,7 @@ def zone_forms(folder: Path) -> Path:
     """Zone names and offsets honoured row by row, epoch ms and s, fractions; unknown zones."""
     rows = [
         call("zf_z", "2026-10-05T10:00:00Z"),
+        call("zf_lower_z", "2026-10-05T10:00:00z"),
         call("zf_colon", "2026-10-05T10:00:00+05:30"),
         call("zf_compact", "2026-10-05 10:00:00 -0800"),
         call("zf_hours", "2026-10-05T10:00:00+02"),
@@ -325,6 +326,7 @@ def test_zone_does_not_leak_to_later_rows(hostile_demo: Warehouse) -> None:
     ("request_id", "utc"),
     [
         ("zf_z", datetime(2026, 10, 5, 10, 0)),
+        ("zf_lower_z", datetime(2026, 10, 5, 10, 0)),
         ("zf_colon", datetime(2026, 10, 5, 4, 30)),
         ("zf_compact", datetime(2026, 10, 5, 18, 0)),
         ("zf_hours", datetime(2026, 10, 5, 8, 0)),
