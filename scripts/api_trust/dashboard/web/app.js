@@ -188,7 +188,7 @@
     const eligible = sum(slo.map((r) => r.eligible)), bad = sum(slo.map((r) => r.bad));
     const avail = eligible ? 1 - bad / eligible : null;
     kpi(box, 'Availability', pct(avail, 2), 'server and timeout failures only, ' + fmt(bad) + ' of ' + fmt(eligible) + ' calls; ' + where,
-      avail === null ? null : slo.some((r) => r.significant) ? 'bad' : 'ok').id = 'kpi-availability';
+      null).id = 'kpi-availability';
     const conv = (P.conversion || []), verifs = sum(conv.map((r) => r.verifications));
     const first = verifs ? sum(conv.map((r) => r.first_attempt_passes)) / verifs : null, eventual = verifs ? sum(conv.map((r) => r.eventual_passes)) / verifs : null;
     kpi(box, 'First-attempt conversion', pct(first), fmt(verifs) + ' verifications; all APIs, whole period (a verification spans APIs)').id = 'kpi-first-attempt';
@@ -383,6 +383,8 @@
   }
   function clampDates(s) {
     if (!DAYS.length) return s;
+    if (!s.from) s.from = DAYS[0];
+    if (!s.to) s.to = DAYS[DAYS.length - 1];
     s.from = s.from < DAYS[0] ? DAYS[0] : s.from > DAYS[DAYS.length - 1] ? DAYS[DAYS.length - 1] : s.from;
     s.to = s.to > DAYS[DAYS.length - 1] ? DAYS[DAYS.length - 1] : s.to < DAYS[0] ? DAYS[0] : s.to;
     if (s.from > s.to) { const t = s.from; s.from = s.to; s.to = t; }

@@ -74,6 +74,7 @@ const Charts = (() => {
     return base;
   }
   const note = (text) => ({ note: text });
+  const rgba = (hex, a) => 'rgba(' + [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16)).join(',') + ',' + a + ')';
 
   // ------------------------------------------------------------------ data over the payload
   /** Filtered sums over the embedded cubes. Scopes: 'all', 'family:F', 'api:NAME', 'unknown'. */
@@ -315,7 +316,7 @@ const Charts = (() => {
       const ys = share.map((s) => i + 0.85 * s / peak).concat([i + 0.85 * share[share.length - 1] / peak]);
       const color = SERIES[(names.length - 1 - i) % SERIES.length];
       data.push({ type: 'scatter', x: [xs[0], xs[xs.length - 1]], y: [i, i], mode: 'lines', line: { width: 0.5, color: '#94a3b8' }, hoverinfo: 'skip', showlegend: false });
-      data.push({ type: 'scatter', x: xs, y: ys, mode: 'lines', line: { shape: 'hv', color, width: 1.5 }, fill: 'tonexty', fillcolor: color + '33', name: pt(name), showlegend: false,
+      data.push({ type: 'scatter', x: xs, y: ys, mode: 'lines', line: { shape: 'hv', color, width: 1.5 }, fill: 'tonexty', fillcolor: rgba(color, 0.2), name: pt(name), showlegend: false,
         customdata: share.map((s) => Math.round(10000 * s) / 100).concat([null]), hovertemplate: pt(name) + '<br>%{x:.0f} ms and up: %{customdata}% of calls<extra></extra>' });
     });
     [['p50', 'circle'], ['p95', 'diamond'], ['p99', 'x-thin-open']].forEach((m) => {
@@ -436,7 +437,7 @@ const Charts = (() => {
     }
     return {
       data: [{ type: 'heatmap', x: reasons.map((r) => pt(human(r))), y: apis.map((a) => pt(label(a))), z,
-        text: z.map((row) => row.map((v) => v ? (100 * v).toFixed(0) + '%' : '')), texttemplate: '%{text}', textfont: { size: 11 },
+        text: z.map((row) => row.map((v) => !v ? '' : v < 0.005 ? '<1%' : (100 * v).toFixed(0) + '%')), texttemplate: '%{text}', textfont: { size: 11 },
         colorscale: [[0, '#ffffff'], [0.15, '#fee2e2'], [1, '#991b1b']], zmin: 0, zmax: 1,
         colorbar: { title: { text: 'share of the<br>API\'s failures' }, tickformat: '.0%', len: 0.9 },
         customdata: apis.map((a) => reasons.map((r) => [fmt(n(a, r)), pt(human(reasonClass[r]))])),
@@ -491,7 +492,7 @@ const Charts = (() => {
     return {
       data,
       layout: layout(width, title, 'Failure rate of each API x document type pair with its 95% interval, against the same API on its other documents; pairs with the most excess failures. ' +
-        'Whole period, all APIs: the mart has no date (rca_fragile_document_types)', 'Failed calls', '', {
+        'All APIs, whole period whatever the filters: the mart has no date (rca_fragile_document_types)', 'Failed calls', '', {
         height: 200 + 34 * rows.length, xaxis: { tickformat: '.0%', rangemode: 'tozero' }, yaxis: { title: { text: '' }, categoryorder: 'array', categoryarray: y },
       }),
     };
@@ -600,7 +601,7 @@ const Charts = (() => {
       data: parts.map((p) => ({ type: 'bar', orientation: 'h', name: p[1], y, x: shown.map((r) => r[p[0]]), marker: { color: p[2] }, text: shown.map((r) => fmt(r[p[0]] || 0)),
         textposition: 'outside', cliponaxis: false, hovertemplate: '%{x:,} ' + p[1] + '<extra></extra>' })),
       layout: layout(width, title, 'Records of each batch that did not become facts, by where they went' + (shown.length < all.length ? '; latest ' + shown.length + ' of ' + all.length + ' batches' : '') +
-        '; all APIs (dq_batch_summary)', 'Records', '', { barmode: 'group', height: 200 + 70 * shown.length, yaxis: { autorange: 'reversed', title: { text: '' } }, xaxis: { rangemode: 'tozero' } }),
+        '; all APIs, whole period whatever the filters: a batch is a delivered file (dq_batch_summary)', 'Records', '', { barmode: 'group', height: 200 + 70 * shown.length, yaxis: { autorange: 'reversed', title: { text: '' } }, xaxis: { rangemode: 'tozero' } }),
     };
   }
 
