@@ -583,7 +583,7 @@ const Charts = (() => {
         text: rows.map((r) => fmt(r.records)), textposition: 'outside', cliponaxis: false, customdata: rows.map((r) => pt(r.column_name || '(record)')),
         hovertemplate: '%{y}: %{x:,} records (input column %{customdata})<extra></extra>' }],
       layout: layout(width, human(top.reason) + ' is the commonest defect: ' + fmt(top.records) + ' records (' + pct(top.records / total) + ' of reasons)',
-        'Quarantined records per reason, the ' + rows.length + ' commonest (a record can have several); all batches, all APIs (dq_quarantine_reasons)', 'Records', '', {
+        'Quarantined records per reason, the ' + rows.length + ' commonest (a record can have several); all batches, all APIs, whole period whatever the filters: a refused record has no trusted API or date (dq_quarantine_reasons)', 'Records', '', {
           height: 200 + 22 * rows.length, showlegend: false, yaxis: { autorange: 'reversed', title: { text: '' } }, xaxis: { rangemode: 'tozero' },
         }),
     };
