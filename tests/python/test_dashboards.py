@@ -12,6 +12,7 @@ import base64
 import csv
 import io
 import json
+import os
 import re
 import subprocess
 import sys
@@ -233,6 +234,30 @@ def test_without_chromium_the_page_is_still_written(
     assert "apt-get install chromium" in out.out
     assert (tmp_path / "index.html").stat().st_size > 1_000_000
     assert list(tmp_path.glob("*.png")) == []
+
+
+def test_browser_tests_fail_instead_of_skipping_in_ci(tmp_path) -> None:
+    """Without Chromium a developer's run skips the browser tests; CI=true makes them fail."""
+    probe = (
+        "import browser\n"
+        "from api_trust.dashboard.chromium import ChromiumMissing\n"
+        "print('skips' if browser.needs_chromium.args[0] else 'runs')\n"
+        "try:\n    browser.HeadlessChromium()\nexcept ChromiumMissing as err:\n    print(err)\n"
+    )
+    results = {}
+    for ci in ("", "true"):
+        env = {
+            **os.environ,
+            "CI": ci,
+            "API_TRUST_CHROMIUM": str(tmp_path / "none"),
+            "PYTHONPATH": str(ROOT / "tests" / "python"),
+        }
+        proc = subprocess.run(
+            [sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True
+        )
+        results[ci] = proc.stdout.splitlines()
+    assert results[""][0] == "skips" and results["true"][0] == "runs"
+    assert "apt-get install chromium" in results["true"][1]
 
 
 # --------------------------------------------------------------------------- the page
