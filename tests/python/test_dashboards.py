@@ -425,6 +425,12 @@ def test_clicking_a_finding_applies_its_filter_and_shows_its_evidence(
     evidence = fresh.evaluate("document.getElementById('evidence').textContent")
     samples = texts(fresh, "#evidence code")
     assert "Failures by reason" in evidence and "Clients" in evidence and len(samples) == 5
+    failures = demo_warehouse.scalar(
+        "select failures from rca_incidents where api_name = ? order by started_at limit 1", [api]
+    )
+    assert (
+        f"Failures by reason ({failures:,} in this segment and window)" in evidence
+    )  # the incident's own count
     n = demo_warehouse.scalar(
         f"select count(*) from fct_api_calls where request_id in ({', '.join('?' * len(samples))})"
         " and api_name = ? and not is_success", [*samples, api],

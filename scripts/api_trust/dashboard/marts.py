@@ -44,7 +44,12 @@ with matched as (
     inner join fct_api_calls as c
         on {_FINDING_MATCH}
         and (f.started_at is null or c.called_at >= f.started_at)
-        and (f.ended_at is null or f.finding_type = 'slo_breach' or c.called_at < f.ended_at + interval 1 hour)
+        -- an incident ends at the end of its last hour; other windows end at their last call
+        and (
+            f.ended_at is null or f.finding_type = 'slo_breach'
+            or (f.finding_type = 'incident' and c.called_at < f.ended_at)
+            or (f.finding_type <> 'incident' and c.called_at <= f.ended_at)
+        )
     where not c.is_success and f.finding_rank <= 50
 ),
 reasons as (

@@ -546,7 +546,7 @@ const Charts = (() => {
     const minWidth = (t1 - t0) * 0.006; // a 2-hour incident stays visible at month scale
     const iso = (t) => new Date(t).toISOString().slice(0, 16).replace('T', ' ');
     const windows = (D.P.incidents || []).filter((r) => r.started_at && D.apiInScope(r.api_name, view.scope)).map((r) => {
-      const s = Date.parse(String(r.started_at).replace(' ', 'T').slice(0, 19) + 'Z'), e0 = Date.parse(String(r.ended_at || r.started_at).replace(' ', 'T').slice(0, 19) + 'Z') + 3600e3;
+      const s = Date.parse(String(r.started_at).replace(' ', 'T').slice(0, 19) + 'Z'), e0 = r.ended_at ? Date.parse(String(r.ended_at).replace(' ', 'T').slice(0, 19) + 'Z') : s + 3600e3; // ends at the end of its last hour
       const pad = Math.max(0, (minWidth - (e0 - s)) / 2);
       return { s: s - pad, e: e0 + pad, label: r.api_name + ': ' + human(r.dominant_error_reason) + ', ' + String(r.started_at).slice(5, 16) + ' to ' + String(r.ended_at || '').slice(11, 16) };
     }).filter((w) => w.e >= t0 && w.s <= t1);
