@@ -367,7 +367,8 @@ def test_api_and_dates_change_every_chart_and_kpi_or_it_says_whole_period(
     # the profile of the selected API, and its findings in the root-cause table
     assert "PAN_OCR profile" in fresh.evaluate("document.getElementById('section-api').textContent")
     rows = texts(fresh, "#table-findings tbody tr")
-    assert rows and all("PAN_OCR" in r or "client" in r.lower() for r in rows)
+    assert rows and all("PAN_OCR" in r for r in rows)  # not "fix first: client C0041"
+    assert all("PAN_OCR" in card for card in texts(fresh, "#findings .finding"))
     assert "scope=api%3APAN_OCR" in fresh.evaluate("location.hash") and lo in fresh.evaluate(
         "location.hash"
     )

@@ -166,8 +166,24 @@ class HeadlessChromium:
         while time.monotonic() < deadline:
             if self.evaluate(f"Boolean({expression})"):
                 return
+            thrown = self.exceptions()
+            if thrown:  # a page whose script failed will never get there: say why now
+                raise RuntimeError(f"the page threw before {expression!r}: {thrown[0]}")
             time.sleep(0.1)
         raise TimeoutError(f"page never satisfied {expression!r}")
+
+    def exceptions(self) -> list[str]:
+        """Uncaught errors of the page (a script that does not parse, a throw outside a handler)."""
+        return [
+            str(
+                e["params"]
+                .get("exceptionDetails", {})
+                .get("exception", {})
+                .get("description", e["params"])
+            )
+            for e in self.events
+            if e["method"] == "Runtime.exceptionThrown"
+        ]
 
     def screenshot(self, path: Path, full_page: bool = False) -> Path:
         params: dict[str, Any] = {"format": "png"}

@@ -109,12 +109,23 @@
   }
 
   // ------------------------------------------------------------------ fix first
+  /** Findings of the selected scope: those of its APIs; findings without an API (a client's
+   * credentials) belong to the whole platform and show under 'all APIs' only. */
+  const findingsInScope = () => (P.findings || []).filter((f) => f.api_name ? D.apiInScope(f.api_name, state.scope) : state.scope === 'all');
+
   function renderFindings() {
-    const box = document.getElementById('findings');
-    box.textContent = '';
+    const box = document.getElementById('findings'), heading = document.getElementById('fix-heading');
+    const more = document.getElementById('findings-more');
+    box.textContent = ''; more.textContent = '';
+    heading.textContent = 'Fix first' + (state.scope === 'all' ? '' : ': ' + D.scopeText(state.scope));
     if (!P.findings) { noteBox(box, 'Findings', P.missing.findings || 'rca_findings not built'); return; }
-    if (!P.findings.length) { noteBox(box, 'Nothing to fix first', 'No finding passed its significance test: nothing fails or slows down beyond its baseline.'); return; }
-    P.findings.slice(0, TOP_FINDINGS).forEach((f) => {
+    const rows = findingsInScope();
+    if (!rows.length) {
+      noteBox(box, 'Nothing to fix first for ' + D.scopeText(state.scope), P.findings.length ? 'No ranked finding is about ' + D.scopeText(state.scope) +
+        '; reset the filter to see the ' + plural(P.findings.length, 'finding') + ' of the platform.' : 'No finding passed its significance test: nothing fails or slows down beyond its baseline.');
+      return;
+    }
+    rows.slice(0, TOP_FINDINGS).forEach((f) => {
       const card = el('button', 'finding' + (state.finding === f.finding_rank ? ' active' : ''));
       card.type = 'button';
       card.id = 'finding-' + f.finding_rank;
@@ -126,13 +137,10 @@
       card.addEventListener('click', () => openFinding(f));
       box.appendChild(card);
     });
-    const more = el('div', 'more');
-    const a = el('a', null, 'All ' + plural(P.findings.length, 'finding') + ', ranked (root cause table)');
+    more.appendChild(document.createTextNode('Ranked over the whole period by tier, then impact; click one for its evidence. '));
+    const a = el('a', null, 'All ' + plural(rows.length, 'finding') + (state.scope === 'all' ? '' : ' of ' + D.scopeText(state.scope)) + ' (root cause table)');
     a.href = '#section-root_cause';
     more.appendChild(a);
-    box.parentNode.insertBefore(more, box.nextSibling);
-    renderFindings.more && renderFindings.more.remove();
-    renderFindings.more = more;
   }
 
   function renderEvidence() {
@@ -280,9 +288,9 @@
   const TABLES = {
     root_cause(box) {
       if (!P.findings) { const c = el('div', 'card wide'); noteBox(c, 'Ranked findings', P.missing.findings || 'rca_findings not built'); box.appendChild(c); return; }
-      const rows = P.findings.filter((r) => !r.api_name || D.apiInScope(r.api_name, state.scope));
+      const rows = findingsInScope();
       tableCard(box, 'findings', plural(rows.length, 'finding') + ' for ' + D.scopeText(state.scope) + ', ranked (click one to filter the page to it)',
-        'rca_findings: ranked by tier (new problems, chronic hotspots, API-wide health), then by impact (excess failed and slow calls); whole period; findings without an API always shown', [
+        'rca_findings: ranked by tier (new problems, chronic hotspots, API-wide health), then by impact (excess failed and slow calls); whole period; findings without an API (client credentials) under all APIs only', [
           ['finding_rank', '#', 'num'], [(r) => human(r.finding_tier) + '\n' + human(r.finding_type), 'Kind', 'pre'], [where, 'Where', 'pre'], ['owner_team', 'Owner'],
           [(r) => metricValue(r.metric, r.segment_value) + ' vs ' + metricValue(r.metric, r.baseline_value) + '\n' + human(r.metric), 'Segment vs baseline', 'pre'],
           [(r) => r.lift === null || r.lift === undefined ? '' : Number(r.lift).toFixed(2) + 'x', 'Lift'], ['calls', 'Calls', 'num'],

@@ -232,8 +232,8 @@ const Charts = (() => {
         (atEnd ? '; diamonds: burn rate over the last 6 h of data' : '') + '. Right: successful calls answered within the latency SLO, whole period ' +
         '(the marts keep no per-day latency count), dashed = target (agg_slo_status, agg_api_daily)', '', '', {
         height: 230 + 26 * ranked.length,
-        xaxis: { domain: [0, 0.6], title: { text: 'Error budget burnt (x budget)' }, rangemode: 'tozero', gridcolor: '#e2e8f0', automargin: true },
-        xaxis2: { domain: [0.68, 1], title: { text: 'Within latency SLO' }, tickformat: '.0%', range: [0, 1], gridcolor: '#e2e8f0', automargin: true, anchor: 'y' },
+        xaxis: { domain: [0, 0.6], title: { text: width < 600 ? 'Budget burnt (x)' : 'Error budget burnt (x budget)' }, rangemode: 'tozero', gridcolor: '#e2e8f0', automargin: true },
+        xaxis2: { domain: [0.68, 1], title: { text: width < 600 ? 'Latency SLO' : 'Within latency SLO' }, tickformat: '.0%', range: [0, 1], nticks: width < 600 ? 3 : undefined, gridcolor: '#e2e8f0', automargin: true, anchor: 'y' },
         yaxis: { title: { text: '' }, categoryorder: 'array', categoryarray: names, automargin: true }, shapes, barmode: 'overlay',
       }),
     };
