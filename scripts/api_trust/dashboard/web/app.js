@@ -10,7 +10,8 @@
   const P = JSON.parse(document.getElementById('data-payload').textContent);
   const D = Data(P);
   const DAYS = D.days;
-  const CONFIG = { displaylogo: false, responsive: true, displayModeBar: 'hover', modeBarButtonsToRemove: ['select2d', 'lasso2d'] };
+  // charts are drawn at their card's width and redrawn on resize (titles re-wrap for the width)
+  const CONFIG = { displaylogo: false, responsive: false, displayModeBar: 'hover', modeBarButtonsToRemove: ['select2d', 'lasso2d'] };
   const SECTIONS = [['overview', 'Overview'], ['reliability', 'Reliability'], ['latency', 'Latency'], ['failures', 'Failures'],
     ['root_cause', 'Root cause'], ['data_quality', 'Data quality']];
   const TOP_FINDINGS = 5;
@@ -260,11 +261,12 @@
   // ------------------------------------------------------------------ charts
   const cards = {};
   function chartWidth(id) { const c = cards[id]; return c && c.clientWidth ? c.clientWidth - 14 : 1200; }
+  let lastWidth = null;
   function build(chart, width) {
     return chart.build(D, view(), width, { region: state.region });
   }
   function draw(chart) {
-    const card = cards[chart.id], fig = build(chart, chartWidth(chart.id));
+    const card = cards[chart.id], width = chartWidth(chart.id), fig = build(chart, width);
     const div = card.querySelector('.chart'), noteDiv = card.querySelector('.note');
     if (noteDiv) noteDiv.remove();
     const info = status.charts.filter((c) => c.id === chart.id)[0];
@@ -277,7 +279,7 @@
     let target = div;
     if (!target) { target = el('div', 'chart'); target.id = 'chart-' + chart.id; card.appendChild(target); }
     info.drawn = true;
-    return Plotly.react(target, fig.data, fig.layout, CONFIG);
+    return Plotly.react(target, fig.data, Object.assign({}, fig.layout, { width, autosize: false }), CONFIG);
   }
   function drawCharts() {
     return Promise.all(CHARTS.map((c) => draw(c).catch((err) => { status.errors.push(c.id + ': ' + err); console.error('chart ' + c.id + ': ' + err); })));
@@ -465,7 +467,15 @@
     buildFilters();
     state = clampDates(fromHash());
     let resizeTimer = null;
-    window.addEventListener('resize', () => { clearTimeout(resizeTimer); resizeTimer = setTimeout(drawCharts, 250); });
+    // redraw when the cards change width (window resize, a scrollbar appearing), not on height changes
+    const main = document.getElementById('main');
+    const onWidth = () => {
+      if (main.clientWidth === lastWidth) return;
+      lastWidth = main.clientWidth;
+      clearTimeout(resizeTimer); resizeTimer = setTimeout(drawCharts, 150);
+    };
+    lastWidth = main.clientWidth;
+    if (window.ResizeObserver) new ResizeObserver(onWidth).observe(main); else window.addEventListener('resize', onWidth);
     window.addEventListener('hashchange', () => { state = clampDates(fromHash()); render(); });
     render().then(() => { status.ready = true; }, (err) => { status.errors.push(String(err)); status.ready = true; });
   } catch (err) {
