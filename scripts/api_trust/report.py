@@ -143,14 +143,21 @@ def finding_title(f: Row) -> str:
     return f"{kind}: {f['segment']}"
 
 
+def window_text(headline: Row) -> str:
+    """The data window, or plainly that there is none (a warehouse without calls)."""
+    if headline["window_start_at"] is None:
+        return "No calls in the warehouse yet (load logs with `make load`, then `make build`)"
+    start, end = str(headline["window_start_at"])[:16], str(headline["window_end_at"])[:16]
+    return f"Data window {start} to {end} UTC"
+
+
 def render_insights(data: Insights, generated_at: datetime) -> str:
     """The markdown report (pure: same insights, same text)."""
     h = data.headline
     lines = [
         "# Insights: KYC API platform",
         "",
-        f"Data window {str(h['window_start_at'])[:16]} to {str(h['window_end_at'])[:16]} UTC; "
-        f"generated {generated_at:%Y-%m-%d %H:%M} from the marts (`make report`).",
+        f"{window_text(h)}; generated {generated_at:%Y-%m-%d %H:%M} from the marts (`make report`).",
         "",
         "## Headline",
         "",
@@ -232,7 +239,7 @@ def conversion_lines(regions: list[Row], documents: list[Row]) -> list[str]:
         lines.append("")
         for name in ("Tier2", "Rural"):
             r = by_region.get(name)
-            if r is None:
+            if r is None or r is best:  # a region is not compared with itself
                 continue
             separated = r["eventual_pass_rate_ci_upper"] < best["eventual_pass_rate_ci_lower"]
             lines.append(

@@ -1,0 +1,630 @@
+/* Every chart of the dashboard, defined once. The page draws them for its current filters and
+ * the PNG export (`make dashboards`) asks the page for the same charts through Plotly.toImage.
+ *
+ * A chart is {id, section, png, wide, build(data, view, width)}; build returns a plotly figure
+ * {data, layout} or {note: 'why there is nothing to draw'}. `data` is a Data (below) over the
+ * embedded payload; `view` is {scope, from, to}. Each title says what the chart found, and its
+ * subtitle what it covers: the filtered scope and window, or "whole period" and why.
+ * Colours mean one thing each: red = bad (failing, regressed, breached), amber = warning or data
+ * quality, green = meets its objective, blue and greys = neutral quantities. */
+'use strict';
+
+const Charts = (() => {
+  const COLOR = {
+    bad: '#dc2626', warn: '#d97706', ok: '#059669', ink: '#0f172a', muted: '#475569',
+    neutral: '#64748b', light: '#cbd5e1', accent: '#2563eb',
+  };
+  // series without a judgement (APIs, versions): no red, amber or green among them
+  const SERIES = ['#2563eb', '#0891b2', '#7c3aed', '#475569', '#0d9488', '#4f46e5', '#0369a1', '#6b7280'];
+  const FONT = "Inter, 'Segoe UI', Helvetica, Arial, 'Liberation Sans', 'DejaVu Sans', sans-serif";
+  const MIN_HEIGHT = 380;
+  const CHART_APIS = 8;
+  const LABELS = {
+    client_input: 'client input', fraud_decision: 'fraud decision', auth: 'auth', server: 'server', timeout: 'timeout',
+    version_regression: 'Version regression', client_auth: 'Client sends bad credentials', incident: 'Incident',
+    failure_segment: 'Failure hotspot', latency_tail: 'Heavy latency tail', slo_breach: 'Availability SLO breach',
+    change: 'new', hotspot: 'chronic', api_health: 'API-wide',
+    api_name: 'API', api_version: 'version', region: 'region', document_type: 'document', client_type: 'client type',
+    client_id: 'client', failure_rate: 'failure rate', p95_latency_ms: 'p95 latency', availability: 'availability',
+    auth_failure_rate: 'auth failure rate', slow_share: 'share of slow calls',
+  };
+
+  // ------------------------------------------------------------------ text
+  const pt = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  const human = (key) => (key === null || key === undefined) ? '' : (LABELS[key] || String(key).replace(/_/g, ' '));
+  const pct = (r, d) => (r === null || r === undefined || !isFinite(r)) ? 'n/a' : (100 * r).toFixed(d === undefined ? 1 : d) + '%';
+  const ms = (v) => (v === null || v === undefined) ? 'n/a' : (v >= 1000 ? (v / 1000).toFixed(1) + ' s' : v.toFixed(0) + ' ms');
+  const fmt = (n) => Number(n).toLocaleString('en-US');
+  const plural = (n, one, many) => n + ' ' + (n === 1 ? one : (many || one + 's'));
+  const sum = (xs) => xs.reduce((a, x) => a + x, 0);
+
+  function wrap(text, width) {
+    const lines = [];
+    String(text).split('\n').forEach((para) => {
+      let line = '';
+      para.split(' ').forEach((w) => {
+        if (line && line.length + 1 + w.length > width) { lines.push(line); line = w; } else { line = line ? line + ' ' + w : w; }
+      });
+      lines.push(line);
+    });
+    return lines.map(pt).join('<br>');
+  }
+
+  /** The shared look: the finding as a bold title, what the chart covers below it. */
+  function layout(width, finding, subtitle, xtitle, ytitle, extra) {
+    const chars = Math.max(28, Math.floor((width || 1200) / 9));
+    const base = {
+      title: {
+        text: '<b>' + wrap(finding, chars) + "</b><br><span style='font-size:12px;color:#475569'>" + wrap(subtitle, Math.floor(chars * 1.25)) + '</span>',
+        x: 0.01, xanchor: 'left', xref: 'container', y: 1, yanchor: 'bottom', yref: 'paper', automargin: true, pad: { b: 14 }, font: { size: 15 },
+      },
+      font: { family: FONT, size: 12, color: COLOR.ink },
+      paper_bgcolor: '#ffffff', plot_bgcolor: '#ffffff', height: MIN_HEIGHT,
+      margin: { l: 60, r: 24, t: 20, b: 90 },
+      xaxis: { title: { text: xtitle }, gridcolor: '#e2e8f0', linecolor: '#94a3b8', automargin: true },
+      yaxis: { title: { text: ytitle }, gridcolor: '#e2e8f0', linecolor: '#94a3b8', automargin: true },
+      legend: { orientation: 'h', yref: 'container', y: 0, yanchor: 'bottom', x: 0, font: { size: 11 } },
+      hoverlabel: { font: { family: FONT } },
+    };
+    Object.keys(extra || {}).forEach((k) => {
+      const v = extra[k];
+      base[k] = (v && typeof v === 'object' && !Array.isArray(v) && base[k] && typeof base[k] === 'object') ? Object.assign({}, base[k], v) : v;
+    });
+    base.height = Math.max(MIN_HEIGHT, base.height);
+    return base;
+  }
+  const note = (text) => ({ note: text });
+  const rgba = (hex, a) => 'rgba(' + [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16)).join(',') + ',' + a + ')';
+
+  // ------------------------------------------------------------------ data over the payload
+  /** Filtered sums over the embedded cubes. Scopes: 'all', 'family:F', 'api:NAME', 'unknown'. */
+  function Data(P) {
+    const keys = P.keys || [], days = P.days || [], regions = P.meta.regions, classes = P.meta.classes;
+    const KEY = {}; keys.forEach((k) => { KEY[k.key] = k; });
+    const member = {}; keys.forEach((k) => (k.members || []).forEach((m) => { member[m] = k.key; }));
+    const lat = {};
+    if (P.latency) P.latency.api_name.forEach((a, i) => {
+      lat[a] = { calls: P.latency.calls[i], p50: P.latency.p50_latency_ms[i], p95: P.latency.p95_latency_ms[i], p99: P.latency.p99_latency_ms[i] };
+    });
+    const slo = {}; (P.slo || []).forEach((r) => { slo[r.api_name] = r; });
+    const regressed = {};
+    (P.regressions || []).forEach((r) => { if (r.is_regression) regressed[r.api_name + '\u0000' + r.api_version] = r; });
+
+    const keyOf = (apiName) => KEY[apiName] ? apiName : (member[apiName] || null);
+    function inScope(keyName, scope) {
+      const k = KEY[keyName];
+      if (!k || scope === 'all') return !!k;
+      if (scope === 'unknown') return keyName === 'unknown';
+      const i = scope.indexOf(':'), kind = scope.slice(0, i), name = scope.slice(i + 1);
+      return kind === 'family' ? k.family === name && k.is_api : keyName === name;
+    }
+    const apiInScope = (apiName, scope) => { const k = keyOf(apiName); return k !== null && inScope(k, scope); };
+    function scopeText(scope) {
+      if (scope === 'all') return 'all APIs';
+      if (scope === 'unknown') return 'API names outside the catalogue';
+      const i = scope.indexOf(':');
+      return scope.slice(0, i) === 'family' ? scope.slice(i + 1) + ' family' : scope.slice(i + 1);
+    }
+    const isWhole = (view) => !days.length || (view.from <= days[0] && view.to >= days[days.length - 1]);
+    const periodText = (view) => isWhole(view) ? 'whole period' : view.from + ' to ' + view.to;
+    const dayIn = (day, view) => (!view.from || day >= view.from) && (!view.to || day <= view.to);
+    const apis = (scope) => keys.filter((k) => k.is_api && inScope(k.key, scope)).map((k) => k.key); // busiest first
+
+    /** Sums of the daily cube over the view, grouped by `by(i)` (a row index -> group name). */
+    function daily(view, by) {
+      const c = P.daily, out = {};
+      if (!c) return out;
+      for (let i = 0; i < c.d.length; i++) {
+        if (!inScope(keys[c.k[i]].key, view.scope) || !dayIn(days[c.d[i]], view)) continue;
+        const g = by(i), o = out[g] || (out[g] = { calls: 0, failures: 0, byClass: {} });
+        o.calls += c.calls[i];
+        classes.forEach((cl) => {
+          const n = c[cl + '_failures'][i];
+          o.byClass[cl] = (o.byClass[cl] || 0) + n; o.failures += n;
+        });
+      }
+      return out;
+    }
+    const total = (view) => daily(view, () => 'all').all || { calls: 0, failures: 0, byClass: {} };
+
+    /** Availability SLO per API over the view's window, from the daily cube (Stats.sloStatus). */
+    function sloRows(view) {
+      const per = daily(view, (i) => keys[P.daily.k[i]].key);
+      return Object.keys(per).filter((a) => slo[a] && slo[a].availability_target !== null).map((a) => {
+        const o = per[a], eligible = o.calls - (o.byClass.auth || 0), bad = (o.byClass.server || 0) + (o.byClass.timeout || 0);
+        return Object.assign({ api: a, row: slo[a] }, Stats.sloStatus(eligible, bad, slo[a].availability_target));
+      });
+    }
+    function versionRows(api) {
+      const v = P.versions, out = [];
+      if (!v) return out;
+      for (let i = 0; i < v.api_name.length; i++) {
+        if (v.api_name[i] !== api) continue;
+        out.push({ api, version: v.api_version[i], calls: v.calls[i], p50: v.p50_latency_ms[i], p95: v.p95_latency_ms[i], p99: v.p99_latency_ms[i],
+          latest: v.is_latest_version[i], regression: regressed[api + '\u0000' + v.api_version[i]] || null });
+      }
+      return out.sort((a, b) => Stats.versionCmp(a.version, b.version));
+    }
+    function histogram(scope) {
+      const h = P.histogram, counts = {};
+      if (!h) return counts;
+      for (let i = 0; i < h.k.length; i++) if (inScope(keys[h.k[i]].key, scope)) counts[h.b[i]] = (counts[h.b[i]] || 0) + h.calls[i];
+      return counts;
+    }
+    function errors(scope) { // [{key, reason, cls, failures}] in scope
+      const e = P.errors, out = [];
+      if (!e) return out;
+      for (let i = 0; i < e.k.length; i++) if (inScope(keys[e.k[i]].key, scope)) out.push({ key: keys[e.k[i]].key, reason: e.reason[i], cls: e['class'][i], failures: e.failures[i] });
+      return out;
+    }
+    return { P, keys, days, regions, classes, KEY, lat, slo, keyOf, inScope, apiInScope, scopeText, isWhole, periodText, dayIn, apis,
+      daily, total, sloRows, versionRows, histogram, errors };
+  }
+
+  // ------------------------------------------------------------------ charts
+  function dailyVolume(D, view, width) {
+    if (!D.P.daily) return note(D.P.missing.daily || 'agg_api_daily has no rows');
+    const per = D.daily(view, (i) => D.days[D.P.daily.d[i]]);
+    const days = Object.keys(per).sort(), calls = days.map((d) => per[d].calls), fails = days.map((d) => per[d].failures);
+    if (!days.length) return note('No calls for ' + D.scopeText(view.scope) + ', ' + D.periodText(view));
+    const [drawn, blank] = Stats.drawnMask(calls);
+    const rates = days.map((d, i) => drawn[i] ? fails[i] / calls[i] : null);
+    const band = days.map((d, i) => drawn[i] ? Stats.wilson(fails[i], calls[i]) : [null, null]);
+    let worst = 0;
+    rates.forEach((r, i) => { if ((r || 0) > (rates[worst] || 0)) worst = i; });
+    const st = D.scopeText(view.scope);
+    const title = 'Worst day ' + days[worst] + ': ' + pct(rates[worst]) + ' of calls failed (period ' + pct(sum(fails) / sum(calls)) + ', ' + st + ')';
+    const blankNote = blank ? '; ' + plural(blank, 'day') + ' with under 5% of the median day\'s calls left blank' : '';
+    return {
+      data: [
+        { type: 'bar', name: 'calls', x: days, y: calls, marker: { color: COLOR.light }, hovertemplate: '%{x}: %{y:,} calls<extra></extra>' },
+        { type: 'scatter', mode: 'lines', x: days, y: band.map((b) => b[1]), yaxis: 'y2', line: { width: 0 }, hoverinfo: 'skip', showlegend: false },
+        { type: 'scatter', mode: 'lines', name: '95% interval', x: days, y: band.map((b) => b[0]), yaxis: 'y2', line: { width: 0 }, fill: 'tonexty', fillcolor: 'rgba(220,38,38,0.15)', hoverinfo: 'skip' },
+        { type: 'scatter', mode: 'lines+markers', name: 'failure rate', x: days, y: rates, yaxis: 'y2', line: { color: COLOR.bad, width: 2 }, marker: { size: 5 },
+          customdata: days.map((d, i) => [fails[i], calls[i]]), hovertemplate: '%{x}: %{y:.2%} failed (%{customdata[0]:,} of %{customdata[1]:,})<extra></extra>' },
+      ],
+      layout: layout(width, title, 'Calls per day (grey bars, left axis) and the share that failed, any class, with its Wilson 95% band (red, right axis); ' +
+        st + ', ' + D.periodText(view) + blankNote + ' (agg_api_daily)', 'Day (UTC)', 'Calls per day', {
+        yaxis2: { title: { text: 'Failed calls' }, overlaying: 'y', side: 'right', tickformat: '.0%', rangemode: 'tozero', showgrid: false, automargin: true },
+        yaxis: { rangemode: 'tozero' }, xaxis: { type: 'date' }, margin: { r: 60 },
+      }),
+    };
+  }
+
+  function sloBurn(D, view, width) {
+    if (!D.P.slo) return note(D.P.missing.slo || 'agg_slo_status not built');
+    if (!D.P.daily) return note(D.P.missing.daily || 'agg_api_daily not built');
+    const rows = D.sloRows(view).filter((r) => D.apiInScope(r.api, view.scope));
+    if (!rows.length) return note('No API with an availability SLO has calls in ' + D.scopeText(view.scope) + ', ' + D.periodText(view));
+    const ranked = rows.slice().sort((a, b) => (b.bad - b.budget) - (a.bad - a.budget) || (a.api < b.api ? -1 : 1)).slice(0, 15).reverse();
+    const names = ranked.map((r) => pt(r.api));
+    const breached = rows.filter((r) => r.breached), sig = rows.filter((r) => r.significant);
+    const colour = (r) => r.significant ? COLOR.bad : (r.breached || r.atRisk) ? COLOR.warn : COLOR.ok;
+    const atEnd = D.isWhole(view) || view.to >= D.days[D.days.length - 1];
+    const data = [{
+      type: 'bar', orientation: 'h', y: names, x: ranked.map((r) => r.consumed), name: 'error budget burnt (' + D.periodText(view) + ')',
+      marker: { color: ranked.map(colour) }, xaxis: 'x', yaxis: 'y',
+      customdata: ranked.map((r) => [r.bad, Math.round(10 * r.budget) / 10, pct(r.availability, 2), pct(r.row.availability_target, 2)]),
+      hovertemplate: '%{y}: %{x:.2f}x the budget (%{customdata[0]} bad calls vs %{customdata[1]} allowed); availability %{customdata[2]} vs target %{customdata[3]}<extra></extra>',
+    }];
+    if (atEnd) {
+      data.push({ type: 'scatter', mode: 'markers', y: names, x: ranked.map((r) => r.row.burn_rate_6h), name: 'burn rate, last 6 h of data',
+        marker: { symbol: 'diamond', size: 9, color: COLOR.ink }, hovertemplate: '%{y}: burning %{x:.1f}x over the last 6 h<extra></extra>' });
+    }
+    data.push({ type: 'bar', orientation: 'h', y: names, x: ranked.map((r) => r.row.latency_good_rate), xaxis: 'x2', yaxis: 'y', name: 'calls within latency SLO (whole period)',
+      marker: { color: ranked.map((r) => r.row.is_latency_slo_attained ? COLOR.ok : COLOR.bad) },
+      customdata: ranked.map((r) => [ms(r.row.latency_slo_ms), pct(r.row.latency_target, 0)]),
+      hovertemplate: '%{y}: %{x:.1%} of successful calls within %{customdata[0]} (target %{customdata[1]})<extra></extra>' });
+    const worst = ranked[ranked.length - 1];
+    const title = rows.length === 1
+      ? worst.api + (worst.significant ? ' misses its availability SLO beyond doubt' : worst.breached ? ' is over its error budget (within noise)' : ' meets its availability SLO') +
+        ': ' + (worst.consumed || 0).toFixed(1) + 'x its error budget, ' + D.periodText(view)
+      : sig.length + ' of ' + rows.length + ' APIs miss their availability SLO beyond doubt, ' + breached.length + ' are over budget (' + D.periodText(view) + '); ' +
+        worst.api + ' burnt ' + (worst.consumed || 0).toFixed(1) + 'x its budget';
+    const target = ranked.map((r) => r.row.latency_target).filter((t) => t !== null)[0];
+    const shapes = [{ type: 'line', xref: 'x', yref: 'paper', x0: 1, x1: 1, y0: 0, y1: 1, line: { color: COLOR.ink, dash: 'dash', width: 1.5 } }];
+    if (target !== undefined) shapes.push({ type: 'line', xref: 'x2', yref: 'paper', x0: target, x1: target, y0: 0, y1: 1, line: { color: COLOR.ink, dash: 'dash', width: 1.5 } });
+    return {
+      data,
+      layout: layout(width, title, 'Left: error budget burnt (bad calls / allowed bad calls; dashed line = exactly on budget), recomputed for ' +
+        D.periodText(view) + ' from daily counts, for the ' + plural(ranked.length, 'API') + ' of ' + D.scopeText(view.scope) + ' furthest over budget in calls; ' +
+        'red = over budget beyond doubt, amber = over budget within noise or close to it, green = within budget' +
+        (atEnd ? '; diamonds: burn rate over the last 6 h of data' : '') + '. Right: successful calls answered within the latency SLO, whole period ' +
+        '(the marts keep no per-day latency count), dashed = target (agg_slo_status, agg_api_daily)', '', '', {
+        height: 230 + 26 * ranked.length,
+        xaxis: { domain: [0, 0.6], title: { text: width < 600 ? 'Budget burnt (x)' : 'Error budget burnt (x budget)' }, rangemode: 'tozero', gridcolor: '#e2e8f0', automargin: true },
+        xaxis2: { domain: [0.68, 1], title: { text: width < 600 ? 'Latency SLO' : 'Within latency SLO' }, tickformat: '.0%', range: [0, 1], nticks: width < 600 ? 3 : undefined, gridcolor: '#e2e8f0', automargin: true, anchor: 'y' },
+        yaxis: { title: { text: '' }, categoryorder: 'array', categoryarray: names, automargin: true }, shapes, barmode: 'overlay',
+      }),
+    };
+  }
+
+  /** Horizontal dot plot of rates with Wilson whiskers; `bad` marks the points drawn red. */
+  function dotPlot(labels, rates, bounds, bad, name, custom, hover) {
+    return {
+      type: 'scatter', mode: 'markers', name, y: labels, x: rates,
+      marker: { size: 12, color: labels.map((l, i) => bad[i] ? COLOR.bad : COLOR.accent) },
+      error_x: { type: 'data', symmetric: false, array: bounds.map((b, i) => b[1] === null ? null : b[1] - rates[i]),
+        arrayminus: bounds.map((b, i) => b[0] === null ? null : rates[i] - b[0]), color: COLOR.ink, thickness: 1.5, width: 6 },
+      customdata: custom, hovertemplate: hover,
+    };
+  }
+
+  function successByRegion(D, view, width) {
+    if (!D.P.daily) return note(D.P.missing.daily || 'agg_api_daily not built');
+    const per = D.daily(view, (i) => D.regions[D.P.daily.r[i]]);
+    const regions = D.regions.filter((r) => per[r] && per[r].calls);
+    if (!regions.length) return note('No calls for ' + D.scopeText(view.scope) + ', ' + D.periodText(view));
+    const calls = regions.map((r) => per[r].calls), succ = regions.map((r) => per[r].calls - per[r].failures);
+    const rates = regions.map((r, i) => succ[i] / calls[i]), bounds = regions.map((r, i) => Stats.wilson(succ[i], calls[i]));
+    const best = rates.indexOf(Math.max.apply(null, rates)), worst = rates.indexOf(Math.min.apply(null, rates));
+    const below = regions.map((r, i) => bounds[i][1] < bounds[best][0]); // interval wholly below the best region's
+    const title = regions.length < 2 ? regions[0] + ': ' + pct(rates[0]) + ' of calls succeed'
+      : regions[worst] + ' succeeds least: ' + pct(rates[worst]) + ' vs ' + regions[best] + ' ' + pct(rates[best]) +
+        (below[worst] ? ' (beyond chance: the intervals do not overlap)' : ' (within noise: the intervals overlap)');
+    const labels = regions.map(pt).reverse();
+    const rev = (xs) => xs.slice().reverse();
+    return {
+      data: [dotPlot(labels, rev(rates), rev(bounds), rev(below), 'success rate', rev(regions.map((r, i) => [calls[i], pct(bounds[i][0], 2), pct(bounds[i][1], 2)])),
+        '%{y}: %{x:.2%} of %{customdata[0]:,} calls succeeded<br>95% interval %{customdata[1]} to %{customdata[2]}<extra></extra>')],
+      layout: layout(width, title, 'Share of calls that succeeded (any failure class counts as a failure), dots with Wilson 95% intervals; red: interval wholly below the best region\'s; ' +
+        D.scopeText(view.scope) + ', ' + D.periodText(view) + ' (agg_api_daily)', 'Calls that succeeded', '', {
+        showlegend: false, xaxis: { tickformat: '.1%' }, yaxis: { title: { text: '' } }, height: 200 + 50 * regions.length,
+      }),
+    };
+  }
+
+  function conversionByRegion(D, view, width) {
+    const rows0 = D.P.conversion;
+    if (!rows0) return note(D.P.missing.conversion || 'agg_conversion_by_region not built');
+    const order = (r) => { const i = D.regions.indexOf(r.region); return i < 0 ? 99 : i; };
+    const rows = rows0.filter((r) => r.verifications > 0).sort((a, b) => order(a) - order(b));
+    if (!rows.length) return note('No verifications in the warehouse');
+    const labels = rows.map((r) => pt(r.region)).reverse(), rs = rows.slice().reverse();
+    const series = [['first_attempt', 'passed at the first attempt', 'circle-open'], ['eventual', 'passed eventually (after retries)', 'circle']];
+    const data = series.map((s) => ({
+      type: 'scatter', mode: 'markers', name: s[1], y: labels, x: rs.map((r) => r[s[0] + '_pass_rate']),
+      marker: { size: 12, symbol: s[2], color: COLOR.accent, line: { width: 2, color: COLOR.accent } },
+      error_x: { type: 'data', symmetric: false, array: rs.map((r) => r[s[0] + '_pass_rate_ci_upper'] - r[s[0] + '_pass_rate']),
+        arrayminus: rs.map((r) => r[s[0] + '_pass_rate'] - r[s[0] + '_pass_rate_ci_lower']), color: COLOR.ink, thickness: 1.2, width: 5 },
+      customdata: rs.map((r) => r.verifications), hovertemplate: '%{y}: %{x:.1%} of %{customdata:,} verifications ' + s[1] + '<extra></extra>',
+    }));
+    const by = (k) => rows.slice().sort((a, b) => (a[k] || 0) - (b[k] || 0));
+    const lo = by('first_attempt_pass_rate')[0], hi = by('first_attempt_pass_rate')[rows.length - 1];
+    const title = rows.length < 2 ? lo.region + ': ' + pct(lo.first_attempt_pass_rate) + ' pass at the first attempt'
+      : lo.region + ' users pass least at the first attempt (' + pct(lo.first_attempt_pass_rate) + ' vs ' + hi.region + ' ' + pct(hi.first_attempt_pass_rate) +
+        '); retries lift them to ' + pct(lo.eventual_pass_rate);
+    return {
+      data,
+      layout: layout(width, title, 'End-user verifications (all attempts of one verification) that passed at the first attempt and eventually, Wilson 95% intervals. ' +
+        'All APIs, whole period, whatever the filters: a verification spans several APIs and the mart has no date (agg_conversion_by_region)',
+        'Verifications passed', '', { xaxis: { tickformat: '.0%' }, yaxis: { title: { text: '' } }, height: 220 + 50 * rows.length }),
+    };
+  }
+
+  function latencyDistribution(D, view, width) {
+    if (!D.P.histogram) return note(D.P.missing.histogram || 'agg_latency_histogram_by_api has no rows');
+    const h = D.P.histogram, per = h.per_decade;
+    const names = D.apis(view.scope).filter((a) => D.lat[a]).slice(0, CHART_APIS).reverse();
+    if (!names.length) return note('No latency histogram for ' + D.scopeText(view.scope));
+    const data = [];
+    names.forEach((name, i) => {
+      const counts = D.histogram('api:' + name), rows = Object.keys(counts).map(Number).sort((a, b) => a - b);
+      if (!rows.length) return;
+      const total = sum(rows.map((b) => counts[b])), share = rows.map((b) => counts[b] / total), peak = Math.max.apply(null, share);
+      const xs = rows.map((b) => Math.pow(10, b / per)).concat([Math.pow(10, (rows[rows.length - 1] + 1) / per)]);
+      const ys = share.map((s) => i + 0.85 * s / peak).concat([i + 0.85 * share[share.length - 1] / peak]);
+      const color = SERIES[(names.length - 1 - i) % SERIES.length];
+      data.push({ type: 'scatter', x: [xs[0], xs[xs.length - 1]], y: [i, i], mode: 'lines', line: { width: 0.5, color: '#94a3b8' }, hoverinfo: 'skip', showlegend: false });
+      data.push({ type: 'scatter', x: xs, y: ys, mode: 'lines', line: { shape: 'hv', color, width: 1.5 }, fill: 'tonexty', fillcolor: rgba(color, 0.2), name: pt(name), showlegend: false,
+        customdata: share.map((s) => Math.round(10000 * s) / 100).concat([null]), hovertemplate: pt(name) + '<br>%{x:.0f} ms and up: %{customdata}% of calls<extra></extra>' });
+    });
+    [['p50', 'circle'], ['p95', 'diamond'], ['p99', 'x-thin-open']].forEach((m) => {
+      data.push({ type: 'scatter', mode: 'markers', name: m[0] + ' (exact)', x: names.map((n) => D.lat[n][m[0]]), y: names.map((n, i) => i),
+        marker: { symbol: m[1], size: 10, color: COLOR.ink, line: { width: 2, color: COLOR.ink } }, customdata: names.map(pt),
+        hovertemplate: '%{customdata} ' + m[0] + ': %{x:.0f} ms (exact)<extra></extra>' });
+    });
+    const slow = names.slice().sort((a, b) => D.lat[b].p99 - D.lat[a].p99)[0], fast = names.slice().sort((a, b) => D.lat[a].p50 - D.lat[b].p50)[0];
+    const title = names.length === 1 ? slow + ': p50 ' + ms(D.lat[slow].p50) + ', p95 ' + ms(D.lat[slow].p95) + ', p99 ' + ms(D.lat[slow].p99)
+      : slow + ' has the slowest tail (p99 ' + ms(D.lat[slow].p99) + '); ' + fast + ' answers fastest (p50 ' + ms(D.lat[fast].p50) + ')';
+    const which = names.length === 1 ? names[0] : 'the ' + names.length + ' busiest APIs of ' + D.scopeText(view.scope);
+    return {
+      data,
+      layout: layout(width, title, 'Share of calls per latency bucket for ' + which + '; markers: exact p50 / p95 / p99. Whole period whatever the date filter: ' +
+        'percentiles cannot be merged across days and the histogram mart has no date (agg_latency_histogram_by_api, agg_latency_by_api)', 'Latency (ms, log scale)', '', {
+        height: 230 + 48 * names.length, xaxis: { type: 'log' },
+        yaxis: { tickvals: names.map((n, i) => i), ticktext: names.map(pt), range: [-0.4, names.length + 0.1], gridcolor: '#f1f5f9', title: { text: '' } },
+      }),
+    };
+  }
+
+  function latencyFocus(D, scope) {
+    const candidates = (D.P.daily_latency_apis || []).filter((a) => D.apiInScope(a, scope));
+    if (!candidates.length) return [null, ''];
+    if (scope.indexOf('api:') === 0) return [candidates[0], 'the selected API'];
+    const regressedApi = candidates.filter((a) => D.versionRows(a).some((v) => v.regression && v.regression.is_latency_regression))[0];
+    return regressedApi ? [regressedApi, 'its latest version regressed'] : [candidates[0], 'busiest API'];
+  }
+
+  function latencyOverTime(D, view, width, options) {
+    const L = D.P.daily_latency;
+    if (!L) return note(D.P.missing.daily || 'agg_api_daily not built');
+    const [api, why] = latencyFocus(D, view.scope);
+    if (!api) return note('No daily latency series for ' + D.scopeText(view.scope) + ': exact daily percentiles are embedded for the busiest APIs only (see the latency distribution)');
+    const ai = D.P.daily_latency_apis.indexOf(api), byRegion = {};
+    let rows = [];
+    for (let i = 0; i < L.d.length; i++) if (L.a[i] === ai) { rows.push(i); byRegion[D.regions[L.r[i]]] = (byRegion[D.regions[L.r[i]]] || 0) + L.calls[i]; }
+    let region = options && options.region;
+    if (!region || !byRegion[region]) region = Object.keys(byRegion).sort((a, b) => byRegion[b] - byRegion[a])[0] || D.regions[0];
+    rows = rows.filter((i) => D.regions[L.r[i]] === region && D.dayIn(D.days[L.d[i]], view));
+    const vrows = D.versionRows(api), reg = {};
+    vrows.forEach((v) => { reg[v.version] = v.regression; });
+    const versions = [];
+    rows.forEach((i) => { if (versions.indexOf(L.v[i]) < 0) versions.push(L.v[i]); });
+    versions.sort(Stats.versionCmp);
+    const data = [];
+    versions.forEach((version, vi) => {
+      const part = rows.filter((i) => L.v[i] === version).sort((a, b) => L.d[a] - L.d[b]);
+      const color = reg[version] ? COLOR.bad : SERIES[vi % SERIES.length];
+      const label = pt(version) + (reg[version] ? ' (regressed)' : '');
+      [['p50', 'dot', 1.5], ['p95', 'solid', 2.5], ['p99', 'dash', 1.5]].forEach((s) => {
+        data.push({ type: 'scatter', mode: 'lines+markers', name: label + ' ' + s[0], legendgroup: label, x: part.map((i) => D.days[L.d[i]]), y: part.map((i) => L[s[0]][i]),
+          line: { color, dash: s[1], width: s[2] }, marker: { size: 4 }, customdata: part.map((i) => L.calls[i]),
+          hovertemplate: pt(api) + ' ' + pt(version) + ' ' + pt(region) + ' %{x}: ' + s[0] + ' %{y:,} ms (%{customdata} calls)<extra></extra>' });
+      });
+    });
+    let title = api + ': how do p50, p95 and p99 move day by day?';
+    const bad = vrows.filter((v) => v.regression && v.regression.is_latency_regression)[0];
+    if (bad) title = api + ' ' + bad.version + ' regressed: p95 ' + ms(bad.p95) + ' vs ' + ms(vrows[vrows.indexOf(bad) - 1] ? vrows[vrows.indexOf(bad) - 1].p95 : null) +
+      ' on ' + bad.regression.previous_version + ' (' + (bad.regression.p95_latency_ratio || 0).toFixed(1) + 'x, whole period)';
+    return {
+      data,
+      layout: layout(width, title, api + ' (' + why + ') in ' + region + ': daily p50 (dotted), p95 (solid), p99 (dashed) per version (red: the regressed version), exact per day x version x region; ' +
+        'days under ' + D.P.meta.min_series_calls + ' calls not drawn, p99 only from ' + D.P.meta.min_p99_calls + ' calls; ' + D.periodText(view) + ' (agg_api_daily)',
+        'Day (UTC)', 'Latency (ms)', { xaxis: { type: 'date' }, yaxis: { rangemode: 'tozero' }, meta: { api: pt(api), region: pt(region) } }),
+    };
+  }
+
+  function latencyByVersion(D, view, width) {
+    if (!D.P.versions) return note(D.P.missing.versions || 'agg_latency_by_api_version not built');
+    const shown = D.apis(view.scope).filter((a) => D.versionRows(a).length > 1).slice(0, CHART_APIS);
+    const single = D.apis(view.scope).filter((a) => D.versionRows(a).length === 1).slice(0, 1);
+    const apis = shown.length ? shown : single;
+    if (!apis.length) return note('No version latency for ' + D.scopeText(view.scope));
+    const rows = [];
+    apis.forEach((a) => D.versionRows(a).forEach((v) => rows.push(v)));
+    const labels = rows.map((v) => pt(v.api) + ' ' + pt(v.version) + (v.regression ? ' (regressed)' : '')).reverse(), rs = rows.slice().reverse();
+    const bad = rows.filter((v) => v.regression && v.regression.is_latency_regression);
+    const title = bad.length ? bad.map((v) => v.api + ' ' + v.version).join(', ') + (bad.length === 1 ? ' is' : ' are') + ' slower than the version before: ' +
+      (bad[0].regression.p95_latency_ratio || 0).toFixed(1) + 'x at p95' : 'No version is significantly slower than the one before it (' + D.scopeText(view.scope) + ')';
+    return {
+      data: [{ type: 'bar', orientation: 'h', y: labels, x: rs.map((v) => v.p95), marker: { color: rs.map((v) => v.regression ? COLOR.bad : COLOR.neutral) }, name: 'p95',
+        customdata: rs.map((v) => [v.calls, v.p50, v.latest ? 'latest' : 'older']),
+        hovertemplate: '%{y} (%{customdata[2]}): p95 %{x:,.0f} ms, p50 %{customdata[1]:,.0f} ms, %{customdata[0]:,} calls<extra></extra>' }],
+      layout: layout(width, title, 'Exact p95 latency per API version, red = a regression found by rca_version_regressions (latency or failures, significant after FDR control); ' +
+        (shown.length ? 'APIs with several versions among ' + D.scopeText(view.scope) : D.scopeText(view.scope)) +
+        '; whole period whatever the date filter: percentiles cannot be merged across days (agg_latency_by_api_version)', 'p95 latency (ms)', '', {
+        showlegend: false, xaxis: { rangemode: 'tozero' }, yaxis: { title: { text: '' }, automargin: true }, height: 200 + 24 * rows.length,
+      }),
+    };
+  }
+
+  function errorReasons(D, view, width) {
+    if (!D.P.errors) return note(D.P.missing.errors || 'agg_error_reasons_by_api not built');
+    const rows = D.errors(view.scope).filter((r) => D.KEY[r.key].is_api || view.scope === 'unknown');
+    if (!rows.length) return note('No failures for ' + D.scopeText(view.scope) + ' in agg_error_reasons_by_api');
+    const perApi = {}, cell = {}, reasonTotal = {}, reasonClass = {};
+    rows.forEach((r) => { perApi[r.key] = (perApi[r.key] || 0) + r.failures; });
+    const apis = Object.keys(perApi).sort((a, b) => perApi[b] - perApi[a] || (a < b ? -1 : 1)).slice(0, 10);
+    rows.filter((r) => apis.indexOf(r.key) >= 0).forEach((r) => {
+      cell[r.key + '\u0000' + r.reason] = (cell[r.key + '\u0000' + r.reason] || 0) + r.failures;
+      reasonTotal[r.reason] = (reasonTotal[r.reason] || 0) + r.failures; reasonClass[r.reason] = r.cls;
+    });
+    const rank = (c) => { const r = D.classes.indexOf(c); return r < 0 ? 99 : r; };
+    const reasons = Object.keys(reasonTotal).sort((a, b) => rank(reasonClass[a]) - rank(reasonClass[b]) || reasonTotal[b] - reasonTotal[a] || (a < b ? -1 : 1));
+    const n = (a, r) => cell[a + '\u0000' + r] || 0;
+    const z = apis.map((a) => reasons.map((r) => n(a, r) / perApi[a]));
+    const label = (a) => a === 'unknown' ? 'unrecognised names' : a;
+    const top = apis[0], topReason = reasons.slice().sort((a, b) => n(top, b) - n(top, a))[0];
+    const shapes = [], notes = [];
+    let start = 0;
+    for (let i = 1; i <= reasons.length; i++) {
+      if (i === reasons.length || reasonClass[reasons[i]] !== reasonClass[reasons[start]]) {
+        notes.push({ x: (start + i - 1) / 2, y: 1, xref: 'x', yref: 'paper', yanchor: 'bottom', text: pt(human(reasonClass[reasons[start]])), showarrow: false, font: { size: 11, color: COLOR.muted } });
+        if (i < reasons.length) shapes.push({ type: 'line', xref: 'x', yref: 'paper', x0: i - 0.5, x1: i - 0.5, y0: 0, y1: 1.06, line: { color: COLOR.ink, width: 2 } });
+        start = i;
+      }
+    }
+    return {
+      data: [{ type: 'heatmap', x: reasons.map((r) => pt(human(r))), y: apis.map((a) => pt(label(a))), z,
+        text: z.map((row) => row.map((v) => !v ? '' : v < 0.005 ? '<1%' : (100 * v).toFixed(0) + '%')), texttemplate: '%{text}', textfont: { size: 11 },
+        colorscale: [[0, '#ffffff'], [0.15, '#fee2e2'], [1, '#991b1b']], zmin: 0, zmax: 1,
+        colorbar: { title: { text: 'share of the<br>API\'s failures' }, tickformat: '.0%', len: 0.9 },
+        customdata: apis.map((a) => reasons.map((r) => [fmt(n(a, r)), pt(human(reasonClass[r]))])),
+        hovertemplate: '%{y} · %{x} (%{customdata[1]}): %{customdata[0]} failures, %{z:.1%} of the API\'s failures<extra></extra>', xgap: 1, ygap: 1 }],
+      layout: layout(width, label(top) + ' fails most, mostly on ' + human(topReason) + ': ' + pct(n(top, topReason) / perApi[top]) + ' of its ' + fmt(perApi[top]) + ' failures',
+        'Each cell: share of that API\'s failures with this reason (the number printed is the colour; counts on hover); reasons grouped by failure class; the ' +
+        plural(apis.length, 'API') + ' of ' + D.scopeText(view.scope) + ' with most failures. Whole period whatever the date filter: the mart has no date (agg_error_reasons_by_api)',
+        'Error reason, grouped by failure class', '', {
+          height: 280 + 30 * apis.length, xaxis: { tickangle: -30, gridcolor: 'rgba(0,0,0,0)' }, yaxis: { autorange: 'reversed', gridcolor: 'rgba(0,0,0,0)' },
+          shapes, annotations: notes, showlegend: false, title: { pad: { b: 30 } },
+        }),
+    };
+  }
+
+  function failureByDocument(D, view, width) {
+    const rows0 = D.P.documents;
+    if (!rows0) return note(D.P.missing.documents || 'agg_failure_by_document_type not built');
+    const rows = rows0.filter((r) => r.calls > 0).sort((a, b) => (b.failure_rate || 0) - (a.failure_rate || 0));
+    if (!rows.length) return note('No calls in agg_failure_by_document_type');
+    const all = sum(rows.map((r) => r.failures)) / sum(rows.map((r) => r.calls));
+    const above = rows.map((r) => r.failure_rate_ci_lower > all);
+    const top = rows[0];
+    return {
+      data: [{ type: 'bar', x: rows.map((r) => pt(r.document_type)), y: rows.map((r) => r.failure_rate), marker: { color: above.map((a) => a ? COLOR.bad : COLOR.neutral) },
+        error_y: { type: 'data', symmetric: false, array: rows.map((r) => r.failure_rate_ci_upper - r.failure_rate), arrayminus: rows.map((r) => r.failure_rate - r.failure_rate_ci_lower),
+          color: COLOR.ink, thickness: 1.5, width: 8 },
+        customdata: rows.map((r) => [r.calls, r.failures]), hovertemplate: '%{x}: %{customdata[1]:,} of %{customdata[0]:,} calls failed (%{y:.2%})<extra></extra>' }],
+      layout: layout(width, top.document_type + ' documents fail most: ' + pct(top.failure_rate) + ' (95% interval ' + pct(top.failure_rate_ci_lower) + ' to ' + pct(top.failure_rate_ci_upper) + ')',
+        'Failure rate per identity document, any failure class, Wilson 95% intervals; red: interval wholly above the all-document rate (' + pct(all) + ', dashed). ' +
+        'All APIs, whole period whatever the filters: the mart has no API or date (agg_failure_by_document_type)', 'Document type', 'Failed calls', {
+          showlegend: false, yaxis: { tickformat: '.0%', rangemode: 'tozero' },
+          shapes: [{ type: 'line', xref: 'paper', yref: 'y', x0: 0, x1: 1, y0: all, y1: all, line: { color: COLOR.ink, dash: 'dash', width: 1 } }],
+        }),
+    };
+  }
+
+  function fragileDocuments(D, view, width) {
+    const rows0 = D.P.fragile;
+    if (!rows0) return note(D.P.missing.fragile || 'rca_fragile_document_types not built');
+    if (!rows0.length) return note('No API x document pair has enough calls to compare');
+    const rows = rows0.slice().reverse(), y = rows.map((r) => pt(r.api_name) + ' × ' + pt(r.document_type));
+    const sig = rows0.filter((r) => r.is_significant);
+    const data = [{ type: 'scatter', mode: 'markers', name: 'the API on its other documents', y, x: rows.map((r) => r.other_documents_failure_rate),
+      marker: { symbol: 'line-ns-open', size: 16, line: { width: 3, color: COLOR.neutral }, color: COLOR.neutral },
+      hovertemplate: '%{y}: the API fails %{x:.1%} on its other documents<extra></extra>' },
+    dotPlot(y, rows.map((r) => r.failure_rate), rows.map((r) => [r.failure_rate_ci_lower, r.failure_rate_ci_upper]), rows.map((r) => r.is_significant),
+      'this document (red: fragile, significant after FDR)', rows.map((r) => [r.failures, r.calls, pt(human(r.dominant_error_reason || ''))]),
+      '%{y}: %{customdata[0]:,} of %{customdata[1]:,} calls failed (%{x:.1%}), mostly %{customdata[2]}<extra></extra>')];
+    const t = sig.length ? sig.slice().sort((a, b) => (b.excess_failures || 0) - (a.excess_failures || 0))[0] : null;
+    const title = t ? t.api_name + ' fails ' + pct(t.failure_rate) + ' on ' + t.document_type + ' vs ' + pct(t.other_documents_failure_rate) + ' on its other documents (mostly ' +
+      human(t.dominant_error_reason) + '); ' + plural(sig.length, 'fragile pair') : 'No API x document type pair fails more than its API and document predict';
+    return {
+      data,
+      layout: layout(width, title, 'Failure rate of each API x document type pair with its 95% interval, against the same API on its other documents; pairs with the most excess failures. ' +
+        'All APIs, whole period whatever the filters: the mart has no date (rca_fragile_document_types)', 'Failed calls', '', {
+        height: 200 + 34 * rows.length, xaxis: { tickformat: '.0%', rangemode: 'tozero' }, yaxis: { title: { text: '' }, categoryorder: 'array', categoryarray: y },
+      }),
+    };
+  }
+
+  function failureConcentration(D, view, width) {
+    if (!D.P.daily) return note(D.P.missing.daily || 'agg_api_daily not built');
+    const per = D.daily(view, (i) => D.regions[D.P.daily.r[i]]);
+    const regions = D.regions.filter((r) => per[r] && per[r].calls);
+    const calls = sum(regions.map((r) => per[r].calls)), fails = sum(regions.map((r) => per[r].failures));
+    if (!calls || !fails) return note('No failures for ' + D.scopeText(view.scope) + ', ' + D.periodText(view) + ': nothing to concentrate');
+    const shareCalls = regions.map((r) => per[r].calls / calls), shareFails = regions.map((r) => per[r].failures / fails);
+    const ratio = regions.map((r, i) => shareFails[i] / shareCalls[i]);
+    const w = ratio.indexOf(Math.max.apply(null, ratio)), x = regions.map(pt);
+    return {
+      data: [
+        { type: 'bar', name: 'share of calls', x, y: shareCalls, marker: { color: COLOR.light }, hovertemplate: '%{x}: %{y:.1%} of calls<extra></extra>' },
+        { type: 'bar', name: 'share of failures (red: over 1.2x its share of calls)', x, y: shareFails, marker: { color: ratio.map((q) => q > 1.2 ? COLOR.bad : COLOR.neutral) },
+          text: ratio.map((q) => q.toFixed(2) + 'x'), textposition: 'outside', cliponaxis: false, hovertemplate: '%{x}: %{y:.1%} of failures<extra></extra>' },
+      ],
+      layout: layout(width, regions[w] + ' carries ' + pct(shareFails[w]) + ' of failures on ' + pct(shareCalls[w]) + ' of calls (' + ratio[w].toFixed(2) + 'x its share)',
+        'Each region\'s share of failures against its share of calls; label: the ratio of the two; ' + D.scopeText(view.scope) + ', ' + D.periodText(view) + ' (agg_api_daily)',
+        'Caller region', 'Share of the total', { yaxis: { tickformat: '.0%', rangemode: 'tozero' }, barmode: 'group' }),
+    };
+  }
+
+  function hourlySeries(D, scope) {
+    const H = D.P.hourly, idx = [];
+    if (scope === 'all') return [H.series.map((s, j) => j), 'all APIs'];
+    if (scope.indexOf('api:') === 0 && H.series.indexOf(scope.slice(4)) >= 0) return [[H.series.indexOf(scope.slice(4))], scope.slice(4)];
+    const fam = scope === 'unknown' ? 'UNKNOWN' : scope.indexOf('family:') === 0 ? scope.slice(7) : (D.KEY[scope.slice(4)] || {}).family;
+    H.series.forEach((s, j) => { if (H.series_family[j] === fam && (s.indexOf('family:') === 0 || scope.indexOf('family:') === 0)) idx.push(j); });
+    const what = fam + ' family' + (scope.indexOf('api:') === 0 ? ' APIs outside the busiest (no hourly series of its own for ' + scope.slice(4) + ')' : '');
+    return [idx, what];
+  }
+
+  function incidentTimeline(D, view, width) {
+    const H = D.P.hourly;
+    if (!H) return note(D.P.missing.hourly || 'agg_api_hourly has no rows');
+    const [idx, covered] = hourlySeries(D, view.scope), wanted = {}, n = H.hours.length;
+    idx.forEach((k) => { wanted[k] = true; });
+    const calls = new Array(n).fill(0), fails = new Array(n).fill(0), plat = new Array(n).fill(0);
+    for (let i = 0; i < H.h.length; i++) if (wanted[H.s[i]]) { calls[H.h[i]] += H.calls[i]; fails[H.h[i]] += H.failures[i]; plat[H.h[i]] += H.platform_failures[i]; }
+    const hours = [];
+    for (let i = 0; i < n; i++) if (D.dayIn(H.hours[i].slice(0, 10), view)) hours.push(i);
+    if (!hours.length) return note('No hourly data for ' + D.periodText(view));
+    const x = hours.map((h) => H.hours[h]);
+    const [drawn, blank] = Stats.drawnMask(hours.map((h) => calls[h]));
+    const rate = hours.map((h, j) => drawn[j] ? fails[h] / calls[h] : null), prate = hours.map((h, j) => drawn[j] ? plat[h] / calls[h] : null);
+    const t0 = Date.parse(x[0].replace(' ', 'T') + 'Z'), t1 = Date.parse(x[x.length - 1].replace(' ', 'T') + 'Z') + 3600e3;
+    const minWidth = (t1 - t0) * 0.006; // a 2-hour incident stays visible at month scale
+    const iso = (t) => new Date(t).toISOString().slice(0, 16).replace('T', ' ');
+    const windows = (D.P.incidents || []).filter((r) => r.started_at && D.apiInScope(r.api_name, view.scope)).map((r) => {
+      const s = Date.parse(String(r.started_at).replace(' ', 'T').slice(0, 19) + 'Z'), e0 = r.ended_at ? Date.parse(String(r.ended_at).replace(' ', 'T').slice(0, 19) + 'Z') : s + 3600e3; // ends at the end of its last hour
+      const pad = Math.max(0, (minWidth - (e0 - s)) / 2);
+      return { s: s - pad, e: e0 + pad, label: r.api_name + ': ' + human(r.dominant_error_reason) + ', ' + String(r.started_at).slice(5, 16) + ' to ' + String(r.ended_at || '').slice(11, 16) };
+    }).filter((w) => w.e >= t0 && w.s <= t1);
+    let worst = null;
+    hours.forEach((h, j) => { const v = calls[h] >= 20 ? (prate[j] || 0) : 0; if (worst === null || v > (calls[hours[worst]] >= 20 ? (prate[worst] || 0) : 0)) worst = j; });
+    let title = (worst !== null && prate[worst]) ? 'Worst hour ' + x[worst] + ' UTC: ' + pct(prate[worst]) + ' of calls failed on the platform side (' + covered + ')'
+      : 'When did ' + covered + ' fail on the platform side?';
+    if (D.P.incidents) title += '; ' + plural(windows.length, 'incident') + ' marked';
+    return {
+      data: [
+        { type: 'scatter', mode: 'lines', name: 'any failure', x, y: rate, line: { color: '#94a3b8', width: 1 }, customdata: hours.map((h) => calls[h]),
+          hovertemplate: '%{x}: %{y:.1%} of %{customdata:,} calls failed<extra></extra>' },
+        { type: 'scatter', mode: 'lines', name: 'server or timeout (the platform\'s fault)', x, y: prate, line: { color: COLOR.bad, width: 1.5 }, customdata: hours.map((h) => plat[h]),
+          hovertemplate: '%{x}: %{y:.1%} failed on the platform side (%{customdata:,} calls)<extra></extra>' },
+      ],
+      layout: layout(width, title, 'Hourly share of calls that failed: any class (grey) and server or timeout only (red); shaded red: incidents from rca_incidents (widened to stay visible); ' +
+        covered + ', ' + D.periodText(view) + (H.is_truncated ? ', last ' + D.P.meta.max_hourly_days + ' days only' : '') +
+        (blank ? '; ' + plural(blank, 'hour') + ' with under 5% of the median hour\'s calls left blank' : '') + ' (agg_api_hourly)', 'Hour (UTC)', 'Failed calls', {
+        yaxis: { tickformat: '.0%', rangemode: 'tozero' }, xaxis: { type: 'date' }, height: 440,
+        shapes: windows.map((w) => ({ type: 'rect', xref: 'x', yref: 'paper', x0: iso(w.s), x1: iso(w.e), y0: 0, y1: 1, fillcolor: 'rgba(220,38,38,0.22)', line: { width: 1, color: 'rgba(220,38,38,0.8)' }, layer: 'below' })),
+        annotations: windows.map((w, j) => ({ x: iso(w.s), y: 1 - 0.09 * (j % 4), xref: 'x', yref: 'paper', xanchor: 'left', text: pt(w.label).slice(0, 70), showarrow: false,
+          font: { size: 11, color: '#991b1b' }, bgcolor: 'rgba(255,255,255,0.8)' })),
+      }),
+    };
+  }
+
+  function dqReasons(D, view, width) {
+    const all = D.P.dq_reasons;
+    if (!all) return note(D.P.missing.dq_reasons || 'dq_quarantine_reasons not built');
+    if (!all.length) return note('No record was quarantined: every landed record passed validation');
+    const rows = all.slice(0, 15), total = sum(all.map((r) => r.records)), top = rows[0];
+    return {
+      data: [{ type: 'bar', orientation: 'h', y: rows.map((r) => pt(human(r.reason))), x: rows.map((r) => r.records), marker: { color: COLOR.warn },
+        text: rows.map((r) => fmt(r.records)), textposition: 'outside', cliponaxis: false, customdata: rows.map((r) => pt(r.column_name || '(record)')),
+        hovertemplate: '%{y}: %{x:,} records (input column %{customdata})<extra></extra>' }],
+      layout: layout(width, human(top.reason) + ' is the commonest defect: ' + fmt(top.records) + ' records (' + pct(top.records / total) + ' of reasons)',
+        'Quarantined records per reason, the ' + rows.length + ' commonest (a record can have several); all batches, all APIs, whole period whatever the filters: a refused record has no trusted API or date (dq_quarantine_reasons)', 'Records', '', {
+          height: 200 + 22 * rows.length, showlegend: false, yaxis: { autorange: 'reversed', title: { text: '' } }, xaxis: { rangemode: 'tozero' },
+        }),
+    };
+  }
+
+  function dqBatches(D, view, width) {
+    const all = D.P.dq_batches;
+    if (!all || !all.length) return note((D.P.missing.dq_batches) || 'No batch was loaded');
+    const broken = all.filter((r) => !r.is_reconciled), shown = all.slice(-20);
+    const title = broken.length ? broken.length + ' of ' + all.length + ' batches do not reconcile: ' + fmt(sum(broken.map((r) => Math.abs(r.unaccounted_count || 0)))) + ' records unaccounted for'
+      : 'All ' + all.length + ' batches reconcile: every counted record reached facts, quarantine, duplicates or rejects';
+    const y = shown.map((r) => pt(r.batch_id) + '<br>' + fmt(r.record_count) + ' counted, ' + fmt(r.fact_count) + ' facts');
+    const parts = [['quarantined_count', 'quarantined', COLOR.warn], ['duplicate_count', 'duplicates', COLOR.neutral], ['rejected_count', 'reader rejects', '#92400e'], ['unaccounted_count', 'unaccounted', COLOR.bad]];
+    return {
+      data: parts.map((p) => ({ type: 'bar', orientation: 'h', name: p[1], y, x: shown.map((r) => r[p[0]]), marker: { color: p[2] }, text: shown.map((r) => fmt(r[p[0]] || 0)),
+        textposition: 'outside', cliponaxis: false, hovertemplate: '%{x:,} ' + p[1] + '<extra></extra>' })),
+      layout: layout(width, title, 'Records of each batch that did not become facts, by where they went' + (shown.length < all.length ? '; latest ' + shown.length + ' of ' + all.length + ' batches' : '') +
+        '; all APIs, whole period whatever the filters: a batch is a delivered file (dq_batch_summary)', 'Records', '', { barmode: 'group', height: 200 + 70 * shown.length, yaxis: { autorange: 'reversed', title: { text: '' } }, xaxis: { rangemode: 'tozero' } }),
+    };
+  }
+
+  // follows: which filters a chart follows ('scope+dates', 'scope', 'none'); the page says so
+  const CHARTS = [
+    { id: 'daily_volume', section: 'overview', wide: true, follows: 'scope+dates', build: dailyVolume },
+    { id: 'slo_burn', section: 'reliability', wide: true, follows: 'scope+dates', build: sloBurn },
+    { id: 'success_by_region', section: 'reliability', png: 'success_rate_by_region.png', follows: 'scope+dates', build: successByRegion },
+    { id: 'conversion_by_region', section: 'reliability', follows: 'none', build: conversionByRegion },
+    { id: 'latency_distribution', section: 'latency', png: 'api_latency_distribution.png', follows: 'scope', build: latencyDistribution },
+    { id: 'latency_by_version', section: 'latency', follows: 'scope', build: latencyByVersion },
+    { id: 'latency_over_time', section: 'latency', wide: true, follows: 'scope+dates', build: latencyOverTime },
+    { id: 'error_reasons', section: 'failures', wide: true, follows: 'scope', build: errorReasons },
+    { id: 'incident_timeline', section: 'failures', wide: true, follows: 'scope+dates', build: incidentTimeline },
+    { id: 'failure_concentration', section: 'failures', follows: 'scope+dates', build: failureConcentration },
+    { id: 'failure_by_document', section: 'failures', png: 'failure_rate_by_document.png', follows: 'none', build: failureByDocument },
+    { id: 'fragile_documents', section: 'failures', follows: 'none', build: fragileDocuments },
+    { id: 'dq_reasons', section: 'data_quality', follows: 'none', build: dqReasons },
+    { id: 'dq_batches', section: 'data_quality', follows: 'none', build: dqBatches },
+  ];
+  CHARTS.forEach((c) => { c.png = c.png || 'dashboard_' + c.id + '.png'; });
+
+  return { CHARTS, Data, COLOR, pt, human, pct, ms, fmt, plural, sum };
+})();
+
+if (typeof window !== 'undefined') window.Charts = Charts;
