@@ -8,6 +8,7 @@ target/ folder, and can run while a demo warehouse is open elsewhere.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -35,9 +36,15 @@ def tool_env(db: Path, work: Path) -> dict[str, str]:
     return env
 
 
-def run(cmd: list[str], db: Path, work: Path, check: bool = True) -> subprocess.CompletedProcess:
+def run(
+    cmd: list[str], db: Path, work: Path, check: bool = True, *, relative_db: bool = False
+) -> subprocess.CompletedProcess:
     """Run a project command against one warehouse; on failure show its output."""
-    proc = subprocess.run(cmd, cwd=ROOT, env=tool_env(db, work), capture_output=True, text=True)
+    env, cwd = tool_env(db, work), ROOT
+    if relative_db:
+        # the warehouse named relative to the working directory: see dbt()
+        env["API_TRUST_DB"], cwd = db.name, db.parent
+    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
     if check and proc.returncode != 0:
         raise AssertionError(
             f"{' '.join(cmd)} exited {proc.returncode}\n--- stdout\n{proc.stdout[-6000:]}"
@@ -50,8 +57,26 @@ def generate(db: Path, work: Path, *args: str) -> subprocess.CompletedProcess:
     return run([sys.executable, "-m", "api_trust.generate", *args], db, work)
 
 
+# dbt parses the whole project on every call (about 8 s here). Its partial parse is
+# only reused when the profile is the same, and the profile holds the warehouse path:
+# so dbt runs from the warehouse's folder with the path relative to it (every test
+# warehouse is called warehouse.duckdb), and each run starts from the newest
+# partial_parse.msgpack any test left in this shared cache (dbt checks its hashes).
+PARSE_CACHE = ROOT / "target" / "pytest_partial_parse.msgpack"
+
+
 def dbt(db: Path, work: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    return run([str(VENV_BIN / "dbt"), *args], db, work, check=check)
+    target = work / "target"
+    target.mkdir(parents=True, exist_ok=True)
+    saved = target / "partial_parse.msgpack"
+    if PARSE_CACHE.exists() and not saved.exists():
+        shutil.copyfile(PARSE_CACHE, saved)
+    cmd = [str(VENV_BIN / "dbt"), *args, "--project-dir", str(ROOT)]
+    proc = run(cmd, db, work, check=check, relative_db=True)
+    if saved.exists():
+        PARSE_CACHE.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(saved, PARSE_CACHE)
+    return proc
 
 
 @contextmanager

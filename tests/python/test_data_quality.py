@@ -151,7 +151,7 @@ def test_no_pii_in_any_relation_raw_included(demo_warehouse: Warehouse) -> None:
 
 def test_reconciliation_test_fails_when_records_go_missing(tmp_path) -> None:
     """Tamper with the independent record count: the error-severity test must fail the build."""
-    db, work = tmp_path / "w.duckdb", tmp_path
+    db, work = tmp_path / "warehouse.duckdb", tmp_path
     generate(db, work, "--rows", "3000", "--seed", "5", "--batches", "2")
     con = duckdb.connect(str(db))
     con.execute(
@@ -167,7 +167,7 @@ def test_reconciliation_test_fails_when_records_go_missing(tmp_path) -> None:
 
 def test_loader_only_warehouse_builds_with_generator_tables_empty(tmp_path) -> None:
     """A team with only its own logs: make load into a new warehouse, then build everything."""
-    db, work = tmp_path / "own.duckdb", tmp_path
+    db, work = tmp_path / "warehouse.duckdb", tmp_path
     csv = tmp_path / "own_logs.csv"
     csv.write_text(
         "timestamp,api_name,api_version,region,client_type,document_type,status,status_code,"
@@ -196,7 +196,7 @@ def test_loader_only_warehouse_builds_with_generator_tables_empty(tmp_path) -> N
 
 @pytest.mark.parametrize("rows", [2000])
 def test_second_generator_run_replaces_instead_of_doubling(tmp_path, rows: int) -> None:
-    db, work = tmp_path / "w.duckdb", tmp_path
+    db, work = tmp_path / "warehouse.duckdb", tmp_path
     generate(db, work, "--rows", str(rows), "--seed", "3", "--dirty-rate", "0.05")
     generate(db, work, "--rows", str(rows), "--seed", "3", "--dirty-rate", "0.05")
     wh = Warehouse(db, work)

@@ -130,7 +130,7 @@ def load_cli(db: Path, *paths: Path) -> subprocess.CompletedProcess:
 
 
 def test_personal_data_never_lands(tmp_path: Path) -> None:
-    db = tmp_path / "w.duckdb"
+    db = tmp_path / "warehouse.duckdb"
     proc = load_cli(db, pii_everywhere(tmp_path))
     assert proc.returncode == 0, proc.stderr
     assert pii_hits(db, ("raw",)) == []
@@ -150,7 +150,7 @@ def test_personal_data_never_lands(tmp_path: Path) -> None:
 
 
 def test_wide_header_lands_without_widening_raw(tmp_path: Path) -> None:
-    db = tmp_path / "w.duckdb"
+    db = tmp_path / "warehouse.duckdb"
     assert load_cli(db, wide_header(tmp_path)).returncode == 0
     con = duckdb.connect(str(db), read_only=True)
     width = con.execute(
@@ -165,7 +165,7 @@ def test_wide_header_lands_without_widening_raw(tmp_path: Path) -> None:
 
 
 def test_ten_thousand_columns_get_one_clear_error(tmp_path: Path) -> None:
-    db = tmp_path / "w.duckdb"
+    db = tmp_path / "warehouse.duckdb"
     path = tmp_path / "very_wide.csv"
     path.write_text(",".join(["timestamp", *(f"c{i}" for i in range(9999))]) + "\n1\n")
     proc = load_cli(db, path)
@@ -179,7 +179,7 @@ NASTY_NAMES = ["`touch PWNED`.csv", "x||touch PWNED||.csv", "$(touch PWNED).csv"
 
 
 def test_make_load_passes_file_names_as_data(tmp_path: Path) -> None:
-    db = tmp_path / "w.duckdb"
+    db = tmp_path / "warehouse.duckdb"
     paths = []
     for i, name in enumerate(NASTY_NAMES):
         paths.append(tmp_path / name)

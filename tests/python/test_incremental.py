@@ -29,7 +29,7 @@ def _csv_from_raw(wh: Warehouse, where: str, path) -> int:
 
 
 def test_incremental_build_matches_full_rebuild(tmp_path) -> None:
-    db, work = tmp_path / "w.duckdb", tmp_path
+    db, work = tmp_path / "warehouse.duckdb", tmp_path
     generate(db, work, "--rows", "20000", "--seed", "11", "--dirty-rate", "0.02", "--batches", "2")
     dbt(db, work, "build", "--quiet", *CORE)
     wh = Warehouse(db, work)
@@ -70,7 +70,8 @@ def test_incremental_build_matches_full_rebuild(tmp_path) -> None:
     assert wh.scalar("select bool_and(is_reconciled) from dq_batch_summary") is True
 
     # the same warehouse rebuilt from scratch routes every record the same way
-    full_db = tmp_path / "full.duckdb"
+    (tmp_path / "full").mkdir()
+    full_db = tmp_path / "full" / "warehouse.duckdb"
     shutil.copy(db, full_db)
     dbt(full_db, tmp_path / "full", "build", "--quiet", "--full-refresh", *CORE)
     full = Warehouse(full_db, tmp_path / "full")
@@ -81,7 +82,7 @@ def test_incremental_build_matches_full_rebuild(tmp_path) -> None:
 
 
 def test_regenerated_batches_leave_the_incremental_models(tmp_path) -> None:
-    db, work = tmp_path / "w.duckdb", tmp_path
+    db, work = tmp_path / "warehouse.duckdb", tmp_path
     generate(db, work, "--rows", "5000", "--seed", "1")
     dbt(db, work, "build", "--quiet", *CORE)
     generate(db, work, "--rows", "4000", "--seed", "2")

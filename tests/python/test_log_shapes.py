@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import re
 import shutil
 import sys
@@ -21,9 +22,11 @@ import pytest
 from api_trust import readers
 from conftest import Warehouse, dbt, generate, run
 
-REAL_LOG = (
-    Path(__file__).resolve().parents[3] / "shared/data/real/apache_combined_semicomplete_2015.log"
+# ../shared beside the project (as CI lays it out); API_TRUST_SHARED_DIR points elsewhere
+SHARED = Path(
+    os.environ.get("API_TRUST_SHARED_DIR", Path(__file__).resolve().parents[3] / "shared")
 )
+REAL_LOG = SHARED / "data/real/apache_combined_semicomplete_2015.log"
 
 NGINX = (
     '10.1.2.3 - - [01/Nov/2026:15:30:00 +0530] "POST /v1/pan/verify HTTP/1.1" 200 512 "-" '
