@@ -112,7 +112,7 @@ dbt-test: $(VENV)/.installed ## dbt build and source freshness on a small dirty,
 	@echo "dbt-test: every model, unit test and data test passed on $(TEST_DB); sources fresh"
 
 pytest: $(VENV)/.installed
-	@cd $(ROOT) && $(PY) -m pytest -q
+	@cd $(ROOT) && $(PY) -m pytest -q --durations=15
 
 lint: $(VENV)/.installed ## ruff, sqlfluff (dbt templater), dbt-score
 	@mkdir -p $(dir $(LINT_DB))
