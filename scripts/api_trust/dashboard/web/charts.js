@@ -68,6 +68,7 @@ const Charts = (() => {
     };
     Object.keys(extra || {}).forEach((k) => {
       const v = extra[k];
+      if (v === undefined) return; // an option this variant does not use
       base[k] = (v && typeof v === 'object' && !Array.isArray(v) && base[k] && typeof base[k] === 'object') ? Object.assign({}, base[k], v) : v;
     });
     base.height = Math.max(MIN_HEIGHT, base.height);
