@@ -171,9 +171,7 @@ def test_exposures_name_every_mart_the_dashboard_reads() -> None:
         re.fullmatch(r"ref\('(\w+)'\)", d).group(1)
         for d in exposures["html_dashboard"]["depends_on"]
     }
-    missing = dashboards.marts_read() - refs
-    # reported, not edited here: models/ belongs to the model owners
-    assert missing <= {"fct_api_calls", "rca_version_regressions"}, missing
+    assert dashboards.marts_read() == refs
     for name in (
         "api_latency_distribution_png",
         "success_rate_by_region_png",
