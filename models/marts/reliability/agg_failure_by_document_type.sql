@@ -12,6 +12,8 @@ per_document_type as (
         count(*) as calls,
         count(case when not is_success then 1 end) as failures
     from api_calls
+    -- a call whose log names no document_type (an access log) says nothing about document_type
+    where document_type != 'unknown'
     group by document_type
 ),
 

@@ -12,6 +12,8 @@ per_region as (
         count(*) as calls,
         count(case when not is_success then 1 end) as failures
     from api_calls
+    -- a call whose log names no region (an access log) says nothing about region
+    where region != 'unknown'
     group by region
 ),
 
