@@ -673,11 +673,12 @@ def _full_text(source: Source, spans: Mapping[int, int]) -> dict[int, str]:
         return {}
     wanted = {line + k: line for line, span in spans.items() for k in range(span)}
     parts: dict[int, list[str]] = {line: [] for line in spans}
+    last = max(wanted)
     with _open_text(source) as text:
         for no, line in enumerate(text, start=1):
             if no in wanted:
                 parts[wanted[no]].append(line)
-            if no >= max(wanted):
+            if no >= last:
                 break
     return {line: "".join(p).rstrip("\r\n") for line, p in parts.items()}
 
