@@ -19,12 +19,16 @@ from typing import Any
 
 import duckdb
 
-from api_trust.contract import dashboards_dir
+from api_trust.contract import dashboards_dir, project_vars
 from api_trust.warehouse import WarehouseError, connect, run_cli
 
 Row = dict[str, Any]
 
 TOP_FINDINGS = 10
+# what counts against availability (vars.availability_failure_classes), in words
+AVAILABILITY_TEXT = ", ".join(
+    c.replace("_", " ") for c in project_vars()["availability_failure_classes"]
+)
 TOP_SLO_ROWS = 8
 REQUIRED_MARTS = (
     "fct_api_calls",
@@ -166,7 +170,7 @@ def render_insights(data: Insights, generated_at: datetime) -> str:
         f"**{pct(h['eventual_pass_rate'])}** eventually (after retries); "
         f"{pct(h['call_success_rate'])} of calls succeed: call-level rates understate conversion "
         "when failed inputs are retried.",
-        f"- Platform availability (server and timeout failures only) **{pct(h['availability'], 2)}**.",
+        f"- Platform availability ({AVAILABILITY_TEXT} failures only) **{pct(h['availability'], 2)}**.",
         "- SLO status: " + ", ".join(f"{data.slo_counts.get(s, 0)} {s}" for s in ("breached", "at_risk", "ok"))
         + " APIs.",
         f"- Findings: {data.findings_by_tier.get('change', 0)} new (changed within the window), "
@@ -175,7 +179,7 @@ def render_insights(data: Insights, generated_at: datetime) -> str:
         "",
         "## SLO status",
         "",
-        "Availability counts only server and timeout failures; client input and fraud "
+        f"Availability counts only {AVAILABILITY_TEXT} failures; client input and fraud "
         "decisions are conversion losses. Burn rates are measured over the last 1 h and 6 h "
         "of data (page at 14.4 and 6; n/a under 30 calls). The APIs with the most bad calls over budget first:",
         "",

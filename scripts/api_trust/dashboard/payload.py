@@ -24,6 +24,7 @@ from typing import Any
 
 import pandas as pd
 
+from api_trust.contract import project_vars
 from api_trust.dashboard.marts import MartRead
 
 Payload = dict[str, Any]
@@ -36,7 +37,10 @@ MIN_SERIES_CALLS = 20  # a daily p50/p95 from fewer calls is noise: not embedded
 MIN_P99_CALLS = 100  # below this a p99 is the maximum, not a percentile
 HISTOGRAM_PER_DECADE = 20  # must match macros/histogram.sql
 REGION_ORDER = ("Metro", "Tier1", "Tier2", "Rural")
-FAILURE_CLASSES = ("client_input", "fraud_decision", "auth", "server", "timeout")
+# The failure classes and the ones that count against availability: vars in dbt_project.yml,
+# the one list the marts count by (macros/failure_counts.sql) and the page reads from meta.
+FAILURE_CLASSES = tuple(project_vars()["failure_classes"])
+AVAILABILITY_CLASSES = tuple(project_vars()["availability_failure_classes"])
 STATIC_SECTIONS = (
     "regions", "documents", "concentration", "conversion", "findings", "incidents",
     "fragile", "regressions", "dq_reasons", "dq_values", "dq_drift", "dq_batches",
@@ -259,6 +263,7 @@ def build_payload(read: MartRead, warehouse: str, generated_at: datetime | None 
             "warehouse": warehouse,
             "regions": list(REGION_ORDER),
             "classes": list(FAILURE_CLASSES),
+            "availability_classes": list(AVAILABILITY_CLASSES),
             "max_hourly_days": MAX_HOURLY_DAYS,
             "min_series_calls": MIN_SERIES_CALLS,
             "min_p99_calls": MIN_P99_CALLS,

@@ -15,7 +15,7 @@
   const SECTIONS = [['overview', 'Overview'], ['reliability', 'Reliability'], ['latency', 'Latency'], ['failures', 'Failures'],
     ['root_cause', 'Root cause'], ['data_quality', 'Data quality']];
   const TOP_FINDINGS = 5;
-  const CLASS_COLOURS = { client_input: '#94a3b8', fraud_decision: '#64748b', auth: '#d97706', server: '#dc2626', timeout: '#991b1b' };
+  const CLASS_COLOURS = { client_input: '#94a3b8', fraud_decision: '#64748b', auth: '#d97706', rate_limited: '#b45309', server: '#dc2626', timeout: '#991b1b' };
 
   const whole = () => ({ scope: 'all', from: DAYS[0] || null, to: DAYS[DAYS.length - 1] || null, finding: null, region: null });
   let state = whole();
@@ -196,7 +196,7 @@
     const slo = D.sloRows(v).filter((r) => D.apiInScope(r.api, v.scope));
     const eligible = sum(slo.map((r) => r.eligible)), bad = sum(slo.map((r) => r.bad));
     const avail = eligible ? 1 - bad / eligible : null;
-    kpi(box, 'Availability', pct(avail, 2), 'server and timeout failures only, ' + fmt(bad) + ' of ' + fmt(eligible) + ' calls; ' + where,
+    kpi(box, 'Availability', pct(avail, 2), P.meta.availability_classes.map(human).join(', ') + ' failures only, ' + fmt(bad) + ' of ' + fmt(eligible) + ' calls; ' + where,
       null).id = 'kpi-availability';
     const conv = (P.conversion || []), verifs = sum(conv.map((r) => r.verifications));
     const first = verifs ? sum(conv.map((r) => r.first_attempt_passes)) / verifs : null, eventual = verifs ? sum(conv.map((r) => r.eventual_passes)) / verifs : null;

@@ -20,7 +20,7 @@ const Charts = (() => {
   const MIN_HEIGHT = 380;
   const CHART_APIS = 8;
   const LABELS = {
-    client_input: 'client input', fraud_decision: 'fraud decision', auth: 'auth', server: 'server', timeout: 'timeout',
+    client_input: 'client input', fraud_decision: 'fraud decision', auth: 'auth', rate_limited: 'rate limited', server: 'server', timeout: 'timeout',
     version_regression: 'Version regression', client_auth: 'Client sends bad credentials', incident: 'Incident',
     failure_segment: 'Failure hotspot', latency_tail: 'Heavy latency tail', slo_breach: 'Availability SLO breach',
     change: 'new', hotspot: 'chronic', api_health: 'API-wide',
@@ -132,7 +132,8 @@ const Charts = (() => {
     function sloRows(view) {
       const per = daily(view, (i) => keys[P.daily.k[i]].key);
       return Object.keys(per).filter((a) => slo[a] && slo[a].availability_target !== null).map((a) => {
-        const o = per[a], eligible = o.calls - (o.byClass.auth || 0), bad = (o.byClass.server || 0) + (o.byClass.timeout || 0);
+        const o = per[a], eligible = o.calls - (o.byClass.auth || 0);
+        const bad = P.meta.availability_classes.reduce((s, c) => s + (o.byClass[c] || 0), 0);
         return Object.assign({ api: a, row: slo[a] }, Stats.sloStatus(eligible, bad, slo[a].availability_target));
       });
     }

@@ -47,7 +47,8 @@ const Stats = (() => {
   }
 
   /** The availability SLO of one API over any window, from counts: eligible calls exclude auth
-   * failures (they never reached the service), bad calls are server and timeout failures. */
+   * failures (they never reached the service), bad calls are the classes in
+   * vars.availability_failure_classes (server, timeout, rate limited). */
   function sloStatus(eligible, bad, target) {
     const budget = (1 - target) * eligible;
     const breached = bad > 0 && bad >= budget;
