@@ -64,7 +64,7 @@ import itertools
 import sys
 import tempfile
 import zlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
@@ -85,7 +85,6 @@ from api_trust.pii import mask_column_sql, mask_text_sql, pii_key
 from api_trust.readers import (
     Shape,
     ShapedRead,
-    ShapeError,
     detect_shape,
     known_shapes_text,
     read_shaped,
@@ -470,11 +469,20 @@ class ColumnPlan:
         return [(i, self.delivered[i]) for i, t in enumerate(self.targets) if t is None]
 
 
+def refuse_past_column_limit(count: int, what: str, hint: str = "") -> None:
+    """One clear error past `vars.max_columns`, for a CSV header or another shape's fields."""
+    limit = int(project_vars().get("max_columns", 500))
+    if count > limit:
+        raise FileError(
+            f"{what.format(n=count)}, more than the limit of {limit:,} "
+            f"(vars.max_columns in dbt_project.yml){hint}"
+        )
+
+
 def plan_columns(
     header: Sequence[str],
     known: set[str] | None = None,
     reserved: Iterable[str] = LINEAGE_COLUMNS,
-    max_columns: int | None = None,
 ) -> ColumnPlan:
     """Header names as they will land: trimmed, lower-case, checked against the contract.
 
@@ -484,15 +492,11 @@ def plan_columns(
     `duration_ms` and `latency`), or uses a lineage column's name.
     """
     known = known_column_names() if known is None else known
-    max_columns = (
-        int(project_vars().get("max_columns", 500)) if max_columns is None else max_columns
-    )
-    if len(header) > max_columns:
-        raise FileError(
-            f"the header has {len(header):,} columns, more than the limit of {max_columns:,} "
-            "(vars.max_columns in dbt_project.yml): is the delimiter right? If the file is "
-            "really this wide, drop the columns you do not need or raise the limit"
-        )
+    refuse_past_column_limit(
+        len(header), "the header has {n:,} columns",
+        ": is the delimiter right? If the file is really this wide, drop the columns you "
+        "do not need or raise the limit",
+    )  # fmt: skip
     names = tuple(normalise_name(h) for h in header)
     empty = [str(i) for i, n in enumerate(names, start=1) if not n]
     if empty and len(names) > 1:
@@ -746,7 +750,7 @@ def _land_shaped(
     try:
         read = read_shaped(con, source.path, source.gzipped, source.shape, temps,
                            pii_key(db_path()))  # fmt: skip
-    except (duckdb.Error, ShapeError) as err:
+    except duckdb.Error as err:
         raise FileError(
             f"could not be read as {source.shape.name} ({source.shape.description}): "
             f"{_first_line(err)}; nothing was loaded"
@@ -758,24 +762,10 @@ def _land_shaped(
             f"mapping in log_shapes/ (see README, 'Use your own logs'); known shapes: "
             f"{known_shapes_text()}"
         )
-    limit = int(project_vars().get("max_columns", 500))
-    if len(read.delivered) > limit:
-        raise FileError(
-            f"has {len(read.delivered):,} distinct fields, more than the limit of {limit:,} "
-            "(vars.max_columns in dbt_project.yml)"
-        )
-    con.execute("begin")
-    try:
-        result = _write_shaped_batch(con, source, read, loaded_at, temps)
-        con.execute("commit")
-    except duckdb.Error as err:
-        con.execute("rollback")
-        raise FileError(
-            f"DuckDB could not land it: {_first_line(err)}; nothing was loaded"
-        ) from None
-    except BaseException:
-        con.execute("rollback")
-        raise
+    refuse_past_column_limit(len(read.delivered), "has {n:,} distinct fields")
+    result = _in_one_transaction(
+        con, lambda: _write_shaped_batch(con, source, read, loaded_at, temps)
+    )
     result.warnings.extend(read.notes)
     if source.line_count is not None and read.line_count != source.line_count:
         result.warnings.append(
@@ -811,9 +801,17 @@ def _land(
         ) from None
     numbering = reconcile(source.profile, landed, reject_lines)
     _place_rejects(con, source, reject_lines, numbering, temps)
+    write = lambda: _write_batch(con, source, plan, loaded_at, temps, numbering)  # noqa: E731
+    return _in_one_transaction(con, write), numbering
+
+
+def _in_one_transaction(
+    con: duckdb.DuckDBPyConnection, write: Callable[[], BatchResult]
+) -> BatchResult:
+    """Every raw.* write of one batch, or none: a DuckDB error becomes one FileError line."""
     con.execute("begin")
     try:
-        result = _write_batch(con, source, plan, loaded_at, temps, numbering)
+        result = write()
         con.execute("commit")
     except duckdb.Error as err:
         con.execute("rollback")
@@ -823,7 +821,7 @@ def _land(
     except BaseException:
         con.execute("rollback")
         raise
-    return result, numbering
+    return result
 
 
 def _place_rejects(

@@ -29,7 +29,6 @@ import yaml
 from api_trust.contract import PROJECT_ROOT, column_aliases, log_columns, project_vars
 
 SHAPES_DIR = PROJECT_ROOT / "log_shapes"
-LINE_READERS = ("jsonl", "otlp", "access_log")
 # %h %l %u %t "%r" %>s %b ["%{Referer}i" "%{User-Agent}i"] [timings...]
 ACCESS_LOG_PATTERN = (
     r'^(\S+) (\S+) (\S+) \[([^\]]+)\] "([^"]*)" (\d{3}|-) (\d+|-)'
@@ -44,10 +43,6 @@ ACCESS_LOG_GROUPS = ["remote_addr", "ident", "remote_user", "time_local", "reque
                      "body_bytes_sent", "http_referer", "http_user_agent", "request_time",
                      "upstream_response_time"]  # fmt: skip
 REQUEST_PATTERN = r"^(\S+)\s+(\S+)(?:\s+(\S+))?$"
-
-
-class ShapeError(Exception):
-    """The file's shape is unknown or it does not read as its shape; printed as one line."""
 
 
 @dataclass(frozen=True)
@@ -326,7 +321,7 @@ def _read_jsonl(con, shape: Shape, temps, key: str) -> ShapedRead:
         value_sql[name] = f"coalesce(j->>{_lit('$.' + json.dumps(name))}, {value_sql[name]})"
     rel = f"(select *, row_number() over (order by line_no) as record_no, line_no as source_line from {temps['parsed']})"
     delivered, targets = _finish(con, temps, planned, value_sql, shape, key, rel, {})
-    return _with_safe(_shaped_result(con, temps, delivered, targets), shape)
+    return _shaped_result(con, temps, shape, delivered, targets)
 
 
 def _read_otlp(con, shape: Shape, temps, key: str) -> ShapedRead:
@@ -383,7 +378,7 @@ def _read_otlp(con, shape: Shape, temps, key: str) -> ShapedRead:
     rel = (f"(select *, row_number() over (order by line_no) as record_no, "
            f"line_no as source_line from {temps['parsed']})")  # fmt: skip
     delivered, targets = _finish(con, temps, planned, value_sql, shape, key, rel, {})
-    return _with_safe(_shaped_result(con, temps, delivered, targets), shape)
+    return _shaped_result(con, temps, shape, delivered, targets)
 
 
 def _read_access_log(con, shape: Shape, temps, key: str) -> ShapedRead:
@@ -426,8 +421,7 @@ def _read_access_log(con, shape: Shape, temps, key: str) -> ShapedRead:
     rel = (f"(select *, row_number() over (order by line_no) as record_no, "
            f"line_no as source_line from {temps['parsed']})")  # fmt: skip
     delivered, targets = _finish(con, temps, planned, value_sql, shape, key, rel, unit_for)
-    result = _with_safe(_shaped_result(con, temps, delivered, targets), shape)
-    return ShapedRead(**{**result.__dict__, "notes": tuple(notes)})
+    return _shaped_result(con, temps, shape, delivered, targets, tuple(notes))
 
 
 def _access_value(name: str) -> str:
@@ -458,22 +452,18 @@ def _read_parquet(con, path: Path, shape: Shape, temps, key: str) -> ShapedRead:
     return ShapedRead(delivered, targets, int(records or 0), None, 0, 0, 0)
 
 
-def _made_by_parser(shape: Shape, delivered: Sequence[str]) -> frozenset[int]:
-    return frozenset(
+def _shaped_result(
+    con, temps, shape: Shape, delivered, targets, notes: tuple[str, ...] = ()
+) -> ShapedRead:
+    """The counts of a line-shaped read, and which fields our own parsers made."""
+    total, blank = _line_counts(con, temps)
+    records, landed_lines = con.execute(
+        f"select count(*), count(distinct source_line) from {temps['scan']}"
+    ).fetchone()
+    rejected = con.execute(f"select count(*) from {temps['rejects']}").fetchone()[0]
+    made_by_parser = frozenset(
         i for i, name in enumerate(delivered)
         if name in shape.fields and shape.fields[name].parser in SAFE_PARSERS
     )  # fmt: skip
-
-
-def _with_safe(read: ShapedRead, shape: Shape) -> ShapedRead:
-    return ShapedRead(**{**read.__dict__, "made_by_parser": _made_by_parser(shape, read.delivered)})
-
-
-def _shaped_result(con, temps, delivered, targets) -> ShapedRead:
-    total, blank = _line_counts(con, temps)
-    landed_lines = con.execute(
-        f"select count(distinct source_line) from {temps['scan']}"
-    ).fetchone()[0]
-    records = con.execute(f"select count(*) from {temps['scan']}").fetchone()[0]
-    rejected = con.execute(f"select count(*) from {temps['rejects']}").fetchone()[0]
-    return ShapedRead(delivered, targets, records + rejected, total, blank, landed_lines, rejected)
+    return ShapedRead(delivered, targets, records + rejected, total, blank, landed_lines,
+                      rejected, notes, made_by_parser)  # fmt: skip
