@@ -267,7 +267,9 @@ def test_routes_become_apis_and_traffic_is_classed(shapes_warehouse) -> None:
     assert classes["/v2/ifsc/HDFC0001234 HEAD"] == "probe_method"
     # non-API traffic stays in facts but not in the metric marts
     in_marts = wh.scalar("select calls from agg_platform_overview")
-    assert in_marts == wh.scalar("select count(*) from fct_api_calls where is_api_traffic")
+    assert in_marts == wh.scalar(
+        "select sum(sample_weight) from fct_api_calls where is_api_traffic"
+    )
 
 
 def test_client_spans_and_bad_lines_are_accounted_not_counted(shapes_warehouse) -> None:
@@ -301,6 +303,26 @@ def test_personal_data_and_unknown_fields(shapes_warehouse) -> None:
     assert wh.rows(
         "select distinct sample_weight from fct_api_calls where batch_id = ?", [otel]
     ) == [(10.0,)]
+
+
+def test_sampled_calls_count_by_their_weight_and_intervals_by_what_was_seen(
+    shapes_warehouse,
+) -> None:
+    """Two spans sampled 1 in 10 (one failed) stand for 20 calls with 10 failures; the
+    interval is as wide as two observations allow, not as narrow as twenty would."""
+    wh, _ = shapes_warehouse
+    row = wh.rows(
+        "select calls, sampled_calls, failures, failure_rate, failure_rate_ci_lower, "
+        "failure_rate_ci_upper from agg_failure_rate_by_dimension "
+        "where dimension = 'service_name' and dimension_value = 'bank'")  # fmt: skip
+    assert len(row) == 1
+    calls, seen, failures, rate, lower, upper = row[0]
+    assert (calls, seen, failures, rate) == (20, 2, 10, 0.5)
+    assert lower < 0.15 and upper > 0.85  # Wilson at n = 2 is [0.09, 0.91]; at n = 20, [0.30, 0.70]
+    overview = wh.rows("select calls, sampled_calls from agg_platform_overview")[0]
+    assert overview[0] - overview[1] == wh.scalar(
+        "select sum(sample_weight - 1) from fct_api_calls where is_api_traffic"
+    )
 
 
 def test_no_finding_is_about_an_unknown_value(shapes_warehouse) -> None:

@@ -59,8 +59,14 @@ facts as (
         cast(coalesce(validated_calls.attempt_no, 1) as integer) as attempt_no,
         cast(validated_calls.latency_ms as double) as latency_ms,
         cast(validated_calls.upstream_latency_ms as double) as upstream_latency_ms,
-        -- a sampled log's call stands for 1 / rate calls (1 when unsampled)
-        cast(coalesce(nullif(validated_calls.sample_rate, 0), 1) as double) as sample_weight,
+        -- calls one record stands for: a sample rate of N (>= 1) is "1 in N kept"
+        -- (Honeycomb's SampleRate); one in (0, 1) is a keep probability p, so 1 / p;
+        -- none, zero or negative: the log is not sampled
+        cast(case
+            when validated_calls.sample_rate >= 1 then validated_calls.sample_rate
+            when validated_calls.sample_rate > 0 then 1.0 / validated_calls.sample_rate
+            else 1
+        end as double) as sample_weight,
 
         -- booleans
         validated_calls.status = 'success' as is_success,

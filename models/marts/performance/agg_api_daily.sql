@@ -31,6 +31,7 @@ final as (
         api_version,
         region,
         cast(calls as bigint) as calls,
+        cast(sampled_calls as bigint) as sampled_calls,
         cast(failures as bigint) as failures,
         {%- for failure_class in var('failure_classes') %}
             cast({{ failure_class }}_failures as bigint) as {{ failure_class }}_failures,

@@ -12,6 +12,7 @@ hourly_calls as (
         api_name,
         is_success,
         failure_class,
+        sample_weight,
         latency_ms
     from api_calls
 ),
@@ -33,6 +34,7 @@ final as (
         cast(called_hour_at as timestamp) as called_hour_at,
         api_name,
         cast(calls as bigint) as calls,
+        cast(sampled_calls as bigint) as sampled_calls,
         cast(failures as bigint) as failures,
         {%- for failure_class in var('failure_classes') %}
             cast({{ failure_class }}_failures as bigint) as {{ failure_class }}_failures,

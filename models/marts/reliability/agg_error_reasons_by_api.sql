@@ -16,7 +16,7 @@ per_reason as (
         api_name,
         error_reason,
         failure_class,
-        count(*) as failures
+        {{ api_trust.weighted_count() }} as failures
     from failed_calls
     group by
         api_name,

@@ -9,8 +9,9 @@ api_calls as (
 per_document_type as (
     select
         document_type,
-        count(*) as calls,
-        count(case when not is_success then 1 end) as failures
+        count(*) as sampled_calls,
+        {{ api_trust.weighted_count() }} as calls,
+        {{ api_trust.weighted_count('not is_success') }} as failures
     from api_calls
     -- a call whose log names no document_type (an access log) says nothing about document_type
     where document_type != 'unknown'
@@ -20,11 +21,12 @@ per_document_type as (
 rates as (
     select
         document_type,
+        sampled_calls,
         calls,
         failures,
         {{ api_trust.safe_rate('failures', 'calls') }} as failure_rate,
-        {{ api_trust.wilson_lower('failures', 'calls') }} as wilson_lower,
-        {{ api_trust.wilson_upper('failures', 'calls') }} as wilson_upper
+        {{ api_trust.wilson_lower('failures / calls * sampled_calls', 'sampled_calls') }} as wilson_lower,
+        {{ api_trust.wilson_upper('failures / calls * sampled_calls', 'sampled_calls') }} as wilson_upper
     from per_document_type
 ),
 
@@ -32,6 +34,7 @@ final as (
     select
         document_type,
         cast(calls as bigint) as calls,
+        cast(sampled_calls as bigint) as sampled_calls,
         cast(failures as bigint) as failures,
         failure_rate,
         -- the Wilson macros clamp the bounds to [0, 1] and around the rate

@@ -23,14 +23,16 @@ long_form as (
         select
             '{{ dim }}' as dimension,
             cast({{ dim }} as varchar) as dimension_value,
-            is_success
+            is_success,
+            sample_weight
         from calls
         union all
     {%- endfor %}
     select
         call_dimensions.dimension,
         call_dimensions.dimension_value,
-        calls.is_success
+        calls.is_success,
+        calls.sample_weight
     from call_dimensions
     inner join calls
         on call_dimensions.request_id = calls.request_id
@@ -40,8 +42,9 @@ counted as (
     select
         dimension,
         dimension_value,
-        count(*) as calls,
-        sum(case when is_success then 0 else 1 end) as failures
+        count(*) as sampled_calls,
+        {{ api_trust.weighted_count() }} as calls,
+        {{ api_trust.weighted_count('not is_success') }} as failures
     from long_form
     where dimension_value is not null and dimension_value != 'unknown'
     group by dimension, dimension_value
@@ -55,10 +58,11 @@ final as (
 
         -- numbers
         cast(calls as bigint) as calls,
+        cast(sampled_calls as bigint) as sampled_calls,
         cast(failures as bigint) as failures,
         {{ api_trust.safe_rate('failures', 'calls') }} as failure_rate,
-        {{ api_trust.wilson_lower('failures', 'calls') }} as failure_rate_ci_lower,
-        {{ api_trust.wilson_upper('failures', 'calls') }} as failure_rate_ci_upper
+        {{ api_trust.wilson_lower('failures / calls * sampled_calls', 'sampled_calls') }} as failure_rate_ci_lower,
+        {{ api_trust.wilson_upper('failures / calls * sampled_calls', 'sampled_calls') }} as failure_rate_ci_upper
     from counted
 )
 

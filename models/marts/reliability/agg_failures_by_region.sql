@@ -9,8 +9,8 @@ api_calls as (
 per_region as (
     select
         region,
-        count(*) as calls,
-        count(case when not is_success then 1 end) as failures
+        {{ api_trust.weighted_count() }} as calls,
+        {{ api_trust.weighted_count('not is_success') }} as failures
     from api_calls
     -- a call whose log names no region (an access log) says nothing about region
     where region != 'unknown'

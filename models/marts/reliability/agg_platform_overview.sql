@@ -11,9 +11,11 @@ api_calls as (
 totals as (
     -- no group by: exactly one row, even over an empty fact table
     select
-        count(*) as calls,
-        count(case when is_success then 1 end) as successes,
-        count(case when not is_success then 1 end) as failures,
+        count(*) as sampled_calls,
+        -- coalesce: a sum over no rows is null, and the platform then had 0 calls
+        coalesce({{ api_trust.weighted_count() }}, 0) as calls,
+        coalesce({{ api_trust.weighted_count('is_success') }}, 0) as successes,
+        coalesce({{ api_trust.weighted_count('not is_success') }}, 0) as failures,
         {{ api_trust.percentile_list('latency_ms', fractions) }} as latency_percentiles_ms,
         count(distinct api_name) as apis_called,
         -- 'unknown' stands for "client not delivered", not for one more client
@@ -25,6 +27,7 @@ totals as (
 
 rates as (
     select
+        sampled_calls,
         calls,
         successes,
         failures,
@@ -34,14 +37,15 @@ rates as (
         first_called_at,
         last_called_at,
         {{ api_trust.safe_rate('successes', 'calls') }} as success_rate,
-        {{ api_trust.wilson_lower('successes', 'calls') }} as wilson_lower,
-        {{ api_trust.wilson_upper('successes', 'calls') }} as wilson_upper
+        {{ api_trust.wilson_lower('successes / nullif(calls, 0) * sampled_calls', 'sampled_calls') }} as wilson_lower,
+        {{ api_trust.wilson_upper('successes / nullif(calls, 0) * sampled_calls', 'sampled_calls') }} as wilson_upper
     from totals
 ),
 
 final as (
     select
         cast(calls as bigint) as calls,
+        cast(sampled_calls as bigint) as sampled_calls,
         cast(successes as bigint) as successes,
         cast(failures as bigint) as failures,
         success_rate,

@@ -9,9 +9,10 @@ api_calls as (
 per_region as (
     select
         region,
-        count(*) as calls,
-        count(case when is_success then 1 end) as successes,
-        count(case when not is_success then 1 end) as failures
+        count(*) as sampled_calls,
+        {{ api_trust.weighted_count() }} as calls,
+        {{ api_trust.weighted_count('is_success') }} as successes,
+        {{ api_trust.weighted_count('not is_success') }} as failures
     from api_calls
     -- a call whose log names no region (an access log) says nothing about region
     where region != 'unknown'
@@ -22,12 +23,13 @@ rates as (
     -- from the region's own counts, never averaged from finer groups
     select
         region,
+        sampled_calls,
         calls,
         successes,
         failures,
         {{ api_trust.safe_rate('successes', 'calls') }} as success_rate,
-        {{ api_trust.wilson_lower('successes', 'calls') }} as wilson_lower,
-        {{ api_trust.wilson_upper('successes', 'calls') }} as wilson_upper
+        {{ api_trust.wilson_lower('successes / calls * sampled_calls', 'sampled_calls') }} as wilson_lower,
+        {{ api_trust.wilson_upper('successes / calls * sampled_calls', 'sampled_calls') }} as wilson_upper
     from per_region
 ),
 
@@ -35,6 +37,7 @@ final as (
     select
         region,
         cast(calls as bigint) as calls,
+        cast(sampled_calls as bigint) as sampled_calls,
         cast(successes as bigint) as successes,
         cast(failures as bigint) as failures,
         success_rate,
