@@ -81,7 +81,7 @@ from api_trust.contract import (
     log_columns,
     project_vars,
 )
-from api_trust.pii import mask_column_sql, mask_text_sql, pii_key
+from api_trust.pii import mask_column_sql, mask_text_sql, pii_key, row_has_pii_sql
 from api_trust.readers import (
     Shape,
     ShapedRead,
@@ -932,7 +932,8 @@ def _insert_records(
     con: duckdb.DuckDBPyConnection,
     plan: ColumnPlan,
     delivered: Sequence[str],
-    scan_from: str,
+    scan: str,
+    join: str,
     record_no: str,
     lineage: Sequence[object],
 ) -> int:
@@ -940,30 +941,43 @@ def _insert_records(
 
     Records as delivered (personal data masked), under their contract names; fields
     outside the contract go to extra_fields, so a wide header never widens raw.
-    `lineage` is (batch_id, source_name, loaded_at).
+    `scan` is read as `s` (joined by `join`); `lineage` is (batch_id, source_name,
+    loaded_at).
     """
     key = pii_key(db_path())
-
-    def value(i: int, column: str) -> str:
-        expr = f"s.c{i + 1}"
-        return expr if i in plan.made_by_parser else mask_column_sql(column, expr, key)
-
-    select = [f"{value(i, target)} as {quote_ident(target)}" for i, target in plan.contract]
+    masked = [f"s.c{i + 1}" for i, _ in plan.contract if i not in plan.made_by_parser]
+    inner = ["s.*"]
     if plan.extras:
         # one JSON object: far cheaper to write than a MAP, and masked as one text
         pairs = ", ".join(
             "'" + delivered[i].replace("'", "''") + f"', s.c{i + 1}" for i, _ in plan.extras
         )
+        inner.append(f"json_object({pairs})::varchar as extra_fields_text")
+        masked.append("extra_fields_text")
+    # a scan is in file order, and DuckDB keeps insertion order: only a join needs a sort
+    order = "order by source_record_no" if join else ""
+    # one match a record decides whether its values need the per-column rules
+    inner.append(f"{row_has_pii_sql(masked)} as record_has_pii")
+
+    def value(i: int, column: str) -> str:
+        expr = f"s.c{i + 1}"
+        if i in plan.made_by_parser:
+            return expr
+        return mask_column_sql(column, expr, key, "s.record_has_pii")
+
+    select = [f"{value(i, target)} as {quote_ident(target)}" for i, target in plan.contract]
+    if plan.extras:
         select.append(
-            f"{mask_column_sql('extra_fields', f'json_object({pairs})::varchar', key)} as extra_fields"
+            mask_column_sql("extra_fields", "s.extra_fields_text", key, "s.record_has_pii")
+            + " as extra_fields"
         )
     con.execute(
         f"""
         insert into raw.api_calls by name
         select {", ".join([*select, "? as batch_id, ? as source_name"])},
                {record_no} as source_record_no, ? as loaded_at
-        from {scan_from}
-        order by source_record_no
+        from (select {", ".join(inner)} from {scan} s) s {join}
+        {order}
         """,
         [lineage[0], lineage[1], lineage[2]],
     )
@@ -1036,7 +1050,7 @@ def _write_batch(
         mapped = f"left join {shift} m using (reader_line)"
 
     landed = _insert_records(
-        con, plan, delivered, f"{scan} s {join}", record_no, (batch_id, name, loaded_at)
+        con, plan, delivered, scan, join, record_no, (batch_id, name, loaded_at)
     )
     con.execute(
         f"""
@@ -1085,7 +1099,7 @@ def _write_shaped_batch(
     plan = ColumnPlan(read.delivered, read.targets, read.made_by_parser)
     delivered = _mask_names(con, plan.delivered)
     landed = _insert_records(
-        con, plan, delivered, f"{temps['scan']} s", "s.record_no", (batch_id, name, loaded_at)
+        con, plan, delivered, temps["scan"], "", "s.record_no", (batch_id, name, loaded_at)
     )
     con.execute(
         f"""

@@ -55,12 +55,33 @@ def mask_id_sql(expr: str, key: str) -> str:
     return _call("default__mask_pii_id", expr, literal)
 
 
-def mask_column_sql(column: str, expr: str, key: str) -> str:
-    """The landing expression for one delivered column, by what the column holds."""
+def mask_column_sql(column: str, expr: str, key: str, row_has_pii: str | None = None) -> str:
+    """The landing expression for one delivered column, by what the column holds.
+
+    `row_has_pii`, when given, is a boolean column from `row_has_pii_sql` over the
+    record's values: a record without personal data (nearly all) skips the per-column
+    rules, one regular-expression match a record instead of one a value.
+    """
     if column in ID_COLUMNS:
-        return mask_id_sql(expr, key)
-    # Values without personal data stay exactly as delivered (no normalisation).
-    return f"case when {has_pii_sql(expr)} then {mask_text_sql(expr)} else {expr} end"
+        masked = mask_id_sql(expr, key)
+    else:
+        # Values without personal data stay exactly as delivered (no normalisation).
+        masked = f"case when {has_pii_sql(expr)} then {mask_text_sql(expr)} else {expr} end"
+    return (
+        masked if row_has_pii is None else f"case when {row_has_pii} then {masked} else {expr} end"
+    )
+
+
+def row_has_pii_sql(exprs: list[str]) -> str:
+    """True when any of the text expressions holds personal data, in one match.
+
+    The values are joined with U+0001, which no rule's pattern contains and every
+    bounded rule accepts as a boundary (as it accepts the start or end of a value), so
+    the joined text matches exactly when one of the values does.
+    """
+    if not exprs:
+        return "false"
+    return f"coalesce({has_pii_sql('concat_ws(chr(1), ' + ', '.join(exprs) + ')')}, false)"
 
 
 def pii_key(db: Path) -> str:

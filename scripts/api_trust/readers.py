@@ -225,16 +225,30 @@ def plan_fields(shape: Shape, available: Sequence[str]) -> list[tuple[str, str |
 # --------------------------------------------------------------------------- readers
 
 
-def read_lines(con: duckdb.DuckDBPyConnection, path: Path, gzipped: bool, table: str) -> None:
-    """Every physical line of a text file, numbered as an editor numbers them (blank ones too)."""
+def read_lines(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    gzipped: bool,
+    table: str,
+    flags: Mapping[str, str] | None = None,
+) -> None:
+    """Every physical line of a text file, numbered as an editor numbers them (blank ones too).
+
+    `is_blank` marks blank lines; `flags` adds per-line columns computed in the same pass
+    (e.g. whether the line is one JSON object), so no reader scans the lines twice.
+    """
+    extra = "".join(f", {sql} as {name}" for name, sql in (flags or {}).items())
     con.execute(
         f"""
         create temp table {table} as
-        select line, ordinality as line_no
-        from read_csv(?, columns = {{'line': 'VARCHAR'}}, delim = '\\x01', quote = '',
-                      escape = '', header = false, auto_detect = false, strict_mode = false,
-                      compression = '{"gzip" if gzipped else "none"}',
-                      max_line_size = {8 << 20}) with ordinality
+        select line, line_no, trim(coalesce(line, '')) = '' as is_blank{extra}
+        from (
+            select line, ordinality as line_no
+            from read_csv(?, columns = {{'line': 'VARCHAR'}}, delim = '\\x01', quote = '',
+                          escape = '', header = false, auto_detect = false, strict_mode = false,
+                          compression = '{"gzip" if gzipped else "none"}',
+                          max_line_size = {8 << 20}) with ordinality
+        )
         """,
         [str(path)],
     )
@@ -250,7 +264,10 @@ def _finish(
     source_rel: str,
     unit_for: Mapping[str, str],
 ) -> tuple[tuple[str, ...], tuple[str | None, ...]]:
-    """Create `scan` from a relation of parsed records: one text column per planned field."""
+    """Create `scan` from a relation of parsed records: one text column per planned field.
+
+    The relation carries `record_no` (unique, in file order) and `source_line`.
+    """
     cols = []
     for i, (name, _target, src) in enumerate(planned, start=1):
         raw = value_sql[src]
@@ -273,58 +290,73 @@ def read_shaped(
     """Read a file of a non-CSV shape into the scratch tables `scan` and `rejects`."""
     if shape.reader == "parquet":
         return _read_parquet(con, path, shape, temps, key)
-    read_lines(con, path, gzipped, temps["lines"])
     reader = {"jsonl": _read_jsonl, "otlp": _read_otlp, "access_log": _read_access_log}
-    return reader[shape.reader](con, shape, temps, key)
+    return reader[shape.reader](con, path, gzipped, shape, temps, key)
 
 
 def _line_counts(con, temps) -> tuple[int, int]:
-    return con.execute(
-        f"select count(*), count(*) filter (where trim(coalesce(line, '')) = '') "
-        f"from {temps['lines']}"
-    ).fetchone()
+    return con.execute(f"select count(*), count_if(is_blank) from {temps['lines']}").fetchone()
 
 
-def _rejects_from(con, temps, error_type: str, message: str) -> None:
-    """Every non-blank line that gave no record is a reject, with its whole text."""
+def _rejects_from(con, temps, error_type: str, message: str, bad: str | None = None) -> None:
+    """Every non-blank line that gave no record is a reject, with its whole text.
+
+    `bad` is a condition on the lines table that marks such lines; without it, a line is
+    bad when no parsed record came from it.
+    """
+    where = bad or f"line_no not in (select line_no from {temps['parsed']})"
     con.execute(f"""
         create temp table {temps['rejects']} as
         select line_no as source_line, {_lit(error_type)} as error_type,
                {_lit(message)} as error_message, line as raw_record, 1 as line_count,
                row_number() over (order by line_no) as reject_no
         from {temps['lines']}
-        where trim(coalesce(line, '')) <> ''
-          and line_no not in (select line_no from {temps['parsed']})
+        where not is_blank and ({where})
     """)  # fmt: skip
 
 
-def _read_jsonl(con, shape: Shape, temps, key: str) -> ShapedRead:
+def _read_jsonl(con, path: Path, gzipped: bool, shape: Shape, temps, key: str) -> ShapedRead:
+    # one JSON object a line; each line is parsed once per pass, never stored as JSON
+    is_object = "json_valid(line) and starts_with(ltrim(line, ' \t\r\n\f\v'), '{')"
+    read_lines(con, path, gzipped, temps["lines"], {"is_record": is_object})
     lines = temps["lines"]
-    con.execute(f"""
-        create temp table {temps['parsed']} as
-        select line_no, json(line) as j
-        from {lines}
-        where trim(coalesce(line, '')) <> '' and json_valid(line)
-          and json_type(json(line)) = 'OBJECT'
-    """)  # fmt: skip
-    _rejects_from(con, temps, "INVALID JSON", "the line is not one JSON object")
+    _rejects_from(con, temps, "INVALID JSON", "the line is not one JSON object", "not is_record")
     top = [k for (k,) in con.execute(
-        f"select distinct unnest(json_keys(j)) as k from {temps['parsed']} order by k").fetchall()]  # fmt: skip
-    nested = [name for name in shape.fields if name not in top and con.execute(
-        f"select count(*) from {temps['parsed']} where j->>{_lit(_json_path(name))} is not null"
-    ).fetchone()[0] > 0]  # fmt: skip
+        f"select distinct unnest(json_keys(line)) as k from {lines} where is_record order by k"
+    ).fetchall()]  # fmt: skip
+    # mapped names that are nested paths (`latencies.request`), present in some record
+    candidates = [name for name in shape.fields if name not in top]
+    nested = []
+    if candidates:
+        paths = "[" + ", ".join(_lit(_json_path(n)) for n in candidates) + "]"
+        present = ", ".join(f"count_if(v[{k}] is not null)" for k in range(1, len(candidates) + 1))
+        counts = con.execute(
+            f"select {present} "
+            f"from (select json_extract_string(line, {paths}) as v from {lines} where is_record)"
+        ).fetchone()
+        nested = [n for n, c in zip(candidates, counts, strict=True) if c]
     available = [*top, *nested]
     planned = plan_fields(shape, available)
-    # a top-level object whose parts are mapped lands whole in extras only if unmapped
-    value_sql = {name: f"(j->>{_lit(_json_path(name))})" for name in available}
-    for name in top:
-        value_sql[name] = f"coalesce(j->>{_lit('$.' + json.dumps(name))}, {value_sql[name]})"
-    rel = f"(select *, row_number() over (order by line_no) as record_no, line_no as source_line from {temps['parsed']})"
+    # every value of a record from one parse: a list of paths, read by position; a dotted
+    # top-level key (`http.route`) wins over the nested path it also spells
+    paths: list[str] = []
+    value_sql: dict[str, str] = {}
+    for name in available:
+        nested_at = len(paths) + 1
+        paths.append(_json_path(name))
+        value_sql[name] = f"v[{nested_at}]"
+        if name in top and "." in name:
+            paths.append("$." + json.dumps(name))
+            value_sql[name] = f"coalesce(v[{nested_at + 1}], v[{nested_at}])"
+    path_list = "[" + ", ".join(_lit(p) for p in paths) + "]"
+    rel = (f"(select line_no as record_no, line_no as source_line, "
+           f"json_extract_string(line, {path_list}) as v from {lines} where is_record)")  # fmt: skip
     delivered, targets = _finish(con, temps, planned, value_sql, shape, key, rel, {})
     return _shaped_result(con, temps, shape, delivered, targets)
 
 
-def _read_otlp(con, shape: Shape, temps, key: str) -> ShapedRead:
+def _read_otlp(con, path: Path, gzipped: bool, shape: Shape, temps, key: str) -> ShapedRead:
+    read_lines(con, path, gzipped, temps["lines"])
     lines = temps["lines"]
     attrs = (
         "map_from_entries(list_transform(coalesce(from_json({src}, '[\"json\"]'), []), "
@@ -336,7 +368,7 @@ def _read_otlp(con, shape: Shape, temps, key: str) -> ShapedRead:
         create temp table {temps['parsed']} as
         with requests as (
             select line_no, json(line) as j from {lines}
-            where trim(coalesce(line, '')) <> '' and json_valid(line)
+            where not is_blank and json_valid(line)
               and json_exists(json(line), '$.resourceSpans')
         ),
         resources as (
@@ -381,15 +413,17 @@ def _read_otlp(con, shape: Shape, temps, key: str) -> ShapedRead:
     return _shaped_result(con, temps, shape, delivered, targets)
 
 
-def _read_access_log(con, shape: Shape, temps, key: str) -> ShapedRead:
-    lines = temps["lines"]
+def _read_access_log(con, path: Path, gzipped: bool, shape: Shape, temps, key: str) -> ShapedRead:
+    read_lines(con, path, gzipped, temps["lines"])
+    lines, parsed = temps["lines"], temps["parsed"]
     groups = "[" + ", ".join(_lit(g) for g in ACCESS_LOG_GROUPS) + "]"
     # one pass of the line pattern; a line that does not match extracts empty groups
     con.execute(f"""
-        create temp table {temps['parsed']} as
+        create temp table {parsed} as
         with extracted as (
             select line_no, regexp_extract(line, {_lit(ACCESS_LOG_PATTERN)}, {groups}) as g
             from {lines}
+            where not is_blank
         )
         select line_no, g,
                regexp_extract(g.request, {_lit(REQUEST_PATTERN)}, ['method', 'path', 'protocol']) as r
@@ -399,9 +433,7 @@ def _read_access_log(con, shape: Shape, temps, key: str) -> ShapedRead:
     _rejects_from(con, temps, "UNREADABLE LINE", "the line does not match the access-log format")
     fields = [g for g in ACCESS_LOG_GROUPS if g != "request"] + ["method", "path", "protocol"]
     counts = con.execute(
-        "select "
-        + ", ".join(f"count({_access_value(f)})" for f in fields)
-        + f" from {temps['parsed']}"
+        "select " + ", ".join(f"count({_access_value(f)})" for f in fields) + f" from {parsed}"
     ).fetchone()
     present = [f for f, n in zip(fields, counts, strict=True) if n > 0]
     # The first timing after the user agent: nginx writes seconds with a decimal point,
@@ -410,7 +442,7 @@ def _read_access_log(con, shape: Shape, temps, key: str) -> ShapedRead:
     if "request_time" in present:
         dotted, total = con.execute(
             f"select count(*) filter (where contains(g.request_time, '.')), "
-            f"count(g.request_time) from {temps['parsed']}"
+            f"count(g.request_time) from {parsed}"
         ).fetchone()
         unit_for["request_time"] = "s" if dotted >= 0.5 * total else "us"
         notes.append(
@@ -418,8 +450,8 @@ def _read_access_log(con, shape: Shape, temps, key: str) -> ShapedRead:
         )
     planned = plan_fields(shape, present)
     value_sql = {f: _access_value(f) for f in present}
-    rel = (f"(select *, row_number() over (order by line_no) as record_no, "
-           f"line_no as source_line from {temps['parsed']})")  # fmt: skip
+    # one record a line: its line number numbers it
+    rel = f"(select *, line_no as record_no, line_no as source_line from {parsed})"
     delivered, targets = _finish(con, temps, planned, value_sql, shape, key, rel, unit_for)
     return _shaped_result(con, temps, shape, delivered, targets, tuple(notes))
 
