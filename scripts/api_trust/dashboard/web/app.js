@@ -296,6 +296,8 @@
     const div = card.querySelector('.chart'), noteDiv = card.querySelector('.note');
     if (noteDiv) noteDiv.remove();
     const info = status.charts.filter((c) => c.id === chart.id)[0];
+    const tools = card.querySelector('.card-tools'); // a chart's own controls go with its drawing
+    if (tools) tools.hidden = !!fig.note;
     if (fig.note) {
       if (div) { Plotly.purge(div); div.remove(); }
       noteBox(card, chart.label ? chart.label[0].toUpperCase() + chart.label.slice(1) : human(chart.id), fig.note);

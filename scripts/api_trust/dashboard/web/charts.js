@@ -225,7 +225,8 @@ const Charts = (() => {
       layout: layout(width, title, 'Calls per day (grey bars, left axis) and the share that failed, any class, with its Wilson 95% band (red, right axis); ' +
         st + ', ' + D.periodText(view) + blankNote + nonApiNote + ' (agg_api_daily)', 'Day (UTC)', 'Calls per day', {
         yaxis2: { title: { text: 'Failed calls' }, overlaying: 'y', side: 'right', tickformat: '.0%', rangemode: 'tozero', showgrid: false, automargin: true },
-        yaxis: { rangemode: 'tozero' }, xaxis: { type: 'date' }, margin: { r: 60 },
+        // a few days get one tick a day (plotly would show hours, as if the bars were hourly)
+        yaxis: { rangemode: 'tozero' }, xaxis: days.length <= 14 ? { type: 'date', dtick: 86400000, tickformat: '%b %-d' } : { type: 'date' }, margin: { r: 60 },
       }),
     };
   }
@@ -596,7 +597,7 @@ const Charts = (() => {
     let worst = null;
     hours.forEach((h, j) => { const v = calls[h] >= 20 ? (prate[j] || 0) : 0; if (worst === null || v > (calls[hours[worst]] >= 20 ? (prate[worst] || 0) : 0)) worst = j; });
     let title = (worst !== null && prate[worst]) ? 'Worst hour ' + x[worst] + ' UTC: ' + pct(prate[worst]) + ' of calls failed on the platform side (' + covered + ')'
-      : 'When did ' + covered + ' fail on the platform side?';
+      : 'No server or timeout failure for ' + covered + ', ' + D.periodText(view);
     if (D.P.incidents) title += '; ' + plural(windows.length, 'incident') + ' marked';
     return {
       data: [
@@ -674,7 +675,7 @@ const Charts = (() => {
           (rows.length < first.dimension_values ? 'the ' + rows.length + ' of ' + first.dimension_values + ' values above the rest or with most calls; ' : '') +
           fmt(first.dimension_calls) + ' API calls carry it' + (carried === null ? '' : ' (' + pct(carried) + ')') +
           '. All APIs, whole period whatever the filters: the mart has no API or date (agg_failure_rate_by_dimension)', 'Failed calls', '', {
-          showlegend: false, height: 200 + 34 * rows.length, xaxis: { tickformat: '.1%', rangemode: 'tozero' },
+          showlegend: false, height: Math.max(200 + 34 * rows.length, width < 600 ? 480 : 0), xaxis: { tickformat: '.1%', rangemode: 'tozero' }, // a phone's title takes room
           yaxis: { title: { text: '' }, categoryorder: 'array', categoryarray: labels },
           shapes: [{ type: 'line', xref: 'x', yref: 'paper', x0: overall, x1: overall, y0: 0, y1: 1, line: { color: COLOR.ink, dash: 'dash', width: 1 } }],
         }),
