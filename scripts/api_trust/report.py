@@ -360,6 +360,10 @@ def conversion_lines(data: Insights) -> list[str]:
     """Conversion by region (the Tier-2 question) and the weakest document types."""
     regions, documents = data.regions, data.documents
     lines = ["Measured on verifications (all attempts of one user), not calls.", ""]
+    carried = data.coverage.get("verification_id")
+    if carried and carried["api_calls"] > carried["calls_with_value"]:
+        without = carried["api_calls"] - carried["calls_with_value"]
+        lines += [f"{num(without)} API calls carry no verification id: each counts as a verification of its own.", ""]  # fmt: skip
     if data.is_missing("region"):
         lines.append(missing_line(data, ["region"], "conversion by region"))
         regions = []

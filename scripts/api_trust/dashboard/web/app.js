@@ -203,7 +203,9 @@
     const first = verifs && !noVerification ? sum(conv.map((r) => r.first_attempt_passes)) / verifs : null;
     const eventual = verifs && !noVerification ? sum(conv.map((r) => r.eventual_passes)) / verifs : null;
     const noConv = 'No verification id in these logs: conversion is not measured (each call would count as a verification of its own)';
-    kpi(box, 'First-attempt conversion', pct(first), noVerification ? noConv : fmt(verifs) + ' verifications; all APIs, whole period (a verification spans APIs)').id = 'kpi-first-attempt';
+    const vid = (P.coverage || {}).verification_id, noId = vid ? vid.api_calls - vid.calls_with_value : 0;
+    kpi(box, 'First-attempt conversion', pct(first), noVerification ? noConv : fmt(verifs) + ' verifications; all APIs, whole period (a verification spans APIs)' +
+      (noId ? '; ' + fmt(noId) + ' calls without a verification id count as one each' : '')).id = 'kpi-first-attempt';
     kpi(box, 'Eventual conversion', pct(eventual), noVerification ? 'see first-attempt conversion' : 'after retries; all APIs, whole period (a verification spans APIs)').id = 'kpi-eventual';
     const detail = el('div', 'detail'), bar = el('div', 'classbar');
     D.classes.forEach((c) => {
