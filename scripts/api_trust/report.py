@@ -3,11 +3,15 @@
     python -m api_trust.report          (make report)
 
 The report reads marts only (fct_api_calls for the window and volume, then
-agg_slo_status, agg_conversion_by_region, agg_conversion_by_document_type and
-rca_findings), with the warehouse opened read-only and closed before anything
-is written. Every number in it comes from a mart, so the prose and the
-dashboards never disagree; the wording per finding type lives here because a
-product reader wants "PAN_OCR fails more in Rural", not `failure_segment`.
+agg_slo_status, agg_conversion_by_region, agg_conversion_by_document_type,
+agg_failure_rate_by_dimension and rca_findings), with the warehouse opened
+read-only and closed before anything is written. Every number in it comes from a
+mart, so the prose and the dashboards never disagree; what the logs lack (a field
+no API call carries, calls that are not API traffic, calls without a latency) and
+the extra dimensions' values come from the dashboard's own queries
+(api_trust.dashboard.marts), so the page and the report leave out the same
+things. The wording per finding type lives here because a product reader wants
+"PAN_OCR fails more in Rural", not `failure_segment`.
 """
 
 from __future__ import annotations
@@ -18,8 +22,10 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pandas as pd
 
 from api_trust.contract import dashboards_dir, project_vars
+from api_trust.dashboard.marts import EXTRA_DIMENSIONS, field_word, read_marts, traffic_word
 from api_trust.warehouse import WarehouseError, connect, run_cli
 
 Row = dict[str, Any]
@@ -37,7 +43,11 @@ REQUIRED_MARTS = (
     "agg_conversion_by_region",
     "agg_conversion_by_document_type",
     "rca_findings",
+    "agg_failure_rate_by_dimension",
 )
+NO_VALUE = "unknown"  # the marts' value for "the log did not say"
+# the fields the report's figures are about (latency has a line of its own)
+REPORTED_FIELDS = ("verification_id", "region", "document_type", *EXTRA_DIMENSIONS)
 REGION_ORDER = ("Metro", "Tier1", "Tier2", "Rural")
 TIER_TITLES = {
     "change": "new",
@@ -57,6 +67,12 @@ class Insights:
     documents: list[Row]
     findings: list[Row]
     findings_by_tier: dict[str, int]
+    coverage: dict[str, Row]  # field -> calls with a value, API calls, is_missing
+    left_out: list[Row]  # calls that are not API traffic, by class
+    extra_values: dict[str, list[Row]]  # extra dimension -> its values as the page shows them
+
+    def is_missing(self, field: str) -> bool:
+        return bool(self.coverage.get(field, {}).get("is_missing"))
 
 
 def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[Row]:
@@ -75,7 +91,7 @@ def load_insights(con: duckdb.DuckDBPyConnection) -> Insights:
         raise WarehouseError(f"the warehouse has no {', '.join(missing)}: run `make build` first")
     headline = _rows(con, """
         select
-            (select count(*) from fct_api_calls) as calls,
+            (select count(*) from fct_api_calls where is_api_traffic is not false) as calls,
             (select min(called_at) from fct_api_calls) as window_start_at,
             (select max(called_at) from fct_api_calls) as window_end_at,
             (select count(*) from fct_verifications) as verifications,
@@ -83,7 +99,8 @@ def load_insights(con: duckdb.DuckDBPyConnection) -> Insights:
                 as first_attempt_pass_rate,
             (select avg(case when eventually_passed then 1.0 else 0.0 end) from fct_verifications)
                 as eventual_pass_rate,
-            (select avg(case when is_success then 1.0 else 0.0 end) from fct_api_calls) as call_success_rate,
+            (select avg(case when is_success then 1.0 else 0.0 end) from fct_api_calls
+             where is_api_traffic is not false) as call_success_rate,
             (select 1 - sum(bad_calls) * 1.0 / nullif(sum(eligible_calls), 0) from agg_slo_status)
                 as availability
     """)[0]  # fmt: skip
@@ -103,17 +120,43 @@ def load_insights(con: duckdb.DuckDBPyConnection) -> Insights:
     order = {r: i for i, r in enumerate(REGION_ORDER)}
     regions.sort(key=lambda r: (order.get(r["region"], len(order)), r["region"]))
     documents = _rows(
-        con, "select * from agg_conversion_by_document_type order by eventual_pass_rate"
+        con,
+        "select * from agg_conversion_by_document_type"
+        f" where document_type <> '{NO_VALUE}' order by eventual_pass_rate",
     )
     findings = _rows(con, f"select * from rca_findings order by finding_rank limit {TOP_FINDINGS}")
     by_tier = dict(
         con.execute("select finding_tier, count(*) from rca_findings group by 1").fetchall()
     )
-    return Insights(headline, slo_counts, slo_rows, regions, documents, findings, by_tier)
+    # the page's own queries: the same rule decides what is missing and what is left out
+    read = read_marts(con, ("coverage", "left_out", "extra_values"))
+    coverage = {r["field"]: r for r in _frame_rows(read.get("coverage"))}
+    extra: dict[str, list[Row]] = {d: [] for d in EXTRA_DIMENSIONS}
+    for r in _frame_rows(read.get("extra_values")):
+        extra.setdefault(r["dimension"], []).append(r)
+    return Insights(
+        headline, slo_counts, slo_rows, regions, documents, findings, by_tier,
+        coverage, _frame_rows(read.get("left_out")), extra,
+    )  # fmt: skip
+
+
+def _frame_rows(frame: pd.DataFrame | None) -> list[Row]:
+    """Rows of a dashboard query's frame, pandas' missing values as None, numbers as Python's."""
+    if frame is None:
+        return []
+    return [
+        {k: None if pd.isna(v) else (v.item() if hasattr(v, "item") else v) for k, v in r.items()}
+        for r in frame.to_dict("records")
+    ]
 
 
 def pct(value: float | None, digits: int = 1) -> str:
     return "n/a" if value is None else f"{100 * value:.{digits}f}%"
+
+
+def cell(text: Any) -> str:
+    """A value as one markdown table cell (a `|` in a delivered value must not split it)."""
+    return str(text).replace("|", "\\|").replace("\n", " ")
 
 
 def num(value: float | None) -> str:
@@ -165,11 +208,8 @@ def render_insights(data: Insights, generated_at: datetime) -> str:
         "",
         "## Headline",
         "",
-        f"- **{num(h['calls'])} API calls** from **{num(h['verifications'])} end-user verifications**.",
-        f"- **{pct(h['first_attempt_pass_rate'])}** of users pass at the first attempt, "
-        f"**{pct(h['eventual_pass_rate'])}** eventually (after retries); "
-        f"{pct(h['call_success_rate'])} of calls succeed: call-level rates understate conversion "
-        "when failed inputs are retried.",
+        *headline_conversion(data),
+        *left_out_lines(data),
         f"- Platform availability ({AVAILABILITY_TEXT} failures only) **{pct(h['availability'], 2)}**.",
         "- SLO status: " + ", ".join(f"{data.slo_counts.get(s, 0)} {s}" for s in ("breached", "at_risk", "ok"))
         + " APIs.",
@@ -196,9 +236,18 @@ def render_insights(data: Insights, generated_at: datetime) -> str:
             f"{pct(r['latency_good_rate'])} |"
         )
     if not data.slo_rows:
-        lines.append("| every API is within its SLO | | ok | | | | | | |")
+        nothing = (
+            "every API is within its SLO"
+            if data.slo_counts
+            else "no API with an availability target has calls"
+        )
+        lines.append(f"| {nothing} | | ok | | | | | | |")
     lines += ["", "## Conversion", ""]
-    lines += conversion_lines(data.regions, data.documents)
+    if data.is_missing("verification_id"):
+        lines.append(missing_line(data, ["verification_id"], "conversion"))
+    else:
+        lines += conversion_lines(data)
+    lines += extra_dimension_lines(data)
     lines += ["", f"## Top {len(data.findings)} findings", ""]
     lines.append(
         "Ranked by tier (new problems first, then chronic hotspots, then API-wide health), "
@@ -219,14 +268,117 @@ def render_insights(data: Insights, generated_at: datetime) -> str:
     return "\n".join(lines)
 
 
-def conversion_lines(regions: list[Row], documents: list[Row]) -> list[str]:
+def headline_conversion(data: Insights) -> list[str]:
+    """Volume and conversion; without verification ids, call success only (no conversion)."""
+    h = data.headline
+    if data.is_missing("verification_id"):
+        return [
+            f"- **{num(h['calls'])} API calls**; {pct(h['call_success_rate'])} of them succeed "
+            "(no verification id in these logs, so no conversion)."
+        ]
+    return [
+        f"- **{num(h['calls'])} API calls** from **{num(h['verifications'])} end-user verifications**.",
+        f"- **{pct(h['first_attempt_pass_rate'])}** of users pass at the first attempt, "
+        f"**{pct(h['eventual_pass_rate'])}** eventually (after retries); "
+        f"{pct(h['call_success_rate'])} of calls succeed: call-level rates understate conversion "
+        "when failed inputs are retried.",
+    ]  # fmt: skip
+
+
+def missing_line(data: Insights, fields: list[str], what: str) -> str:
+    """The one line that replaces a figure whose field no API call carries."""
+    words = " or ".join(field_word(f) for f in fields)
+    return f"No {words} in these logs: {what} is left out."
+
+
+def left_out_lines(data: Insights) -> list[str]:
+    """What every figure leaves out, one line each and only when there is some."""
+    lines = []
+    non_api = sum(r["calls"] for r in data.left_out)
+    if non_api:
+        classes = ", ".join(
+            f"{traffic_word(r['traffic_class'])} {num(r['calls'])}" for r in data.left_out
+        )
+        lines.append(
+            f"- {num(non_api)} calls are not API traffic and are left out of every figure: {classes}."
+        )
+    latency = data.coverage.get("latency_ms")
+    if latency and latency["api_calls"] > latency["calls_with_value"]:
+        without = latency["api_calls"] - latency["calls_with_value"]
+        lines.append(
+            f"- No API call carries a latency ({num(without)} calls): latency figures are left out."
+            if latency["is_missing"]
+            else f"- {num(without)} of {num(latency['api_calls'])} API calls carry no latency: "
+            "left out of latency figures."
+        )
+    missing = [f for f in REPORTED_FIELDS if data.is_missing(f)]
+    if missing:
+        lines.append(
+            f"- Not in these logs: {', '.join(map(field_word, missing))}; figures by them are left out."
+        )
+    return lines  # fmt: skip
+
+
+def extra_dimension_lines(data: Insights) -> list[str]:
+    """Failure rate by each extra dimension (fields of the team's logs, vars.analysis_dimensions.extra):
+    the values whose failure interval lies wholly above the other values' rate, as the page marks them."""
+    lines = ["", "## Extra dimensions"] if data.extra_values else []
+    for dim, rows in data.extra_values.items():
+        word = field_word(dim)
+        if data.is_missing(dim) or not rows:
+            lines += ["", f"No {word} in these logs: failure rate by {word} is left out."]
+            continue
+        first, api_calls = rows[0], data.coverage.get(dim, {}).get("api_calls")
+        share = f" ({pct(first['dimension_calls'] / api_calls)} of API calls)" if api_calls else ""
+        lines += [
+            "",
+            (
+                f"**{word}**: {num(first['dimension_values'])} values on {num(first['dimension_calls'])} API calls{share}; "
+                f"{pct(first['dimension_failures'] / first['dimension_calls'])} of them fail."
+            ),
+        ]
+        above = [r for r in rows if r["is_above_others"]]
+        lines += [
+            f"- {cell(r['dimension_value'])} fails more: {pct(r['failure_rate'])} (95% interval "
+            f"{pct(r['failure_rate_ci_lower'])} to {pct(r['failure_rate_ci_upper'])}) vs "
+            f"{pct(r['others_failure_rate'])} on the other values, {num(r['calls'])} calls."
+            for r in above
+        ] or [f"- No {word} value fails more than the other values beyond chance."]
+        lines += ["", f"| {word} | Calls | Failure rate | 95% interval |", "|---|---:|---:|---|"]
+        lines += [
+            f"| {cell(r['dimension_value'])} | {num(r['calls'])} | {pct(r['failure_rate'])} | "
+            f"{pct(r['failure_rate_ci_lower'])} to {pct(r['failure_rate_ci_upper'])} |"
+            for r in rows
+        ]
+        if len(rows) < first["dimension_values"]:
+            shown = f"The {len(rows)} of {num(first['dimension_values'])} values above the rest or with most calls."
+            lines += ["", shown]
+    return lines  # fmt: skip
+
+
+def conversion_lines(data: Insights) -> list[str]:
     """Conversion by region (the Tier-2 question) and the weakest document types."""
-    lines = [
-        "Measured on verifications (all attempts of one user), not calls.",
-        "",
-        "| Region | Verifications | First attempt | Eventually | Rescued by retry | Call success | Time to verify p50 / p90 |",
-        "|---|---:|---:|---:|---:|---:|---:|",
-    ]
+    regions, documents = data.regions, data.documents
+    lines = ["Measured on verifications (all attempts of one user), not calls.", ""]
+    carried = data.coverage.get("verification_id")
+    if carried and carried["api_calls"] > carried["calls_with_value"]:
+        without = carried["api_calls"] - carried["calls_with_value"]
+        lines += [f"{num(without)} API calls carry no verification id: each counts as a verification of its own.", ""]  # fmt: skip
+    if data.is_missing("region"):
+        lines.append(missing_line(data, ["region"], "conversion by region"))
+        regions = []
+    else:
+        unplaced = sum(r["verifications"] for r in regions if r["region"] == NO_VALUE)
+        regions = [r for r in regions if r["region"] != NO_VALUE]
+        if unplaced:
+            lines += [
+                f"{num(unplaced)} verifications without a region are left out of the table.",
+                "",
+            ]
+        lines += [
+            "| Region | Verifications | First attempt | Eventually | Rescued by retry | Call success | Time to verify p50 / p90 |",
+            "|---|---:|---:|---:|---:|---:|---:|",
+        ]  # fmt: skip
     for r in regions:
         secs = " / ".join("n/a" if v is None else f"{v:.1f} s"
                           for v in (r["p50_seconds_to_verify"], r["p90_seconds_to_verify"]))  # fmt: skip
@@ -253,7 +405,9 @@ def conversion_lines(regions: list[Row], documents: list[Row]) -> list[str]:
                 + ("(the gap is beyond chance: the intervals do not overlap)." if separated
                    else "(the intervals overlap: not a clear gap).")
             )  # fmt: skip
-    if documents:
+    if data.is_missing("document_type"):
+        lines += ["", missing_line(data, ["document_type"], "conversion by document type")]
+    elif documents:
         worst = documents[0]
         lines.append(
             f"- Weakest document type: {worst['document_type']}, {pct(worst['eventual_pass_rate'])} of "

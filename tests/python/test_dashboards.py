@@ -535,6 +535,80 @@ def test_a_near_empty_period_is_left_blank_not_drawn_as_a_rate(
         page.open((out / "index.html").as_uri())
 
 
+@pytest.mark.browser
+@needs_chromium
+def test_extra_dimensions_get_a_failure_rate_chart_and_a_report_section(
+    demo_dashboards, fresh
+) -> None:
+    """The drift batches deliver an sdk_version: its chart shows each value's failure rate and
+    Wilson interval as agg_failure_rate_by_dimension has them, red exactly where the interval
+    lies wholly above the other values' rate, and insights.md names the same values."""
+    wh, out, _ = demo_dashboards
+    mart = wh.df(
+        "select dimension_value, calls, failures, failure_rate, failure_rate_ci_lower,"
+        " failure_rate_ci_upper from agg_failure_rate_by_dimension where dimension = 'sdk_version'"
+    )
+    assert len(mart) >= 2  # the generator's drifting batches carry it
+    total_calls, total_failures = mart["calls"].sum(), mart["failures"].sum()
+    others = (total_failures - mart["failures"]) / (total_calls - mart["calls"])
+    mart["above"] = mart["failure_rate_ci_lower"] > others
+    charts = {c["id"]: c for c in fresh.evaluate("window.__dashboard.charts")}
+    chart = charts["extra_sdk_version"]
+    assert chart["drawn"] and (out / chart["png"]).stat().st_size > 10_000
+    fig = fresh.evaluate("window.__dashboard.figure('extra_sdk_version')")
+    dots = next(t for t in fig["data"] if t.get("error_x"))
+    shown = dict(zip(dots["y"], dots["x"], strict=True))
+    assert shown == pytest.approx(
+        dict(zip(mart["dimension_value"], mart["failure_rate"], strict=True))
+    )
+    bounds = dict(
+        zip(
+            dots["y"],
+            zip(dots["error_x"]["arrayminus"], dots["error_x"]["array"], strict=True),
+            strict=True,
+        )
+    )
+    for r in mart.itertuples(index=False):
+        low, high = bounds[r.dimension_value]
+        assert r.failure_rate - low == pytest.approx(r.failure_rate_ci_lower)
+        assert r.failure_rate + high == pytest.approx(r.failure_rate_ci_upper)
+    red = {v for v, c in zip(dots["y"], dots["marker"]["color"], strict=True) if c == "#dc2626"}
+    assert red == set(mart.loc[mart["above"], "dimension_value"])
+    title = squash(fig["layout"]["title"]["text"])
+    assert (
+        squash(f"{total_calls:,} API calls carry it") in title
+        and squash("whatever the filters") in title
+    )
+    # the report: a section for the dimension, naming the same values as above the rest
+    run([sys.executable, "-m", "api_trust.report"], wh.db, wh.work)
+    text = (out / "insights.md").read_text(encoding="utf-8")
+    section = text.split("## Extra dimensions", 1)[1].split("\n## ", 1)[0]
+    assert f"**sdk version**: {len(mart)} values on {total_calls:,} API calls" in section
+    assert all(
+        f"| {v} | {c:,} |" in section
+        for v, c in zip(mart["dimension_value"], mart["calls"], strict=True)
+    )
+    flagged = {
+        line[2:].split(" fails more", 1)[0]
+        for line in section.splitlines()
+        if " fails more:" in line
+    }
+    assert flagged == red
+    # the page's left-out note has one line per thing left out, and none when nothing is
+    non_api, no_latency = wh.rows(
+        "select count(*) filter (where not is_api_traffic),"
+        " count(*) filter (where is_api_traffic and latency_ms is null) from fct_api_calls"
+    )[0]
+    payload = embedded_payload(out / "index.html")
+    charted = {f for c in fresh.evaluate(
+        "window.Charts.chartsFor(JSON.parse(document.getElementById('data-payload').textContent)).map(c => c.needs || [])")
+        for f in c} - {"latency_ms"}  # fmt: skip
+    lacking = [f for f in charted if payload["coverage"][f]["is_missing"]]
+    lines = fresh.evaluate("Array.from(document.querySelectorAll('#left-out li')).length")
+    assert lines == (non_api > 0) + (no_latency > 0) + bool(lacking)
+    assert fresh.evaluate("document.getElementById('left-out').hidden") == (lines == 0)
+
+
 # --------------------------------------------------------------------------- hostile names
 
 

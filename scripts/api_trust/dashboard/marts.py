@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import duckdb
 import pandas as pd
 
-from api_trust.contract import db_path
+from api_trust.contract import db_path, project_vars
 from api_trust.warehouse import connect
 
 # labels only: a refused latency or timestamp is one odd number each, a refused label is a
@@ -85,9 +85,165 @@ qualify row_number() over (
 ) <= {TOP_CLIENTS}
 """
 
+_DIMENSIONS = project_vars()["analysis_dimensions"]
+CORE_DIMENSIONS = tuple(_DIMENSIONS["core"])
+EXTRA_DIMENSIONS = tuple(_DIMENSIONS.get("extra") or ())
+# Fields a chart may need beyond the dimensions: a latency, and a verification id (without one
+# the models count every call as its own verification, so conversion would be call success).
+MEASURE_FIELDS = ("latency_ms", "verification_id")
+EXTRA_VALUES_SHOWN = 15  # values per extra dimension in the chart and the report
+# Words for fields and traffic classes in the page's and the report's sentences (the payload
+# carries them to the page); a field without one is its name with spaces.
+FIELD_WORDS = {
+    "region": "region", "document_type": "document type", "client_type": "client type",
+    "api_version": "API version", "client_id": "client id", "service_name": "service name",
+    "user_agent_family": "user agent", "latency_ms": "latency", "verification_id": "verification id",
+}  # fmt: skip
+TRAFFIC_WORDS = {
+    "health_check": "health checks", "probe_method": "HEAD/OPTIONS probes",
+    "static_asset": "static assets", "bot": "bots", "internal_span": "non-server spans",
+}  # fmt: skip
+
+
+def field_word(field: str) -> str:
+    return FIELD_WORDS.get(field, field.replace("_", " "))
+
+
+def traffic_word(traffic_class: str) -> str:
+    return TRAFFIC_WORDS.get(traffic_class, traffic_class.replace("_", " "))
+
+
+def _sql_text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+_FIELD_ROWS = ", ".join(
+    f"({_sql_text(name)}, {_sql_text(kind)}, {order})"
+    for order, (name, kind) in enumerate(
+        [(d, "core") for d in CORE_DIMENSIONS]
+        + [(d, "extra") for d in EXTRA_DIMENSIONS if d not in CORE_DIMENSIONS]
+        + [(m, "measure") for m in MEASURE_FIELDS]
+    )
+)
+# THE rule for "this field is missing from the data", read by the page (and so its PNGs) and by
+# the report: API calls exist and none carries a value. A dimension's values are those of
+# agg_failure_rate_by_dimension (missing and `unknown` are left out there); a latency is a
+# non-null latency_ms; a verification id is one the log delivered (the models fall back to the
+# request id). Partial coverage is reported as counts, never called missing.
+_COVERAGE_SQL = f"""
+with api_calls as (
+    select
+        count(*) as api_calls,
+        count(latency_ms) as latency_ms,
+        count(case when verification_id <> request_id then 1 end) as verification_id
+    from fct_api_calls
+    where is_api_traffic is not false
+),
+dimension_values as (
+    select dimension, sum(calls) as calls_with_value, count(*) as distinct_values
+    from agg_failure_rate_by_dimension
+    group by dimension
+),
+fields (field, kind, field_order) as (values {_FIELD_ROWS}),
+counted as (
+    select
+        fields.field,
+        fields.kind,
+        fields.field_order,
+        api_calls.api_calls,
+        case fields.field
+            when 'latency_ms' then api_calls.latency_ms
+            when 'verification_id' then api_calls.verification_id
+            else coalesce(dimension_values.calls_with_value, 0)
+        end as calls_with_value,
+        dimension_values.distinct_values
+    from fields
+    cross join api_calls
+    left join dimension_values
+        on fields.kind <> 'measure' and dimension_values.dimension = fields.field
+)
+select
+    field, kind, cast(api_calls as bigint) as api_calls,
+    cast(calls_with_value as bigint) as calls_with_value, distinct_values,
+    api_calls > 0 and calls_with_value = 0 as is_missing
+from counted
+order by field_order
+"""
+# Calls the metric marts leave out: everything that is not API traffic, by class.
+_LEFT_OUT_SQL = """
+select traffic_class, count(*) as calls
+from fct_api_calls
+where is_api_traffic = false
+group by traffic_class
+order by calls desc, traffic_class
+"""
+# The extra dimensions' values: those whose failure interval lies wholly above the rate of the
+# dimension's other values first (the one highlight rule of the chart and the report), then
+# the busiest, at most EXTRA_VALUES_SHOWN per dimension.
+_EXTRA_VALUES_SQL = f"""
+with extra as (
+    select
+        *,
+        sum(calls) over (partition by dimension) as dimension_calls,
+        sum(failures) over (partition by dimension) as dimension_failures,
+        count(*) over (partition by dimension) as dimension_values
+    from agg_failure_rate_by_dimension
+    where dimension in ({", ".join(map(_sql_text, EXTRA_DIMENSIONS)) or "null"})
+),
+compared as (
+    select
+        *,
+        (dimension_failures - failures) / nullif(dimension_calls - calls, 0) as others_failure_rate
+    from extra
+),
+flagged as (
+    select *, coalesce(failure_rate_ci_lower > others_failure_rate, false) as is_above_others
+    from compared
+)
+select
+    dimension, dimension_value, calls, failures, failure_rate, failure_rate_ci_lower,
+    failure_rate_ci_upper, others_failure_rate, is_above_others,
+    cast(dimension_calls as bigint) as dimension_calls,
+    cast(dimension_failures as bigint) as dimension_failures, dimension_values
+from flagged
+qualify row_number() over (
+    partition by dimension order by is_above_others desc, calls desc, dimension_value
+) <= {EXTRA_VALUES_SHOWN}
+order by dimension, is_above_others desc, calls desc, dimension_value
+"""
+# Every API with calls, whether or not its calls carry a latency (agg_latency_by_api only
+# counts those that do): the page's API keys. `is_route` marks a name templated from a route
+# no pattern maps, a team's own endpoint rather than a mistyped catalogue name.
+_APIS_SQL = """
+with daily as (
+    select api_name, sum(calls) as calls
+    from agg_api_daily
+    group by api_name
+),
+routes as (
+    select api_name, bool_and(coalesce(is_api_from_route, false)) as is_route
+    from fct_api_calls
+    where is_api_traffic is not false and not is_known_api
+    group by api_name
+)
+select
+    daily.api_name, dim_apis.api_family, dim_apis.owner_team,
+    coalesce(dim_apis.is_known_api, false) as is_known_api,
+    coalesce(routes.is_route, false) as is_route,
+    cast(daily.calls as bigint) as calls
+from daily
+left join dim_apis on daily.api_name = dim_apis.api_name
+left join routes on daily.api_name = routes.api_name
+order by calls desc, api_name
+"""
+
 # query name -> (marts it needs, SQL). Everything is small or aggregated in SQL.
 QUERIES: dict[str, tuple[tuple[str, ...], str]] = {
     "overview": (("agg_platform_overview",), "select * from agg_platform_overview"),
+    "apis": (("agg_api_daily", "dim_apis", "fct_api_calls"), _APIS_SQL),
+    "coverage": (("fct_api_calls", "agg_failure_rate_by_dimension"), _COVERAGE_SQL),
+    "left_out": (("fct_api_calls",), _LEFT_OUT_SQL),
+    "extra_values": (("agg_failure_rate_by_dimension",), _EXTRA_VALUES_SQL),
     "latency": (
         ("agg_latency_by_api",),
         "select * from agg_latency_by_api order by calls desc, api_name",
@@ -177,8 +333,9 @@ class MartRead:
         return self.frames.get(name)
 
 
-def read_marts(con: duckdb.DuckDBPyConnection) -> MartRead:
-    """Run every dashboard query; a missing or unreadable mart becomes a note, never a crash."""
+def read_marts(con: duckdb.DuckDBPyConnection, names: tuple[str, ...] | None = None) -> MartRead:
+    """Run every dashboard query (or those named); a missing or unreadable mart becomes a note,
+    never a crash."""
     present = {
         row[0]
         for row in con.execute(
@@ -187,6 +344,8 @@ def read_marts(con: duckdb.DuckDBPyConnection) -> MartRead:
     }
     read = MartRead()
     for name, (marts, sql) in QUERIES.items():
+        if names is not None and name not in names:
+            continue
         absent = [m for m in marts if m not in present]
         if absent:
             read.missing[name] = f"{absent[0]} is not built yet: run `dbt build` (make build)"

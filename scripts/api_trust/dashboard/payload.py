@@ -25,11 +25,12 @@ from typing import Any
 import pandas as pd
 
 from api_trust.contract import project_vars
-from api_trust.dashboard.marts import MartRead
+from api_trust.dashboard.marts import EXTRA_DIMENSIONS, MartRead, field_word, traffic_word
 
 Payload = dict[str, Any]
 
-UNKNOWN_KEY = "unknown"  # every API name outside the catalogue
+UNKNOWN_KEY = "unknown"  # every API name outside the catalogue that is not a route
+ROUTE_FAMILY = "ROUTES"  # the family of APIs named after a team's unmapped routes
 DAILY_LATENCY_APIS = 12  # exact daily percentiles for the busiest APIs (plus each family's busiest)
 HOURLY_TOP_APIS = 8  # hourly series of their own; the rest hourly per family
 MAX_HOURLY_DAYS = 45  # hourly data for the last N days only (bounded page size)
@@ -93,15 +94,21 @@ def _index(values: Iterable[Any], order: Sequence[Any]) -> list[int]:
     return [pos[v] for v in values]
 
 
-def build_keys(latency: pd.DataFrame) -> tuple[list[dict], dict[str, str]]:
-    """One key per known API (busiest first) plus `unknown`; and api_name -> key for all."""
-    known = latency[latency["is_known_api"].fillna(False).astype(bool)]
-    unknown = latency[~latency["api_name"].isin(known["api_name"])]
-    known = known.sort_values(["calls", "api_name"], ascending=[False, True])
+def build_keys(apis: pd.DataFrame) -> tuple[list[dict], dict[str, str]]:
+    """One key per known API and per route-derived API (busiest first) plus `unknown`; and
+    api_name -> key for all. A name templated from a team's own route is an endpoint of its
+    own; other names outside the catalogue (typos, new services) share the `unknown` key."""
+    own = apis[
+        apis["is_known_api"].fillna(False).astype(bool)
+        | apis["is_route"].fillna(False).astype(bool)
+    ]
+    unknown = apis[~apis["api_name"].isin(own["api_name"])]
+    own = own.sort_values(["calls", "api_name"], ascending=[False, True])
     keys = [
-        {"key": r.api_name, "label": r.api_name, "family": r.api_family, "owner": r.owner_team,
-         "is_api": True, "calls": int(r.calls)}
-        for r in known.itertuples(index=False)
+        {"key": r.api_name, "label": r.api_name,
+         "family": r.api_family if r.is_known_api else ROUTE_FAMILY,
+         "owner": r.owner_team, "is_api": True, "is_route": not r.is_known_api, "calls": int(r.calls)}
+        for r in own.itertuples(index=False)
     ]  # fmt: skip
     if len(unknown):
         keys.append({
@@ -109,7 +116,7 @@ def build_keys(latency: pd.DataFrame) -> tuple[list[dict], dict[str, str]]:
             "owner": None, "is_api": False, "calls": int(unknown["calls"].sum()),
             "members": sorted(unknown["api_name"].tolist()),
         })  # fmt: skip
-    key_of = {a: a for a in known["api_name"]}
+    key_of = {a: a for a in own["api_name"]}
     key_of.update({a: UNKNOWN_KEY for a in unknown["api_name"]})
     return keys, key_of
 
@@ -142,7 +149,11 @@ def daily_latency(
     daily: pd.DataFrame, apis: list[str], days: list[str], regions: list[str]
 ) -> dict:
     """Exact per-series daily percentiles (day x api x version x region) for a few APIs."""
-    df = daily[daily["api_name"].isin(apis) & (daily["calls"] >= MIN_SERIES_CALLS)]
+    df = daily[
+        daily["api_name"].isin(apis)
+        & (daily["calls"] >= MIN_SERIES_CALLS)
+        & daily["p50_latency_ms"].notna()  # a day whose calls carry no latency has no series
+    ]
     df = df.sort_values(["api_name", "api_version", "region", "called_date"])
     return {
         "d": _index(df["called_date"].astype(str), days),
@@ -159,24 +170,22 @@ def daily_latency(
     }
 
 
-def daily_latency_apis(latency: pd.DataFrame) -> list[str]:
-    ranked = latency[latency["is_known_api"].fillna(False).astype(bool)].sort_values(
-        ["calls", "api_name"], ascending=[False, True]
-    )
-    chosen = list(ranked["api_name"].head(DAILY_LATENCY_APIS))
-    chosen += [a for a in ranked.groupby("api_family").head(1)["api_name"] if a not in chosen]
-    return chosen
+def daily_latency_apis(keys: list[dict], latency: pd.DataFrame | None) -> list[str]:
+    """The busiest APIs whose calls carry a latency, plus each family's busiest."""
+    timed = set() if latency is None else set(latency["api_name"])
+    ranked = [k for k in keys if k["is_api"] and k["key"] in timed]  # keys are busiest first
+    chosen = [k["key"] for k in ranked[:DAILY_LATENCY_APIS]]
+    families = {}
+    for k in ranked:
+        families.setdefault(k["family"], k["key"])
+    return chosen + [a for a in families.values() if a not in chosen]
 
 
-def hourly_cube(hourly: pd.DataFrame, latency: pd.DataFrame, key_of: dict[str, str]) -> dict:
+def hourly_cube(hourly: pd.DataFrame, keys: list[dict], key_of: dict[str, str]) -> dict:
     """Hourly calls and failures for the busiest APIs and per family, last MAX_HOURLY_DAYS days."""
-    known = latency[latency["is_known_api"].fillna(False).astype(bool)]
-    top = list(
-        known.sort_values(["calls", "api_name"], ascending=[False, True])["api_name"].head(
-            HOURLY_TOP_APIS
-        )
-    )
-    families = dict(zip(latency["api_name"], latency["api_family"], strict=True))
+    top = [k["key"] for k in keys if k["is_api"]][:HOURLY_TOP_APIS]
+    family_of_key = {k["key"]: k["family"] for k in keys}
+    families = {a: family_of_key.get(k, "UNKNOWN") for a, k in key_of.items()}
     df = hourly.copy()
     end = df["called_hour_at"].max()
     df = df[df["called_hour_at"] > end - pd.Timedelta(days=MAX_HOURLY_DAYS)]
@@ -267,6 +276,7 @@ def build_payload(read: MartRead, warehouse: str, generated_at: datetime | None 
             "max_hourly_days": MAX_HOURLY_DAYS,
             "min_series_calls": MIN_SERIES_CALLS,
             "min_p99_calls": MIN_P99_CALLS,
+            "extra_dimensions": list(EXTRA_DIMENSIONS),
         },
         "missing": dict(read.missing),
         "keys": [],
@@ -274,9 +284,10 @@ def build_payload(read: MartRead, warehouse: str, generated_at: datetime | None 
     }
     overview = read.get("overview")
     payload["overview"] = records(overview)[0] if overview is not None and len(overview) else None
-    latency = read.get("latency")
-    if latency is not None and not latency.empty:
-        _add_api_sections(payload, read, latency)
+    apis = read.get("apis")
+    if apis is not None and not apis.empty:
+        _add_api_sections(payload, read, apis)
+    _add_coverage(payload, read)
     for name in STATIC_SECTIONS:
         frame = read.get(name)
         if frame is not None:
@@ -284,16 +295,39 @@ def build_payload(read: MartRead, warehouse: str, generated_at: datetime | None 
     return payload
 
 
-def _add_api_sections(payload: Payload, read: MartRead, latency: pd.DataFrame) -> None:
-    keys, key_of = build_keys(latency)
+def _add_coverage(payload: Payload, read: MartRead) -> None:
+    """What the data lacks: fields no API call carries (the one rule is marts._COVERAGE_SQL),
+    calls left out as non-API traffic, and the extra dimensions' values."""
+    coverage = read.get("coverage")
+    if coverage is not None:
+        payload["coverage"] = {
+            r["field"]: {**r, "word": field_word(r["field"])} for r in records(coverage)
+        }
+    left_out = read.get("left_out")
+    if left_out is not None:
+        payload["left_out"] = [
+            {**r, "word": traffic_word(r["traffic_class"])} for r in records(left_out)
+        ]
+    extra = read.get("extra_values")
+    if extra is not None:
+        grouped: dict[str, list[dict]] = {d: [] for d in EXTRA_DIMENSIONS}
+        for row in records(extra):
+            grouped.setdefault(row["dimension"], []).append(row)
+        payload["extra_values"] = grouped
+
+
+def _add_api_sections(payload: Payload, read: MartRead, apis: pd.DataFrame) -> None:
+    keys, key_of = build_keys(apis)
     key_names = [k["key"] for k in keys]
     payload["keys"] = keys
-    payload["latency"] = columnar(
-        latency[latency["api_name"].isin(key_names)],
-        ["api_name", "calls", "p50_latency_ms", "p90_latency_ms", "p95_latency_ms",
-         "p99_latency_ms", "max_latency_ms"],
-        digits=1,
-    )  # fmt: skip
+    latency = read.get("latency")
+    if latency is not None and not latency.empty:
+        payload["latency"] = columnar(
+            latency[latency["api_name"].isin(key_names)],
+            ["api_name", "calls", "p50_latency_ms", "p90_latency_ms", "p95_latency_ms",
+             "p99_latency_ms", "max_latency_ms"],
+            digits=1,
+        )  # fmt: skip
     payload["families"] = sorted({k["family"] for k in keys if k["is_api"]})
     daily = read.get("daily")
     if daily is not None and not daily.empty:
@@ -302,12 +336,12 @@ def _add_api_sections(payload: Payload, read: MartRead, latency: pd.DataFrame) -
         payload["meta"]["regions"] = regions
         payload["days"] = days
         payload["daily"] = daily_cube(daily, key_of, key_names, days, regions)
-        lat_apis = daily_latency_apis(latency)
+        lat_apis = daily_latency_apis(keys, latency)
         payload["daily_latency_apis"] = lat_apis
         payload["daily_latency"] = daily_latency(daily, lat_apis, days, regions)
     hourly = read.get("hourly")
     if hourly is not None and not hourly.empty:
-        payload["hourly"] = hourly_cube(hourly, latency, key_of)
+        payload["hourly"] = hourly_cube(hourly, keys, key_of)
     histogram = read.get("histogram")
     if histogram is not None and not histogram.empty:
         payload["histogram"] = histogram_by_key(histogram, key_of, key_names)

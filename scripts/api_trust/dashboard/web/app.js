@@ -6,9 +6,10 @@
 (() => {
   const status = { ready: false, errors: [], charts: [], drawn: 0 };
   window.__dashboard = status;
-  const { CHARTS, Data, pct, ms, fmt, human, plural, sum } = Charts;
+  const { Data, pct, ms, fmt, human, plural, sum } = Charts;
   const P = JSON.parse(document.getElementById('data-payload').textContent);
   const D = Data(P);
+  const CHARTS = Charts.chartsFor(P); // the fixed charts and one per extra dimension
   const DAYS = D.days;
   // charts are drawn at their card's width and redrawn on resize (titles re-wrap for the width)
   const CONFIG = { displaylogo: false, responsive: false, displayModeBar: 'hover', modeBarButtonsToRemove: ['select2d', 'lasso2d'] };
@@ -196,12 +197,16 @@
     const slo = D.sloRows(v).filter((r) => D.apiInScope(r.api, v.scope));
     const eligible = sum(slo.map((r) => r.eligible)), bad = sum(slo.map((r) => r.bad));
     const avail = eligible ? 1 - bad / eligible : null;
-    kpi(box, 'Availability', pct(avail, 2), P.meta.availability_classes.map(human).join(', ') + ' failures only, ' + fmt(bad) + ' of ' + fmt(eligible) + ' calls; ' + where,
-      null).id = 'kpi-availability';
-    const conv = (P.conversion || []), verifs = sum(conv.map((r) => r.verifications));
-    const first = verifs ? sum(conv.map((r) => r.first_attempt_passes)) / verifs : null, eventual = verifs ? sum(conv.map((r) => r.eventual_passes)) / verifs : null;
-    kpi(box, 'First-attempt conversion', pct(first), fmt(verifs) + ' verifications; all APIs, whole period (a verification spans APIs)').id = 'kpi-first-attempt';
-    kpi(box, 'Eventual conversion', pct(eventual), 'after retries; all APIs, whole period (a verification spans APIs)').id = 'kpi-eventual';
+    kpi(box, 'Availability', pct(avail, 2), slo.length ? P.meta.availability_classes.map(human).join(', ') + ' failures only, ' + fmt(bad) + ' of ' + fmt(eligible) + ' calls; ' + where
+      : 'No API with an availability target has calls in ' + where + ' (targets are set per catalogue API)', null).id = 'kpi-availability';
+    const conv = (P.conversion || []), verifs = sum(conv.map((r) => r.verifications)), noVerification = D.isMissing('verification_id');
+    const first = verifs && !noVerification ? sum(conv.map((r) => r.first_attempt_passes)) / verifs : null;
+    const eventual = verifs && !noVerification ? sum(conv.map((r) => r.eventual_passes)) / verifs : null;
+    const noConv = 'No verification id in these logs: conversion is not measured (each call would count as a verification of its own)';
+    const vid = (P.coverage || {}).verification_id, noId = vid ? vid.api_calls - vid.calls_with_value : 0;
+    kpi(box, 'First-attempt conversion', pct(first), noVerification ? noConv : fmt(verifs) + ' verifications; all APIs, whole period (a verification spans APIs)' +
+      (noId ? '; ' + fmt(noId) + ' calls without a verification id count as one each' : '')).id = 'kpi-first-attempt';
+    kpi(box, 'Eventual conversion', pct(eventual), noVerification ? 'see first-attempt conversion' : 'after retries; all APIs, whole period (a verification spans APIs)').id = 'kpi-eventual';
     const detail = el('div', 'detail'), bar = el('div', 'classbar');
     D.classes.forEach((c) => {
       const s = el('span'); s.style.width = (t.failures ? 100 * (t.byClass[c] || 0) / t.failures : 0) + '%'; s.style.background = CLASS_COLOURS[c]; s.title = human(c);
@@ -214,13 +219,36 @@
     const sig = slo.filter((r) => r.significant).sort((a, b) => b.bad - b.budget - (a.bad - a.budget));
     const over = slo.filter((r) => r.breached);
     const names = sig.slice(0, 4).map((r) => r.api).join(', ') + (sig.length > 4 ? ' and ' + (sig.length - 4) + ' more' : '');
-    kpi(box, 'Availability SLO', sig.length + ' of ' + slo.length + ' APIs miss it', (sig.length ? names + ' miss beyond doubt; ' : 'none beyond doubt; ') +
-      over.length + ' over budget; ' + where, sig.length ? 'bad' : over.length ? 'warn' : 'ok').id = 'kpi-slo';
+    kpi(box, 'Availability SLO', slo.length ? sig.length + ' of ' + slo.length + ' APIs miss it' : 'n/a', !slo.length ? 'No API with an availability target has calls in ' + where
+      : (sig.length ? names + ' miss beyond doubt; ' : 'none beyond doubt; ') + over.length + ' over budget; ' + where, !slo.length ? null : sig.length ? 'bad' : over.length ? 'warn' : 'ok').id = 'kpi-slo';
     let p95 = null, how = '';
-    if (v.scope === 'all' && P.overview) { p95 = P.overview.p95_latency_ms; how = 'exact'; } else if (v.scope.indexOf('api:') === 0 && D.lat[v.scope.slice(4)]) { p95 = D.lat[v.scope.slice(4)].p95; how = 'exact'; } else if (P.histogram) {
+    const noLatency = D.isMissing('latency_ms');
+    if (noLatency) how = 'No latency in these logs: nothing to take a percentile of';
+    else if (v.scope === 'all' && P.overview) { p95 = P.overview.p95_latency_ms; how = 'exact'; } else if (v.scope.indexOf('api:') === 0 && D.lat[v.scope.slice(4)]) { p95 = D.lat[v.scope.slice(4)].p95; how = 'exact'; } else if (P.histogram) {
       p95 = Stats.histogramQuantile(D.histogram(v.scope), P.histogram.per_decade, 0.95); how = 'from the histogram, within 12%';
     }
-    kpi(box, 'p95 latency', (how === 'exact' ? '' : '\u2248 ') + ms(p95), how + '; ' + D.scopeText(v.scope) + ', whole period (percentiles do not merge across days)').id = 'kpi-p95';
+    kpi(box, 'p95 latency', (how === 'exact' || p95 === null ? '' : '\u2248 ') + ms(p95), noLatency ? how : how + '; ' + D.scopeText(v.scope) + ', whole period (percentiles do not merge across days)').id = 'kpi-p95';
+  }
+
+  /** What the charts leave out, one line each and only when there is some (whole period): calls
+   * that are not API traffic, API calls without a latency, fields these logs do not carry. */
+  function renderLeftOut() {
+    const box = document.getElementById('left-out'), lo = D.leftOut(), lines = [];
+    if (lo.nonApi) {
+      lines.push(fmt(lo.nonApi) + ' calls are not API traffic and are left out of every chart and KPI: ' +
+        lo.byClass.map((r) => r[0] + ' ' + fmt(r[1])).join(', ') + '.');
+    }
+    if (lo.noLatency) {
+      lines.push((lo.noLatency === lo.apiCalls ? 'No API call carries a latency (' + fmt(lo.noLatency) + ' calls)' : fmt(lo.noLatency) + ' of ' + fmt(lo.apiCalls) +
+        ' API calls carry no latency') + ': left out of the latency charts and percentiles.');
+    }
+    const charted = {}; // the fields some chart is about (latency has its own line above)
+    CHARTS.forEach((c) => (c.needs || []).forEach((f) => { if (f !== 'latency_ms') charted[f] = true; }));
+    const missing = D.missingFields().filter((f) => charted[f]);
+    if (missing.length) lines.push('Not in these logs: ' + missing.map(D.fieldWord).join(', ') + '. Charts by them say so instead of drawing one bar named unknown.');
+    box.textContent = '';
+    lines.forEach((line) => box.appendChild(el('li', null, line)));
+    box.hidden = !lines.length;
   }
 
   // ------------------------------------------------------------------ one API's profile
@@ -263,16 +291,18 @@
   function chartWidth(id) { const c = cards[id]; return c && c.clientWidth ? c.clientWidth - 14 : 1200; }
   let lastWidth = null;
   function build(chart, width) {
-    return chart.build(D, view(), width, { region: state.region });
+    return Charts.figure(chart, D, view(), width, { region: state.region });
   }
   function draw(chart) {
     const card = cards[chart.id], width = chartWidth(chart.id), fig = build(chart, width);
     const div = card.querySelector('.chart'), noteDiv = card.querySelector('.note');
     if (noteDiv) noteDiv.remove();
     const info = status.charts.filter((c) => c.id === chart.id)[0];
+    const tools = card.querySelector('.card-tools'); // a chart's own controls go with its drawing
+    if (tools) tools.hidden = !!fig.note;
     if (fig.note) {
       if (div) { Plotly.purge(div); div.remove(); }
-      noteBox(card, human(chart.id), fig.note);
+      noteBox(card, chart.label ? chart.label[0].toUpperCase() + chart.label.slice(1) : human(chart.id), fig.note);
       info.drawn = false;
       return Promise.resolve();
     }
@@ -421,7 +451,7 @@
     const tools = el('div', 'card-tools'), lab = el('label', null, 'Region for this chart '), sel = el('select');
     sel.id = 'region-latency_over_time';
     const auto = el('option', null, 'busiest for the API'); auto.value = ''; sel.appendChild(auto);
-    D.regions.forEach((r) => { const o = el('option', null, r); o.value = r; sel.appendChild(o); });
+    D.regions.forEach((r) => { const o = el('option', null, r === 'unknown' ? 'calls without a region' : r); o.value = r; sel.appendChild(o); });
     sel.addEventListener('change', () => setState({ region: sel.value || null }));
     lab.appendChild(sel); tools.appendChild(lab);
     return tools;
@@ -453,7 +483,7 @@
   status.scopeFor = scopeFor;
   status.openFinding = (rank) => openFinding(P.findings.filter((f) => f.finding_rank === rank)[0]);
   /** A chart as the page draws it, for any view, without touching the page. */
-  status.figure = (id, v, width) => CHARTS.filter((c) => c.id === id)[0].build(D, Object.assign(whole(), v || view()), width || 1200, {});
+  status.figure = (id, v, width) => Charts.figure(CHARTS.filter((c) => c.id === id)[0], D, Object.assign(whole(), v || view()), width || 1200, {});
   /** The page's own chart as a PNG data URL, at a fixed width (the PNG export). */
   status.toPng = (id, width) => {
     const div = document.getElementById('chart-' + id);
@@ -465,6 +495,7 @@
   try {
     buildPage();
     buildFilters();
+    renderLeftOut();
     state = clampDates(fromHash());
     let resizeTimer = null;
     // redraw when the cards change width (window resize, a scrollbar appearing), not on height changes

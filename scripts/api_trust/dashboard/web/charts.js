@@ -1,10 +1,13 @@
 /* Every chart of the dashboard, defined once. The page draws them for its current filters and
  * the PNG export (`make dashboards`) asks the page for the same charts through Plotly.toImage.
  *
- * A chart is {id, section, png, wide, build(data, view, width)}; build returns a plotly figure
- * {data, layout} or {note: 'why there is nothing to draw'}. `data` is a Data (below) over the
- * embedded payload; `view` is {scope, from, to}. Each title says what the chart found, and its
+ * A chart is {id, section, png, wide, needs, build(data, view, width)}; build returns a plotly
+ * figure {data, layout} or {note: 'why there is nothing to draw'}. `data` is a Data (below) over
+ * the embedded payload; `view` is {scope, from, to}. Each title says what the chart found, and its
  * subtitle what it covers: the filtered scope and window, or "whole period" and why.
+ * `needs` names the fields a chart is about (region, document_type, latency_ms...): when the data
+ * lacks one (payload.coverage, decided once in SQL by dashboard/marts.py, which the report reads
+ * too) the chart is one line saying so, never a single bar named unknown, and exports no PNG.
  * Colours mean one thing each: red = bad (failing, regressed, breached), amber = warning or data
  * quality, green = meets its objective, blue and greys = neutral quantities. */
 'use strict';
@@ -19,6 +22,7 @@ const Charts = (() => {
   const FONT = "Inter, 'Segoe UI', Helvetica, Arial, 'Liberation Sans', 'DejaVu Sans', sans-serif";
   const MIN_HEIGHT = 380;
   const CHART_APIS = 8;
+  const NO_VALUE = 'unknown'; // the marts' value for "the log did not say" (a region, a document)
   const LABELS = {
     client_input: 'client input', fraud_decision: 'fraud decision', auth: 'auth', rate_limited: 'rate limited', server: 'server', timeout: 'timeout',
     version_regression: 'Version regression', client_auth: 'Client sends bad credentials', incident: 'Incident',
@@ -37,6 +41,7 @@ const Charts = (() => {
   const fmt = (n) => Number(n).toLocaleString('en-US');
   const plural = (n, one, many) => n + ' ' + (n === 1 ? one : (many || one + 's'));
   const sum = (xs) => xs.reduce((a, x) => a + x, 0);
+  const orList = (xs) => xs.length < 2 ? xs.join('') : xs.slice(0, -1).join(', ') + ' or ' + xs[xs.length - 1];
 
   function wrap(text, width) {
     const lines = [];
@@ -159,8 +164,39 @@ const Charts = (() => {
       for (let i = 0; i < e.k.length; i++) if (inScope(keys[e.k[i]].key, scope)) out.push({ key: keys[e.k[i]].key, reason: e.reason[i], cls: e['class'][i], failures: e.failures[i] });
       return out;
     }
+    /** Fields no API call carries (the rule is in SQL: payload.coverage.is_missing). */
+    const isMissing = (field) => !!(P.coverage && P.coverage[field] && P.coverage[field].is_missing);
+    const missingFields = () => Object.keys(P.coverage || {}).filter(isMissing);
+    /** A field in words (the payload carries them, as the report uses them). */
+    const fieldWord = (field) => (P.coverage && P.coverage[field] && P.coverage[field].word) || String(field).replace(/_/g, ' ');
+    /** Calls the charts leave out, whole period: non-API traffic by class, API calls without a latency. */
+    function leftOut() {
+      const byClass = (P.left_out || []).map((r) => [r.word, r.calls]);
+      const lat = (P.coverage || {}).latency_ms;
+      return { nonApi: sum(byClass.map((r) => r[1])), byClass, apiCalls: lat ? lat.api_calls : null,
+        noLatency: lat ? lat.api_calls - lat.calls_with_value : 0 };
+    }
     return { P, keys, days, regions, classes, KEY, lat, slo, keyOf, inScope, apiInScope, scopeText, isWhole, periodText, dayIn, apis,
-      daily, total, sloRows, versionRows, histogram, errors };
+      daily, total, sloRows, versionRows, histogram, errors, isMissing, missingFields, fieldWord, leftOut };
+  }
+
+  /** "; 1,234 API calls without a latency left out" (whole period), or nothing. */
+  function noLatencyText(D) {
+    const n = D.leftOut().noLatency;
+    return n ? '; ' + fmt(n) + ' API ' + (n === 1 ? 'call' : 'calls') + ' without a latency left out (whole period)' : '';
+  }
+  /** "; 12 calls without a region left out" for a dimension's `unknown` share of a view, or nothing. */
+  function noValueText(D, n, field, unit) {
+    return n ? '; ' + fmt(n) + ' ' + (unit || 'calls') + ' without a ' + D.fieldWord(field) + ' left out' : '';
+  }
+  /** The one line a chart is instead of a misleading one when its data lacks a field. */
+  function missingNote(D, chart, fields) {
+    return 'No ' + orList(fields.map(D.fieldWord)) + ' in these logs: the ' + chart.label + ' chart is left out';
+  }
+  /** A chart for a view: its note when the data lacks a field it needs, else its figure. */
+  function figure(chart, D, view, width, options) {
+    const missing = (chart.needs || []).filter(D.isMissing);
+    return missing.length ? note(missingNote(D, chart, missing)) : chart.build(D, view, width, options || {});
   }
 
   // ------------------------------------------------------------------ charts
@@ -177,6 +213,7 @@ const Charts = (() => {
     const st = D.scopeText(view.scope);
     const title = 'Worst day ' + days[worst] + ': ' + pct(rates[worst]) + ' of calls failed (period ' + pct(sum(fails) / sum(calls)) + ', ' + st + ')';
     const blankNote = blank ? '; ' + plural(blank, 'day') + ' with under 5% of the median day\'s calls left blank' : '';
+    const nonApi = D.leftOut().nonApi, nonApiNote = nonApi ? '; ' + fmt(nonApi) + ' calls that are not API traffic not counted (whole period)' : '';
     return {
       data: [
         { type: 'bar', name: 'calls', x: days, y: calls, marker: { color: COLOR.light }, hovertemplate: '%{x}: %{y:,} calls<extra></extra>' },
@@ -186,9 +223,10 @@ const Charts = (() => {
           customdata: days.map((d, i) => [fails[i], calls[i]]), hovertemplate: '%{x}: %{y:.2%} failed (%{customdata[0]:,} of %{customdata[1]:,})<extra></extra>' },
       ],
       layout: layout(width, title, 'Calls per day (grey bars, left axis) and the share that failed, any class, with its Wilson 95% band (red, right axis); ' +
-        st + ', ' + D.periodText(view) + blankNote + ' (agg_api_daily)', 'Day (UTC)', 'Calls per day', {
+        st + ', ' + D.periodText(view) + blankNote + nonApiNote + ' (agg_api_daily)', 'Day (UTC)', 'Calls per day', {
         yaxis2: { title: { text: 'Failed calls' }, overlaying: 'y', side: 'right', tickformat: '.0%', rangemode: 'tozero', showgrid: false, automargin: true },
-        yaxis: { rangemode: 'tozero' }, xaxis: { type: 'date' }, margin: { r: 60 },
+        // a few days get one tick a day (plotly would show hours, as if the bars were hourly)
+        yaxis: { rangemode: 'tozero' }, xaxis: days.length <= 14 ? { type: 'date', dtick: 86400000, tickformat: '%b %-d' } : { type: 'date' }, margin: { r: 60 },
       }),
     };
   }
@@ -255,8 +293,8 @@ const Charts = (() => {
   function successByRegion(D, view, width) {
     if (!D.P.daily) return note(D.P.missing.daily || 'agg_api_daily not built');
     const per = D.daily(view, (i) => D.regions[D.P.daily.r[i]]);
-    const regions = D.regions.filter((r) => per[r] && per[r].calls);
-    if (!regions.length) return note('No calls for ' + D.scopeText(view.scope) + ', ' + D.periodText(view));
+    const regions = D.regions.filter((r) => r !== NO_VALUE && per[r] && per[r].calls), unplaced = (per[NO_VALUE] || {}).calls || 0;
+    if (!regions.length) return note((unplaced ? 'No call of ' : 'No calls for ') + D.scopeText(view.scope) + ', ' + D.periodText(view) + (unplaced ? ' has a region' : ''));
     const calls = regions.map((r) => per[r].calls), succ = regions.map((r) => per[r].calls - per[r].failures);
     const rates = regions.map((r, i) => succ[i] / calls[i]), bounds = regions.map((r, i) => Stats.wilson(succ[i], calls[i]));
     const best = rates.indexOf(Math.max.apply(null, rates)), worst = rates.indexOf(Math.min.apply(null, rates));
@@ -270,7 +308,7 @@ const Charts = (() => {
       data: [dotPlot(labels, rev(rates), rev(bounds), rev(below), 'success rate', rev(regions.map((r, i) => [calls[i], pct(bounds[i][0], 2), pct(bounds[i][1], 2)])),
         '%{y}: %{x:.2%} of %{customdata[0]:,} calls succeeded<br>95% interval %{customdata[1]} to %{customdata[2]}<extra></extra>')],
       layout: layout(width, title, 'Share of calls that succeeded (any failure class counts as a failure), dots with Wilson 95% intervals; red: interval wholly below the best region\'s; ' +
-        D.scopeText(view.scope) + ', ' + D.periodText(view) + ' (agg_api_daily)', 'Calls that succeeded', '', {
+        D.scopeText(view.scope) + ', ' + D.periodText(view) + noValueText(D, unplaced, 'region') + ' (agg_api_daily)', 'Calls that succeeded', '', {
         showlegend: false, xaxis: { tickformat: '.1%' }, yaxis: { title: { text: '' } }, height: 200 + 50 * regions.length,
       }),
     };
@@ -280,8 +318,9 @@ const Charts = (() => {
     const rows0 = D.P.conversion;
     if (!rows0) return note(D.P.missing.conversion || 'agg_conversion_by_region not built');
     const order = (r) => { const i = D.regions.indexOf(r.region); return i < 0 ? 99 : i; };
-    const rows = rows0.filter((r) => r.verifications > 0).sort((a, b) => order(a) - order(b));
-    if (!rows.length) return note('No verifications in the warehouse');
+    const rows = rows0.filter((r) => r.verifications > 0 && r.region !== NO_VALUE).sort((a, b) => order(a) - order(b));
+    const unplaced = sum(rows0.filter((r) => r.region === NO_VALUE).map((r) => r.verifications));
+    if (!rows.length) return note(unplaced ? 'No verification has a region' : 'No verifications in the warehouse');
     const labels = rows.map((r) => pt(r.region)).reverse(), rs = rows.slice().reverse();
     const series = [['first_attempt', 'passed at the first attempt', 'circle-open'], ['eventual', 'passed eventually (after retries)', 'circle']];
     const data = series.map((s) => ({
@@ -299,7 +338,7 @@ const Charts = (() => {
     return {
       data,
       layout: layout(width, title, 'End-user verifications (all attempts of one verification) that passed at the first attempt and eventually, Wilson 95% intervals. ' +
-        'All APIs, whole period, whatever the filters: a verification spans several APIs and the mart has no date (agg_conversion_by_region)',
+        'All APIs, whole period, whatever the filters: a verification spans several APIs and the mart has no date' + noValueText(D, unplaced, 'region', 'verifications') + ' (agg_conversion_by_region)',
         'Verifications passed', '', { xaxis: { tickformat: '.0%' }, yaxis: { title: { text: '' } }, height: 220 + 50 * rows.length }),
     };
   }
@@ -333,7 +372,7 @@ const Charts = (() => {
     return {
       data,
       layout: layout(width, title, 'Share of calls per latency bucket for ' + which + '; markers: exact p50 / p95 / p99. Whole period whatever the date filter: ' +
-        'percentiles cannot be merged across days and the histogram mart has no date (agg_latency_histogram_by_api, agg_latency_by_api)', 'Latency (ms, log scale)', '', {
+        'percentiles cannot be merged across days and the histogram mart has no date' + noLatencyText(D) + ' (agg_latency_histogram_by_api, agg_latency_by_api)', 'Latency (ms, log scale)', '', {
         height: 230 + 48 * names.length, xaxis: { type: 'log' },
         yaxis: { tickvals: names.map((n, i) => i), ticktext: names.map(pt), range: [-0.4, names.length + 0.1], gridcolor: '#f1f5f9', title: { text: '' } },
       }),
@@ -359,6 +398,7 @@ const Charts = (() => {
     let region = options && options.region;
     if (!region || !byRegion[region]) region = Object.keys(byRegion).sort((a, b) => byRegion[b] - byRegion[a])[0] || D.regions[0];
     rows = rows.filter((i) => D.regions[L.r[i]] === region && D.dayIn(D.days[L.d[i]], view));
+    const where = region === NO_VALUE ? 'calls without a region' : region;
     const vrows = D.versionRows(api), reg = {};
     vrows.forEach((v) => { reg[v.version] = v.regression; });
     const versions = [];
@@ -372,7 +412,7 @@ const Charts = (() => {
       [['p50', 'dot', 1.5], ['p95', 'solid', 2.5], ['p99', 'dash', 1.5]].forEach((s) => {
         data.push({ type: 'scatter', mode: 'lines+markers', name: label + ' ' + s[0], legendgroup: label, x: part.map((i) => D.days[L.d[i]]), y: part.map((i) => L[s[0]][i]),
           line: { color, dash: s[1], width: s[2] }, marker: { size: 4 }, customdata: part.map((i) => L.calls[i]),
-          hovertemplate: pt(api) + ' ' + pt(version) + ' ' + pt(region) + ' %{x}: ' + s[0] + ' %{y:,} ms (%{customdata} calls)<extra></extra>' });
+          hovertemplate: pt(api) + ' ' + pt(version) + ' ' + pt(where) + ' %{x}: ' + s[0] + ' %{y:,} ms (%{customdata} calls)<extra></extra>' });
       });
     });
     let title = api + ': how do p50, p95 and p99 move day by day?';
@@ -381,9 +421,9 @@ const Charts = (() => {
       ' on ' + bad.regression.previous_version + ' (' + (bad.regression.p95_latency_ratio || 0).toFixed(1) + 'x, whole period)';
     return {
       data,
-      layout: layout(width, title, api + ' (' + why + ') in ' + region + ': daily p50 (dotted), p95 (solid), p99 (dashed) per version (red: the regressed version), exact per day x version x region; ' +
-        'days under ' + D.P.meta.min_series_calls + ' calls not drawn, p99 only from ' + D.P.meta.min_p99_calls + ' calls; ' + D.periodText(view) + ' (agg_api_daily)',
-        'Day (UTC)', 'Latency (ms)', { xaxis: { type: 'date' }, yaxis: { rangemode: 'tozero' }, meta: { api: pt(api), region: pt(region) } }),
+      layout: layout(width, title, api + ' (' + why + ') in ' + where + ': daily p50 (dotted), p95 (solid), p99 (dashed) per version (red: the regressed version), exact per day x version x region; ' +
+        'days under ' + D.P.meta.min_series_calls + ' calls not drawn, p99 only from ' + D.P.meta.min_p99_calls + ' calls; ' + D.periodText(view) + noLatencyText(D) + ' (agg_api_daily)',
+        'Day (UTC)', 'Latency (ms)', { xaxis: { type: 'date' }, yaxis: { rangemode: 'tozero' }, meta: { api: pt(api), region: pt(where) } }),
     };
   }
 
@@ -405,7 +445,7 @@ const Charts = (() => {
         hovertemplate: '%{y} (%{customdata[2]}): p95 %{x:,.0f} ms, p50 %{customdata[1]:,.0f} ms, %{customdata[0]:,} calls<extra></extra>' }],
       layout: layout(width, title, 'Exact p95 latency per API version, red = a regression found by rca_version_regressions (latency or failures, significant after FDR control); ' +
         (shown.length ? 'APIs with several versions among ' + D.scopeText(view.scope) : D.scopeText(view.scope)) +
-        '; whole period whatever the date filter: percentiles cannot be merged across days (agg_latency_by_api_version)', 'p95 latency (ms)', '', {
+        '; whole period whatever the date filter: percentiles cannot be merged across days' + noLatencyText(D) + ' (agg_latency_by_api_version)', 'p95 latency (ms)', '', {
         showlegend: false, xaxis: { rangemode: 'tozero' }, yaxis: { title: { text: '' }, automargin: true }, height: 200 + 24 * rows.length,
       }),
     };
@@ -503,7 +543,8 @@ const Charts = (() => {
   function failureConcentration(D, view, width) {
     if (!D.P.daily) return note(D.P.missing.daily || 'agg_api_daily not built');
     const per = D.daily(view, (i) => D.regions[D.P.daily.r[i]]);
-    const regions = D.regions.filter((r) => per[r] && per[r].calls);
+    const regions = D.regions.filter((r) => r !== NO_VALUE && per[r] && per[r].calls), unplaced = (per[NO_VALUE] || {}).calls || 0;
+    if (!regions.length && unplaced) return note('No call of ' + D.scopeText(view.scope) + ', ' + D.periodText(view) + ' has a region');
     const calls = sum(regions.map((r) => per[r].calls)), fails = sum(regions.map((r) => per[r].failures));
     if (!calls || !fails) return note('No failures for ' + D.scopeText(view.scope) + ', ' + D.periodText(view) + ': nothing to concentrate');
     const shareCalls = regions.map((r) => per[r].calls / calls), shareFails = regions.map((r) => per[r].failures / fails);
@@ -516,7 +557,8 @@ const Charts = (() => {
           text: ratio.map((q) => q.toFixed(2) + 'x'), textposition: 'outside', cliponaxis: false, hovertemplate: '%{x}: %{y:.1%} of failures<extra></extra>' },
       ],
       layout: layout(width, regions[w] + ' carries ' + pct(shareFails[w]) + ' of failures on ' + pct(shareCalls[w]) + ' of calls (' + ratio[w].toFixed(2) + 'x its share)',
-        'Each region\'s share of failures against its share of calls; label: the ratio of the two; ' + D.scopeText(view.scope) + ', ' + D.periodText(view) + ' (agg_api_daily)',
+        'Each region\'s share of failures against its share of calls; label: the ratio of the two; ' + D.scopeText(view.scope) + ', ' + D.periodText(view) +
+        noValueText(D, unplaced, 'region') + ' (agg_api_daily)',
         'Caller region', 'Share of the total', { yaxis: { tickformat: '.0%', rangemode: 'tozero' }, barmode: 'group' }),
     };
   }
@@ -555,7 +597,7 @@ const Charts = (() => {
     let worst = null;
     hours.forEach((h, j) => { const v = calls[h] >= 20 ? (prate[j] || 0) : 0; if (worst === null || v > (calls[hours[worst]] >= 20 ? (prate[worst] || 0) : 0)) worst = j; });
     let title = (worst !== null && prate[worst]) ? 'Worst hour ' + x[worst] + ' UTC: ' + pct(prate[worst]) + ' of calls failed on the platform side (' + covered + ')'
-      : 'When did ' + covered + ' fail on the platform side?';
+      : 'No server or timeout failure for ' + covered + ', ' + D.periodText(view);
     if (D.P.incidents) title += '; ' + plural(windows.length, 'incident') + ' marked';
     return {
       data: [
@@ -607,26 +649,79 @@ const Charts = (() => {
     };
   }
 
-  // follows: which filters a chart follows ('scope+dates', 'scope', 'none'); the page says so
+  /** Failure rate per value of one extra dimension (a field of the team's logs named in
+   * vars.analysis_dimensions.extra), dots with Wilson intervals from agg_failure_rate_by_dimension;
+   * red: the value's interval lies wholly above the rate of the dimension's other values (the rule
+   * is in SQL, dashboard/marts.py, so the report names the same values). */
+  function extraDimension(dim) {
+    return function (D, view, width) {
+      const all = (D.P.extra_values || {})[dim];
+      if (!all) return note(D.P.missing.extra_values || 'agg_failure_rate_by_dimension not built');
+      if (!all.length) return note('No API call carries a ' + D.fieldWord(dim));
+      const rows = all.slice().sort((a, b) => (b.failure_rate || 0) - (a.failure_rate || 0) || b.calls - a.calls), first = rows[0];
+      const overall = first.dimension_failures / first.dimension_calls, above = rows.filter((r) => r.is_above_others);
+      const cover = (D.P.coverage || {})[dim], carried = cover && cover.api_calls ? first.dimension_calls / cover.api_calls : null;
+      const word = D.fieldWord(dim), top = above[0];
+      const title = top ? word + ' ' + top.dimension_value + ' fails most: ' + pct(top.failure_rate) + ' (95% interval ' + pct(top.failure_rate_ci_lower) + ' to ' +
+          pct(top.failure_rate_ci_upper) + ') vs ' + pct(top.others_failure_rate) + ' on the other values' + (above.length > 1 ? '; ' + plural(above.length, 'value') + ' above the rest' : '')
+        : 'No ' + word + ' value fails more than the other values beyond chance (' + pct(overall) + ' of its calls fail, ' + plural(first.dimension_values, 'value') + ')';
+      const labels = rows.map((r) => pt(r.dimension_value)).reverse(), rs = rows.slice().reverse();
+      return {
+        data: [dotPlot(labels, rs.map((r) => r.failure_rate), rs.map((r) => [r.failure_rate_ci_lower, r.failure_rate_ci_upper]), rs.map((r) => r.is_above_others),
+          'failure rate', rs.map((r) => [r.calls, r.failures, pct(r.others_failure_rate)]),
+          '%{y}: %{customdata[1]:,} of %{customdata[0]:,} calls failed (%{x:.2%}); the other values %{customdata[2]}<extra></extra>')],
+        layout: layout(width, title, 'Failure rate per ' + word + ' (a field of the logs, vars.analysis_dimensions.extra), any failure class, Wilson 95% intervals; ' +
+          'red: interval wholly above the rate of the other values; dashed: all its values (' + pct(overall) + '); ' +
+          (rows.length < first.dimension_values ? 'the ' + rows.length + ' of ' + first.dimension_values + ' values above the rest or with most calls; ' : '') +
+          fmt(first.dimension_calls) + ' API calls carry it' + (carried === null ? '' : ' (' + pct(carried) + ')') +
+          '. All APIs, whole period whatever the filters: the mart has no API or date (agg_failure_rate_by_dimension)', 'Failed calls', '', {
+          showlegend: false, height: Math.max(200 + 34 * rows.length, width < 600 ? 480 : 0), xaxis: { tickformat: '.1%', rangemode: 'tozero' }, // a phone's title takes room
+          yaxis: { title: { text: '' }, categoryorder: 'array', categoryarray: labels },
+          shapes: [{ type: 'line', xref: 'x', yref: 'paper', x0: overall, x1: overall, y0: 0, y1: 1, line: { color: COLOR.ink, dash: 'dash', width: 1 } }],
+        }),
+      };
+    };
+  }
+
+  // follows: which filters a chart follows ('scope+dates', 'scope', 'none'); the page says so.
+  // needs: the fields the chart is about; label: its name in the line that says one is missing.
   const CHARTS = [
     { id: 'daily_volume', section: 'overview', wide: true, follows: 'scope+dates', build: dailyVolume },
     { id: 'slo_burn', section: 'reliability', wide: true, follows: 'scope+dates', build: sloBurn },
-    { id: 'success_by_region', section: 'reliability', png: 'success_rate_by_region.png', follows: 'scope+dates', build: successByRegion },
-    { id: 'conversion_by_region', section: 'reliability', follows: 'none', build: conversionByRegion },
-    { id: 'latency_distribution', section: 'latency', png: 'api_latency_distribution.png', follows: 'scope', build: latencyDistribution },
-    { id: 'latency_by_version', section: 'latency', follows: 'scope', build: latencyByVersion },
-    { id: 'latency_over_time', section: 'latency', wide: true, follows: 'scope+dates', build: latencyOverTime },
+    { id: 'success_by_region', section: 'reliability', png: 'success_rate_by_region.png', follows: 'scope+dates', build: successByRegion,
+      needs: ['region'], label: 'success rate by region' },
+    { id: 'conversion_by_region', section: 'reliability', follows: 'none', build: conversionByRegion,
+      needs: ['verification_id', 'region'], label: 'conversion by region' },
+    { id: 'latency_distribution', section: 'latency', png: 'api_latency_distribution.png', follows: 'scope', build: latencyDistribution,
+      needs: ['latency_ms'], label: 'latency distribution' },
+    { id: 'latency_by_version', section: 'latency', follows: 'scope', build: latencyByVersion, needs: ['latency_ms', 'api_version'], label: 'latency by version' },
+    { id: 'latency_over_time', section: 'latency', wide: true, follows: 'scope+dates', build: latencyOverTime, needs: ['latency_ms'], label: 'latency over time' },
     { id: 'error_reasons', section: 'failures', wide: true, follows: 'scope', build: errorReasons },
     { id: 'incident_timeline', section: 'failures', wide: true, follows: 'scope+dates', build: incidentTimeline },
-    { id: 'failure_concentration', section: 'failures', follows: 'scope+dates', build: failureConcentration },
-    { id: 'failure_by_document', section: 'failures', png: 'failure_rate_by_document.png', follows: 'none', build: failureByDocument },
-    { id: 'fragile_documents', section: 'failures', follows: 'none', build: fragileDocuments },
+    { id: 'failure_concentration', section: 'failures', follows: 'scope+dates', build: failureConcentration, needs: ['region'], label: 'failure concentration by region' },
+    { id: 'failure_by_document', section: 'failures', png: 'failure_rate_by_document.png', follows: 'none', build: failureByDocument,
+      needs: ['document_type'], label: 'failure rate by document type' },
+    { id: 'fragile_documents', section: 'failures', follows: 'none', build: fragileDocuments, needs: ['document_type'], label: 'fragile API x document pairs' },
     { id: 'dq_reasons', section: 'data_quality', follows: 'none', build: dqReasons },
     { id: 'dq_batches', section: 'data_quality', follows: 'none', build: dqBatches },
   ];
   CHARTS.forEach((c) => { c.png = c.png || 'dashboard_' + c.id + '.png'; });
 
-  return { CHARTS, Data, COLOR, pt, human, pct, ms, fmt, plural, sum };
+  /** Every chart of a payload: the fixed ones, then one failure-rate chart per extra dimension
+   * of vars.analysis_dimensions.extra (a field name, made safe for an element id and a file). */
+  function chartsFor(P) {
+    const taken = {};
+    const extra = ((P.meta && P.meta.extra_dimensions) || []).map((dim) => {
+      let slug = 'extra_' + (String(dim).toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_+|_+$/g, '') || 'field');
+      while (taken[slug]) slug += '_';
+      taken[slug] = true;
+      return { id: slug, section: 'failures', follows: 'none', build: extraDimension(dim), needs: [dim], label: 'failure rate by ' + String(dim).replace(/_/g, ' '),
+        png: 'dashboard_' + slug + '.png', dimension: dim };
+    });
+    return CHARTS.concat(extra);
+  }
+
+  return { CHARTS, chartsFor, figure, Data, COLOR, pt, human, pct, ms, fmt, plural, sum };
 })();
 
 if (typeof window !== 'undefined') window.Charts = Charts;
