@@ -43,21 +43,36 @@ def test_wilson_matches_the_sql_macro_on_every_mart_interval(
     stats, demo_warehouse: Warehouse
 ) -> None:
     cases = demo_warehouse.rows("""
-        select successes, calls, success_rate_ci_lower, success_rate_ci_upper from agg_success_by_region
+        select successes, calls, sampled_calls, success_rate_ci_lower, success_rate_ci_upper
+        from agg_success_by_region
         union all
-        select failures, calls, failure_rate_ci_lower, failure_rate_ci_upper from agg_failure_by_document_type
+        select failures, calls, sampled_calls, failure_rate_ci_lower, failure_rate_ci_upper
+        from agg_failure_by_document_type
         union all
-        select first_attempt_passes, verifications, first_attempt_pass_rate_ci_lower, first_attempt_pass_rate_ci_upper
+        select first_attempt_passes, verifications, verifications, first_attempt_pass_rate_ci_lower,
+               first_attempt_pass_rate_ci_upper
         from agg_conversion_by_region
         union all
-        select eventual_passes, verifications, eventual_pass_rate_ci_lower, eventual_pass_rate_ci_upper
+        select eventual_passes, verifications, verifications, eventual_pass_rate_ci_lower,
+               eventual_pass_rate_ci_upper
         from agg_conversion_by_region
     """)  # fmt: skip
     assert len(cases) >= 10
     rows = [list(r) for r in cases]
-    got = js(stats, "r => Stats.wilson(r[0], r[1])", [r[:2] for r in rows])
-    for (hits, n, lower, upper), (jl, ju) in zip(rows, got, strict=True):
-        assert abs(jl - lower) < 1e-12 and abs(ju - upper) < 1e-12, (hits, n, lower, upper, jl, ju)
+    got = js(stats, "r => Stats.wilson(r[0], r[1], r[2])", [r[:3] for r in rows])
+    for (hits, n, seen, lower, upper), (jl, ju) in zip(rows, got, strict=True):
+        assert abs(jl - lower) < 1e-12 and abs(ju - upper) < 1e-12, (
+            hits,
+            n,
+            seen,
+            lower,
+            upper,
+            jl,
+            ju,
+        )
+    # a sampled log: 10 of 20 weighted calls from 2 records is as uncertain as 1 of 2
+    sampled, plain = js(stats, "r => Stats.wilson(r[0], r[1], r[2])", [[10, 20, 2], [1, 2, 2]])
+    assert sampled == plain and sampled[0] < 0.15
     # the edges the macro guards: no calls gives no interval; at 0 and 1 the bounds hold the rate
     edges = js(stats, "r => Stats.wilson(r[0], r[1])", [[0, 0], [0, 50], [50, 50], [1, 1]])
     assert edges[0] == [None, None]

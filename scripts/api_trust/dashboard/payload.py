@@ -133,7 +133,9 @@ def daily_cube(
         key=daily["api_name"].map(key_of).fillna(UNKNOWN_KEY),
         day=daily["called_date"].astype(str),
     )
-    measures = ["calls", *(f"{c}_failures" for c in FAILURE_CLASSES)]
+    # sampled_calls: the records behind weighted calls, for intervals (marts of before it: none)
+    seen = ["sampled_calls"] if "sampled_calls" in daily.columns else []
+    measures = ["calls", *seen, *(f"{c}_failures" for c in FAILURE_CLASSES)]
     cube = df.groupby(["day", "key", "region"], as_index=False)[measures].sum()
     cube = cube[cube["key"].isin(keys)]
     out = {

@@ -263,7 +263,7 @@
     sec.appendChild(el('p', null, api === 'unknown' ? 'Names outside the catalogue, grouped: ' + (key.members || []).join(', ')
       : 'Family ' + key.family + ', owner ' + (key.owner || 'unassigned') + '. Counts follow the date filter (' + D.periodText(v) + '); percentiles, versions, reasons and clients are whole period.'));
     const grid = el('div', 'grid'); sec.appendChild(grid);
-    const t = D.total(v), b = Stats.wilson(t.failures, t.calls), card = el('div', 'card wide'), kp = el('div', 'profile-kpis');
+    const t = D.total(v), b = Stats.wilson(t.failures, t.calls, t.seen), card = el('div', 'card wide'), kp = el('div', 'profile-kpis');
     kpi(kp, 'Calls', fmt(t.calls), D.periodText(v));
     kpi(kp, 'Failure rate', pct(t.calls ? t.failures / t.calls : null, 2), '95% interval ' + pct(b[0], 2) + ' to ' + pct(b[1], 2));
     kpi(kp, 'Failures by class', fmt(t.failures), D.classes.map((c) => human(c) + ' ' + fmt(t.byClass[c] || 0)).join(' · '));

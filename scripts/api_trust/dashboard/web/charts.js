@@ -122,8 +122,9 @@ const Charts = (() => {
       if (!c) return out;
       for (let i = 0; i < c.d.length; i++) {
         if (!inScope(keys[c.k[i]].key, view.scope) || !dayIn(days[c.d[i]], view)) continue;
-        const g = by(i), o = out[g] || (out[g] = { calls: 0, failures: 0, byClass: {} });
-        o.calls += c.calls[i];
+        const g = by(i), o = out[g] || (out[g] = { calls: 0, seen: 0, failures: 0, byClass: {} });
+        // calls are weighted by a sampled log's rate; `seen` counts the records behind them
+        o.calls += c.calls[i]; o.seen += c.sampled_calls ? c.sampled_calls[i] : c.calls[i];
         classes.forEach((cl) => {
           const n = c[cl + '_failures'][i];
           o.byClass[cl] = (o.byClass[cl] || 0) + n; o.failures += n;
@@ -131,7 +132,7 @@ const Charts = (() => {
       }
       return out;
     }
-    const total = (view) => daily(view, () => 'all').all || { calls: 0, failures: 0, byClass: {} };
+    const total = (view) => daily(view, () => 'all').all || { calls: 0, seen: 0, failures: 0, byClass: {} };
 
     /** Availability SLO per API over the view's window, from the daily cube (Stats.sloStatus). */
     function sloRows(view) {
@@ -203,11 +204,11 @@ const Charts = (() => {
   function dailyVolume(D, view, width) {
     if (!D.P.daily) return note(D.P.missing.daily || 'agg_api_daily has no rows');
     const per = D.daily(view, (i) => D.days[D.P.daily.d[i]]);
-    const days = Object.keys(per).sort(), calls = days.map((d) => per[d].calls), fails = days.map((d) => per[d].failures);
+    const days = Object.keys(per).sort(), calls = days.map((d) => per[d].calls), fails = days.map((d) => per[d].failures), seen = days.map((d) => per[d].seen);
     if (!days.length) return note('No calls for ' + D.scopeText(view.scope) + ', ' + D.periodText(view));
     const [drawn, blank] = Stats.drawnMask(calls);
     const rates = days.map((d, i) => drawn[i] ? fails[i] / calls[i] : null);
-    const band = days.map((d, i) => drawn[i] ? Stats.wilson(fails[i], calls[i]) : [null, null]);
+    const band = days.map((d, i) => drawn[i] ? Stats.wilson(fails[i], calls[i], seen[i]) : [null, null]);
     let worst = 0;
     rates.forEach((r, i) => { if ((r || 0) > (rates[worst] || 0)) worst = i; });
     const st = D.scopeText(view.scope);
@@ -296,7 +297,7 @@ const Charts = (() => {
     const regions = D.regions.filter((r) => r !== NO_VALUE && per[r] && per[r].calls), unplaced = (per[NO_VALUE] || {}).calls || 0;
     if (!regions.length) return note((unplaced ? 'No call of ' : 'No calls for ') + D.scopeText(view.scope) + ', ' + D.periodText(view) + (unplaced ? ' has a region' : ''));
     const calls = regions.map((r) => per[r].calls), succ = regions.map((r) => per[r].calls - per[r].failures);
-    const rates = regions.map((r, i) => succ[i] / calls[i]), bounds = regions.map((r, i) => Stats.wilson(succ[i], calls[i]));
+    const rates = regions.map((r, i) => succ[i] / calls[i]), bounds = regions.map((r, i) => Stats.wilson(succ[i], calls[i], per[r].seen));
     const best = rates.indexOf(Math.max.apply(null, rates)), worst = rates.indexOf(Math.min.apply(null, rates));
     const below = regions.map((r, i) => bounds[i][1] < bounds[best][0]); // interval wholly below the best region's
     const title = regions.length < 2 ? regions[0] + ': ' + pct(rates[0]) + ' of calls succeed'

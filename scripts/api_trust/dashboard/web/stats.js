@@ -12,10 +12,12 @@ const Stats = (() => {
   const Z95 = 1.96; // as the macros: z = 1.96
 
   /** Wilson 95% interval of hits/n as macros/statistics.sql computes it: clamped to [0, 1]
-   * and so that it always contains the rate; [null, null] without calls. */
-  function wilson(hits, n) {
-    if (!(n > 0)) return [null, null];
-    const p = hits / n, z = Z95, den = 1 + z * z / n;
+   * and so that it always contains the rate; [null, null] without calls. For a sampled log,
+   * `calls` are weighted and `seen` counts the records behind them: the rate is hits / calls
+   * and the interval is as wide as `seen` records allow (as the marts' sampled_calls). */
+  function wilson(hits, calls, seen = calls) {
+    if (!(calls > 0) || !(seen > 0)) return [null, null];
+    const n = seen, p = hits / calls, z = Z95, den = 1 + z * z / n;
     const centre = p + z * z / (2 * n);
     const half = z * Math.sqrt(p * (1 - p) / n + z * z / (4 * n * n));
     return [Math.min(p, Math.max(0, (centre - half) / den)), Math.max(p, Math.min(1, (centre + half) / den))];
