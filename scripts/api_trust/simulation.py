@@ -549,8 +549,8 @@ def _planted_incidents(world: World, rng) -> list[Effect]:
     ))  # fmt: skip
 
     # 3. depth 1, quiet hours: an outage at night (India), when few calls arrive.
-    api = _pick(rng, ["PAN_OCR", "AADHAAR_OCR", "FACE_MATCH", "MOBILE_VERIFY"], used)
-    length = timedelta(minutes=int(rng.choice([90, 120, 150])))
+    api = _pick(rng, ["PAN_OCR", "AADHAAR_OCR"], used)
+    length = timedelta(minutes=int(rng.choice([120, 150, 180, 240])))
     o0 = _night_or_day(rng, start, end, (17 * 60, 21 * 60 + 30), length)
     o1, rate = o0 + length, round(rng.uniform(0.7, 0.9), 2)
     out.append(Effect(
@@ -584,14 +584,14 @@ def _planted_incidents(world: World, rng) -> list[Effect]:
     ))  # fmt: skip
 
     # 6. depth 2 without an API: a carrier problem for one client type's users in one region.
-    combos = [(t, r) for t in range(len(CLIENT_TYPES)) for r in (2, 3) if type_region[t, r] >= 0.03]
+    combos = [(t, r) for t in range(len(CLIENT_TYPES)) for r in (2, 3) if type_region[t, r] >= 0.04]
     if not combos:
         t, r = np.unravel_index(type_region[:, 2:].argmax(), type_region[:, 2:].shape)
         combos = [(int(t), int(r) + 2)]
     t, r = combos[int(rng.integers(len(combos)))]
-    length = timedelta(days=int(rng.integers(3, 7)))
+    length = timedelta(days=int(rng.integers(4, 8)))
     n0 = _inside(rng, start, end, length)
-    n1, rate = min(end, n0 + length), round(rng.uniform(0.05, 0.09), 3)
+    n1, rate = min(end, n0 + length), round(rng.uniform(0.06, 0.10), 3)
     out.append(Effect(
         kind="network_degradation", is_incident=True, client_type=CLIENT_TYPES[t], region=REGIONS[r],
         error_reason="timeout", window_start=n0, window_end=n1, failure_rate_added=rate,
@@ -626,7 +626,7 @@ def _planted_incidents(world: World, rng) -> list[Effect]:
                         cells.append((x, "document_type", DOCUMENT_TYPES[dd], REGIONS[rr]))
     api, dim, value, region = _pick(rng, cells, used, api_of=lambda o: o[0])
     reason = _top_client_reason(cat, cat.index(api))
-    rate = round(rng.uniform(0.15, 0.22), 3)
+    rate = round(rng.uniform(0.10, 0.16), 3)
     out.append(Effect(
         kind="deep_segment_cluster", is_incident=True, api_name=api, region=region,
         error_reason=reason, failure_rate_added=rate, **{dim: value},
