@@ -5,6 +5,8 @@
     BENCH_ROWS=100000000 python -m api_trust.bench     # 100M
     BENCH_LOAD_LINES=1000000 (default): the size of the two log files each size loads
     BENCH_NOTE="...": a sentence about this run, printed in BENCHMARKS.md
+    python -m api_trust.bench --render                 # BENCHMARKS.md again from the last
+                                                       # finished run in results.jsonl
 
 Each size gets its own warehouse under .bench/ (never data/api_trust.duckdb)
 and runs, in order, the STAGES below, each as its own process, measured by
@@ -318,7 +320,21 @@ def progress(r: dict) -> None:
         print(f"bench: {r['size']:,} rows: {r['stage']} FAILED\n{r['error']}", file=sys.stderr)
 
 
-def main() -> None:
+def render_last_run(results: Path) -> str:
+    """BENCHMARKS.md from the last finished run in results.jsonl (a run record ends a run)."""
+    records = [json.loads(line) for line in results.read_text(encoding="utf-8").splitlines()]
+    finished = [r["run"] for r in records if r["kind"] == "run"]
+    if not finished:
+        raise SystemExit(f"bench: no finished run in {results}")
+    return render([r for r in records if r["run"] == finished[-1]])
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv == ["--render"]:
+        bench_out().write_text(render_last_run(bench_dir() / "results.jsonl"), encoding="utf-8")
+        print(f"bench: wrote {bench_out()} from the last run in {bench_dir() / 'results.jsonl'}")
+        return
     sizes = [int(x) for x in os.environ.get("BENCH_ROWS", DEFAULT_ROWS).split()]
     lines = int(os.environ.get("BENCH_LOAD_LINES", DEFAULT_LOAD_LINES))
     run_id = f"{time.strftime('%Y%m%dT%H%M%S')}_{uuid.uuid4().hex[:6]}"
