@@ -216,7 +216,8 @@ def render(records: list[dict]) -> str:
         "same four `create table as` statements run straight through DuckDB. Overhead = "
         "the second `dbt run`'s wall time minus the direct statements' time. In the "
         "stages table, 'dbt start-up' is a build's wall time minus dbt's own elapsed time "
-        "(start-up, project parse, manifest).",
+        "(start-up, project parse, manifest); 's in nodes' sums dbt's per-node times over "
+        "its threads, so it can exceed the wall time.",
         "",
     ]
     body = []
