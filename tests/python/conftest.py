@@ -14,7 +14,8 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -183,9 +184,59 @@ def build_warehouse(tmp_path_factory, name: str, *generator_args: str) -> Wareho
     return Warehouse(db, work)
 
 
-@pytest.fixture(scope="session")
-def demo_warehouse(tmp_path_factory) -> Warehouse:
-    """The demo's shape at test size: default scenario, 3% dirt, 3 drifting batches."""
+# --------------------------------------------------------------- warehouses built ahead
+# Most of a test warehouse's build is dbt and DuckDB in child processes. A fixture whose
+# build is registered with @ahead("fixture_name") starts building in the background as
+# soon as collection ends, two at a time, in the order the collected tests first need
+# them (only those the selected tests use, each parameter apart); the fixture then
+# waits for its own. The build runs on the second core while the tests before it run.
+# Each build still makes a warehouse of its own, exactly as the fixture would.
+Builder = Callable[[pytest.TempPathFactory, object], object]
+AHEAD: dict[str, Builder] = {}
+_ahead_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="warehouse")
+_ahead_jobs: dict[tuple[str, object], Future] = {}
+_ahead_lock = threading.Lock()
+
+
+def ahead(fixture: str) -> Callable[[Builder], Builder]:
+    """Register `build(tmp_path_factory, param)` as the builder of the named fixture."""
+
+    def register(build: Builder) -> Builder:
+        AHEAD[fixture] = build
+        return build
+
+    return register
+
+
+def _start(factory: pytest.TempPathFactory, fixture: str, param: object) -> Future:
+    with _ahead_lock:
+        key = (fixture, param)
+        if key not in _ahead_jobs:
+            _ahead_jobs[key] = _ahead_pool.submit(AHEAD[fixture], factory, param)
+        return _ahead_jobs[key]
+
+
+def built(request: pytest.FixtureRequest) -> object:
+    """What the requesting fixture's builder made (for its parameter), waiting if needed."""
+    param = getattr(request, "param", None)
+    return _start(request.config._tmp_path_factory, request.fixturename, param).result()
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    for item in session.items:
+        callspec = getattr(item, "callspec", None)
+        for fixture in item.fixturenames:
+            if fixture in AHEAD:
+                param = callspec.params.get(fixture) if callspec else None
+                _start(session.config._tmp_path_factory, fixture, param)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    _ahead_pool.shutdown(wait=False, cancel_futures=True)
+
+
+@ahead("demo_warehouse")
+def _demo(tmp_path_factory: pytest.TempPathFactory, _: object) -> Warehouse:
     return build_warehouse(
         tmp_path_factory, "demo", "--rows", "120000", "--seed", "42", "--dirty-rate", "0.03",
         "--batches", "3", "--drift",
@@ -193,19 +244,27 @@ def demo_warehouse(tmp_path_factory) -> Warehouse:
 
 
 @pytest.fixture(scope="session")
-def clean_warehouse(tmp_path_factory) -> Warehouse:
-    """demo_warehouse's calls without the dirt: same seed, batches and drift, so the same
-    traffic is drawn and only the planted defects differ. Findings must agree."""
+def demo_warehouse(request) -> Warehouse:
+    """The demo's shape at test size: default scenario, 3% dirt, 3 drifting batches."""
+    return built(request)
+
+
+@ahead("clean_warehouse")
+def _clean(tmp_path_factory: pytest.TempPathFactory, _: object) -> Warehouse:
     return build_warehouse(
         tmp_path_factory, "clean", "--rows", "120000", "--seed", "42", "--batches", "3", "--drift"
     )
 
 
 @pytest.fixture(scope="session")
-def hostile_warehouse(tmp_path_factory) -> Warehouse:
-    """Every hostile file at once (the hardening issue's acceptance), loaded after a small
-    demo-shaped run with dirt and drift: the model-side files of test_hostile_build and
-    the landing-side files of test_hostile_landing. `make build` must pass on it."""
+def clean_warehouse(request) -> Warehouse:
+    """demo_warehouse's calls without the dirt: same seed, batches and drift, so the same
+    traffic is drawn and only the planted defects differ. Findings must agree."""
+    return built(request)
+
+
+@ahead("hostile_warehouse")
+def _hostile(tmp_path_factory: pytest.TempPathFactory, _: object) -> Warehouse:
     from test_hostile_build import MODEL_HOSTILE_FILES
     from test_hostile_landing import LANDING_HOSTILE_FILES
 
@@ -219,3 +278,11 @@ def hostile_warehouse(tmp_path_factory) -> Warehouse:
     run([sys.executable, "-m", "api_trust.ingest", *map(str, files)], wh.db, wh.work)
     dbt(wh.db, wh.work, "build", "--quiet")
     return wh
+
+
+@pytest.fixture(scope="session")
+def hostile_warehouse(request) -> Warehouse:
+    """Every hostile file at once (the hardening issue's acceptance), loaded after a small
+    demo-shaped run with dirt and drift: the model-side files of test_hostile_build and
+    the landing-side files of test_hostile_landing. `make build` must pass on it."""
+    return built(request)
