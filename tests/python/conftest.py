@@ -56,12 +56,17 @@ def run(
         # the warehouse named relative to the working directory: see dbt()
         env["API_TRUST_DB"], cwd = db.name, db.parent
     proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
-    if check and proc.returncode != 0:
+    if check:
+        assert_ok(proc)
+    return proc
+
+
+def assert_ok(proc: subprocess.CompletedProcess) -> None:
+    if proc.returncode != 0:
         raise AssertionError(
-            f"{' '.join(cmd)} exited {proc.returncode}\n--- stdout\n{proc.stdout[-6000:]}"
+            f"{' '.join(proc.args)} exited {proc.returncode}\n--- stdout\n{proc.stdout[-6000:]}"
             f"\n--- stderr\n{proc.stderr[-3000:]}"
         )
-    return proc
 
 
 def generate(db: Path, work: Path, *args: str) -> subprocess.CompletedProcess:
@@ -137,11 +142,8 @@ def dbt(db: Path, work: Path, *args: str, check: bool = True) -> subprocess.Comp
     proc = subprocess.CompletedProcess(["dbt", *args], code, out.read_text(), err.read_text())
     out.unlink()
     err.unlink()
-    if check and code != 0:
-        raise AssertionError(
-            f"dbt {' '.join(args)} exited {code}\n--- stdout\n{proc.stdout[-6000:]}"
-            f"\n--- stderr\n{proc.stderr[-3000:]}"
-        )
+    if check:
+        assert_ok(proc)
     return proc
 
 

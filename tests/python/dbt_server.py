@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import gc
 import json
+import multiprocessing.util
 import os
 import signal
 import socket
@@ -89,10 +90,17 @@ def serve(project: Path, path: str) -> None:
     manifest, fingerprint = parsed.result, project_fingerprint(project)
     close_duckdb()
     signal.signal(signal.SIGCHLD, reap)
+    # a normal exit on terminate, so multiprocessing cleans up what dbt's parse created
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     server.bind(path)
     server.listen()
     print("ready", flush=True)
+    # From here on the server's own output goes to a file beside its socket: nobody reads
+    # the pipe after "ready", and a full pipe would block the server.
+    log = os.open(Path(path).with_name("server.log"), os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    for fd in (1, 2):
+        os.dup2(log, fd)
     while True:
         conn, _ = server.accept()
         with conn.makefile("rb") as lines:
@@ -101,6 +109,7 @@ def serve(project: Path, path: str) -> None:
         if os.fork() == 0:
             server.close()
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
             code = 2
             try:
                 code = run_child(request, manifest, stale)
@@ -110,6 +119,8 @@ def serve(project: Path, path: str) -> None:
                 sys.stdout.flush()
                 sys.stderr.flush()
                 close_duckdb()
+                # what atexit would do; each finalizer runs only in the process that made it
+                multiprocessing.util._exit_function()
                 conn.sendall(f"{code}\n".encode())
                 os._exit(code)
         conn.close()
