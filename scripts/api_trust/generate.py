@@ -29,6 +29,7 @@ from api_trust.simulation import (
     REASON_STATUS,
     REASONS,
     REGIONS,
+    SDK_RELEASES,
     Calls,
     World,
     build_world,
@@ -112,20 +113,21 @@ def plan_chunks(rows: int, batches: int, chunk_rows: int, start: datetime, end: 
     ]
 
 
+# The field every batch delivers outside the contract (it lands in extra_fields), and
+# the one a drifting batch adds.
+EXTRA_FIELD = "sdk_version"
+DRIFT_FIELD = "device_os"
+
+
 def drift_for_batch(batch_no: int, batches: int, drift: bool) -> dict:
     """How batch k (0-based) deviates from the contract: later batches drift as logging changes."""
     if not drift or batch_no == 0:
-        return {
-            "rename_latency": False,
-            "sdk_version": False,
-            "drop_message": False,
-            "epoch": False,
-        }
+        return {"rename_latency": False, "new_field": False, "drop_message": False, "epoch": False}
     late = batch_no >= 2 or batches == 2
-    return {"rename_latency": True, "sdk_version": True, "drop_message": late, "epoch": late}
+    return {"rename_latency": True, "new_field": True, "drop_message": late, "epoch": late}
 
 
-def calls_frame(world: World, calls: Calls, first_record_no: int) -> pd.DataFrame:
+def calls_frame(world: World, calls: Calls, first_record_no: int, drift: dict) -> pd.DataFrame:
     cat = world.catalogue
     failed = calls.reason >= 0
     return pd.DataFrame({
@@ -137,6 +139,7 @@ def calls_frame(world: World, calls: Calls, first_record_no: int) -> pd.DataFram
                                                  categories=list(CLIENT_TYPES)),
         "client_no": calls.client + 1,
         "document_type": pd.Categorical.from_codes(calls.document, categories=list(DOCUMENT_TYPES)),
+        "extra_fields": extra_fields(calls, drift),
         "verification_no": calls.verification,
         "attempt_no": calls.attempt_no,
         "is_failed": failed,
@@ -174,6 +177,7 @@ def land_chunk(con, df: pd.DataFrame, seed: int, epoch: bool) -> None:
             cast(latency_ms as varchar) as latency_ms,
             cast(error_reason as varchar) as error_reason,
             {_message_case()} as error_message,
+            cast(extra_fields as varchar) as extra_fields,
             source_record_no,
             called_at_ms
         from chunk_df
@@ -211,9 +215,26 @@ def batch_columns(drift: dict) -> list[tuple[str, str]]:
             out.append(("timestamp", "BIGINT" if drift["epoch"] else "TIMESTAMP"))
         else:
             out.append((c.name, c.type))
-    if drift["sdk_version"]:
-        out.append(("sdk_version", "VARCHAR"))
+    out.append((EXTRA_FIELD, "VARCHAR"))
+    if drift["new_field"]:
+        out.append((DRIFT_FIELD, "VARCHAR"))
     return out
+
+
+def extra_fields(calls: Calls, drift: dict) -> pd.Categorical:
+    """Each record's extra_fields JSON object, as categories: there are only a few distinct
+    objects, so they land as cheaply as a region instead of being built row by row."""
+    objects = [f'"{EXTRA_FIELD}":"{sdk}"' for sdk in SDK_RELEASES]
+    codes = calls.sdk
+    if drift["new_field"]:
+        # the device family of the client's app: a plain, low-cardinality field
+        families = ("android", "ios", "web")
+        last_digit = (calls.client + 1) % 10
+        codes = codes * len(families) + np.where(
+            last_digit == 0, 1, np.where(last_digit == 5, 2, 0)
+        )
+        objects = [f'{o},"{DRIFT_FIELD}":"{f}"' for o in objects for f in families]
+    return pd.Categorical.from_codes(codes, categories=["{" + o + "}" for o in objects])
 
 
 def generate(args: argparse.Namespace) -> dict:
@@ -254,7 +275,7 @@ def generate(args: argparse.Namespace) -> dict:
         drift = drift_for_batch(batch_no, args.batches, args.drift)
         calls = calls_for_window(world, rng, n_rows, w0, w1, next_verification)
         next_verification = int(calls.verification.max()) + 1
-        df = calls_frame(world, calls, record_no[batch_no] + 1)
+        df = calls_frame(world, calls, record_no[batch_no] + 1, drift)
         con.execute("begin")
         land_chunk(con, df, args.seed, drift["epoch"])
         n_dirty = 0
@@ -268,12 +289,9 @@ def generate(args: argparse.Namespace) -> dict:
         select = [
             mask_column_sql(c, f'"{c}"', key) + f' as "{c}"'
             for c in (ALIASES.get(name, name) for name, _ in cols)
-            if c != "sdk_version"
+            if c not in (EXTRA_FIELD, DRIFT_FIELD)
         ]
-        if drift["sdk_version"]:
-            select.append(
-                "'{\"sdk_version\":\"mobile-sdk-5.' || (source_record_no % 3) || '\"}' as extra_fields"
-            )
+        select.append("extra_fields")
         con.execute(f"""
             insert into raw.api_calls by name
             select {", ".join(select)}, ? as batch_id, ? as source_name, source_record_no,
@@ -317,7 +335,8 @@ def generate(args: argparse.Namespace) -> dict:
             "insert into raw.load_batch_columns "
             "(batch_id, column_position, column_name, sniffed_type, landed_as) "
             "values (?, ?, ?, ?, ?)",
-            [[batch_id, pos + 1, c, t, None if c == "sdk_version" else ALIASES.get(c, c)]
+            [[batch_id, pos + 1, c, t,
+              None if c in (EXTRA_FIELD, DRIFT_FIELD) else ALIASES.get(c, c)]
              for pos, (c, t) in enumerate(cols)],
         )  # fmt: skip
     con.execute("checkpoint")
