@@ -7,18 +7,21 @@
     previous pass's flags). The last CTE, `<prefix>_scored`, has one row per
     source row with:
       expected           what the hour should have seen: exposure x the API's
-                         rate (leave-this-hour-out) x the platform's seasonal
+                         rate (leave-this-day-out) x the platform's seasonal
                          factor (the other APIs, shrunk) x the API's own
                          hour-of-day factor (leave-this-hour-out, shrunk)
       expected_flat      the same without the API's hour-of-day factor
       rate_rel_var       relative variance of the API's rate estimate
       baseline_rel_var   relative variance of `expected` (rate and profile)
-      day_dispersion     the API's day-to-day extra variance (shrunk to the pool)
+      day_dispersion     the API's day-to-day extra variance (leave-this-day-out,
+                         shrunk to the pool)
       dispersion         phi = 1 + expected x (day_dispersion + baseline_rel_var):
                          variance / mean of the hour's count under no incident
       p_upper, p_lower   one-sided p of `observed` against `expected` (phi-scaled)
+      p_day_upper, ...   the same for the hour's day as one count, over the hours
+                         not flagged on their own at `flag_p` (a slow burn)
 #}
-{% macro seasonal_baseline_ctes(prefix, source, observed, exposure, is_excluded) -%}
+{% macro seasonal_baseline_ctes(prefix, source, observed, exposure, is_excluded, flag_p) -%}
 {{ prefix }}_own as (
     select
         api_name,
@@ -35,6 +38,14 @@
     from {{ source }}
 ),
 
+{{ prefix }}_own_days as (
+    select
+        *,
+        sum(own_observed) over (partition by api_name, day_at) as day_own_observed,
+        sum(own_exposure) over (partition by api_name, day_at) as day_own_exposure
+    from {{ prefix }}_own
+),
+
 {{ prefix }}_api as (
     select
         api_name,
@@ -47,14 +58,15 @@
 {{ prefix }}_rated as (
     select
         own.*,
+        -- leave-this-day-out, so a day's own level never sets its own expectation;
         -- Jeffreys-style half counts: no API is certain never to fail
-        own.exposure * (api.api_observed - own.own_observed + 0.5) / (api.api_exposure - own.own_exposure + 1)
-            as expected_rate_only,
+        own.exposure * (api.api_observed - own.day_own_observed + 0.5)
+        / (api.api_exposure - own.day_own_exposure + 1) as expected_rate_only,
         case when own.is_excluded then 0.0 else
             own.exposure * (api.api_observed + 0.5) / (api.api_exposure + 1)
         end as own_expected_rate_only,
-        1 / (api.api_observed - own.own_observed + 0.5) as rate_rel_var
-    from {{ prefix }}_own as own
+        1 / (api.api_observed - own.day_own_observed + 0.5) as rate_rel_var
+    from {{ prefix }}_own_days as own
     inner join {{ prefix }}_api as api
         on own.api_name = api.api_name
 ),
@@ -230,10 +242,11 @@
     from {{ prefix }}_effective
 ),
 
-{{ prefix }}_scored as (
+{{ prefix }}_hours_scored as (
     select
         api_name,
         hour_at,
+        day_at,
         observed,
         expected,
         expected_flat,
@@ -244,5 +257,45 @@
         {{ api_trust.poisson_upper_p('effective_observed', 'effective_expected', 'upper_z') }} as p_upper,
         {{ api_trust.poisson_lower_p('effective_observed', 'effective_expected', 'lower_z') }} as p_lower
     from {{ prefix }}_deviates
+),
+
+-- a slow burn no single hour shows: the rest of the day (hours not flagged on their own) as one count
+{{ prefix }}_days_tested as (
+    select
+        api_name,
+        day_at,
+        max(day_dispersion) as day_dispersion,
+        sum(case when p_upper > {{ flag_p }} then observed else 0 end) as upper_observed,
+        sum(case when p_upper > {{ flag_p }} then expected else 0 end) as upper_expected,
+        sum(case when p_upper > {{ flag_p }} then baseline_rel_var * expected else 0 end) as upper_rel_var_expected,
+        sum(case when p_lower > {{ flag_p }} then observed else 0 end) as lower_observed,
+        sum(case when p_lower > {{ flag_p }} then expected else 0 end) as lower_expected,
+        sum(case when p_lower > {{ flag_p }} then baseline_rel_var * expected else 0 end) as lower_rel_var_expected
+    from {{ prefix }}_hours_scored
+    group by api_name, day_at
+),
+
+{{ prefix }}_days_dispersed as (
+    select
+        *,
+        1 + upper_expected * day_dispersion + upper_rel_var_expected as upper_dispersion,
+        1 + lower_expected * day_dispersion + lower_rel_var_expected as lower_dispersion
+    from {{ prefix }}_days_tested
+),
+
+{{ prefix }}_scored as (
+    select
+        hours.*,
+        {{ api_trust.poisson_upper_p(
+            'days.upper_observed / days.upper_dispersion', 'days.upper_expected / days.upper_dispersion'
+        ) }} as p_day_upper,
+        {{ api_trust.poisson_lower_p(
+            'days.lower_observed / days.lower_dispersion', 'days.lower_expected / days.lower_dispersion'
+        ) }} as p_day_lower
+    from {{ prefix }}_hours_scored as hours
+    inner join {{ prefix }}_days_dispersed as days
+        on
+            hours.api_name = days.api_name
+            and hours.day_at = days.day_at
 )
 {%- endmacro %}

@@ -3,9 +3,11 @@
     seasonal baseline of its failure rate, and (for APIs busy enough) its
     calls against a seasonal baseline of its traffic, each with a one-sided
     p-value that allows for the API's day-to-day variation and the baseline's
-    own uncertainty (doc rca_time_baseline). Two passes: hours the first pass
-    flags are left out of every baseline sum of the second, so an outage does
-    not raise its own expectation.
+    own uncertainty (doc rca_time_baseline). An hour is flagged on its own or
+    when the rest of its day, as one count, is (a slow burn no single hour
+    shows). Two passes: hours the first pass flags are left out of every
+    baseline sum of the second, so an outage does not raise its own
+    expectation.
 #}
 {%- set flag_p = var('rca_incident_flag_p') -%}
 
@@ -25,12 +27,13 @@ traffic_hours as (
     where is_traffic_tested
 ),
 
-{{ api_trust.seasonal_baseline_ctes('failure_first', 'failure_hours', 'failures', 'calls', 'false') }},
+{{ api_trust.seasonal_baseline_ctes('failure_first', 'failure_hours', 'failures', 'calls', 'false', flag_p) }},
 
 failure_hours_flagged as (
     select
         failure_hours.*,
-        failure_first_scored.p_upper <= {{ flag_p }} as is_flagged_first
+        (failure_first_scored.p_upper <= {{ flag_p }} or failure_first_scored.p_day_upper <= {{ flag_p }})
+            as is_flagged_first
     from failure_hours
     inner join failure_first_scored
         on
@@ -38,14 +41,15 @@ failure_hours_flagged as (
             and failure_hours.hour_at = failure_first_scored.hour_at
 ),
 
-{{ api_trust.seasonal_baseline_ctes('failure', 'failure_hours_flagged', 'failures', 'calls', 'is_flagged_first') }},
+{{ api_trust.seasonal_baseline_ctes('failure', 'failure_hours_flagged', 'failures', 'calls', 'is_flagged_first', flag_p) }},
 
-{{ api_trust.seasonal_baseline_ctes('traffic_first', 'traffic_hours', 'calls', '1', 'false') }},
+{{ api_trust.seasonal_baseline_ctes('traffic_first', 'traffic_hours', 'calls', '1', 'false', flag_p) }},
 
 traffic_hours_flagged as (
     select
         traffic_hours.*,
-        traffic_first_scored.p_lower <= {{ flag_p }} as is_flagged_first
+        (traffic_first_scored.p_lower <= {{ flag_p }} or traffic_first_scored.p_day_lower <= {{ flag_p }})
+            as is_flagged_first
     from traffic_hours
     inner join traffic_first_scored
         on
@@ -53,7 +57,7 @@ traffic_hours_flagged as (
             and traffic_hours.hour_at = traffic_first_scored.hour_at
 ),
 
-{{ api_trust.seasonal_baseline_ctes('traffic', 'traffic_hours_flagged', 'calls', '1', 'is_flagged_first') }},
+{{ api_trust.seasonal_baseline_ctes('traffic', 'traffic_hours_flagged', 'calls', '1', 'is_flagged_first', flag_p) }},
 
 final as (
     select
@@ -76,16 +80,21 @@ final as (
         failure_scored.day_dispersion as failure_day_dispersion,
         failure_scored.dispersion as failure_dispersion,
         failure_scored.p_upper as failure_p_value,
+        failure_scored.p_day_upper as failure_day_p_value,
         traffic_scored.expected as expected_calls,
         traffic_scored.baseline_rel_var as traffic_baseline_rel_var,
         traffic_scored.day_dispersion as traffic_day_dispersion,
         traffic_scored.dispersion as traffic_dispersion,
         traffic_scored.p_lower as traffic_p_value,
+        traffic_scored.p_day_lower as traffic_day_p_value,
 
         -- booleans
         hours.is_traffic_tested,
-        coalesce(failure_scored.p_upper <= {{ flag_p }}, false) as is_failure_flagged,
-        coalesce(traffic_scored.p_lower <= {{ flag_p }}, false) as is_traffic_flagged,
+        -- the hour on its own, or its day as a whole (a slow burn)
+        coalesce(failure_scored.p_upper <= {{ flag_p }} or failure_scored.p_day_upper <= {{ flag_p }}, false)
+            as is_failure_flagged,
+        coalesce(traffic_scored.p_lower <= {{ flag_p }} or traffic_scored.p_day_lower <= {{ flag_p }}, false)
+            as is_traffic_flagged,
 
         -- timestamps
         hours.hour_at,

@@ -1,11 +1,16 @@
 {#
-    Candidate incident and traffic-drop windows: consecutive flagged hours of
-    one API (int_rca_api_hours_baselined), each tested as a whole against its
-    baseline and scan-corrected for every window the API could have shown
-    (doc rca_time_tests). One row per window, significant or not: the single
-    Benjamini-Hochberg pass over all findings decides (int_rca_time_candidates).
+    Candidate incident and traffic-drop windows (doc rca_time_tests): every
+    API's hourly series scanned with windows of 1, 2, 4, ... 1024 hours whose
+    starts lie on a grid of a quarter of their length (every start up to 4
+    hours), each tested against its seasonal baseline. A window flagged at
+    vars.rca_incident_flag_p is kept when no overlapping flagged window of the
+    same API is more extreme (non-maximum suppression), and its p-value is
+    corrected for every window of the API's grid (Bonferroni over about 4 x
+    its hours, whatever the length). One row per kept window with a corrected
+    p below 1: the single Benjamini-Hochberg pass decides which are findings.
 #}
 {%- set flag_p = var('rca_incident_flag_p') -%}
+{%- set scales = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024] -%}
 
 with
 
@@ -17,120 +22,220 @@ buckets as (
     select * from {{ ref('int_rca_calls_bucketed') }}
 ),
 
--- failures: runs of flagged hours among the hours with calls
-failure_hours as (
+-- the two series: failures over the hours with calls, calls over every tested hour
+series as (
     select
-        *,
-        row_number() over (partition by api_name order by hour_at) as call_hour_rank
+        api_name,
+        'incident' as window_type,
+        row_number() over (partition by api_name order by hour_at) as series_rank,
+        hour_at,
+        day_at,
+        cast(failures as double) as observed,
+        expected_failures as expected,
+        failure_baseline_rel_var * expected_failures as rel_var_expected,
+        failure_day_dispersion * expected_failures as dispersion_expected
     from hours
     where calls > 0
-),
-
-failure_series as (
+    union all
     select
         api_name,
-        count(*) as hours_tested
-    from failure_hours
-    group by api_name
-),
-
-failure_flagged as (
-    select
-        *,
-        'incident' as window_type,
-        call_hour_rank - row_number() over (partition by api_name order by hour_at) as island,
-        failures as observed,
-        expected_failures as expected,
-        failure_baseline_rel_var as baseline_rel_var,
-        failure_day_dispersion as day_dispersion,
-        failure_dispersion as dispersion
-    from failure_hours
-    where is_failure_flagged
-),
-
--- traffic: runs of flagged hours that follow each other in time (a coverage gap ends a run)
-traffic_series as (
-    select
-        api_name,
-        count(*) as hours_tested
+        'traffic_drop' as window_type,
+        row_number() over (partition by api_name order by hour_at) as series_rank,
+        hour_at,
+        day_at,
+        cast(calls as double) as observed,
+        expected_calls as expected,
+        traffic_baseline_rel_var * expected_calls as rel_var_expected,
+        traffic_day_dispersion * expected_calls as dispersion_expected
     from hours
     where is_traffic_tested
-    group by api_name
 ),
 
-traffic_flagged as (
+series_sizes as (
+    select
+        api_name,
+        window_type,
+        count(*) as hours_tested,
+        -- a typical day's expected count: hours of one day share its random level
+        sum(expected) / count(distinct day_at) as day_expected
+    from series
+    group by api_name, window_type
+),
+
+window_sums as (
+    select
+        series.*,
+        {%- for length in scales %}
+        sum(observed) over (
+            partition by api_name, window_type order by series_rank range between {{ length - 1 }} preceding and current row
+        ) as observed_{{ length }},
+        sum(expected) over (
+            partition by api_name, window_type order by series_rank range between {{ length - 1 }} preceding and current row
+        ) as expected_{{ length }},
+        sum(rel_var_expected) over (
+            partition by api_name, window_type order by series_rank range between {{ length - 1 }} preceding and current row
+        ) as rel_var_expected_{{ length }},
+        sum(dispersion_expected) over (
+            partition by api_name, window_type order by series_rank range between {{ length - 1 }} preceding and current row
+        ) as dispersion_expected_{{ length }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from series
+),
+
+grid as (
+    {%- for length in scales %}
+    {%- set spacing = [1, length // 4] | max %}
+    select
+        api_name,
+        window_type,
+        {{ length }} as window_hours,
+        series_rank - {{ length - 1 }} as start_rank,
+        series_rank as end_rank,
+        observed_{{ length }} as observed,
+        expected_{{ length }} as expected,
+        rel_var_expected_{{ length }} as rel_var_expected,
+        dispersion_expected_{{ length }} as dispersion_expected
+    from window_sums
+    where series_rank >= {{ length }} and mod(series_rank - {{ length }}, {{ spacing }}) = 0
+    {{ 'union all' if not loop.last }}
+    {%- endfor %}
+),
+
+grid_sizes as (
+    select
+        api_name,
+        window_type,
+        count(*) as grid_windows
+    from grid
+    group by api_name, window_type
+),
+
+grid_effective as (
+    select
+        grid.*,
+        -- variance / mean: chance, the day-to-day level (shared within a day), the baseline's error
+        1 + {{ api_trust.safe_rate('grid.dispersion_expected', 'grid.expected') }}
+        * least(grid.expected, series_sizes.day_expected)
+        + grid.rel_var_expected as dispersion
+    from grid
+    inner join series_sizes
+        on
+            grid.api_name = series_sizes.api_name
+            and grid.window_type = series_sizes.window_type
+    where grid.expected > 0
+),
+
+grid_scored as (
     select
         *,
-        'traffic_drop' as window_type,
-        hour_no - row_number() over (partition by api_name order by hour_at) as island,
-        calls as observed,
-        expected_calls as expected,
-        traffic_baseline_rel_var as baseline_rel_var,
-        traffic_day_dispersion as day_dispersion,
-        traffic_dispersion as dispersion
-    from hours
-    where is_traffic_flagged
+        case
+            when window_type = 'incident' and observed > 0
+                then {{ api_trust.poisson_upper_z('observed / dispersion', 'expected / dispersion') }}
+            when window_type = 'traffic_drop'
+                then {{ api_trust.poisson_lower_z('observed / dispersion', 'expected / dispersion') }}
+        end as z
+    from grid_effective
 ),
 
 flagged as (
     select
-        api_name, window_type, island, hour_no, hour_at, day_at, calls, weighted_calls, failures,
-        weighted_failures, bad_calls, expected_failures, observed, expected, baseline_rel_var,
-        day_dispersion, dispersion
-    from failure_flagged
-    union all
-    select
-        api_name, window_type, island, hour_no, hour_at, day_at, calls, weighted_calls, failures,
-        weighted_failures, bad_calls, expected_failures, observed, expected, baseline_rel_var,
-        day_dispersion, dispersion
-    from traffic_flagged
+        *,
+        {{ api_trust.normal_cdf('z') }} as raw_p_value
+    from grid_scored
+    where z is not null
 ),
 
--- hours of one window on one day share that day's random level
-window_days as (
+flagged_only as (
+    select * from flagged
+    where raw_p_value <= {{ flag_p }}
+),
+
+-- non-maximum suppression: an overlapping flagged window that is more extreme wins
+suppressed as (
+    select distinct
+        candidate.api_name,
+        candidate.window_type,
+        candidate.start_rank,
+        candidate.end_rank
+    from flagged_only as candidate
+    inner join flagged_only as rival
+        on
+            candidate.api_name = rival.api_name
+            and candidate.window_type = rival.window_type
+            and rival.start_rank <= candidate.end_rank
+            and candidate.start_rank <= rival.end_rank
+            and (
+                rival.z < candidate.z
+                or (rival.z = candidate.z and rival.window_hours < candidate.window_hours)
+                or (rival.z = candidate.z and rival.window_hours = candidate.window_hours and rival.start_rank < candidate.start_rank)
+            )
+),
+
+kept as (
+    select
+        flagged_only.*,
+        grid_sizes.grid_windows,
+        least(1.0, flagged_only.raw_p_value * grid_sizes.grid_windows) as p_value
+    from flagged_only
+    inner join grid_sizes
+        on
+            flagged_only.api_name = grid_sizes.api_name
+            and flagged_only.window_type = grid_sizes.window_type
+    left join suppressed
+        on
+            flagged_only.api_name = suppressed.api_name
+            and flagged_only.window_type = suppressed.window_type
+            and flagged_only.start_rank = suppressed.start_rank
+            and flagged_only.end_rank = suppressed.end_rank
+    where
+        suppressed.api_name is null
+        -- a corrected p of 1 can never be significant: not a candidate
+        and flagged_only.raw_p_value * grid_sizes.grid_windows < 1
+),
+
+-- the window's hours, for its counts and its reason
+kept_hours as (
+    select
+        kept.api_name,
+        kept.window_type,
+        kept.start_rank,
+        series.hour_at,
+        hours.calls,
+        hours.weighted_calls,
+        hours.failures,
+        hours.weighted_failures,
+        hours.bad_calls,
+        hours.expected_failures,
+        hours.hour_no
+    from kept
+    inner join series
+        on
+            kept.api_name = series.api_name
+            and kept.window_type = series.window_type
+            and series.series_rank between kept.start_rank and kept.end_rank
+    inner join hours
+        on
+            series.api_name = hours.api_name
+            and series.hour_at = hours.hour_at
+),
+
+kept_totals as (
     select
         api_name,
         window_type,
-        island,
-        sum(expected) as day_expected
-    from flagged
-    group by api_name, window_type, island, day_at
-),
-
-window_day_variance as (
-    select
-        api_name,
-        window_type,
-        island,
-        sum(power(day_expected, 2)) as expected_square_by_day
-    from window_days
-    group by api_name, window_type, island
-),
-
-windows as (
-    select
-        api_name,
-        window_type,
-        island,
+        start_rank,
         min(hour_at) as started_at,
         {{ api_trust.add_hours('max(hour_at)', 1) }} as ended_at,
         min(hour_no) as first_hour_no,
-        count(*) as window_hours,
         sum(case when calls = 0 then 1 else 0 end) as silent_hours,
         sum(calls) as calls,
         sum(weighted_calls) as weighted_calls,
         sum(failures) as failures,
         sum(weighted_failures) as weighted_failures,
         sum(bad_calls) as bad_calls,
-        sum(expected_failures) as expected_failures,
-        sum(observed) as observed,
-        sum(expected) as expected,
-        -- the baseline's error is shared by the window's hours: counted as fully correlated
-        {{ api_trust.safe_rate('sum(baseline_rel_var * expected)', 'sum(expected)') }} as baseline_rel_var,
-        max(day_dispersion) as day_dispersion,
-        max(case when expected > 0 then observed / expected end) as peak_ratio
-    from flagged
-    group by api_name, window_type, island
+        sum(expected_failures) as expected_failures
+    from kept_hours
+    group by api_name, window_type, start_rank
 ),
 
 -- the API's usual mix of reasons and its usual share of bad calls among failures
@@ -177,34 +282,40 @@ usual_reasons as (
 
 window_reasons as (
     select
-        failure_flagged.api_name,
-        failure_flagged.island,
+        kept_hours.api_name,
+        kept_hours.start_rank,
         hour_reasons.error_reason,
         max(hour_reasons.failure_class) as failure_class,
         sum(hour_reasons.failures) as failures
-    from failure_flagged
+    from kept_hours
     inner join hour_reasons
         on
-            failure_flagged.api_name = hour_reasons.api_name
-            and failure_flagged.hour_at = hour_reasons.hour_at
-    group by failure_flagged.api_name, failure_flagged.island, hour_reasons.error_reason
+            kept_hours.api_name = hour_reasons.api_name
+            and kept_hours.hour_at = hour_reasons.hour_at
+    where kept_hours.window_type = 'incident'
+    group by kept_hours.api_name, kept_hours.start_rank, hour_reasons.error_reason
 ),
 
-reason_excess as (
+top_reasons as (
     select
         window_reasons.api_name,
-        window_reasons.island,
+        window_reasons.start_rank,
         window_reasons.error_reason,
         window_reasons.failure_class,
-        window_reasons.failures - windows.expected * coalesce(
-            {{ api_trust.safe_rate('usual_reasons.failures', 'usual_failures.failures') }}, 0
-        ) as excess_failures
+        row_number() over (
+            partition by window_reasons.api_name, window_reasons.start_rank
+            order by
+                window_reasons.failures - kept_totals.expected_failures * coalesce(
+                    {{ api_trust.safe_rate('usual_reasons.failures', 'usual_failures.failures') }}, 0
+                ) desc,
+                window_reasons.error_reason
+        ) as reason_rank
     from window_reasons
-    inner join windows
+    inner join kept_totals
         on
-            window_reasons.api_name = windows.api_name
-            and window_reasons.island = windows.island
-            and windows.window_type = 'incident'
+            window_reasons.api_name = kept_totals.api_name
+            and window_reasons.start_rank = kept_totals.start_rank
+            and kept_totals.window_type = 'incident'
     left join usual_reasons
         on
             window_reasons.api_name = usual_reasons.api_name
@@ -213,139 +324,117 @@ reason_excess as (
         on window_reasons.api_name = usual_failures.api_name
 ),
 
-top_reasons as (
-    select
-        api_name,
-        island,
-        error_reason,
-        failure_class,
-        row_number() over (
-            partition by api_name, island order by excess_failures desc, error_reason
-        ) as reason_rank
-    from reason_excess
-),
-
 tested as (
     select
-        windows.*,
-        window_day_variance.expected_square_by_day,
-        case windows.window_type
-            when 'incident' then failure_series.hours_tested
-            else traffic_series.hours_tested
-        end as hours_tested,
-        -- variance / mean of the window's count: chance, day-to-day variation, baseline error
-        1 + {{ api_trust.safe_rate(
-            'windows.day_dispersion * window_day_variance.expected_square_by_day'
-            ~ ' + windows.baseline_rel_var * power(windows.expected, 2)',
-            'windows.expected'
-        ) }} as dispersion,
+        kept.*,
+        kept_totals.started_at,
+        kept_totals.ended_at,
+        kept_totals.first_hour_no,
+        kept_totals.silent_hours,
+        kept_totals.calls,
+        kept_totals.weighted_calls,
+        kept_totals.failures,
+        kept_totals.weighted_failures,
+        kept_totals.bad_calls,
+        kept_totals.expected_failures,
+        series_sizes.hours_tested,
         -- weighted calls per logged call (1 unless the log was sampled)
         coalesce(
-            {{ api_trust.safe_rate('windows.weighted_calls', 'windows.calls') }},
+            {{ api_trust.safe_rate('kept_totals.weighted_calls', 'kept_totals.calls') }},
             {{ api_trust.safe_rate('usual_failures.weighted_calls', 'usual_failures.calls') }},
             1.0
         ) as call_weight,
         coalesce({{ api_trust.safe_rate('usual_failures.bad_calls', 'usual_failures.failures') }}, 0)
             as usual_bad_share,
         top_reasons.error_reason,
-        top_reasons.failure_class
-    from windows
-    inner join window_day_variance
+        top_reasons.failure_class,
+        {{ api_trust.poisson_lower_bound('kept.observed / kept.dispersion') }} * kept.dispersion as observed_lower,
+        {{ api_trust.poisson_upper_bound('kept.observed / kept.dispersion') }} * kept.dispersion as observed_upper
+    from kept
+    inner join kept_totals
         on
-            windows.api_name = window_day_variance.api_name
-            and windows.window_type = window_day_variance.window_type
-            and windows.island = window_day_variance.island
-    left join failure_series
-        on windows.api_name = failure_series.api_name
-    left join traffic_series
-        on windows.api_name = traffic_series.api_name
+            kept.api_name = kept_totals.api_name
+            and kept.window_type = kept_totals.window_type
+            and kept.start_rank = kept_totals.start_rank
+    inner join series_sizes
+        on
+            kept.api_name = series_sizes.api_name
+            and kept.window_type = series_sizes.window_type
     left join usual_failures
-        on windows.api_name = usual_failures.api_name
+        on kept.api_name = usual_failures.api_name
     left join top_reasons
         on
-            windows.api_name = top_reasons.api_name
-            and windows.island = top_reasons.island
-            and windows.window_type = 'incident'
+            kept.api_name = top_reasons.api_name
+            and kept.start_rank = top_reasons.start_rank
+            and kept.window_type = 'incident'
             and top_reasons.reason_rank = 1
-),
-
-scored as (
-    select
-        *,
-        case
-            when window_type = 'incident'
-                then {{ api_trust.poisson_upper_p('observed / dispersion', 'expected / dispersion') }}
-            else {{ api_trust.poisson_lower_p('observed / dispersion', 'expected / dispersion') }}
-        end as raw_p_value,
-        {{ api_trust.poisson_lower_bound('observed / dispersion') }} * dispersion as observed_lower,
-        {{ api_trust.poisson_upper_bound('observed / dispersion') }} * dispersion as observed_upper
-    from tested
 ),
 
 series_counts as (
     select
-        (select count(*) from failure_series) as incident_series,
-        (select count(*) from traffic_series) as traffic_series
+        count(case when window_type = 'incident' then 1 end) as incident_series,
+        count(case when window_type = 'traffic_drop' then 1 end) as traffic_series
+    from series_sizes
 ),
 
 final as (
     select
         -- ids
-        scored.api_name || '#' || case when scored.window_type = 'traffic_drop' then 'drop#' else '' end
-        || cast(scored.first_hour_no as varchar) as window_id,
+        tested.api_name || '#' || case when tested.window_type = 'traffic_drop' then 'drop#' else '' end
+        || cast(tested.first_hour_no as varchar) as window_id,
 
         -- strings
-        scored.api_name,
-        scored.window_type,
-        scored.error_reason,
-        scored.failure_class,
+        tested.api_name,
+        tested.window_type,
+        tested.error_reason,
+        tested.failure_class,
 
         -- numbers
-        cast(scored.window_hours as integer) as window_hours,
-        cast(scored.silent_hours as integer) as silent_hours,
-        cast(scored.hours_tested as bigint) as hours_tested,
-        cast(scored.calls as bigint) as calls,
-        cast(scored.weighted_calls as double) as weighted_calls,
-        cast(scored.failures as bigint) as failures,
-        cast(scored.weighted_failures as double) as weighted_failures,
-        cast(scored.bad_calls as bigint) as bad_calls,
-        cast(scored.observed as double) as observed,
-        cast(scored.expected as double) as expected,
-        cast(scored.expected_failures as double) as expected_failures,
-        scored.call_weight,
-        scored.dispersion,
-        scored.peak_ratio,
+        cast(tested.window_hours as integer) as window_hours,
+        cast(tested.silent_hours as integer) as silent_hours,
+        cast(tested.hours_tested as bigint) as hours_tested,
+        cast(tested.grid_windows as bigint) as grid_windows,
+        cast(tested.calls as bigint) as calls,
+        cast(tested.weighted_calls as double) as weighted_calls,
+        cast(tested.failures as bigint) as failures,
+        cast(tested.weighted_failures as double) as weighted_failures,
+        cast(tested.bad_calls as bigint) as bad_calls,
+        tested.observed,
+        tested.expected,
+        cast(tested.expected_failures as double) as expected_failures,
+        tested.call_weight,
+        tested.dispersion,
         case
-            when scored.window_type = 'incident' then {{ api_trust.safe_rate('scored.observed', 'scored.expected') }}
-            else scored.expected / greatest(scored.observed, 0.5)
+            when tested.window_type = 'incident' then {{ api_trust.safe_rate('tested.observed', 'tested.expected') }}
+            else tested.expected / greatest(tested.observed, 0.5)
         end as lift,
         case
-            when scored.window_type = 'incident' then {{ api_trust.safe_rate('scored.observed_lower', 'scored.expected') }}
-            else {{ api_trust.safe_rate('scored.expected', 'scored.observed_upper') }}
+            when tested.window_type = 'incident' then {{ api_trust.safe_rate('tested.observed_lower', 'tested.expected') }}
+            else {{ api_trust.safe_rate('tested.expected', 'tested.observed_upper') }}
         end as lift_lower,
         -- in weighted calls: failed calls above the baseline, or calls that never arrived
         case
-            when scored.window_type = 'incident'
-                then scored.weighted_failures - scored.expected_failures * scored.call_weight
-            else (scored.expected - scored.observed) * scored.call_weight
+            when tested.window_type = 'incident'
+                then tested.weighted_failures - tested.expected_failures * tested.call_weight
+            else (tested.expected - tested.observed) * tested.call_weight
         end as excess_failures,
         case
-            when scored.window_type = 'incident'
-                then scored.bad_calls - scored.expected_failures * scored.usual_bad_share
+            when tested.window_type = 'incident'
+                then tested.bad_calls - tested.expected_failures * tested.usual_bad_share
             else 0.0
         end as excess_bad_calls,
-        scored.raw_p_value,
-        {{ api_trust.scan_corrected_p('scored.raw_p_value', 'scored.hours_tested', 'scored.window_hours') }} as p_value,
+        tested.raw_p_value,
+        tested.p_value,
 
         -- booleans
-        {{ api_trust.scan_corrected_p('scored.raw_p_value', 'scored.hours_tested', 'scored.window_hours') }}
-        * case when scored.window_type = 'incident' then series_counts.incident_series else series_counts.traffic_series end
+        tested.p_value
+        * case when tested.window_type = 'incident' then series_counts.incident_series else series_counts.traffic_series end
         <= {{ var('rca_fdr_q') }} as is_beyond_chance,
 
         -- timestamps
-        cast(scored.started_at as timestamp) as started_at,
-        cast(scored.ended_at as timestamp) as ended_at
-    from scored
+        cast(tested.started_at as timestamp) as started_at,
+        cast(tested.ended_at as timestamp) as ended_at
+    from tested
     cross join series_counts
 )
 
