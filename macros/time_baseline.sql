@@ -283,17 +283,39 @@
     from {{ prefix }}_days_tested
 ),
 
+{{ prefix }}_days_effective as (
+    select
+        *,
+        upper_observed / upper_dispersion as upper_effective_observed,
+        upper_expected / upper_dispersion as upper_effective_expected,
+        lower_observed / lower_dispersion as lower_effective_observed,
+        lower_expected / lower_dispersion as lower_effective_expected
+    from {{ prefix }}_days_dispersed
+),
+
+{{ prefix }}_days_deviates as (
+    select
+        *,
+        case when upper_effective_observed > 0 and upper_effective_expected > 0 then
+            {{ api_trust.poisson_upper_z('upper_effective_observed', 'upper_effective_expected') }}
+        end as upper_z,
+        case when lower_effective_expected > 0 then
+            {{ api_trust.poisson_lower_z('lower_effective_observed', 'lower_effective_expected') }}
+        end as lower_z
+    from {{ prefix }}_days_effective
+),
+
 {{ prefix }}_scored as (
     select
         hours.*,
         {{ api_trust.poisson_upper_p(
-            'days.upper_observed / days.upper_dispersion', 'days.upper_expected / days.upper_dispersion'
+            'days.upper_effective_observed', 'days.upper_effective_expected', 'days.upper_z'
         ) }} as p_day_upper,
         {{ api_trust.poisson_lower_p(
-            'days.lower_observed / days.lower_dispersion', 'days.lower_expected / days.lower_dispersion'
+            'days.lower_effective_observed', 'days.lower_effective_expected', 'days.lower_z'
         ) }} as p_day_lower
     from {{ prefix }}_hours_scored as hours
-    inner join {{ prefix }}_days_dispersed as days
+    inner join {{ prefix }}_days_deviates as days
         on
             hours.api_name = days.api_name
             and hours.day_at = days.day_at

@@ -64,40 +64,44 @@ series_sizes as (
 
 window_sums as (
     select
-        series.*,
         {%- for length in scales %}
-        sum(observed) over (
-            partition by api_name, window_type order by series_rank range between {{ length - 1 }} preceding and current row
-        ) as observed_{{ length }},
-        sum(expected) over (
-            partition by api_name, window_type order by series_rank range between {{ length - 1 }} preceding and current row
-        ) as expected_{{ length }},
-        sum(rel_var_expected) over (
-            partition by api_name, window_type order by series_rank range between {{ length - 1 }} preceding and current row
-        ) as rel_var_expected_{{ length }},
-        sum(dispersion_expected) over (
-            partition by api_name, window_type order by series_rank range between {{ length - 1 }} preceding and current row
-        ) as dispersion_expected_{{ length }}{{ ',' if not loop.last }}
+            sum(observed) over (
+                partition by api_name, window_type order by series_rank
+                range between {{ length - 1 }} preceding and current row
+            ) as observed_{{ length }},
+            sum(expected) over (
+                partition by api_name, window_type order by series_rank
+                range between {{ length - 1 }} preceding and current row
+            ) as expected_{{ length }},
+            sum(rel_var_expected) over (
+                partition by api_name, window_type order by series_rank
+                range between {{ length - 1 }} preceding and current row
+            ) as rel_var_expected_{{ length }},
+            sum(dispersion_expected) over (
+                partition by api_name, window_type order by series_rank
+                range between {{ length - 1 }} preceding and current row
+            ) as dispersion_expected_{{ length }},
         {%- endfor %}
+        *
     from series
 ),
 
 grid as (
     {%- for length in scales %}
-    {%- set spacing = [1, length // 4] | max %}
-    select
-        api_name,
-        window_type,
-        {{ length }} as window_hours,
-        series_rank - {{ length - 1 }} as start_rank,
-        series_rank as end_rank,
-        observed_{{ length }} as observed,
-        expected_{{ length }} as expected,
-        rel_var_expected_{{ length }} as rel_var_expected,
-        dispersion_expected_{{ length }} as dispersion_expected
-    from window_sums
-    where series_rank >= {{ length }} and mod(series_rank - {{ length }}, {{ spacing }}) = 0
-    {{ 'union all' if not loop.last }}
+        select
+            api_name,
+            window_type,
+            {{ length }} as window_hours,
+            series_rank - {{ length - 1 }} as start_rank,
+            series_rank as end_rank,
+            observed_{{ length }} as observed,
+            expected_{{ length }} as expected,
+            rel_var_expected_{{ length }} as rel_var_expected,
+            dispersion_expected_{{ length }} as dispersion_expected
+        from window_sums
+        -- starts on a grid of a quarter of the length
+        where series_rank >= {{ length }} and mod(series_rank - {{ length }}, {{ [1, length // 4] | max }}) = 0
+        {% if not loop.last %}union all{% endif %}
     {%- endfor %}
 ),
 
@@ -162,12 +166,16 @@ suppressed as (
         on
             candidate.api_name = rival.api_name
             and candidate.window_type = rival.window_type
-            and rival.start_rank <= candidate.end_rank
+            and candidate.end_rank >= rival.start_rank
             and candidate.start_rank <= rival.end_rank
             and (
-                rival.z < candidate.z
-                or (rival.z = candidate.z and rival.window_hours < candidate.window_hours)
-                or (rival.z = candidate.z and rival.window_hours = candidate.window_hours and rival.start_rank < candidate.start_rank)
+                candidate.z > rival.z
+                or (candidate.z = rival.z and candidate.window_hours > rival.window_hours)
+                or (
+                    candidate.z = rival.z
+                    and candidate.window_hours = rival.window_hours
+                    and candidate.start_rank > rival.start_rank
+                )
             )
 ),
 
@@ -409,7 +417,9 @@ final as (
             else tested.expected / greatest(tested.observed, 0.5)
         end as lift,
         case
-            when tested.window_type = 'incident' then {{ api_trust.safe_rate('tested.observed_lower', 'tested.expected') }}
+            when
+                tested.window_type = 'incident'
+                then {{ api_trust.safe_rate('tested.observed_lower', 'tested.expected') }}
             else {{ api_trust.safe_rate('tested.expected', 'tested.observed_upper') }}
         end as lift_lower,
         -- in weighted calls: failed calls above the baseline, or calls that never arrived
@@ -428,7 +438,10 @@ final as (
 
         -- booleans
         tested.p_value
-        * case when tested.window_type = 'incident' then series_counts.incident_series else series_counts.traffic_series end
+        * case
+            when tested.window_type = 'incident' then series_counts.incident_series
+            else series_counts.traffic_series
+        end
         <= {{ var('rca_fdr_q') }} as is_beyond_chance,
 
         -- timestamps

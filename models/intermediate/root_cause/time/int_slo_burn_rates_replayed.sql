@@ -7,10 +7,35 @@
     window after an API's last bad call cannot fire and are left out.
 #}
 {%- set rules = var('slo_alert_rules') -%}
-{%- set windows = ((rules | map(attribute='long_window_minutes') | list) + (rules | map(attribute='short_window_minutes') | list)) | unique | sort -%}
+{%- set long_windows = rules | map(attribute='long_window_minutes') | list -%}
+{%- set short_windows = rules | map(attribute='short_window_minutes') | list -%}
+{%- set windows = (long_windows + short_windows) | unique | sort -%}
 {%- set longest_short = rules | map(attribute='short_window_minutes') | max -%}
 {%- set z = var('slo_alert_bound_z') -%}
 {%- set severities = rules | map(attribute='severity') | unique | list -%}
+{#- each rule's condition and each severity's, as SQL text (doc slo_alerting) -#}
+{%- set rule_conditions = [] -%}
+{%- for rule in rules -%}
+    {%- set long = rule.long_window_minutes -%}
+    {%- set short = rule.short_window_minutes -%}
+    {%- set allowed = rule.budget_share ~ ' * slo_period_days * 1440 / ' ~ long ~ ' * (1 - availability_target)' -%}
+    {%- set long_bad = 'bad_calls_' ~ long ~ 'm' -%}
+    {%- set long_bad = api_trust.poisson_lower_bound(long_bad, z) if z > 0 else long_bad -%}
+    {%- do rule_conditions.append({
+        'rule': rule.rule,
+        'sql': long_bad ~ ' >= ' ~ allowed ~ ' * eligible_calls_' ~ long ~ 'm and eligible_calls_' ~ long ~ 'm > 0'
+            ~ ' and bad_calls_' ~ short ~ 'm >= ' ~ allowed ~ ' * eligible_calls_' ~ short ~ 'm'
+            ~ ' and eligible_calls_' ~ short ~ 'm > 0'
+    }) -%}
+{%- endfor -%}
+{%- set severity_conditions = [] -%}
+{%- for severity in severities -%}
+    {%- set columns = [] -%}
+    {%- for rule in rules if rule.severity == severity -%}
+        {%- do columns.append('is_' ~ rule.rule ~ '_firing') -%}
+    {%- endfor -%}
+    {%- do severity_conditions.append({'severity': severity, 'sql': columns | join(' or ')}) -%}
+{%- endfor -%}
 
 with
 
@@ -73,15 +98,15 @@ windowed as (
     select
         api_name,
         step_no,
-        is_evaluated,
         {%- for minutes in windows %}
-        sum(eligible_calls) over (
-            partition by api_name order by step_no range between {{ minutes // 5 - 1 }} preceding and current row
-        ) as eligible_calls_{{ minutes }}m,
-        sum(bad_calls) over (
-            partition by api_name order by step_no range between {{ minutes // 5 - 1 }} preceding and current row
-        ) as bad_calls_{{ minutes }}m{{ ',' if not loop.last }}
+            sum(eligible_calls) over (
+                partition by api_name order by step_no range between {{ minutes // 5 - 1 }} preceding and current row
+            ) as eligible_calls_{{ minutes }}m,
+            sum(bad_calls) over (
+                partition by api_name order by step_no range between {{ minutes // 5 - 1 }} preceding and current row
+            ) as bad_calls_{{ minutes }}m,
         {%- endfor %}
+        is_evaluated
     from series
 ),
 
@@ -98,23 +123,10 @@ evaluated as (
 
 rules_applied as (
     select
-        *,
-        {%- for rule in rules %}
-        {%- set long = rule.long_window_minutes -%}
-        {%- set short = rule.short_window_minutes -%}
-        {%- set threshold = rule.budget_share ~ ' * slo_period_days * 1440 / ' ~ long %}
-        coalesce(
-            {% if z > 0 -%}
-            {{ api_trust.poisson_lower_bound('bad_calls_' ~ long ~ 'm', z) }}
-            {%- else -%}
-            bad_calls_{{ long }}m
-            {%- endif %} >= {{ threshold }} * (1 - availability_target) * eligible_calls_{{ long }}m
-            and eligible_calls_{{ long }}m > 0
-            and bad_calls_{{ short }}m >= {{ threshold }} * (1 - availability_target) * eligible_calls_{{ short }}m
-            and eligible_calls_{{ short }}m > 0,
-            false
-        ) as is_{{ rule.rule }}_firing{{ ',' if not loop.last }}
+        {%- for condition in rule_conditions %}
+            coalesce({{ condition.sql }}, false) as is_{{ condition.rule }}_firing,
         {%- endfor %}
+        *
     from evaluated
 ),
 
@@ -128,22 +140,20 @@ final as (
         availability_target,
         slo_period_days,
         {%- for minutes in windows %}
-        cast(eligible_calls_{{ minutes }}m as bigint) as eligible_calls_{{ minutes }}m,
-        cast(bad_calls_{{ minutes }}m as bigint) as bad_calls_{{ minutes }}m,
-        {{ api_trust.safe_rate(api_trust.safe_rate('bad_calls_' ~ minutes ~ 'm', 'eligible_calls_' ~ minutes ~ 'm'),
-                               '(1 - availability_target)') }} as burn_rate_{{ minutes }}m,
+            cast(eligible_calls_{{ minutes }}m as bigint) as eligible_calls_{{ minutes }}m,
+            cast(bad_calls_{{ minutes }}m as bigint) as bad_calls_{{ minutes }}m,
+            {{ api_trust.safe_rate(
+                api_trust.safe_rate('bad_calls_' ~ minutes ~ 'm', 'eligible_calls_' ~ minutes ~ 'm'),
+                '(1 - availability_target)'
+            ) }} as burn_rate_{{ minutes }}m,
         {%- endfor %}
 
         -- booleans
         {%- for rule in rules %}
-        is_{{ rule.rule }}_firing,
+            is_{{ rule.rule }}_firing,
         {%- endfor %}
-        {%- for severity in severities %}
-        (
-            {%- for rule in rules if rule.severity == severity %}
-            is_{{ rule.rule }}_firing{{ ' or ' if not loop.last }}
-            {%- endfor %}
-        ) as is_{{ severity }}_alerting,
+        {%- for condition in severity_conditions %}
+            ({{ condition.sql }}) as is_{{ condition.severity }}_alerting,
         {%- endfor %}
 
         -- timestamps: a step is evaluated at the end of its 5-minute bucket
