@@ -38,12 +38,26 @@
     from {{ source }}
 ),
 
+{{ prefix }}_day_totals as (
+    select
+        api_name,
+        day_at,
+        sum(own_observed) as day_own_observed,
+        sum(own_exposure) as day_own_exposure
+    from {{ prefix }}_own
+    group by api_name, day_at
+),
+
 {{ prefix }}_own_days as (
     select
-        *,
-        sum(own_observed) over (partition by api_name, day_at) as day_own_observed,
-        sum(own_exposure) over (partition by api_name, day_at) as day_own_exposure
-    from {{ prefix }}_own
+        own.*,
+        day_totals.day_own_observed,
+        day_totals.day_own_exposure
+    from {{ prefix }}_own as own
+    inner join {{ prefix }}_day_totals as day_totals
+        on
+            own.api_name = day_totals.api_name
+            and own.day_at = day_totals.day_at
 ),
 
 {{ prefix }}_api as (

@@ -191,3 +191,16 @@
         {%- endif %}
     ) as delivered
 {%- endmacro %}
+
+{# One row per integer from `first` to `last` (a select-list expression that multiplies rows). #}
+{% macro integer_range(first, last) -%}
+    {{ return(adapter.dispatch('integer_range', 'api_trust')(first, last)) }}
+{%- endmacro %}
+
+{% macro default__integer_range(first, last) -%}
+    unnest(range({{ first }}, {{ last }} + 1))
+{%- endmacro %}
+
+{% macro spark__integer_range(first, last) -%}
+    explode(sequence({{ first }}, {{ last }}))
+{%- endmacro %}

@@ -24,6 +24,17 @@ periods as (
     select * from {{ ref('int_slo_periods_measured') }}
 ),
 
+windows_described as (
+    select
+        *,
+        -- the end's time of day, with its date when the window crosses midnight
+        case
+            when cast(ended_at as date) = cast(started_at as date) then substr(cast(ended_at as varchar), 12, 5)
+            else substr(cast(ended_at as varchar), 1, 16)
+        end as end_text
+    from windows
+),
+
 window_candidates as (
     select
         window_type as finding_type,
@@ -46,19 +57,19 @@ window_candidates as (
                 then
                     api_name || ' failed ' || cast(failures as varchar) || ' of ' || cast(calls as varchar)
                     || ' calls (' || {{ api_trust.fmt_pct('failures / calls') }} || ') from '
-                    || substr(cast(started_at as varchar), 1, 16) || ' to ' || substr(cast(ended_at as varchar), 12, 5)
+                    || substr(cast(started_at as varchar), 1, 16) || ' to ' || end_text
                     || ' UTC, against ' || cast(round(expected, 1) as varchar) || ' expected at those hours'
                     || coalesce('; the excess is mostly ' || error_reason, '')
             else
                 api_name || ' received ' || cast(calls as varchar) || ' calls from '
-                || substr(cast(started_at as varchar), 1, 16) || ' to ' || substr(cast(ended_at as varchar), 12, 5)
+                || substr(cast(started_at as varchar), 1, 16) || ' to ' || end_text
                 || ' UTC, against ' || cast(round(expected, 1) as varchar) || ' expected at those hours'
                 || case
                     when silent_hours > 0 then ' (' || cast(silent_hours as varchar) || ' h with no call at all)'
                     else ''
                 end
         end as evidence
-    from windows
+    from windows_described
 ),
 
 bump_candidates as (
@@ -83,7 +94,7 @@ bump_candidates as (
         || lpad(cast(end_hour_of_day as varchar), 2, '0') || ':00 UTC ' || api_name || ' failed '
         || cast(failures as varchar) || ' of ' || cast(calls as varchar) || ' calls ('
         || {{ api_trust.fmt_pct('failures / calls') }} || '), against ' || cast(round(expected, 1) as varchar)
-        || ' expected from its rate at other hours: a recurring bump, not an incident a night'
+        || ' expected from its rate at other hours: a recurring bump, not an incident every night'
             as evidence
     from bumps
 ),

@@ -62,28 +62,29 @@ series_sizes as (
     group by api_name, window_type
 ),
 
+-- running totals once; a window's sum is the difference of two of them (the ranks have no gaps)
+running as (
+    select
+        *,
+        sum(observed) over series_order as running_observed,
+        sum(expected) over series_order as running_expected,
+        sum(rel_var_expected) over series_order as running_rel_var_expected,
+        sum(dispersion_expected) over series_order as running_dispersion_expected
+    from series
+    window series_order as (partition by api_name, window_type order by series_rank rows unbounded preceding)
+),
+
 window_sums as (
     select
         {%- for length in scales %}
-            sum(observed) over (
-                partition by api_name, window_type order by series_rank
-                range between {{ length - 1 }} preceding and current row
-            ) as observed_{{ length }},
-            sum(expected) over (
-                partition by api_name, window_type order by series_rank
-                range between {{ length - 1 }} preceding and current row
-            ) as expected_{{ length }},
-            sum(rel_var_expected) over (
-                partition by api_name, window_type order by series_rank
-                range between {{ length - 1 }} preceding and current row
-            ) as rel_var_expected_{{ length }},
-            sum(dispersion_expected) over (
-                partition by api_name, window_type order by series_rank
-                range between {{ length - 1 }} preceding and current row
-            ) as dispersion_expected_{{ length }},
+            {%- for total in ['observed', 'expected', 'rel_var_expected', 'dispersion_expected'] %}
+                running_{{ total }} - coalesce(lag(running_{{ total }}, {{ length }}) over series_order, 0)
+                    as {{ total }}_{{ length }},
+            {%- endfor %}
         {%- endfor %}
         *
-    from series
+    from running
+    window series_order as (partition by api_name, window_type order by series_rank)
 ),
 
 grid as (

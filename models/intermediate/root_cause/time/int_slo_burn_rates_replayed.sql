@@ -4,7 +4,7 @@
     burn rate over each rule window ending at the step, and which rules and
     severities fire. Only steps that can fire are evaluated: every rule needs
     a bad call in its short window, so steps more than the longest short
-    window after an API's last bad call cannot fire and are left out.
+    window after a bad call cannot fire and are left out.
 #}
 {%- set rules = var('slo_alert_rules') -%}
 {%- set long_windows = rules | map(attribute='long_window_minutes') | list -%}
@@ -64,50 +64,60 @@ last_step as (
     select max(step_no) as step_no from steps
 ),
 
-offsets as (
-    {{ dbt.generate_series(longest_short // 5) }}
+-- Only APIs with a bad call can fire, and only up to the longest short window after their
+-- last one: their steps made dense, so every window is a difference of running totals.
+spans as (
+    select
+        steps.api_name,
+        min(steps.step_no) as first_step_no,
+        least(max(steps.step_no) + {{ longest_short // 5 - 1 }}, max(last_step.step_no)) as last_step_no
+    from steps
+    cross join last_step
+    group by steps.api_name
+    having sum(steps.bad_calls) > 0
 ),
 
-evaluation_steps as (
-    select distinct
-        steps.api_name,
-        steps.step_no + offsets.generated_number - 1 as step_no
-    from steps
-    cross join offsets
-    cross join last_step
-    where
-        steps.bad_calls > 0
-        and steps.step_no + offsets.generated_number - 1 <= last_step.step_no
+dense_steps as (
+    select
+        api_name,
+        {{ api_trust.integer_range('first_step_no', 'last_step_no') }} as step_no
+    from spans
 ),
 
 series as (
     select
-        coalesce(steps.api_name, evaluation_steps.api_name) as api_name,
-        coalesce(steps.step_no, evaluation_steps.step_no) as step_no,
+        dense_steps.api_name,
+        dense_steps.step_no,
         coalesce(steps.eligible_calls, 0) as eligible_calls,
-        coalesce(steps.bad_calls, 0) as bad_calls,
-        evaluation_steps.step_no is not null as is_evaluated
-    from steps
-    full outer join evaluation_steps
+        coalesce(steps.bad_calls, 0) as bad_calls
+    from dense_steps
+    left join steps
         on
-            steps.api_name = evaluation_steps.api_name
-            and steps.step_no = evaluation_steps.step_no
+            dense_steps.api_name = steps.api_name
+            and dense_steps.step_no = steps.step_no
+),
+
+running as (
+    select
+        *,
+        sum(eligible_calls) over step_order as running_eligible_calls,
+        sum(bad_calls) over step_order as running_bad_calls
+    from series
+    window step_order as (partition by api_name order by step_no rows unbounded preceding)
 ),
 
 windowed as (
     select
-        api_name,
-        step_no,
         {%- for minutes in windows %}
-            sum(eligible_calls) over (
-                partition by api_name order by step_no range between {{ minutes // 5 - 1 }} preceding and current row
-            ) as eligible_calls_{{ minutes }}m,
-            sum(bad_calls) over (
-                partition by api_name order by step_no range between {{ minutes // 5 - 1 }} preceding and current row
-            ) as bad_calls_{{ minutes }}m,
+            running_eligible_calls - coalesce(lag(running_eligible_calls, {{ minutes // 5 }}) over step_order, 0)
+                as eligible_calls_{{ minutes }}m,
+            running_bad_calls - coalesce(lag(running_bad_calls, {{ minutes // 5 }}) over step_order, 0)
+                as bad_calls_{{ minutes }}m,
         {%- endfor %}
-        is_evaluated
-    from series
+        api_name,
+        step_no
+    from running
+    window step_order as (partition by api_name order by step_no)
 ),
 
 evaluated as (
@@ -118,7 +128,8 @@ evaluated as (
     from windowed
     inner join slos
         on windowed.api_name = slos.api_name
-    where windowed.is_evaluated
+    -- a step can fire only with a bad call in its longest short window
+    where windowed.bad_calls_{{ longest_short }}m > 0
 ),
 
 rules_applied as (
