@@ -1,0 +1,376 @@
+{#
+    Greedy explain-away across all dimensions (doc rca_method): every tested
+    segment, for failures and for slow calls, scored by surprise (binomial
+    log-likelihood ratio G, its signed-root z and one-sided p) and effect size
+    (lift's lower bound). Each round accepts the segments that beat every
+    overlapping candidate on G, folds their effect into the expected counts of
+    every segment they overlap (an iterative-proportional-fitting step: the
+    overlap's expectation scaled by the accepted segment's observed/expected),
+    and rescores the rest, so a segment that only looked bad because it
+    overlaps an accepted one (a client type routed through a failing region,
+    the region holding a failing API) is not reported on its own.
+    Only segments significant before explain-away are rescored: folding raises
+    expectations, so no other segment can become significant.
+#}
+{%- set dims = api_trust.rca_dimensions() -%}
+{%- set rounds = var('rca_explain_rounds', 4) -%}
+{%- set scaled = ['observed * scale', 'trials * scale', 'current_expected * scale'] -%}
+{%- set llr = api_trust.binomial_llr(scaled[0], scaled[1], scaled[2]) -%}
+{%- set z = api_trust.llr_z(scaled[0], scaled[1], scaled[2], 'inflation') -%}
+{%- set lift_lower = api_trust.lift_lower(scaled[0], scaled[1], scaled[2], 'inflation') -%}
+{%- set base = ['metric', 'segment'] + dims + ['depth', 'records', 'trials', 'observed', 'expected', 'inflation', 'scale'] -%}
+{%- set state_columns = base + ['current_expected', 'is_accepted', 'accepted_round'] -%}
+
+with
+
+cells as (
+    select * from {{ ref('int_rca_cells_counted') }}
+),
+
+by_metric as (
+    -- one row per segment and metric; scale turns weighted counts into effective ones
+    {%- for metric, trials, observed, expected in [
+        ('failure_rate', 'calls', 'failures', 'expected_failures'),
+        ('slow_call_share', 'timed_successes', 'slow_calls', 'expected_slow_calls'),
+    ] %}
+        select
+            '{{ metric }}' as metric,
+            segment,
+            {%- for dim in dims %}
+                {{ dim }},
+            {%- endfor %}
+            depth,
+            records,
+            {{ trials }} as trials,
+            {{ observed }} as observed,
+            {{ expected }} as expected,
+            inflation,
+            records / calls as scale,
+            is_tested
+        from cells
+        where {{ trials }} > 0
+        {%- if loop.first %}
+            union all
+        {%- endif %}
+    {%- endfor %}
+),
+
+scopes as (
+    -- trials of each API and of the whole traffic, per metric (independence fallback below)
+    select
+        metric,
+        api_name,
+        trials
+    from by_metric
+    where depth = 1 and api_name is not null
+    union all
+    select
+        metric,
+        cast(null as varchar) as api_name,
+        sum(trials) as trials
+    from by_metric
+    where depth = 1 and api_name is not null
+    group by metric
+),
+
+tests as (
+    select
+        {%- for column in base %}
+            {{ column }},
+        {%- endfor %}
+        expected as current_expected
+    from by_metric
+    where is_tested and expected > 0
+),
+
+scored_0 as (
+    select
+        tests.*,
+        {{ api_trust.upper_p(z) }} as p_value
+    from tests
+),
+
+adjusted_0 as (
+    {{ api_trust.bh_q_values('scored_0') }}
+),
+
+cutoff as (
+    -- the p-value Benjamini-Hochberg would accept up to before explain-away
+    select
+        coalesce(max(case when q_value <= {{ var('rca_fdr_q') }} then p_value end), 0) as p_cutoff,
+        count(*) as tests
+    from adjusted_0
+),
+
+state_0 as (
+    select
+        {%- for column in base %}
+            scored_0.{{ column }},
+        {%- endfor %}
+        scored_0.current_expected,
+        false as is_accepted,
+        cast(null as integer) as accepted_round
+    from scored_0
+    cross join cutoff
+    where scored_0.p_value <= cutoff.p_cutoff and scored_0.observed > scored_0.expected
+),
+
+family as (
+    -- pool segments one dimension apart (parent, child): most rivals are these
+    select
+        children.metric,
+        children.segment as child_segment,
+        parents.segment as parent_segment
+    from (
+        {%- for dim in dims %}
+            select
+                metric,
+                segment,
+                {{ api_trust.rca_segment('state_0', dims | reject('equalto', dim) | list) }} as parent_segment
+            from state_0
+            where {{ dim }} is not null and depth > 1
+            {%- if not loop.last %}
+                union all
+            {%- endif %}
+        {%- endfor %}
+    ) as children
+    inner join state_0 as parents
+        on
+            children.metric = parents.metric
+            and children.parent_segment = parents.segment
+),
+
+{%- for r in range(1, rounds + 1) %}
+
+scored_{{ r }} as (
+    select
+        {%- for column in state_columns %}
+            state.{{ column }},
+        {%- endfor %}
+        {{ llr }} as llr,
+        {{ api_trust.upper_p(z) }} as p_value,
+        {{ lift_lower }} as lift_lower
+    from state_{{ r - 1 }} as state
+),
+
+cutoff_{{ r }} as (
+    -- the Benjamini-Hochberg level over every test, as explained segments drop out
+    select coalesce(max(case when ranked.p_value <= {{ var('rca_fdr_q') }} * ranked.p_rank / cutoff.tests
+        then ranked.p_value end), 0) as p_cutoff
+    from (
+        select
+            p_value,
+            row_number() over (order by p_value) as p_rank
+        from scored_{{ r }}
+    ) as ranked
+    cross join cutoff
+),
+
+eligible_{{ r }} as (
+    select scored_{{ r }}.*
+    from scored_{{ r }}
+    cross join cutoff_{{ r }} as cutoff
+    where
+        not scored_{{ r }}.is_accepted
+        and scored_{{ r }}.p_value <= cutoff.p_cutoff
+        and scored_{{ r }}.lift_lower >= {{ var('rca_min_lift') }}
+        and scored_{{ r }}.observed > scored_{{ r }}.current_expected
+),
+
+beaten_{{ r }} as (
+    -- candidates a parent or child outscores (ties: the shorter text)
+    select distinct
+        family.metric,
+        case
+            when (
+                parent.llr > child.llr
+                or (parent.llr = child.llr and length(parent.segment) < length(child.segment))
+            ) then child.segment
+            else parent.segment
+        end as segment
+    from family
+    inner join eligible_{{ r }} as child
+        on
+            family.metric = child.metric
+            and family.child_segment = child.segment
+    inner join eligible_{{ r }} as parent
+        on
+            family.metric = parent.metric
+            and family.parent_segment = parent.segment
+),
+
+survivors_{{ r }} as (
+    select eligible_{{ r }}.*
+    from eligible_{{ r }}
+    left join beaten_{{ r }}
+        on
+            eligible_{{ r }}.metric = beaten_{{ r }}.metric
+            and eligible_{{ r }}.segment = beaten_{{ r }}.segment
+    where beaten_{{ r }}.segment is null
+),
+
+outscored_{{ r }} as (
+    -- survivors some other overlapping candidate outscores
+    select distinct
+        survivor.metric,
+        survivor.segment
+    from survivors_{{ r }} as survivor
+    inner join eligible_{{ r }} as rival
+        on
+            survivor.metric = rival.metric
+            and survivor.segment <> rival.segment
+            and {{ api_trust.rca_overlaps('rival', 'survivor') }}
+            and (
+                rival.llr > survivor.llr
+                or (rival.llr = survivor.llr and length(rival.segment) < length(survivor.segment))
+                or (rival.llr = survivor.llr and length(rival.segment) = length(survivor.segment) and rival.segment < survivor.segment)
+            )
+),
+
+winners_{{ r }} as (
+    -- the best of every group of overlapping candidates
+    select survivors_{{ r }}.*
+    from survivors_{{ r }}
+    left join outscored_{{ r }}
+        on
+            survivors_{{ r }}.metric = outscored_{{ r }}.metric
+            and survivors_{{ r }}.segment = outscored_{{ r }}.segment
+    where outscored_{{ r }}.segment is null
+),
+
+folds_{{ r }} as (
+    -- expected failures each segment gains from the winners it overlaps
+    select
+        segment.metric,
+        segment.segment,
+        sum(
+            (winner.observed / winner.current_expected - 1) * case
+                when {{ api_trust.rca_covers('segment', 'winner') }} then winner.current_expected
+                when {{ api_trust.rca_covers('winner', 'segment') }} then segment.current_expected
+                when joint.segment is not null
+                    then joint.expected * segment.current_expected / segment.expected
+                -- deeper than the cube: P(winner's own values | segment's own values, or the most
+                -- telling of them the cube holds), from their own segments
+                when coalesce(given_both.segment
+                    {%- for dim in dims %}, given_both_{{ loop.index }}.segment{% endfor %}) is not null
+                    then segment.current_expected * least(1.0, greatest(
+                        given_both.expected / given_segment.expected
+                        {%- for dim in dims %},
+                            given_both_{{ loop.index }}.expected / given_segment_{{ loop.index }}.expected
+                        {%- endfor %}
+                    ))
+                else segment.current_expected * winner.trials / coalesce(api_scope.trials, total_scope.trials)
+            end
+        ) as added_expected
+    from scored_{{ r }} as segment
+    inner join winners_{{ r }} as winner
+        on
+            segment.metric = winner.metric
+            and segment.segment <> winner.segment
+            and {{ api_trust.rca_overlaps('segment', 'winner') }}
+    left join by_metric as joint
+        on
+            segment.metric = joint.metric
+            and joint.segment = {{ api_trust.rca_union_segment('segment', 'winner') }}
+    left join by_metric as given_both
+        on
+            segment.metric = given_both.metric
+            and given_both.segment = {{ api_trust.rca_difference_segment('segment', 'winner', also_b=true) }}
+    left join by_metric as given_segment
+        on
+            segment.metric = given_segment.metric
+            and given_segment.segment = {{ api_trust.rca_difference_segment('segment', 'winner') }}
+    {%- for dim in dims %}
+        left join by_metric as given_both_{{ loop.index }}
+            on
+                segment.{{ dim }} is not null and winner.{{ dim }} is null
+                and segment.metric = given_both_{{ loop.index }}.metric
+                and given_both_{{ loop.index }}.segment
+                = {{ api_trust.rca_difference_segment('segment', 'winner', also_b=true, skip=dim) }}
+        left join by_metric as given_segment_{{ loop.index }}
+            on
+                segment.{{ dim }} is not null and winner.{{ dim }} is null
+                and segment.metric = given_segment_{{ loop.index }}.metric
+                and given_segment_{{ loop.index }}.segment
+                = {{ api_trust.rca_difference_segment('segment', 'winner', skip=dim) }}
+    {%- endfor %}
+    left join scopes as api_scope
+        on
+            segment.metric = api_scope.metric
+            and segment.api_name = api_scope.api_name
+            and winner.api_name = api_scope.api_name
+    left join scopes as total_scope
+        on
+            segment.metric = total_scope.metric
+            and total_scope.api_name is null
+    where not segment.is_accepted
+    group by segment.metric, segment.segment
+),
+
+state_{{ r }} as (
+    select
+        {%- for column in base %}
+            scored.{{ column }},
+        {%- endfor %}
+        scored.current_expected + case
+            when winner.segment is null then coalesce(folds.added_expected, 0) else 0
+        end as current_expected,
+        scored.is_accepted or winner.segment is not null as is_accepted,
+        coalesce(scored.accepted_round, case when winner.segment is not null then {{ r }} end) as accepted_round
+    from scored_{{ r }} as scored
+    left join winners_{{ r }} as winner
+        on
+            scored.metric = winner.metric
+            and scored.segment = winner.segment
+    left join folds_{{ r }} as folds
+        on
+            scored.metric = folds.metric
+            and scored.segment = folds.segment
+),
+{%- endfor %}
+
+explained as (
+    select
+        {%- for column in base %}
+            tests.{{ column }},
+        {%- endfor %}
+        coalesce(state.current_expected, tests.expected) as current_expected,
+        coalesce(state.is_accepted, false) as is_accepted,
+        state.accepted_round
+    from tests
+    left join state_{{ rounds }} as state
+        on
+            tests.metric = state.metric
+            and tests.segment = state.segment
+),
+
+final as (
+    select
+        -- strings
+        metric,
+        segment,
+        {%- for dim in dims %}
+            {{ dim }},
+        {%- endfor %}
+
+        -- numbers
+        depth,
+        records,
+        trials,
+        observed,
+        current_expected as expected,
+        expected as expected_before_explain_away,
+        observed - current_expected as excess,
+        {{ api_trust.safe_rate('observed', 'current_expected') }} as lift,
+        {{ lift_lower }} as lift_lower,
+        {{ llr }} as llr,
+        {{ z }} as z_score,
+        {{ api_trust.upper_p(z) }} as p_value,
+        accepted_round,
+
+        -- booleans
+        is_accepted
+    from explained
+)
+
+select * from final
