@@ -114,22 +114,32 @@ create table if not exists raw.planted_defects (
     kind varchar not null,
     column_name varchar
 );
+-- `segment` names every dimension value the effect applies to, as rca_findings
+-- writes segments (`api_name=X, region=Y`); null when it names none.
 create table if not exists raw.generator_effects (
     effect_id integer not null,
     scenario varchar not null,
     kind varchar not null,
     is_incident boolean not null,
+    segment varchar,
     api_name varchar,
     api_version varchar,
     region varchar,
     document_type varchar,
     client_type varchar,
     client_id varchar,
+    sdk_version varchar,
     error_reason varchar,
     window_start timestamp,
     window_end timestamp,
+    daily_window_utc varchar,
     failure_rate_added double,
     latency_multiplier double,
+    traffic_multiplier double,
     description varchar not null
 );
+alter table raw.generator_effects add column if not exists segment varchar;
+alter table raw.generator_effects add column if not exists sdk_version varchar;
+alter table raw.generator_effects add column if not exists daily_window_utc varchar;
+alter table raw.generator_effects add column if not exists traffic_multiplier double;
 {% endmacro %}

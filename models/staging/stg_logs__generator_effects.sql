@@ -12,18 +12,22 @@ renamed as (
         -- strings
         scenario,
         kind as effect_kind,
+        segment,
         api_name,
         api_version,
         region,
         document_type,
         client_type,
         client_id,
+        sdk_version,
         error_reason,
+        daily_window_utc,
         description,
 
         -- numbers
         failure_rate_added,
         latency_multiplier,
+        traffic_multiplier,
 
         -- booleans
         is_incident,

@@ -29,6 +29,7 @@ from api_trust.simulation import (
     REASON_STATUS,
     REASONS,
     REGIONS,
+    SDK_RELEASES,
     Calls,
     World,
     build_world,
@@ -112,17 +113,18 @@ def plan_chunks(rows: int, batches: int, chunk_rows: int, start: datetime, end: 
     ]
 
 
+# Fields every batch delivers outside the contract (they land in extra_fields), and the
+# one a drifting batch adds.
+EXTRA_FIELDS = ("sdk_version",)
+DRIFT_FIELD = "device_os"
+
+
 def drift_for_batch(batch_no: int, batches: int, drift: bool) -> dict:
     """How batch k (0-based) deviates from the contract: later batches drift as logging changes."""
     if not drift or batch_no == 0:
-        return {
-            "rename_latency": False,
-            "sdk_version": False,
-            "drop_message": False,
-            "epoch": False,
-        }
+        return {"rename_latency": False, "new_field": False, "drop_message": False, "epoch": False}
     late = batch_no >= 2 or batches == 2
-    return {"rename_latency": True, "sdk_version": True, "drop_message": late, "epoch": late}
+    return {"rename_latency": True, "new_field": True, "drop_message": late, "epoch": late}
 
 
 def calls_frame(world: World, calls: Calls, first_record_no: int) -> pd.DataFrame:
@@ -137,6 +139,7 @@ def calls_frame(world: World, calls: Calls, first_record_no: int) -> pd.DataFram
                                                  categories=list(CLIENT_TYPES)),
         "client_no": calls.client + 1,
         "document_type": pd.Categorical.from_codes(calls.document, categories=list(DOCUMENT_TYPES)),
+        "sdk_version": pd.Categorical.from_codes(calls.sdk, categories=list(SDK_RELEASES)),
         "verification_no": calls.verification,
         "attempt_no": calls.attempt_no,
         "is_failed": failed,
@@ -174,6 +177,7 @@ def land_chunk(con, df: pd.DataFrame, seed: int, epoch: bool) -> None:
             cast(latency_ms as varchar) as latency_ms,
             cast(error_reason as varchar) as error_reason,
             {_message_case()} as error_message,
+            cast(sdk_version as varchar) as sdk_version,
             source_record_no,
             called_at_ms
         from chunk_df
@@ -211,9 +215,20 @@ def batch_columns(drift: dict) -> list[tuple[str, str]]:
             out.append(("timestamp", "BIGINT" if drift["epoch"] else "TIMESTAMP"))
         else:
             out.append((c.name, c.type))
-    if drift["sdk_version"]:
-        out.append(("sdk_version", "VARCHAR"))
+    out += [(name, "VARCHAR") for name in EXTRA_FIELDS]
+    if drift["new_field"]:
+        out.append((DRIFT_FIELD, "VARCHAR"))
     return out
+
+
+def extra_fields_sql(drift: dict) -> str:
+    """The extra_fields JSON object of a generated record (values never need escaping)."""
+    parts = [f"'\"{name}\":\"' || {name} || '\"'" for name in EXTRA_FIELDS]
+    if drift["new_field"]:
+        # the device family of the client's app: a plain, low-cardinality field
+        os_sql = "case client_id[-1:] when '0' then 'ios' when '5' then 'web' else 'android' end"
+        parts.append(f"'\"{DRIFT_FIELD}\":\"' || {os_sql} || '\"'")
+    return "'{' || " + " || ',' || ".join(parts) + " || '}'"
 
 
 def generate(args: argparse.Namespace) -> dict:
@@ -268,12 +283,9 @@ def generate(args: argparse.Namespace) -> dict:
         select = [
             mask_column_sql(c, f'"{c}"', key) + f' as "{c}"'
             for c in (ALIASES.get(name, name) for name, _ in cols)
-            if c != "sdk_version"
+            if c not in EXTRA_FIELDS and c != DRIFT_FIELD
         ]
-        if drift["sdk_version"]:
-            select.append(
-                "'{\"sdk_version\":\"mobile-sdk-5.' || (source_record_no % 3) || '\"}' as extra_fields"
-            )
+        select.append(f"{extra_fields_sql(drift)} as extra_fields")
         con.execute(f"""
             insert into raw.api_calls by name
             select {", ".join(select)}, ? as batch_id, ? as source_name, source_record_no,
@@ -317,7 +329,8 @@ def generate(args: argparse.Namespace) -> dict:
             "insert into raw.load_batch_columns "
             "(batch_id, column_position, column_name, sniffed_type, landed_as) "
             "values (?, ?, ?, ?, ?)",
-            [[batch_id, pos + 1, c, t, None if c == "sdk_version" else ALIASES.get(c, c)]
+            [[batch_id, pos + 1, c, t,
+              None if c in EXTRA_FIELDS or c == DRIFT_FIELD else ALIASES.get(c, c)]
              for pos, (c, t) in enumerate(cols)],
         )  # fmt: skip
     con.execute("checkpoint")

@@ -101,9 +101,14 @@ def test_drift_is_detected_and_renamed_values_reach_facts(demo_warehouse: Wareho
     ]
     assert len(batches) == 3
     first, second, third = batches
-    assert not {d for d in drift if d[0] == first}, "the reference batch must show no drift"
+    # every generated batch delivers sdk_version outside the contract; drift adds device_os
+    always = {(b, "added", "sdk_version") for b in batches}
+    assert always <= drift
+    assert not {d for d in drift - always if d[0] == first}, (
+        "the reference batch must show no drift"
+    )
     assert (second, "renamed", "latency") in drift
-    assert (second, "added", "sdk_version") in drift
+    assert (second, "added", "device_os") in drift
     assert (third, "type_changed", "timestamp") in drift
     assert (third, "missing", "error_message") in set(
         demo_warehouse.rows("select batch_id, change_type, column_name from dq_schema_drift"))  # fmt: skip
