@@ -211,6 +211,7 @@
     concat_ws(', '
     {%- for dim in api_trust.rca_dimensions() %},
         case
+            when false then cast(null as varchar)
             {%- if dim != skip %}
                 when {{ a }}.{{ dim }} is not null and {{ b }}.{{ dim }} is null then '{{ dim }}=' || {{ a }}.{{ dim }}
             {%- endif %}

@@ -1,6 +1,7 @@
 {#
     One false-discovery budget (doc rca_method): every candidate finding of
-    every producer, segments, versions and the time side (incidents, traffic
+    every producer, segments, versions, segment incidents across APIs and the
+    time side (incidents, traffic
     drops, SLO alerts; incidents narrowed to the segment that differs), in one
     Benjamini-Hochberg pass at var('rca_fdr_q'). A candidate is significant
     when its q-value passes and its lift's lower bound clears the effect-size
@@ -15,6 +16,10 @@ segments as (
 
 versions as (
     select * from {{ ref('int_rca_version_candidates') }}
+),
+
+windows as (
+    select * from {{ ref('int_rca_window_candidates') }}
 ),
 
 time_candidates as (
@@ -62,6 +67,8 @@ unioned as (
     select * from segments
     union all
     select * from versions
+    union all
+    select * from windows
     union all
     select * from narrowed_time_candidates
 ),

@@ -1,3 +1,4 @@
+-- depends_on: {{ ref('int_rca_leaves_summed') }}
 {#
     Every segment worth testing, counted once (doc rca_method): the leaf cube
     summed over the window, then all combinations of 1 to rca_max_depth

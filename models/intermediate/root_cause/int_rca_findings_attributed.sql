@@ -12,8 +12,9 @@
 with
 
 candidates as (
+    -- findings whose producer names no reason (the time side names its own)
     select * from {{ ref('int_rca_candidates_tested') }}
-    where is_significant and finding_type in ('failure_segment', 'slow_calls', 'version_regression')
+    where is_significant and error_reason is null
 ),
 
 leaves as (
@@ -47,6 +48,8 @@ findings as (
         finding_type,
         segment,
         metric,
+        started_at,
+        ended_at,
         {{ api_trust.rca_segment_columns('segment') }}
     from candidates
 ),
@@ -58,6 +61,7 @@ matched as (
             findings.finding_type,
             findings.segment,
             findings.metric,
+            findings.started_at as finding_started_at,
             leaves.*
         from findings
         inner join leaves
@@ -68,6 +72,9 @@ matched as (
                 findings.api_name is null
             {%- endif %}
             and {{ api_trust.rca_covers('findings', 'leaves') }}
+            -- a time-bounded finding: the days of its window
+            and (findings.started_at is null or leaves.called_on >= cast(findings.started_at as date))
+            and (findings.ended_at is null or leaves.called_on < cast(findings.ended_at as date))
         {%- if loop.first %}
             union all
         {%- endif %}
@@ -79,10 +86,11 @@ finding_api_calls as (
         finding_type,
         segment,
         metric,
+        finding_started_at,
         api_name,
         sum(calls) as calls
     from matched
-    group by finding_type, segment, metric, api_name
+    group by finding_type, segment, metric, finding_started_at, api_name
 ),
 
 reason_excess as (
@@ -91,13 +99,19 @@ reason_excess as (
         finding_api_calls.finding_type,
         finding_api_calls.segment,
         finding_api_calls.metric,
+        finding_api_calls.finding_started_at,
         api_reasons.error_reason,
         min(api_reasons.failure_class) as failure_class,
         sum(finding_api_calls.calls * api_reasons.reason_rate) as expected_failures
     from finding_api_calls
     inner join api_reasons
         on finding_api_calls.api_name = api_reasons.api_name
-    group by finding_api_calls.finding_type, finding_api_calls.segment, finding_api_calls.metric, api_reasons.error_reason
+    group by
+        finding_api_calls.finding_type,
+        finding_api_calls.segment,
+        finding_api_calls.metric,
+        finding_api_calls.finding_started_at,
+        api_reasons.error_reason
 ),
 
 reason_observed as (
@@ -105,11 +119,12 @@ reason_observed as (
         finding_type,
         segment,
         metric,
+        finding_started_at,
         error_reason,
         sum(failures) as failures
     from matched
     where error_reason is not null
-    group by finding_type, segment, metric, error_reason
+    group by finding_type, segment, metric, finding_started_at, error_reason
 ),
 
 carried as (
@@ -117,10 +132,12 @@ carried as (
         reason_excess.*,
         coalesce(reason_observed.failures, 0) - reason_excess.expected_failures as excess_failures,
         sum(coalesce(reason_observed.failures, 0) - reason_excess.expected_failures) over (
-            partition by reason_excess.finding_type, reason_excess.segment, reason_excess.metric
+            partition by
+                reason_excess.finding_type, reason_excess.segment, reason_excess.metric, reason_excess.finding_started_at
         ) as finding_excess_failures,
         row_number() over (
-            partition by reason_excess.finding_type, reason_excess.segment, reason_excess.metric
+            partition by
+                reason_excess.finding_type, reason_excess.segment, reason_excess.metric, reason_excess.finding_started_at
             order by coalesce(reason_observed.failures, 0) - reason_excess.expected_failures desc, reason_excess.error_reason
         ) as reason_rank
     from reason_excess
@@ -129,6 +146,7 @@ carried as (
             reason_excess.finding_type = reason_observed.finding_type
             and reason_excess.segment = reason_observed.segment
             and reason_excess.metric = reason_observed.metric
+            and reason_excess.finding_started_at is not distinct from reason_observed.finding_started_at
             and reason_excess.error_reason = reason_observed.error_reason
 ),
 
@@ -137,6 +155,7 @@ clients as (
         finding_type,
         segment,
         metric,
+        finding_started_at,
         {%- if 'client_id' in dims %}
             count(distinct case
                 when (metric = 'slow_call_share' and slow_calls > 0) or (metric <> 'slow_call_share' and failures > 0)
@@ -146,7 +165,7 @@ clients as (
             cast(null as bigint)
         {%- endif %} as clients_affected
     from matched
-    group by finding_type, segment, metric
+    group by finding_type, segment, metric, finding_started_at
 ),
 
 final as (
@@ -164,19 +183,24 @@ final as (
         case when findings.metric <> 'slow_call_share' and carried.excess_failures > 0
             then {{ api_trust.safe_rate('carried.excess_failures', 'carried.finding_excess_failures') }}
         end as reason_share_of_excess,
-        cast(coalesce(clients.clients_affected, 0) as bigint) as clients_affected
+        cast(coalesce(clients.clients_affected, 0) as bigint) as clients_affected,
+
+        -- timestamps
+        findings.started_at
     from findings
     left join carried
         on
             findings.finding_type = carried.finding_type
             and findings.segment = carried.segment
             and findings.metric = carried.metric
+            and findings.started_at is not distinct from carried.finding_started_at
             and carried.reason_rank = 1
     left join clients
         on
             findings.finding_type = clients.finding_type
             and findings.segment = clients.segment
             and findings.metric = clients.metric
+            and findings.started_at is not distinct from clients.finding_started_at
 )
 
 select * from final

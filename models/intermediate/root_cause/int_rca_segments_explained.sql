@@ -238,73 +238,107 @@ winners_{{ r }} as (
     where outscored_{{ r }}.segment is null
 ),
 
-folds_{{ r }} as (
-    -- expected failures each segment gains from the winners it overlaps
+pairs_{{ r }} as (
+    -- each segment and each winner it overlaps
     select
+        row_number() over (order by segment.metric, segment.segment, winner.segment) as pair_no,
         segment.metric,
         segment.segment,
-        sum(
-            (winner.observed / winner.current_expected - 1) * case
-                when {{ api_trust.rca_covers('segment', 'winner') }} then winner.current_expected
-                when {{ api_trust.rca_covers('winner', 'segment') }} then segment.current_expected
-                when joint.segment is not null
-                    then joint.expected * segment.current_expected / segment.expected
-                -- deeper than the cube: P(winner's own values | segment's own values, or the most
-                -- telling of them the cube holds), from their own segments
-                when coalesce(given_both.segment
-                    {%- for dim in dims %}, given_both_{{ loop.index }}.segment{% endfor %}) is not null
-                    then segment.current_expected * least(1.0, greatest(
-                        given_both.expected / given_segment.expected
-                        {%- for dim in dims %},
-                            given_both_{{ loop.index }}.expected / given_segment_{{ loop.index }}.expected
-                        {%- endfor %}
-                    ))
-                else segment.current_expected * winner.trials / coalesce(api_scope.trials, total_scope.trials)
-            end
-        ) as added_expected
+        segment.expected,
+        segment.current_expected,
+        winner.observed / winner.current_expected - 1 as winner_effect,
+        winner.current_expected as winner_expected,
+        winner.expected as winner_expected_before,
+        winner.trials as winner_trials,
+        {{ api_trust.rca_covers('segment', 'winner') }} as holds_winner,
+        {{ api_trust.rca_covers('winner', 'segment') }} as is_inside_winner,
+        case when segment.api_name = winner.api_name then segment.api_name end as shared_api_name,
+        {{ api_trust.rca_union_segment('segment', 'winner') }} as joint_key,
+        {{ api_trust.rca_difference_segment('segment', 'winner', also_b=true) }} as given_both_key,
+        {{ api_trust.rca_difference_segment('segment', 'winner') }} as given_segment_key
+        {%- for dim in dims %},
+            case when segment.{{ dim }} is not null and winner.{{ dim }} is null
+                then {{ api_trust.rca_difference_segment('segment', 'winner', also_b=true, skip=dim) }}
+            end as given_both_key_{{ loop.index }},
+            case when segment.{{ dim }} is not null and winner.{{ dim }} is null
+                then {{ api_trust.rca_difference_segment('segment', 'winner', skip=dim) }}
+            end as given_segment_key_{{ loop.index }}
+        {%- endfor %}
     from scored_{{ r }} as segment
     inner join winners_{{ r }} as winner
         on
             segment.metric = winner.metric
             and segment.segment <> winner.segment
             and {{ api_trust.rca_overlaps('segment', 'winner') }}
+    where not segment.is_accepted
+),
+
+overlaps_{{ r }} as (
+    -- the share of a segment's expectation inside a winner when the cube holds no joint
+    -- segment: P(winner's own values | the segment's own values, or the most telling of them
+    -- the cube holds), from their own segments' expectations
+    select
+        keys.pair_no,
+        least(1.0, max(given_both.expected / given_segment.expected)) as share_inside
+    from (
+        select pair_no, metric, given_both_key as both_key, given_segment_key as segment_key from pairs_{{ r }}
+        {%- for dim in dims %}
+            union all
+            select
+                pair_no,
+                metric,
+                given_both_key_{{ loop.index }},
+                given_segment_key_{{ loop.index }}
+            from pairs_{{ r }}
+            where given_both_key_{{ loop.index }} is not null
+        {%- endfor %}
+    ) as keys
+    inner join by_metric as given_both
+        on
+            keys.metric = given_both.metric
+            and keys.both_key = given_both.segment
+    inner join by_metric as given_segment
+        on
+            keys.metric = given_segment.metric
+            and keys.segment_key = given_segment.segment
+    where given_segment.expected > 0
+    group by keys.pair_no
+),
+
+folds_{{ r }} as (
+    -- expected failures each segment gains from the winners it overlaps (one IPF step each)
+    select
+        pairs.metric,
+        pairs.segment,
+        sum(
+            pairs.winner_effect * case
+                when pairs.holds_winner then pairs.winner_expected
+                when pairs.is_inside_winner then pairs.current_expected
+                -- the joint segment's own expectation, adjusted as its two sides were (the smaller)
+                when joint.segment is not null
+                    then joint.expected * least(
+                        pairs.current_expected / pairs.expected, pairs.winner_expected / pairs.winner_expected_before
+                    )
+                when inside.share_inside is not null then pairs.current_expected * inside.share_inside
+                else pairs.current_expected * pairs.winner_trials / coalesce(api_scope.trials, total_scope.trials)
+            end
+        ) as added_expected
+    from pairs_{{ r }} as pairs
     left join by_metric as joint
         on
-            segment.metric = joint.metric
-            and joint.segment = {{ api_trust.rca_union_segment('segment', 'winner') }}
-    left join by_metric as given_both
-        on
-            segment.metric = given_both.metric
-            and given_both.segment = {{ api_trust.rca_difference_segment('segment', 'winner', also_b=true) }}
-    left join by_metric as given_segment
-        on
-            segment.metric = given_segment.metric
-            and given_segment.segment = {{ api_trust.rca_difference_segment('segment', 'winner') }}
-    {%- for dim in dims %}
-        left join by_metric as given_both_{{ loop.index }}
-            on
-                segment.{{ dim }} is not null and winner.{{ dim }} is null
-                and segment.metric = given_both_{{ loop.index }}.metric
-                and given_both_{{ loop.index }}.segment
-                = {{ api_trust.rca_difference_segment('segment', 'winner', also_b=true, skip=dim) }}
-        left join by_metric as given_segment_{{ loop.index }}
-            on
-                segment.{{ dim }} is not null and winner.{{ dim }} is null
-                and segment.metric = given_segment_{{ loop.index }}.metric
-                and given_segment_{{ loop.index }}.segment
-                = {{ api_trust.rca_difference_segment('segment', 'winner', skip=dim) }}
-    {%- endfor %}
+            pairs.metric = joint.metric
+            and pairs.joint_key = joint.segment
+    left join overlaps_{{ r }} as inside
+        on pairs.pair_no = inside.pair_no
     left join scopes as api_scope
         on
-            segment.metric = api_scope.metric
-            and segment.api_name = api_scope.api_name
-            and winner.api_name = api_scope.api_name
+            pairs.metric = api_scope.metric
+            and pairs.shared_api_name = api_scope.api_name
     left join scopes as total_scope
         on
-            segment.metric = total_scope.metric
+            pairs.metric = total_scope.metric
             and total_scope.api_name is null
-    where not segment.is_accepted
-    group by segment.metric, segment.segment
+    group by pairs.metric, pairs.segment
 ),
 
 state_{{ r }} as (

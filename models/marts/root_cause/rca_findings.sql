@@ -86,6 +86,7 @@ described as (
             candidates.finding_type = attributed.finding_type
             and candidates.segment = attributed.segment
             and candidates.metric = attributed.metric
+            and candidates.started_at is not distinct from attributed.started_at
     left join localised
         on
             candidates.finding_type = 'incident'
@@ -97,34 +98,46 @@ scored as (
     select
         *,
         (greatest(excess_failures, 0) + {{ slow_weight }} * greatest(excess_slow_calls, 0)) * projection as impact,
+        -- surprise on one scale for every producer: which of two nested findings holds the effect
+        {{ api_trust.llr_z('observed', 'calls', 'expected') }} as surprise,
         -- identical segments: the more specific finding type speaks for them
         case finding_type when 'version_regression' then 1 else 2 end as type_rank
     from described
 ),
 
 repeats as (
-    -- a segment finding nested in (or around) a stronger one of the same metric repeats it
+    -- a finding nested in (or around) a more surprising one of the same metric, over the
+    -- same time, repeats it
     select
         weaker.finding_type,
         weaker.segment,
         weaker.metric,
+        weaker.started_at,
         stronger.segment as stronger_segment
     from scored as weaker
     inner join scored as stronger
         on
             weaker.metric = stronger.metric
-            and weaker.ended_at is null
-            and stronger.ended_at is null
-            and not (weaker.finding_type = stronger.finding_type and weaker.segment = stronger.segment)
+            -- both whole-window, or both time-bounded with overlapping windows
+            and (weaker.ended_at is null) = (stronger.ended_at is null)
+            and (weaker.ended_at is null or (
+                weaker.started_at < stronger.ended_at and stronger.started_at < weaker.ended_at
+            ))
+            and not (
+                weaker.finding_type = stronger.finding_type and weaker.segment = stronger.segment
+                and weaker.started_at is not distinct from stronger.started_at
+            )
             and (
                 {{ api_trust.rca_covers('weaker', 'stronger') }}
                 or {{ api_trust.rca_covers('stronger', 'weaker') }}
+                -- time-bounded findings have no explain-away: any overlap at the same time repeats
+                or (weaker.ended_at is not null and {{ api_trust.rca_overlaps('weaker', 'stronger') }})
             )
             and (
                 stronger.type_rank < weaker.type_rank
-                or (stronger.type_rank = weaker.type_rank and stronger.impact > weaker.impact)
+                or (stronger.type_rank = weaker.type_rank and stronger.surprise > weaker.surprise)
                 or (
-                    stronger.type_rank = weaker.type_rank and stronger.impact = weaker.impact
+                    stronger.type_rank = weaker.type_rank and stronger.surprise = weaker.surprise
                     and stronger.segment < weaker.segment
                 )
             )
@@ -142,6 +155,7 @@ kept as (
             repeats.finding_type = scored.finding_type
             and repeats.segment = scored.segment
             and repeats.metric = scored.metric
+            and repeats.started_at is not distinct from scored.started_at
     )
 ),
 
@@ -174,6 +188,9 @@ related as (
                     repeats.finding_type = scored.finding_type
                     and repeats.segment = scored.segment
                     and repeats.metric = scored.metric
+                    and repeats.started_at is not distinct from scored.started_at
+            -- the same segment under another finding type is not another segment
+            where repeats.segment <> repeats.stronger_segment
         ) as distinct_repeats
     ) as repeats
     group by repeats.stronger_segment, repeats.metric
