@@ -222,3 +222,16 @@
     {%- endfor %}
     )
 {%- endmacro %}
+
+{# Every column of `relation` but `columns` (engine syntax differs, hence dispatched). #}
+{% macro star_except(relation, columns) -%}
+    {{ return(adapter.dispatch('star_except', 'api_trust')(relation, columns)) }}
+{%- endmacro %}
+
+{% macro default__star_except(relation, columns) -%}
+    {{ relation }}.* exclude ({{ columns | join(', ') }})
+{%- endmacro %}
+
+{% macro spark__star_except(relation, columns) -%}
+    {{ relation }}.* except ({{ columns | join(', ') }})
+{%- endmacro %}

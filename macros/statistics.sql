@@ -132,6 +132,21 @@
 {%- endmacro %}
 
 {#
+    One-sided p-value of "more hits than expected": the Chernoff bound
+    exp(-G / inflation), which is never below the exact binomial tail at any
+    count. The normal tail of the same G is up to sqrt(4 pi G) times smaller
+    and, with 1 expected failure, calls 9 observed "one in a million": with
+    tens of thousands of segments tested, that is a false finding.
+#}
+{% macro llr_p(hits, trials, expected, inflation=1) -%}
+    case
+        when cast({{ hits }} as double) > ({{ expected }})
+            then least(1.0, exp(-greatest({{ api_trust.binomial_llr(hits, trials, expected) }}, 0) / ({{ inflation }})))
+        else 1.0
+    end
+{%- endmacro %}
+
+{#
     Lower bound of lift = hits / expected: the Wilson lower bound of the
     segment's rate over the expected rate, the z widened by sqrt(inflation) for
     the expectation's own uncertainty. The effect-size floor compares it with

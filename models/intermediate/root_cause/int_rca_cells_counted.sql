@@ -64,7 +64,8 @@ light_leaves as (
         sum(timed_successes) as timed_successes,
         sum(slow_calls) as slow_calls,
         sum(base_failures) as base_failures,
-        sum(base_slow_calls) as base_slow_calls
+        sum(base_slow_calls) as base_slow_calls,
+        sum(base_failures * retry_design_effect) as base_failures_clustered
     from leaves
     group by
         {%- for dim in light_dims %}
@@ -96,7 +97,9 @@ grouped as (
                 sum(timed_successes) as timed_successes,
                 sum(slow_calls) as slow_calls,
                 sum(base_failures) as base_failures,
-                sum(base_slow_calls) as base_slow_calls
+                sum(base_slow_calls) as base_slow_calls,
+                sum({{ 'base_failures_clustered' if part == 'light' and ns.heavy is not none
+                    else 'base_failures * retry_design_effect' }}) as base_failures_clustered
             from {{ 'light_leaves' if part == 'light' and ns.heavy is not none else 'leaves' }}
             group by grouping sets (
                 {%- for combo in part_sets %}
@@ -179,6 +182,9 @@ final as (
             when supported.api_name is null then 1.0
             else 1 + {{ api_trust.safe_rate('supported.records', 'api_totals.api_records - supported.records') }}
         end as double) as inflation,
+        -- failures come in clusters (a user retries): their variance is this many times binomial
+        cast(greatest(1.0, {{ api_trust.safe_rate('supported.base_failures_clustered', 'supported.base_failures') }})
+            as double) as retry_design_effect,
         cast(api_totals.api_records as bigint) as api_records,
 
         -- booleans

@@ -156,10 +156,10 @@ scored as (
             'segment_cells.failures * segment_cells.scale', 'segment_cells.calls * segment_cells.scale',
             'segment_cells.expected * segment_cells.scale'
         ) }} as llr,
-        {{ api_trust.upper_p(api_trust.llr_z(
+        {{ api_trust.llr_p(
             'segment_cells.failures * segment_cells.scale', 'segment_cells.calls * segment_cells.scale',
             'segment_cells.expected * segment_cells.scale'
-        )) }} as p_value,
+        ) }} as p_value,
         {{ api_trust.lift_lower(
             'segment_cells.failures * segment_cells.scale', 'segment_cells.calls * segment_cells.scale',
             'segment_cells.expected * segment_cells.scale'

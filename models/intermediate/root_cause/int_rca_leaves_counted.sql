@@ -54,6 +54,8 @@ leaves as (
         count(*) as records,
         sum(calls.sample_weight) as calls,
         sum(case when calls.is_success then 0 else calls.sample_weight end) as failures,
+        sum(case when not calls.is_success and calls.attempt_no = 1 then calls.sample_weight else 0 end)
+            as first_attempt_failures,
         sum(case when calls.is_success and calls.latency_ms is not null then calls.sample_weight else 0 end)
             as timed_successes,
         sum(
@@ -90,6 +92,7 @@ final as (
         cast(records as bigint) as records,
         cast(calls as double) as calls,
         cast(failures as double) as failures,
+        cast(first_attempt_failures as double) as first_attempt_failures,
         cast(timed_successes as double) as timed_successes,
         cast(slow_calls as double) as slow_calls,
 

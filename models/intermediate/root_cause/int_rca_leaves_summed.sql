@@ -17,7 +17,8 @@ api_totals as (
     select
         api_name,
         (sum(failures) + 0.375) / (sum(calls) + 0.75) as failure_rate,
-        (sum(slow_calls) + 0.375) / (sum(timed_successes) + 0.75) as slow_rate
+        (sum(slow_calls) + 0.375) / (sum(timed_successes) + 0.75) as slow_rate,
+        greatest(1.0, 2 * (sum(failures) + 1) / (sum(first_attempt_failures) + 1) - 1) as retry_design_effect
     from leaves
     group by api_name
 ),
@@ -53,7 +54,8 @@ final as (
         summed.timed_successes,
         summed.slow_calls,
         summed.calls * api_totals.failure_rate as base_failures,
-        summed.timed_successes * api_totals.slow_rate as base_slow_calls
+        summed.timed_successes * api_totals.slow_rate as base_slow_calls,
+        api_totals.retry_design_effect
     from summed
     inner join api_totals
         on summed.api_name = api_totals.api_name

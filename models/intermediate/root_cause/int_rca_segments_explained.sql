@@ -1,7 +1,8 @@
 {#
     Greedy explain-away across all dimensions (doc rca_method): every tested
     segment, for failures and for slow calls, scored by surprise (binomial
-    log-likelihood ratio G, its signed-root z and one-sided p) and effect size
+    log-likelihood ratio G, its signed-root z and the one-sided p-value
+    exp(-G / inflation), a Chernoff bound valid at any count) and effect size
     (lift's lower bound). Each round accepts the segments that beat every
     overlapping candidate on G, folds their effect into the expected counts of
     every segment they overlap (an iterative-proportional-fitting step: the
@@ -18,6 +19,7 @@
 {%- set llr = api_trust.binomial_llr(scaled[0], scaled[1], scaled[2]) -%}
 {%- set z = api_trust.llr_z(scaled[0], scaled[1], scaled[2], 'inflation') -%}
 {%- set lift_lower = api_trust.lift_lower(scaled[0], scaled[1], scaled[2], 'inflation') -%}
+{%- set p_value = api_trust.llr_p(scaled[0], scaled[1], scaled[2], 'inflation') -%}
 {%- set base = ['metric', 'segment'] + dims + ['depth', 'records', 'trials', 'observed', 'expected', 'inflation', 'scale'] -%}
 {%- set state_columns = base + ['current_expected', 'is_accepted', 'accepted_round'] -%}
 
@@ -44,7 +46,7 @@ by_metric as (
             {{ trials }} as trials,
             {{ observed }} as observed,
             {{ expected }} as expected,
-            inflation,
+            {{ 'inflation * retry_design_effect' if metric == 'failure_rate' else 'inflation' }} as inflation,
             records / calls as scale,
             is_tested
         from cells
@@ -86,7 +88,7 @@ tests as (
 scored_0 as (
     select
         tests.*,
-        {{ api_trust.upper_p(z) }} as p_value
+        {{ p_value }} as p_value
     from tests
 ),
 
@@ -148,7 +150,7 @@ scored_{{ r }} as (
             state.{{ column }},
         {%- endfor %}
         {{ llr }} as llr,
-        {{ api_trust.upper_p(z) }} as p_value,
+        {{ p_value }} as p_value,
         {{ lift_lower }} as lift_lower
     from state_{{ r - 1 }} as state
 ),
@@ -399,7 +401,7 @@ final as (
         {{ lift_lower }} as lift_lower,
         {{ llr }} as llr,
         {{ z }} as z_score,
-        {{ api_trust.upper_p(z) }} as p_value,
+        {{ p_value }} as p_value,
         accepted_round,
 
         -- booleans

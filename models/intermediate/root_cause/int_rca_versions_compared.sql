@@ -32,6 +32,15 @@ versions as (
     having sum(records) >= {{ k }}
 ),
 
+design_effects as (
+    -- failures come in retry clusters: variance 2m - 1 times binomial, m = failures per first failure
+    select
+        api_name,
+        greatest(1.0, 2 * (sum(failures) + 1) / (sum(first_attempt_failures) + 1) - 1) as retry_design_effect
+    from leaves
+    group by api_name
+),
+
 data_start as (
     select min(called_on) as first_day from leaves
 ),
@@ -174,17 +183,21 @@ tests as (
             expected.{{ o }} as observed,
             expected.expected_{{ e }} as expected,
             -- 1 + Var(expected) / Var(observed): the old version's own sampling error, at least
-            -- that of its pooled rate (shrunk strata share it, so their variances do not just add)
-            1 + greatest(
+            -- that of its pooled rate (shrunk strata share it, so their variances do not just add);
+            -- failures: times the retry design effect (both sides count clustered failures)
+            (1 + greatest(
                 expected.expected_{{ e }}_variance,
                 expected.{{ n }} * expected.{{ n }} * (expected.old_{{ o }} + 0.375) / (expected.old_{{ n }} + 0.75)
                 * (1 - (expected.old_{{ o }} + 0.375) / (expected.old_{{ n }} + 0.75)) / expected.old_{{ n }}
-            ) / nullif(expected.expected_{{ e }} * (1 - expected.expected_{{ e }} / expected.{{ n }}), 0) as inflation
+            ) / nullif(expected.expected_{{ e }} * (1 - expected.expected_{{ e }} / expected.{{ n }}), 0))
+            {%- if metric == 'failure_rate' %} * design_effects.retry_design_effect{% endif %} as inflation
         from expected
         inner join ordered
             on
                 expected.api_name = ordered.api_name
                 and expected.api_version = ordered.api_version
+        inner join design_effects
+            on expected.api_name = design_effects.api_name
         where expected.{{ n }} > 0 and expected.expected_{{ e }} > 0
         {%- if loop.first %}
             union all
@@ -219,7 +232,9 @@ final as (
         cast({{ api_trust.safe_rate('observed', 'expected') }} as double) as lift,
         cast(coalesce(lift_lower, 0) as double) as lift_lower,
         z_score,
-        cast({{ api_trust.upper_p('z_score') }} as double) as p_value,
+        cast({{ api_trust.llr_p(
+            'observed * scale', 'trials * scale', 'expected * scale', 'coalesce(inflation, 1)'
+        ) }} as double) as p_value,
 
         -- booleans
         is_released_in_window,

@@ -143,11 +143,8 @@ repeats as (
             )
 ),
 
-kept as (
-    select
-        scored.*,
-        row_number() over (partition by scored.api_name order by scored.impact desc, scored.p_value, scored.segment)
-            as api_rank
+unrepeated as (
+    select scored.*
     from scored
     where not exists (
         select 1 from repeats
@@ -157,6 +154,69 @@ kept as (
             and repeats.metric = scored.metric
             and repeats.started_at is not distinct from scored.started_at
     )
+),
+
+grouped as (
+    -- chronic hotspots of one API on one dimension with one cause are one finding
+    -- (PAN_OCR in Tier2 and in Rural, both carried by blurry images: one fix)
+    select
+        *,
+        case
+            when
+                ended_at is null and not is_new and finding_type in ('failure_segment', 'slow_calls')
+                and api_name is not null and {{ api_trust.rca_depth() }} = 2
+                then finding_type || '|' || metric || '|' || api_name || '|'
+                    || regexp_extract(segment, ', ([a-z0-9_]+)=', 1) || '|' || coalesce(carried_reason, '')
+            else finding_type || '|' || metric || '|' || segment || '|' || coalesce(cast(started_at as varchar), '')
+        end as group_key
+    from unrepeated
+),
+
+members as (
+    select
+        *,
+        row_number() over (partition by group_key order by impact desc, segment) as member_rank,
+        count(*) over (partition by group_key) as group_size,
+        sum(impact) over (partition by group_key) as group_impact,
+        sum(excess_failures) over (partition by group_key) as group_excess_failures,
+        sum(excess_slow_calls) over (partition by group_key) as group_excess_slow_calls,
+        sum(calls) over (partition by group_key) as group_calls,
+        sum(observed) over (partition by group_key) as group_observed,
+        sum(expected) over (partition by group_key) as group_expected
+    from grouped
+),
+
+siblings as (
+    select
+        group_key,
+        {{ api_trust.ordered_string_agg(
+            "case when member_rank > 1 then segment end", '; ', 'member_rank'
+        ) }} as sibling_segments
+    from members
+    where group_size > 1
+    group by group_key
+),
+
+kept as (
+    select
+        {{ api_trust.star_except(
+            'members', ['impact', 'excess_failures', 'excess_slow_calls', 'calls', 'observed', 'expected', 'lift']
+        ) }},
+        members.group_impact as impact,
+        members.group_excess_failures as excess_failures,
+        members.group_excess_slow_calls as excess_slow_calls,
+        members.group_calls as calls,
+        members.group_observed as observed,
+        members.group_expected as expected,
+        {{ api_trust.safe_rate('members.group_observed', 'members.group_expected') }} as lift,
+        siblings.sibling_segments,
+        row_number() over (
+            partition by members.api_name order by members.group_impact desc, members.p_value, members.segment
+        ) as api_rank
+    from members
+    left join siblings
+        on members.group_key = siblings.group_key
+    where members.member_rank = 1
 ),
 
 related as (
@@ -238,7 +298,7 @@ identified as (
             '{api_name}', coalesce(capped.api_name, 'the platform')),
             '{value}', coalesce(advised.rule_value, capped.segment)),
             '{error_reason}', coalesce(capped.carried_reason, 'failures')) as recommendation,
-        related.related_segments
+        nullif(concat_ws('; ', capped.sibling_segments, related.related_segments), '') as related_segments
     from capped
     left join advised
         on
