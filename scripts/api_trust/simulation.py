@@ -780,36 +780,56 @@ def first_attempts(
     )  # fmt: skip
 
 
-def _effect_mask(world: World, calls: Calls, e: Effect) -> np.ndarray:
+def _rows_of_api(calls: Calls, n_api: int):
+    """Row indices of each API's calls, sorted once per layer, so that an effect on one
+    API looks at that API's calls only (most effects name an API)."""
+    order = np.argsort(calls.api, kind="stable")
+    bounds = np.searchsorted(calls.api[order], np.arange(n_api + 1))
+    return lambda api: order[bounds[api] : bounds[api + 1]]
+
+
+def effect_rows(world: World, calls: Calls, e: Effect, rows_of_api=None) -> np.ndarray:
+    """Indices of the calls an effect applies to: every dimension it names, its window, its hours."""
     cat = world.catalogue
-    mask = np.ones(len(calls.api), dtype=bool)
+    rows = None
     if e.api_name is not None:
-        mask &= calls.api == cat.index(e.api_name)
+        api = cat.index(e.api_name)
+        rows = rows_of_api(api) if rows_of_api else np.flatnonzero(calls.api == api)
+
+    def col(values: np.ndarray) -> np.ndarray:
+        return values if rows is None else values[rows]
+
+    mask = np.ones(len(calls.api) if rows is None else len(rows), dtype=bool)
     if e.api_version is not None:
-        mask &= version_numbers(cat, calls) == int(e.api_version[1:])
+        first = np.array([int(v[0][1:]) for v in cat.versions])
+        mask &= first[col(calls.api)] + col(calls.version) == int(e.api_version[1:])
     if e.region is not None:
-        mask &= calls.region == REGIONS.index(e.region)
+        mask &= col(calls.region) == REGIONS.index(e.region)
     if e.document_type is not None:
-        mask &= calls.document == DOCUMENT_TYPES.index(e.document_type)
+        mask &= col(calls.document) == DOCUMENT_TYPES.index(e.document_type)
     if e.client_type is not None:
-        mask &= world.client_type_of[calls.client] == CLIENT_TYPES.index(e.client_type)
+        mask &= world.client_type_of[col(calls.client)] == CLIENT_TYPES.index(e.client_type)
     if e.client_id is not None:
-        mask &= calls.client == int(e.client_id[1:]) - 1
+        mask &= col(calls.client) == int(e.client_id[1:]) - 1
     if e.sdk_version is not None:
-        mask &= calls.sdk == SDK_RELEASES.index(e.sdk_version)
-    if e.window_start is not None:
-        mask &= calls.called_at_ms >= _epoch_ms(e.window_start)
-    if e.window_end is not None:
-        mask &= calls.called_at_ms < _epoch_ms(e.window_end)
-    if e.daily_window is not None:
-        minute = (calls.called_at_ms % DAY_MS) // 60_000
-        mask &= (minute >= e.daily_window[0]) & (minute < e.daily_window[1])
-    return mask
+        mask &= col(calls.sdk) == SDK_RELEASES.index(e.sdk_version)
+    if e.window_start is not None or e.window_end is not None or e.daily_window is not None:
+        t = col(calls.called_at_ms)
+        if e.window_start is not None:
+            mask &= t >= _epoch_ms(e.window_start)
+        if e.window_end is not None:
+            mask &= t < _epoch_ms(e.window_end)
+        if e.daily_window is not None:
+            minute = (t % DAY_MS) // 60_000
+            mask &= (minute >= e.daily_window[0]) & (minute < e.daily_window[1])
+    return np.flatnonzero(mask) if rows is None else rows[mask]
 
 
 def effect_mask(world: World, calls: Calls, e: Effect) -> np.ndarray:
-    """Which calls an effect applies to (every dimension it names, its window, its hours)."""
-    return _effect_mask(world, calls, e)
+    """Which calls an effect applies to, as a boolean mask."""
+    mask = np.zeros(len(calls.api), dtype=bool)
+    mask[effect_rows(world, calls, e)] = True
+    return mask
 
 
 def arrived(world: World, rng, calls: Calls) -> Calls:
@@ -818,7 +838,7 @@ def arrived(world: World, rng, calls: Calls) -> Calls:
     for e in world.effects:
         if e.kind != "traffic_drop":
             continue
-        idx = np.flatnonzero(_effect_mask(world, calls, e))
+        idx = effect_rows(world, calls, e)
         if len(idx) == 0:
             continue
         t = calls.called_at_ms[idx]
@@ -861,21 +881,23 @@ def simulate(world: World, rng, calls: Calls) -> Calls:
     class_rate = cat.class_rate[a] * world.day_factor[a, day][:, None]
     class_rate[calls.attempt_no > 1, 0] *= RETRY_CLIENT_INPUT_FACTOR
     reason_p = class_rate[:, REASON_CLASS] * cat.reason_mix[a]
+    rows_of_api = _rows_of_api(calls, len(cat.names))
+    client_input = np.flatnonzero(REASON_CLASS == 0)
     for e in world.effects:
         if e.kind in _NOT_PER_CALL or (
             e.latency_multiplier is None and e.failure_rate_added is None
         ):
             continue
-        mask = _effect_mask(world, calls, e)
-        if not mask.any():
+        idx = effect_rows(world, calls, e, rows_of_api)
+        if len(idx) == 0:
             continue
         if e.latency_multiplier is not None:
-            median = np.where(mask, median * e.latency_multiplier, median)
+            median[idx] *= e.latency_multiplier
         if e.client_input_multiplier is not None:
-            reason_p[np.ix_(mask, REASON_CLASS == 0)] *= e.client_input_multiplier
+            reason_p[np.ix_(idx, client_input)] *= e.client_input_multiplier
         elif e.failure_rate_added is not None and e.error_reason is not None:
             for reason, share in e.reason_mix or ((e.error_reason, 1.0),):
-                reason_p[mask, R[reason]] += e.failure_rate_added * share
+                reason_p[idx, R[reason]] += e.failure_rate_added * share
 
     total = reason_p.sum(axis=1)
     scale = np.where(total > 0.95, 0.95 / np.maximum(total, 1e-12), 1.0)
