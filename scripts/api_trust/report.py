@@ -30,6 +30,8 @@ AVAILABILITY_TEXT = ", ".join(
     c.replace("_", " ") for c in project_vars()["availability_failure_classes"]
 )
 TOP_SLO_ROWS = 8
+# an SLO is breached only with at least this many bad calls (vars.slo_min_bad_calls)
+SLO_MIN_BAD_CALLS = project_vars()["slo_min_bad_calls"]
 REQUIRED_MARTS = (
     "fct_api_calls",
     "fct_verifications",
@@ -92,7 +94,7 @@ def load_insights(con: duckdb.DuckDBPyConnection) -> Insights:
     )
     slo_rows = _rows(con, f"""
         select api_name, owner_team, status, availability, availability_target, budget_consumed,
-               burn_rate_1h, burn_rate_6h, latency_good_rate, latency_target, eligible_calls
+               alert_severity, latency_good_rate, latency_target, eligible_calls, bad_calls
         from agg_slo_status
         where status <> 'ok'
         order by case status when 'breached' then 0 else 1 end,
@@ -211,19 +213,20 @@ def render_insights(data: Insights, generated_at: datetime) -> str:
         "## SLO status",
         "",
         f"Availability counts only {AVAILABILITY_TEXT} failures; client input and fraud "
-        "decisions are conversion losses. Burn rates are measured over the last 1 h and 6 h "
-        "of data (page at 14.4 and 6; n/a under 30 calls). The APIs with the most bad calls over budget first:",
+        "decisions are conversion losses. An SLO is breached only beyond doubt: at least "
+        f"{SLO_MIN_BAD_CALLS} bad calls and the 95% bound of the bad-call rate above the budget; "
+        "over budget within noise is at risk. Alert: the page or ticket that would be firing at the "
+        "end of the data (agg_slo_alerts_replayed has every alert of the history). "
+        "The APIs with the most bad calls over budget first:",
         "",
-        "| API | Owner | Status | Availability | Target | Budget used | Burn 1h | Burn 6h | Latency good |",
-        "|---|---|---|---:|---:|---:|---:|---:|---:|",
+        "| API | Owner | Status | Bad calls | Availability | Target | Budget used | Alert | Latency good |",
+        "|---|---|---|---:|---:|---:|---:|---|---:|",
     ]  # fmt: skip
     for r in data.slo_rows:
-        burn = [
-            ("n/a" if b is None else f"{b:.1f}") for b in (r["burn_rate_1h"], r["burn_rate_6h"])
-        ]
         lines.append(
-            f"| {r['api_name']} | {r['owner_team']} | {r['status']} | {pct(r['availability'], 2)} | "
-            f"{pct(r['availability_target'], 1)} | {pct(r['budget_consumed'], 0)} | {burn[0]} | {burn[1]} | "
+            f"| {r['api_name']} | {r['owner_team']} | {r['status']} | "
+            f"{num(r['bad_calls'])} of {num(r['eligible_calls'])} | {pct(r['availability'], 2)} | "
+            f"{pct(r['availability_target'], 1)} | {pct(r['budget_consumed'], 0)} | {r['alert_severity'] or '-'} | "
             f"{pct(r['latency_good_rate'])} |"
         )
     if not data.slo_rows:

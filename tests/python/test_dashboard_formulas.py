@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from api_trust.contract import project_vars
 from api_trust.dashboard.page import web_file
 from browser import HeadlessChromium, needs_chromium
 from conftest import Warehouse
@@ -70,14 +71,20 @@ def test_slo_rule_matches_agg_slo_status_over_the_whole_period(
 ) -> None:
     """The page recomputes SLO status for any window from daily counts; over the whole period
     it must say what the mart says for every API."""
-    rows = demo_warehouse.rows("""
-        select s.api_name, sum(d.calls - d.auth_failures), sum(d.server_failures + d.timeout_failures),
-               s.availability_target, s.status = 'breached', s.is_breach_significant, s.eligible_calls, s.bad_calls
+    bad = " + ".join(f"d.{c}_failures" for c in project_vars()["availability_failure_classes"])
+    rows = demo_warehouse.rows(f"""
+        select s.api_name, sum(d.calls - d.auth_failures), sum({bad}),
+               s.availability_target, s.is_over_budget, s.is_breach_significant, s.eligible_calls, s.bad_calls
         from agg_slo_status as s inner join agg_api_daily as d using (api_name)
         group by all order by s.api_name
     """)  # fmt: skip
     assert len(rows) >= 50 and any(r[4] for r in rows) and any(r[5] for r in rows)
-    got = js(stats, "r => Stats.sloStatus(r[1], r[2], r[3])", [list(r[:4]) for r in rows])
+    min_bad = project_vars()["slo_min_bad_calls"]
+    got = js(
+        stats,
+        f"r => Stats.sloStatus(r[1], r[2], r[3], {min_bad})",
+        [list(r[:4]) for r in rows],
+    )
     for row, status in zip(rows, got, strict=True):
         api, eligible, bad, _, breached, significant, mart_eligible, mart_bad = row
         assert (eligible, bad) == (mart_eligible, mart_bad), (

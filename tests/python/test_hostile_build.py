@@ -448,8 +448,9 @@ def test_degenerate_input_builds_and_adds_up(degenerate: tuple[str, Warehouse]) 
         assert slo == [
             # on main: only auth failures left availability null and failed an error test
             (API_OF["only_401"], 6, 0, 0, None, "ok"),
-            (API_OF["no_success"], 6, 5, 0, 0.4, "breached"),  # 3 of 5 eligible were bad
-            ("PAN_OCR", 9, 9, 0, 0.4444, "breached"),  # 5 of 9
+            # over budget, but 3 and 5 bad calls are under vars.slo_min_bad_calls: not a breach
+            (API_OF["no_success"], 6, 5, 0, 0.4, "at_risk"),  # 3 of 5 eligible were bad
+            ("PAN_OCR", 9, 9, 0, 0.4444, "at_risk"),  # 5 of 9
         ]
         days = wh.rows("""
             select distinct strftime(called_at, '%Y-%m-%d') from fct_api_calls

@@ -1,15 +1,20 @@
 {#
-    Outage-like incidents: contiguous anomalous hours of an API
-    (rca_api_hourly_baseline: far above its own rolling median and MAD, and
-    significant given the hour's calls) form one incident, with start, end,
-    peak, dominant reason, clients affected and excess failures (doc
-    rca_incident_detection).
+    When were we down? Windows in which an API failed far above its seasonal
+    baseline (`incident`) or received far fewer calls than it should have,
+    including none at all (`traffic_drop`), beyond chance over the whole time
+    scan (doc rca_time_tests): start, end, peak, the reason carrying the
+    excess, clients affected and what it cost.
 #}
 
 with
 
+windows as (
+    select * from {{ ref('int_rca_time_windows_tested') }}
+    where is_beyond_chance
+),
+
 hours as (
-    select * from {{ ref('rca_api_hourly_baseline') }}
+    select * from {{ ref('int_rca_api_hours_baselined') }}
 ),
 
 calls as (
@@ -18,126 +23,99 @@ calls as (
     where is_api_traffic is not false
 ),
 
-apis as (
-    select * from {{ ref('dim_apis') }}
+slos as (
+    select * from {{ ref('int_api_slos_resolved') }}
 ),
 
-anomalous as (
+window_hours as (
     select
-        *,
-        hour_no - row_number() over (partition by api_name order by hour_no) as island
-    from hours
-    where is_anomalous
-),
-
-islands as (
-    select
-        api_name,
-        island,
-        min(hour_at) as started_at,
-        {{ api_trust.add_hours('max(hour_at)', 1) }} as ended_at,
-        min(hour_no) as first_hour_no,
-        cast(count(*) as integer) as anomalous_hours,
-        max(failure_rate) as peak_failure_rate,
-        sum(calls * baseline_failure_rate) as expected_failures,
-        max(z_score) as peak_z_score
-    from anomalous
-    group by api_name, island
+        windows.window_id,
+        hours.api_name,
+        hours.hour_at,
+        hours.calls,
+        hours.failures,
+        case
+            when windows.window_type = 'incident' then hours.failure_p_value else hours.traffic_p_value
+        end as p_value
+    from windows
+    inner join hours
+        on
+            windows.api_name = hours.api_name
+            and hours.hour_at >= windows.started_at
+            and hours.hour_at < windows.ended_at
 ),
 
 peaks as (
     select
-        anomalous.api_name,
-        anomalous.island,
-        min(anomalous.hour_at) as peak_hour_at
-    from anomalous
-    inner join islands
-        on
-            anomalous.api_name = islands.api_name
-            and anomalous.island = islands.island
-            and anomalous.failure_rate = islands.peak_failure_rate
-    group by anomalous.api_name, anomalous.island
+        window_id,
+        max({{ api_trust.safe_rate('failures', 'calls') }}) as peak_failure_rate,
+        min(hour_at) filter (where p_rank = 1) as peak_hour_at
+    from (
+        select
+            *,
+            row_number() over (partition by window_id order by p_value, hour_at) as p_rank
+        from window_hours
+    ) as ranked
+    group by window_id
 ),
 
-incident_calls as (
+-- an equi-join on the window's hours, not a range join of calls and windows
+affected as (
     select
-        islands.api_name,
-        islands.island,
-        calls.client_id,
-        calls.error_reason,
-        calls.is_success
-    from islands
+        window_hours.window_id,
+        count(distinct case when not calls.is_success then calls.client_id end) as clients_affected
+    from window_hours
     inner join calls
         on
-            islands.api_name = calls.api_name
-            and islands.started_at <= calls.called_at
-            and islands.ended_at > calls.called_at
-),
-
-reasons as (
-    select
-        api_name,
-        island,
-        error_reason,
-        row_number() over (partition by api_name, island order by count(*) desc, error_reason) as reason_rank
-    from incident_calls
-    where not is_success
-    group by api_name, island, error_reason
-),
-
-impact as (
-    select
-        api_name,
-        island,
-        count(*) as calls,
-        sum(case when is_success then 0 else 1 end) as failures,
-        count(distinct case when not is_success then client_id end) as clients_affected
-    from incident_calls
-    group by api_name, island
+            window_hours.api_name = calls.api_name
+            and window_hours.hour_at = {{ api_trust.truncate_to('hour', 'calls.called_at') }}
+    group by window_hours.window_id
 ),
 
 final as (
     select
         -- ids
-        islands.api_name || '#' || cast(islands.first_hour_no as varchar) as incident_id,
+        windows.window_id as incident_id,
 
         -- strings
-        islands.api_name,
-        apis.owner_team,
-        reasons.error_reason as dominant_error_reason,
+        windows.api_name,
+        windows.window_type as finding_type,
+        slos.owner_team,
+        windows.error_reason as dominant_error_reason,
+        windows.failure_class,
 
         -- numbers
-        islands.anomalous_hours,
-        cast(impact.calls as bigint) as calls,
-        cast(impact.failures as bigint) as failures,
-        {{ api_trust.safe_rate('impact.failures', 'impact.calls') }} as failure_rate,
-        {{ api_trust.safe_rate('islands.expected_failures', 'impact.calls') }} as baseline_failure_rate,
-        islands.peak_failure_rate,
-        islands.expected_failures,
-        impact.failures - islands.expected_failures as excess_failures,
-        cast(impact.clients_affected as bigint) as clients_affected,
-        islands.peak_z_score,
+        windows.window_hours as anomalous_hours,
+        windows.calls,
+        windows.failures,
+        {{ api_trust.safe_rate('windows.failures', 'windows.calls') }} as failure_rate,
+        {{ api_trust.safe_rate('windows.expected_failures', 'windows.calls') }} as baseline_failure_rate,
+        peaks.peak_failure_rate,
+        windows.expected_failures,
+        case
+            when windows.window_type = 'incident' then windows.excess_failures
+            else windows.weighted_failures - windows.expected_failures * windows.call_weight
+        end as excess_failures,
+        case when windows.window_type = 'traffic_drop' then windows.expected end as expected_calls,
+        case when windows.window_type = 'traffic_drop' then windows.excess_failures end as missing_calls,
+        windows.bad_calls,
+        windows.excess_bad_calls,
+        cast(coalesce(affected.clients_affected, 0) as bigint) as clients_affected,
+        windows.lift,
+        windows.lift_lower,
+        windows.p_value,
 
         -- timestamps
-        islands.started_at,
-        islands.ended_at,
+        windows.started_at,
+        windows.ended_at,
         peaks.peak_hour_at
-    from islands
-    inner join impact
-        on
-            islands.api_name = impact.api_name
-            and islands.island = impact.island
+    from windows
     inner join peaks
-        on
-            islands.api_name = peaks.api_name
-            and islands.island = peaks.island
-    left join reasons
-        on
-            islands.api_name = reasons.api_name
-            and islands.island = reasons.island
-            and reasons.reason_rank = 1
-    left join apis
-        on islands.api_name = apis.api_name
+        on windows.window_id = peaks.window_id
+    left join affected
+        on windows.window_id = affected.window_id
+    left join slos
+        on windows.api_name = slos.api_name
 )
 
 select * from final

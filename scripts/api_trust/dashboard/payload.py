@@ -41,6 +41,8 @@ REGION_ORDER = ("Metro", "Tier1", "Tier2", "Rural")
 # the one list the marts count by (macros/failure_counts.sql) and the page reads from meta.
 FAILURE_CLASSES = tuple(project_vars()["failure_classes"])
 AVAILABILITY_CLASSES = tuple(project_vars()["availability_failure_classes"])
+# an SLO is breached only with at least this many bad calls (agg_slo_status, Stats.sloStatus)
+SLO_MIN_BAD_CALLS = int(project_vars()["slo_min_bad_calls"])
 STATIC_SECTIONS = (
     "regions", "documents", "concentration", "conversion", "findings", "incidents",
     "fragile", "regressions", "dq_reasons", "dq_values", "dq_drift", "dq_batches",
@@ -264,6 +266,7 @@ def build_payload(read: MartRead, warehouse: str, generated_at: datetime | None 
             "regions": list(REGION_ORDER),
             "classes": list(FAILURE_CLASSES),
             "availability_classes": list(AVAILABILITY_CLASSES),
+            "slo_min_bad_calls": SLO_MIN_BAD_CALLS,
             "max_hourly_days": MAX_HOURLY_DAYS,
             "min_series_calls": MIN_SERIES_CALLS,
             "min_p99_calls": MIN_P99_CALLS,

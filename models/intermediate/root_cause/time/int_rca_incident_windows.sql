@@ -1,17 +1,27 @@
 {#
-    STUB (zero rows, the agreed shape): one row per merged incident window,
-    from the time11 branch, which replaces this file. rca11 localises each
-    window (int_rca_incidents_localised: what is different about it).
+    One row per merged incident window (an API failing above its seasonal
+    baseline), for the localisation that asks "what is different about this
+    incident?" (the window against its own baseline). Every tested window is
+    here, beyond chance or not: the single Benjamini-Hochberg pass decides
+    which become findings.
 #}
 
 with
 
+windows as (
+    select * from {{ ref('int_rca_time_windows_tested') }}
+    where window_type = 'incident'
+),
+
 final as (
     select
-        cast(null as varchar) as api_name,
-        cast(null as timestamp) as started_at,
-        cast(null as timestamp) as ended_at
-    where false
+        -- strings
+        api_name,
+
+        -- timestamps
+        started_at,
+        ended_at
+    from windows
 )
 
 select * from final

@@ -1,32 +1,143 @@
 {#
-    STUB (zero rows, the agreed shape): the time side's candidate findings
-    (incidents, traffic drops, SLO alerts) arrive here from the time11 branch,
-    which replaces this file. Columns and order are the interface every
-    producer of candidate findings keeps (doc rca_candidate).
+    Every candidate finding of the time side in the shape all producers share
+    (one Benjamini-Hochberg pass over all of them follows): incidents and
+    traffic drops (int_rca_time_windows_tested), recurring seasonal bumps
+    (int_rca_seasonal_bumps_tested) and chronic SLO breaches
+    (int_slo_periods_measured). Each p-value is one-sided and already corrected
+    for the scan that found it (doc rca_time_tests). Pruned before this point,
+    none of which can be significant: hours whose own p is above
+    vars.rca_incident_flag_p never start a window, and SLOs with fewer chronic
+    bad calls than vars.slo_min_bad_calls are never breaches.
 #}
 
 with
 
+windows as (
+    select * from {{ ref('int_rca_time_windows_tested') }}
+),
+
+bumps as (
+    select * from {{ ref('int_rca_seasonal_bumps_tested') }}
+),
+
+periods as (
+    select * from {{ ref('int_slo_periods_measured') }}
+),
+
+window_candidates as (
+    select
+        window_type as finding_type,
+        api_name,
+        'api_name=' || api_name as segment,
+        started_at,
+        ended_at,
+        case when window_type = 'incident' then 'failure_rate' else 'calls' end as metric,
+        weighted_calls as calls,
+        case when window_type = 'incident' then weighted_failures else weighted_calls end as observed,
+        expected * call_weight as expected,
+        excess_failures,
+        lift,
+        lift_lower,
+        p_value,
+        error_reason,
+        failure_class,
+        case
+            when window_type = 'incident' then
+                api_name || ' failed ' || cast(failures as varchar) || ' of ' || cast(calls as varchar)
+                || ' calls (' || {{ api_trust.fmt_pct('failures / calls') }} || ') from '
+                || substr(cast(started_at as varchar), 1, 16) || ' to ' || substr(cast(ended_at as varchar), 12, 5)
+                || ' UTC, against ' || cast(round(expected, 1) as varchar) || ' expected at those hours'
+                || coalesce('; the excess is mostly ' || error_reason, '')
+            else
+                api_name || ' received ' || cast(calls as varchar) || ' calls from '
+                || substr(cast(started_at as varchar), 1, 16) || ' to ' || substr(cast(ended_at as varchar), 12, 5)
+                || ' UTC, against ' || cast(round(expected, 1) as varchar) || ' expected at those hours'
+                || case when silent_hours > 0 then ' (' || cast(silent_hours as varchar) || ' h with no call at all)' else '' end
+        end as evidence
+    from windows
+),
+
+bump_candidates as (
+    select
+        'seasonal_bump' as finding_type,
+        api_name,
+        'api_name=' || api_name as segment,
+        -- the bump's first hour in the data: it recurs every day from there on
+        first_seen_at as started_at,
+        cast(null as timestamp) as ended_at,
+        'failure_rate' as metric,
+        weighted_calls as calls,
+        weighted_failures as observed,
+        expected * coalesce({{ api_trust.safe_rate('weighted_calls', 'calls') }}, 1.0) as expected,
+        excess_failures,
+        lift,
+        lift_lower,
+        p_value,
+        error_reason,
+        failure_class,
+        'Every day from ' || lpad(cast(first_hour_of_day as varchar), 2, '0') || ':00 to '
+        || lpad(cast(end_hour_of_day as varchar), 2, '0') || ':00 UTC ' || api_name || ' failed '
+        || cast(failures as varchar) || ' of ' || cast(calls as varchar) || ' calls ('
+        || {{ api_trust.fmt_pct('failures / calls') }} || '), against ' || cast(round(expected, 1) as varchar)
+        || ' expected from its rate at other hours: a recurring bump, not an incident a night'
+            as evidence
+    from bumps
+),
+
+slo_candidates as (
+    select
+        'slo_breach' as finding_type,
+        api_name,
+        'api_name=' || api_name as segment,
+        case when is_period_inside_data then period_started_at end as started_at,
+        cast(null as timestamp) as ended_at,
+        'bad_call_rate' as metric,
+        cast(eligible_calls as double) as calls,
+        chronic_bad_calls as observed,
+        error_budget_calls as expected,
+        greatest(chronic_bad_calls - error_budget_calls, 0) as excess_failures,
+        {{ api_trust.safe_rate('chronic_bad_calls', 'error_budget_calls') }} as lift,
+        {{ api_trust.safe_rate('chronic_bad_calls_lower', 'error_budget_calls') }} as lift_lower,
+        chronic_p_value as p_value,
+        error_reason,
+        failure_class,
+        api_name || ' failed ' || cast(bad_calls as varchar) || ' of ' || cast(eligible_calls as varchar)
+        || ' eligible calls by the platform''s fault over its ' || cast(cast(slo_period_days as integer) as varchar)
+        || '-day SLO period (' || cast(round(chronic_bad_calls, 1) as varchar) || ' beyond its incidents), against a budget of '
+        || cast(round(error_budget_calls, 1) as varchar) || ' (target ' || {{ api_trust.fmt_pct('availability_target', 2) }} || ')'
+            as evidence
+    from periods
+    where chronic_bad_calls >= {{ var('slo_min_bad_calls') }}
+),
+
+unioned as (
+    select * from window_candidates
+    union all
+    select * from bump_candidates
+    union all
+    select * from slo_candidates
+),
+
 final as (
     select
-        cast(null as varchar) as finding_type,
-        cast(null as varchar) as api_name,
-        cast(null as varchar) as segment,
-        cast(null as timestamp) as started_at,
-        cast(null as timestamp) as ended_at,
-        cast(null as varchar) as metric,
-        cast(null as double) as calls,
-        cast(null as double) as observed,
-        cast(null as double) as expected,
-        cast(null as double) as excess_failures,
-        cast(null as double) as excess_slow_calls,
-        cast(null as double) as lift,
-        cast(null as double) as lift_lower,
-        cast(null as double) as p_value,
-        cast(null as varchar) as error_reason,
-        cast(null as varchar) as failure_class,
-        cast(null as varchar) as evidence
-    where false
+        cast(finding_type as varchar) as finding_type,
+        cast(api_name as varchar) as api_name,
+        cast(segment as varchar) as segment,
+        cast(started_at as timestamp) as started_at,
+        cast(ended_at as timestamp) as ended_at,
+        cast(metric as varchar) as metric,
+        cast(calls as double) as calls,
+        cast(observed as double) as observed,
+        cast(expected as double) as expected,
+        cast(excess_failures as double) as excess_failures,
+        cast(0.0 as double) as excess_slow_calls,
+        cast(lift as double) as lift,
+        cast(lift_lower as double) as lift_lower,
+        cast(coalesce(p_value, 1.0) as double) as p_value,
+        cast(error_reason as varchar) as error_reason,
+        cast(failure_class as varchar) as failure_class,
+        cast(evidence as varchar) as evidence
+    from unioned
 )
 
 select * from final

@@ -23,6 +23,7 @@ const Charts = (() => {
     client_input: 'client input', fraud_decision: 'fraud decision', auth: 'auth', rate_limited: 'rate limited', server: 'server', timeout: 'timeout',
     version_regression: 'Version regression', client_auth: 'Client sends bad credentials', incident: 'Incident',
     failure_segment: 'Failure hotspot', latency_tail: 'Heavy latency tail', slo_breach: 'Availability SLO breach',
+    traffic_drop: 'Traffic drop', seasonal_bump: 'Recurring daily bump',
     change: 'new', hotspot: 'chronic', api_health: 'API-wide',
     api_name: 'API', api_version: 'version', region: 'region', document_type: 'document', client_type: 'client type',
     client_id: 'client', failure_rate: 'failure rate', p95_latency_ms: 'p95 latency', availability: 'availability',
@@ -134,7 +135,7 @@ const Charts = (() => {
       return Object.keys(per).filter((a) => slo[a] && slo[a].availability_target !== null).map((a) => {
         const o = per[a], eligible = o.calls - (o.byClass.auth || 0);
         const bad = P.meta.availability_classes.reduce((s, c) => s + (o.byClass[c] || 0), 0);
-        return Object.assign({ api: a, row: slo[a] }, Stats.sloStatus(eligible, bad, slo[a].availability_target));
+        return Object.assign({ api: a, row: slo[a] }, Stats.sloStatus(eligible, bad, slo[a].availability_target, P.meta.slo_min_bad_calls));
       });
     }
     function versionRows(api) {
@@ -550,7 +551,7 @@ const Charts = (() => {
     const windows = (D.P.incidents || []).filter((r) => r.started_at && D.apiInScope(r.api_name, view.scope)).map((r) => {
       const s = Date.parse(String(r.started_at).replace(' ', 'T').slice(0, 19) + 'Z'), e0 = r.ended_at ? Date.parse(String(r.ended_at).replace(' ', 'T').slice(0, 19) + 'Z') : s + 3600e3; // ends at the end of its last hour
       const pad = Math.max(0, (minWidth - (e0 - s)) / 2);
-      return { s: s - pad, e: e0 + pad, label: r.api_name + ': ' + human(r.dominant_error_reason) + ', ' + String(r.started_at).slice(5, 16) + ' to ' + String(r.ended_at || '').slice(11, 16) };
+      return { s: s - pad, e: e0 + pad, label: r.api_name + ': ' + human(r.dominant_error_reason || r.finding_type) + ', ' + String(r.started_at).slice(5, 16) + ' to ' + String(r.ended_at || '').slice(11, 16) };
     }).filter((w) => w.e >= t0 && w.s <= t1);
     let worst = null;
     hours.forEach((h, j) => { const v = calls[h] >= 20 ? (prate[j] || 0) : 0; if (worst === null || v > (calls[hours[worst]] >= 20 ? (prate[worst] || 0) : 0)) worst = j; });

@@ -2,8 +2,9 @@
  * (tests/python/test_dashboard_formulas.py) that runs this file on the source's own inputs:
  *   wilson        <- macros/statistics.sql (wilson_lower / wilson_upper), checked against
  *                    the marts' *_ci_lower / *_ci_upper columns
- *   sloStatus     <- models/marts/reliability/agg_slo_status.sql (breached, beyond doubt),
- *                    checked against agg_slo_status over the whole period
+ *   sloStatus     <- models/intermediate/root_cause/time/int_slo_periods_measured.sql (over
+ *                    budget, breached beyond doubt; poissonLower <- macros/time_statistics.sql
+ *                    poisson_lower_bound), checked against agg_slo_status over the whole period
  *   versionCmp    <- rca_version_regressions / agg_latency_by_api_version (is_latest_version)
  * Display rules (the near-empty-period rule, histogram percentiles) exist only here. */
 'use strict';
@@ -46,19 +47,27 @@ const Stats = (() => {
     return a < b ? -1 : a > b ? 1 : 0;
   }
 
+  /** 95% lower bound of a Poisson mean from k events (Garwood's interval through the
+   * Wilson-Hilferty cube root), as macros/time_statistics.sql poisson_lower_bound. */
+  function poissonLower(k) {
+    if (!(k > 0)) return 0;
+    return k * Math.pow(Math.max(0, 1 - 1 / (9 * k) - Z95 / (3 * Math.sqrt(k))), 3);
+  }
+
   /** The availability SLO of one API over any window, from counts: eligible calls exclude auth
    * failures (they never reached the service), bad calls are the classes in
-   * vars.availability_failure_classes (server, timeout, rate limited). */
-  function sloStatus(eligible, bad, target) {
+   * vars.availability_failure_classes (server, timeout, rate limited). `breached` is over budget
+   * by the point estimate; `significant` is the mart's breach: at least minBad bad calls
+   * (vars.slo_min_bad_calls) and the bad-call rate's 95% lower bound above the budget. */
+  function sloStatus(eligible, bad, target, minBad = 1) {
     const budget = (1 - target) * eligible;
     const breached = bad > 0 && bad >= budget;
-    const lower = wilson(bad, eligible)[0];
     return {
       eligible, bad, budget,
       availability: eligible > 0 ? 1 - bad / eligible : null,
       consumed: budget > 0 ? bad / budget : null,
       breached,
-      significant: breached && lower !== null && lower > 1 - target,
+      significant: eligible > 0 && bad >= minBad && poissonLower(bad) > budget,
       atRisk: !breached && bad >= 0.75 * budget && bad > 0,
     };
   }
@@ -76,7 +85,7 @@ const Stats = (() => {
     return null;
   }
 
-  return { Z95, wilson, drawnMask, versionCmp, sloStatus, histogramQuantile };
+  return { Z95, wilson, poissonLower, drawnMask, versionCmp, sloStatus, histogramQuantile };
 })();
 
 if (typeof window !== 'undefined') window.Stats = Stats;

@@ -1,0 +1,75 @@
+{#
+    The one pass over the facts that every time model reads: API traffic
+    counted per API and 5-minute bucket, by outcome (success, failure class,
+    error reason) and latency SLI. Counts merge exactly into hours and SLO
+    windows, and a bucket depends only on its own calls, so the cube can be
+    rebuilt day by day (issue 12).
+#}
+
+with
+
+calls as (
+    select * from {{ ref('fct_api_calls') }}
+    -- API traffic only: health checks, static assets, bots and probes stay in facts
+    where is_api_traffic is not false
+),
+
+slos as (
+    select * from {{ ref('int_api_slos_resolved') }}
+),
+
+classified as (
+    select
+        calls.api_name,
+        {{ api_trust.truncate_to_minutes('calls.called_at', 5) }} as bucket_at,
+        calls.is_success,
+        calls.failure_class,
+        calls.error_reason,
+        coalesce(calls.is_success and calls.latency_ms <= slos.latency_slo_ms, false) as is_latency_good,
+        calls.sample_weight
+    from calls
+    left join slos
+        on calls.api_name = slos.api_name
+),
+
+counted as (
+    select
+        api_name,
+        bucket_at,
+        is_success,
+        failure_class,
+        error_reason,
+        is_latency_good,
+        count(*) as calls,
+        sum(sample_weight) as weighted_calls
+    from classified
+    group by
+        api_name,
+        bucket_at,
+        is_success,
+        failure_class,
+        error_reason,
+        is_latency_good
+),
+
+final as (
+    select
+        -- strings
+        api_name,
+        failure_class,
+        error_reason,
+
+        -- numbers
+        cast(calls as bigint) as calls,
+        cast(weighted_calls as double) as weighted_calls,
+
+        -- booleans
+        is_success,
+        is_latency_good,
+
+        -- timestamps
+        cast(bucket_at as timestamp) as bucket_at
+    from counted
+)
+
+select * from final

@@ -1,0 +1,441 @@
+{#
+    Candidate incident and traffic-drop windows (doc rca_time_tests): every
+    API's hourly series scanned with windows of 1, 2, 4, ... 1024 hours whose
+    starts lie on a grid of a quarter of their length (every start up to 4
+    hours), each tested against its seasonal baseline. A window flagged at
+    vars.rca_incident_flag_p is kept when no overlapping flagged window of the
+    same API is more extreme (non-maximum suppression), and its p-value is
+    corrected for every window of the API's grid (Bonferroni over about 4 x
+    its hours, whatever the length). One row per kept window with a corrected
+    p below 1: the single Benjamini-Hochberg pass decides which are findings.
+#}
+{%- set flag_p = var('rca_incident_flag_p') -%}
+{%- set scales = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024] -%}
+
+with
+
+hours as (
+    select * from {{ ref('int_rca_api_hours_baselined') }}
+),
+
+buckets as (
+    select * from {{ ref('int_rca_calls_bucketed') }}
+),
+
+-- the two series: failures over the hours with calls, calls over every tested hour
+series as (
+    select
+        api_name,
+        'incident' as window_type,
+        row_number() over (partition by api_name order by hour_at) as series_rank,
+        hour_at,
+        day_at,
+        cast(failures as double) as observed,
+        expected_failures as expected,
+        failure_baseline_rel_var * expected_failures as rel_var_expected,
+        failure_day_dispersion * expected_failures as dispersion_expected
+    from hours
+    where calls > 0
+    union all
+    select
+        api_name,
+        'traffic_drop' as window_type,
+        row_number() over (partition by api_name order by hour_at) as series_rank,
+        hour_at,
+        day_at,
+        cast(calls as double) as observed,
+        expected_calls as expected,
+        traffic_baseline_rel_var * expected_calls as rel_var_expected,
+        traffic_day_dispersion * expected_calls as dispersion_expected
+    from hours
+    where is_traffic_tested
+),
+
+series_sizes as (
+    select
+        api_name,
+        window_type,
+        count(*) as hours_tested,
+        -- a typical day's expected count: hours of one day share its random level
+        sum(expected) / count(distinct day_at) as day_expected
+    from series
+    group by api_name, window_type
+),
+
+window_sums as (
+    select
+        series.*,
+        {%- for length in scales %}
+        sum(observed) over (
+            partition by api_name, window_type order by series_rank range between {{ length - 1 }} preceding and current row
+        ) as observed_{{ length }},
+        sum(expected) over (
+            partition by api_name, window_type order by series_rank range between {{ length - 1 }} preceding and current row
+        ) as expected_{{ length }},
+        sum(rel_var_expected) over (
+            partition by api_name, window_type order by series_rank range between {{ length - 1 }} preceding and current row
+        ) as rel_var_expected_{{ length }},
+        sum(dispersion_expected) over (
+            partition by api_name, window_type order by series_rank range between {{ length - 1 }} preceding and current row
+        ) as dispersion_expected_{{ length }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from series
+),
+
+grid as (
+    {%- for length in scales %}
+    {%- set spacing = [1, length // 4] | max %}
+    select
+        api_name,
+        window_type,
+        {{ length }} as window_hours,
+        series_rank - {{ length - 1 }} as start_rank,
+        series_rank as end_rank,
+        observed_{{ length }} as observed,
+        expected_{{ length }} as expected,
+        rel_var_expected_{{ length }} as rel_var_expected,
+        dispersion_expected_{{ length }} as dispersion_expected
+    from window_sums
+    where series_rank >= {{ length }} and mod(series_rank - {{ length }}, {{ spacing }}) = 0
+    {{ 'union all' if not loop.last }}
+    {%- endfor %}
+),
+
+grid_sizes as (
+    select
+        api_name,
+        window_type,
+        count(*) as grid_windows
+    from grid
+    group by api_name, window_type
+),
+
+grid_effective as (
+    select
+        grid.*,
+        -- variance / mean: chance, the day-to-day level (shared within a day), the baseline's error
+        1 + {{ api_trust.safe_rate('grid.dispersion_expected', 'grid.expected') }}
+        * least(grid.expected, series_sizes.day_expected)
+        + grid.rel_var_expected as dispersion
+    from grid
+    inner join series_sizes
+        on
+            grid.api_name = series_sizes.api_name
+            and grid.window_type = series_sizes.window_type
+    where grid.expected > 0
+),
+
+grid_scored as (
+    select
+        *,
+        case
+            when window_type = 'incident' and observed > 0
+                then {{ api_trust.poisson_upper_z('observed / dispersion', 'expected / dispersion') }}
+            when window_type = 'traffic_drop'
+                then {{ api_trust.poisson_lower_z('observed / dispersion', 'expected / dispersion') }}
+        end as z
+    from grid_effective
+),
+
+flagged as (
+    select
+        *,
+        {{ api_trust.normal_cdf('z') }} as raw_p_value
+    from grid_scored
+    where z is not null
+),
+
+flagged_only as (
+    select * from flagged
+    where raw_p_value <= {{ flag_p }}
+),
+
+-- non-maximum suppression: an overlapping flagged window that is more extreme wins
+suppressed as (
+    select distinct
+        candidate.api_name,
+        candidate.window_type,
+        candidate.start_rank,
+        candidate.end_rank
+    from flagged_only as candidate
+    inner join flagged_only as rival
+        on
+            candidate.api_name = rival.api_name
+            and candidate.window_type = rival.window_type
+            and rival.start_rank <= candidate.end_rank
+            and candidate.start_rank <= rival.end_rank
+            and (
+                rival.z < candidate.z
+                or (rival.z = candidate.z and rival.window_hours < candidate.window_hours)
+                or (rival.z = candidate.z and rival.window_hours = candidate.window_hours and rival.start_rank < candidate.start_rank)
+            )
+),
+
+kept as (
+    select
+        flagged_only.*,
+        grid_sizes.grid_windows,
+        least(1.0, flagged_only.raw_p_value * grid_sizes.grid_windows) as p_value
+    from flagged_only
+    inner join grid_sizes
+        on
+            flagged_only.api_name = grid_sizes.api_name
+            and flagged_only.window_type = grid_sizes.window_type
+    left join suppressed
+        on
+            flagged_only.api_name = suppressed.api_name
+            and flagged_only.window_type = suppressed.window_type
+            and flagged_only.start_rank = suppressed.start_rank
+            and flagged_only.end_rank = suppressed.end_rank
+    where
+        suppressed.api_name is null
+        -- a corrected p of 1 can never be significant: not a candidate
+        and flagged_only.raw_p_value * grid_sizes.grid_windows < 1
+),
+
+-- the window's hours, for its counts and its reason
+kept_hours as (
+    select
+        kept.api_name,
+        kept.window_type,
+        kept.start_rank,
+        series.hour_at,
+        hours.calls,
+        hours.weighted_calls,
+        hours.failures,
+        hours.weighted_failures,
+        hours.bad_calls,
+        hours.expected_failures,
+        hours.hour_no
+    from kept
+    inner join series
+        on
+            kept.api_name = series.api_name
+            and kept.window_type = series.window_type
+            and series.series_rank between kept.start_rank and kept.end_rank
+    inner join hours
+        on
+            series.api_name = hours.api_name
+            and series.hour_at = hours.hour_at
+),
+
+kept_totals as (
+    select
+        api_name,
+        window_type,
+        start_rank,
+        min(hour_at) as started_at,
+        {{ api_trust.add_hours('max(hour_at)', 1) }} as ended_at,
+        min(hour_no) as first_hour_no,
+        sum(case when calls = 0 then 1 else 0 end) as silent_hours,
+        sum(calls) as calls,
+        sum(weighted_calls) as weighted_calls,
+        sum(failures) as failures,
+        sum(weighted_failures) as weighted_failures,
+        sum(bad_calls) as bad_calls,
+        sum(expected_failures) as expected_failures
+    from kept_hours
+    group by api_name, window_type, start_rank
+),
+
+-- the API's usual mix of reasons and its usual share of bad calls among failures
+usual_hours as (
+    select * from hours
+    where calls > 0 and not is_failure_flagged
+),
+
+usual_failures as (
+    select
+        api_name,
+        sum(failures) as failures,
+        sum(bad_calls) as bad_calls,
+        sum(calls) as calls,
+        sum(weighted_calls) as weighted_calls
+    from usual_hours
+    group by api_name
+),
+
+hour_reasons as (
+    select
+        api_name,
+        {{ api_trust.truncate_to('hour', 'bucket_at') }} as hour_at,
+        error_reason,
+        max(failure_class) as failure_class,
+        sum(calls) as failures
+    from buckets
+    where not is_success
+    group by api_name, {{ api_trust.truncate_to('hour', 'bucket_at') }}, error_reason
+),
+
+usual_reasons as (
+    select
+        hour_reasons.api_name,
+        hour_reasons.error_reason,
+        sum(hour_reasons.failures) as failures
+    from hour_reasons
+    inner join usual_hours
+        on
+            hour_reasons.api_name = usual_hours.api_name
+            and hour_reasons.hour_at = usual_hours.hour_at
+    group by hour_reasons.api_name, hour_reasons.error_reason
+),
+
+window_reasons as (
+    select
+        kept_hours.api_name,
+        kept_hours.start_rank,
+        hour_reasons.error_reason,
+        max(hour_reasons.failure_class) as failure_class,
+        sum(hour_reasons.failures) as failures
+    from kept_hours
+    inner join hour_reasons
+        on
+            kept_hours.api_name = hour_reasons.api_name
+            and kept_hours.hour_at = hour_reasons.hour_at
+    where kept_hours.window_type = 'incident'
+    group by kept_hours.api_name, kept_hours.start_rank, hour_reasons.error_reason
+),
+
+top_reasons as (
+    select
+        window_reasons.api_name,
+        window_reasons.start_rank,
+        window_reasons.error_reason,
+        window_reasons.failure_class,
+        row_number() over (
+            partition by window_reasons.api_name, window_reasons.start_rank
+            order by
+                window_reasons.failures - kept_totals.expected_failures * coalesce(
+                    {{ api_trust.safe_rate('usual_reasons.failures', 'usual_failures.failures') }}, 0
+                ) desc,
+                window_reasons.error_reason
+        ) as reason_rank
+    from window_reasons
+    inner join kept_totals
+        on
+            window_reasons.api_name = kept_totals.api_name
+            and window_reasons.start_rank = kept_totals.start_rank
+            and kept_totals.window_type = 'incident'
+    left join usual_reasons
+        on
+            window_reasons.api_name = usual_reasons.api_name
+            and window_reasons.error_reason = usual_reasons.error_reason
+    left join usual_failures
+        on window_reasons.api_name = usual_failures.api_name
+),
+
+tested as (
+    select
+        kept.*,
+        kept_totals.started_at,
+        kept_totals.ended_at,
+        kept_totals.first_hour_no,
+        kept_totals.silent_hours,
+        kept_totals.calls,
+        kept_totals.weighted_calls,
+        kept_totals.failures,
+        kept_totals.weighted_failures,
+        kept_totals.bad_calls,
+        kept_totals.expected_failures,
+        series_sizes.hours_tested,
+        -- weighted calls per logged call (1 unless the log was sampled)
+        coalesce(
+            {{ api_trust.safe_rate('kept_totals.weighted_calls', 'kept_totals.calls') }},
+            {{ api_trust.safe_rate('usual_failures.weighted_calls', 'usual_failures.calls') }},
+            1.0
+        ) as call_weight,
+        coalesce({{ api_trust.safe_rate('usual_failures.bad_calls', 'usual_failures.failures') }}, 0)
+            as usual_bad_share,
+        top_reasons.error_reason,
+        top_reasons.failure_class,
+        {{ api_trust.poisson_lower_bound('kept.observed / kept.dispersion') }} * kept.dispersion as observed_lower,
+        {{ api_trust.poisson_upper_bound('kept.observed / kept.dispersion') }} * kept.dispersion as observed_upper
+    from kept
+    inner join kept_totals
+        on
+            kept.api_name = kept_totals.api_name
+            and kept.window_type = kept_totals.window_type
+            and kept.start_rank = kept_totals.start_rank
+    inner join series_sizes
+        on
+            kept.api_name = series_sizes.api_name
+            and kept.window_type = series_sizes.window_type
+    left join usual_failures
+        on kept.api_name = usual_failures.api_name
+    left join top_reasons
+        on
+            kept.api_name = top_reasons.api_name
+            and kept.start_rank = top_reasons.start_rank
+            and kept.window_type = 'incident'
+            and top_reasons.reason_rank = 1
+),
+
+series_counts as (
+    select
+        count(case when window_type = 'incident' then 1 end) as incident_series,
+        count(case when window_type = 'traffic_drop' then 1 end) as traffic_series
+    from series_sizes
+),
+
+final as (
+    select
+        -- ids
+        tested.api_name || '#' || case when tested.window_type = 'traffic_drop' then 'drop#' else '' end
+        || cast(tested.first_hour_no as varchar) as window_id,
+
+        -- strings
+        tested.api_name,
+        tested.window_type,
+        tested.error_reason,
+        tested.failure_class,
+
+        -- numbers
+        cast(tested.window_hours as integer) as window_hours,
+        cast(tested.silent_hours as integer) as silent_hours,
+        cast(tested.hours_tested as bigint) as hours_tested,
+        cast(tested.grid_windows as bigint) as grid_windows,
+        cast(tested.calls as bigint) as calls,
+        cast(tested.weighted_calls as double) as weighted_calls,
+        cast(tested.failures as bigint) as failures,
+        cast(tested.weighted_failures as double) as weighted_failures,
+        cast(tested.bad_calls as bigint) as bad_calls,
+        tested.observed,
+        tested.expected,
+        cast(tested.expected_failures as double) as expected_failures,
+        tested.call_weight,
+        tested.dispersion,
+        case
+            when tested.window_type = 'incident' then {{ api_trust.safe_rate('tested.observed', 'tested.expected') }}
+            else tested.expected / greatest(tested.observed, 0.5)
+        end as lift,
+        case
+            when tested.window_type = 'incident' then {{ api_trust.safe_rate('tested.observed_lower', 'tested.expected') }}
+            else {{ api_trust.safe_rate('tested.expected', 'tested.observed_upper') }}
+        end as lift_lower,
+        -- in weighted calls: failed calls above the baseline, or calls that never arrived
+        case
+            when tested.window_type = 'incident'
+                then tested.weighted_failures - tested.expected_failures * tested.call_weight
+            else (tested.expected - tested.observed) * tested.call_weight
+        end as excess_failures,
+        case
+            when tested.window_type = 'incident'
+                then tested.bad_calls - tested.expected_failures * tested.usual_bad_share
+            else 0.0
+        end as excess_bad_calls,
+        tested.raw_p_value,
+        tested.p_value,
+
+        -- booleans
+        tested.p_value
+        * case when tested.window_type = 'incident' then series_counts.incident_series else series_counts.traffic_series end
+        <= {{ var('rca_fdr_q') }} as is_beyond_chance,
+
+        -- timestamps
+        cast(tested.started_at as timestamp) as started_at,
+        cast(tested.ended_at as timestamp) as ended_at
+    from tested
+    cross join series_counts
+)
+
+select * from final
