@@ -187,7 +187,9 @@ narrowed as (
     where
         lift_lower >= {{ var('rca_min_lift') }}
         and p_value <= {{ var('rca_change_p') }}
-        and coalesce(rest_lift_lower, 0) < {{ var('rca_min_lift') }}
+        -- narrower than the API, with calls outside the segment that show no such effect
+        and rest_calls >= {{ min_calls }}
+        and rest_lift_lower < {{ var('rca_min_lift') }}
 ),
 
 chosen as (
