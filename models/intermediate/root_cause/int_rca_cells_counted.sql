@@ -81,9 +81,13 @@ grouped as (
             {%- if (ns.heavy in combo) == (part == 'heavy') -%}{%- do part_sets.append(combo) -%}{%- endif -%}
         {%- endfor %}
         {%- if part_sets %}
+            {%- set grouped_dims = [] -%}
+            {%- for combo in part_sets -%}{%- for dim in combo -%}
+                {%- if dim not in grouped_dims -%}{%- do grouped_dims.append(dim) -%}{%- endif -%}
+            {%- endfor -%}{%- endfor %}
             select
                 {%- for dim in dims %}
-                    {%- if part == 'light' and dim == ns.heavy %}
+                    {%- if dim not in grouped_dims %}
                         cast(null as varchar) as {{ dim }},
                         1 as is_any_{{ dim }},
                     {%- else %}

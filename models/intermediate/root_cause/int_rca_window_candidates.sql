@@ -5,7 +5,10 @@
     one API for the hourly detector and too short to move the whole window.
     Every segment of 1 to rca_max_depth - 1 dimensions other than the API
     (and than dimensions with more than 50 values, or one) gets its daily
-    failures and slow calls against what its calls' APIs predict; the contiguous run of days (at most
+    failures and slow calls against what a main-effects model predicts for
+    its calls that day (each API's rate times one factor per dimension value,
+    so a segment whose mix drifts towards values that always fail more is not
+    an incident); the contiguous run of days (at most
     half its days) whose lift most exceeds the segment's own lift on the other
     days is tested: likelihood ratio, overdispersion estimated from the days
     themselves, Bonferroni over the runs tried. Structure that never changes
@@ -44,6 +47,24 @@ api_rates as (
     group by api_name
 ),
 
+summed as (
+    select * from {{ ref('int_rca_leaves_summed') }}
+),
+{%- for dim in scan_dims %}
+
+factors_{{ loop.index }} as (
+    -- the main effect of each {{ dim }} over the window (one proportional-fitting sweep): a
+    -- segment whose mix drifts towards values that always fail more is not an incident
+    select
+        {{ dim }} as dimension_value,
+        (sum(failures) + 0.375) / (sum(base_failures) + 0.375) as failure_factor,
+        (sum(slow_calls) + 0.375) / (sum(base_slow_calls) + 0.375) as slow_factor
+    from summed
+    where {{ dim }} is not null
+    group by {{ dim }}
+),
+{%- endfor %}
+
 day_leaves as (
     select
         leaves.called_on,
@@ -53,13 +74,21 @@ day_leaves as (
         sum(leaves.records) as records,
         sum(leaves.calls) as calls,
         sum(leaves.failures) as failures,
-        sum(leaves.calls * api_rates.failure_rate) as expected_failures,
+        sum(leaves.calls * api_rates.failure_rate
+            {%- for dim in scan_dims %} * coalesce(factors_{{ loop.index }}.failure_factor, 1){% endfor %})
+            as expected_failures,
         sum(leaves.timed_successes) as timed_successes,
         sum(leaves.slow_calls) as slow_calls,
-        sum(leaves.timed_successes * api_rates.slow_rate) as expected_slow_calls
+        sum(leaves.timed_successes * api_rates.slow_rate
+            {%- for dim in scan_dims %} * coalesce(factors_{{ loop.index }}.slow_factor, 1){% endfor %})
+            as expected_slow_calls
     from leaves
     inner join api_rates
         on leaves.api_name = api_rates.api_name
+    {%- for dim in scan_dims %}
+        left join factors_{{ loop.index }}
+            on leaves.{{ dim }} = factors_{{ loop.index }}.dimension_value
+    {%- endfor %}
     group by
         leaves.called_on
         {%- for dim in scan_dims %},

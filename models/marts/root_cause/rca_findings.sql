@@ -113,13 +113,13 @@ repeats as (
         weaker.segment,
         weaker.metric,
         weaker.started_at,
-        stronger.segment as stronger_segment
+        stronger.segment as stronger_segment,
+        stronger.metric as stronger_metric
     from scored as weaker
     inner join scored as stronger
         on
-            weaker.metric = stronger.metric
             -- both whole-window, or both time-bounded with overlapping windows
-            and (weaker.ended_at is null) = (stronger.ended_at is null)
+            (weaker.ended_at is null) = (stronger.ended_at is null)
             and (weaker.ended_at is null or (
                 weaker.started_at < stronger.ended_at and stronger.started_at < weaker.ended_at
             ))
@@ -128,10 +128,20 @@ repeats as (
                 and weaker.started_at is not distinct from stronger.started_at
             )
             and (
-                {{ api_trust.rca_covers('weaker', 'stronger') }}
-                or {{ api_trust.rca_covers('stronger', 'weaker') }}
-                -- time-bounded findings have no explain-away: any overlap at the same time repeats
-                or (weaker.ended_at is not null and {{ api_trust.rca_overlaps('weaker', 'stronger') }})
+                -- nested segments of one metric; of a time-bounded finding, failures and slowness
+                -- of one incident are one finding too
+                (
+                    (weaker.metric = stronger.metric or weaker.ended_at is not null)
+                    and (
+                        {{ api_trust.rca_covers('weaker', 'stronger') }}
+                        or {{ api_trust.rca_covers('stronger', 'weaker') }}
+                    )
+                )
+                -- time-bounded findings have no explain-away: any overlap of one metric repeats
+                or (
+                    weaker.ended_at is not null and weaker.metric = stronger.metric
+                    and {{ api_trust.rca_overlaps('weaker', 'stronger') }}
+                )
             )
             and (
                 stronger.type_rank < weaker.type_rank
@@ -223,7 +233,7 @@ related as (
     -- the five strongest segments each finding speaks for, and how many more
     select
         repeats.stronger_segment,
-        repeats.metric,
+        repeats.stronger_metric,
         {{ api_trust.ordered_string_agg(
             "case when repeats.related_rank <= 5 then repeats.segment end", '; ', 'repeats.related_rank'
         ) }}
@@ -233,13 +243,13 @@ related as (
         select
             distinct_repeats.*,
             row_number() over (
-                partition by distinct_repeats.stronger_segment, distinct_repeats.metric
+                partition by distinct_repeats.stronger_segment, distinct_repeats.stronger_metric
                 order by distinct_repeats.impact desc, distinct_repeats.segment
             ) as related_rank
         from (
             select distinct
                 repeats.stronger_segment,
-                repeats.metric,
+                repeats.stronger_metric,
                 repeats.segment,
                 scored.impact
             from repeats
@@ -253,7 +263,7 @@ related as (
             where repeats.segment <> repeats.stronger_segment
         ) as distinct_repeats
     ) as repeats
-    group by repeats.stronger_segment, repeats.metric
+    group by repeats.stronger_segment, repeats.stronger_metric
 ),
 
 capped as (
@@ -312,7 +322,7 @@ identified as (
     left join related
         on
             capped.segment = related.stronger_segment
-            and capped.metric = related.metric
+            and capped.metric = related.stronger_metric
 ),
 
 final as (
