@@ -105,7 +105,7 @@ grouped as (
                 sum({{ 'base_failures_clustered' if part == 'light' and ns.heavy is not none
                     else 'base_failures * retry_design_effect' }}) as base_failures_clustered
             from {{ 'light_leaves' if part == 'light' and ns.heavy is not none else 'leaves' }}
-            group by grouping sets (
+            group by grouping sets (  -- noqa: PRS
                 {%- for combo in part_sets %}
                     ({{ combo | join(', ') }}){{ ',' if not loop.last }}
                 {%- endfor %}

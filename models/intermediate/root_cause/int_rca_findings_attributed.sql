@@ -66,15 +66,15 @@ matched as (
         from findings
         inner join leaves
             on
-            {%- if scope == 'api' %}
-                findings.api_name = leaves.api_name
-            {%- else %}
-                findings.api_name is null
-            {%- endif %}
-            and {{ api_trust.rca_covers('findings', 'leaves') }}
-            -- a time-bounded finding: the days of its window
-            and (findings.started_at is null or leaves.called_on >= cast(findings.started_at as date))
-            and (findings.ended_at is null or leaves.called_on < cast(findings.ended_at as date))
+                {%- if scope == 'api' %}
+                    findings.api_name = leaves.api_name
+                {%- else %}
+                    findings.api_name is null
+                {%- endif %}
+                and {{ api_trust.rca_covers('findings', 'leaves') }}
+                -- a time-bounded finding: the days of its window
+                and (findings.started_at is null or leaves.called_on >= cast(findings.started_at as date))
+                and (findings.ended_at is null or leaves.called_on < cast(findings.ended_at as date))
         {%- if loop.first %}
             union all
         {%- endif %}
@@ -133,12 +133,19 @@ carried as (
         coalesce(reason_observed.failures, 0) - reason_excess.expected_failures as excess_failures,
         sum(coalesce(reason_observed.failures, 0) - reason_excess.expected_failures) over (
             partition by
-                reason_excess.finding_type, reason_excess.segment, reason_excess.metric, reason_excess.finding_started_at
+                reason_excess.finding_type,
+                reason_excess.segment,
+                reason_excess.metric,
+                reason_excess.finding_started_at
         ) as finding_excess_failures,
         row_number() over (
             partition by
-                reason_excess.finding_type, reason_excess.segment, reason_excess.metric, reason_excess.finding_started_at
-            order by coalesce(reason_observed.failures, 0) - reason_excess.expected_failures desc, reason_excess.error_reason
+                reason_excess.finding_type,
+                reason_excess.segment,
+                reason_excess.metric,
+                reason_excess.finding_started_at
+            order by
+                coalesce(reason_observed.failures, 0) - reason_excess.expected_failures desc, reason_excess.error_reason
         ) as reason_rank
     from reason_excess
     left join reason_observed
@@ -181,7 +188,7 @@ final as (
 
         -- numbers
         case when findings.metric <> 'slow_call_share' and carried.excess_failures > 0
-            then {{ api_trust.safe_rate('carried.excess_failures', 'carried.finding_excess_failures') }}
+                then {{ api_trust.safe_rate('carried.excess_failures', 'carried.finding_excess_failures') }}
         end as reason_share_of_excess,
         cast(coalesce(clients.clients_affected, 0) as bigint) as clients_affected,
 

@@ -57,12 +57,12 @@ matched as (
         from findings
         inner join leaves
             on
-            {%- if scope == 'api' %}
-                findings.api_name = leaves.api_name
-            {%- else %}
-                findings.api_name is null
-            {%- endif %}
-            and {{ api_trust.rca_covers('findings', 'leaves') }}
+                {%- if scope == 'api' %}
+                    findings.api_name = leaves.api_name
+                {%- else %}
+                    findings.api_name is null
+                {%- endif %}
+                and {{ api_trust.rca_covers('findings', 'leaves') }}
         inner join api_rates
             on leaves.api_name = api_rates.api_name
         {%- if loop.first %}
@@ -109,13 +109,17 @@ splits as (
         total_observed - observed_before as observed_after,
         total_expected - expected_before as expected_after,
         case when observed_before > 0
-            then observed_before * ln(observed_before * total_expected / (expected_before * total_observed))
-            else 0 end
+                then observed_before * ln(observed_before * total_expected / (expected_before * total_observed))
+            else 0
+        end
         + case when total_observed - observed_before > 0
-            then (total_observed - observed_before)
-            * ln((total_observed - observed_before) * total_expected
-                / ((total_expected - expected_before) * total_observed))
-            else 0 end as llr
+                then (total_observed - observed_before)
+                    * ln(
+                        (total_observed - observed_before) * total_expected
+                        / ((total_expected - expected_before) * total_observed)
+                    )
+            else 0
+        end as llr
     from cumulated
     where day_no < days and total_observed > 0
 ),
@@ -125,7 +129,9 @@ best as (
     from (
         select
             *,
-            row_number() over (partition by finding_type, segment, metric order by llr desc, called_on) as split_rank
+            row_number()
+                over (partition by finding_type, segment, metric order by llr desc, called_on asc)
+                as split_rank
         from splits
     ) as ranked
     where split_rank = 1

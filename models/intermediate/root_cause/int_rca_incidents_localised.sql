@@ -98,7 +98,7 @@ window_cells as (
         sum(calls) as calls,
         sum(failures) as failures
     from window_leaves
-    group by grouping sets (
+    group by grouping sets (  -- noqa: PRS
         {%- for combo in local_sets %}
             ({{ (['api_name', 'started_at'] + combo) | join(', ') }}){{ ',' if not loop.last }}
         {%- endfor %}
@@ -115,7 +115,7 @@ api_cells as (
         sum(calls) as calls,
         sum(failures) as failures
     from leaves
-    group by grouping sets (
+    group by grouping sets (  -- noqa: PRS
         {%- for combo in local_sets %}
             ({{ (['api_name'] + combo) | join(', ') }}){{ ',' if not loop.last }}
         {%- endfor %}

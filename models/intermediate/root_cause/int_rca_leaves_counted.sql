@@ -31,9 +31,10 @@ call_dimensions as (
     -- extra delivered fields, long form -> one column each
     select
         request_id
-        {%- for dim in extras %},
+        {%- for dim in extras %}
+            ,
             max(case when dimension = '{{ dim }}' then dimension_value end) as {{ dim }}
-        {%- endfor %}
+    {%- endfor %}
     from {{ ref('fct_call_dimensions') }}
     {%- if extras %}
         where dimension in {{ api_trust.sql_list(extras) }}
@@ -59,7 +60,12 @@ leaves as (
         sum(case when calls.is_success and calls.latency_ms is not null then calls.sample_weight else 0 end)
             as timed_successes,
         sum(
-            case when calls.is_success and calls.latency_ms > latency.p95_success_latency_ms then calls.sample_weight else 0 end
+            case
+                when
+                    calls.is_success and calls.latency_ms > latency.p95_success_latency_ms
+                    then calls.sample_weight
+                else 0
+            end
         ) as slow_calls,
         min(calls.called_at) as first_called_at,
         max(calls.called_at) as last_called_at

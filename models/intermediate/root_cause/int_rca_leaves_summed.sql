@@ -35,8 +35,9 @@ summed as (
         sum(slow_calls) as slow_calls
     from leaves
     group by
-        {%- for dim in dims %}
+    {%- for dim in dims %}
             {{ dim }}{{ ',' if not loop.last }}
+    
         {%- endfor %}
 ),
 

@@ -33,22 +33,22 @@ final as (
         cast(null as varchar) as error_reason,
         cast(null as varchar) as failure_class,
         case when p_value <= {{ var('rca_fdr_q') }} then
-            case metric
-                when 'failure_rate' then 'Calls with ' || segment || ' failed '
-                when 'slow_call_share' then 'Successful calls with ' || segment
-                    || ' were slower than their API''s usual p95 '
-            end
-            || {{ api_trust.fmt_pct('observed / trials') }} || ' of ' || {{ api_trust.fmt_int('trials') }}
-            || ' times vs ' || {{ api_trust.fmt_pct('expected / trials') }} || ' expected ('
-            || {{ api_trust.fmt_x('lift') }} || ', at least ' || {{ api_trust.fmt_x('coalesce(lift_lower, 0)') }}
-            || '): ' || {{ api_trust.fmt_int('excess') }}
-            || case metric when 'failure_rate' then ' excess failures' else ' excess slow calls' end
-            || case
-                when expected > expected_before_explain_away * 1.05
-                    then ', beyond what the findings overlapping it explain'
-                else ''
-            end
-            || '.'
+                case metric
+                    when 'failure_rate' then 'Calls with ' || segment || ' failed '
+                    when 'slow_call_share' then 'Successful calls with ' || segment
+                        || ' were slower than their API''s usual p95 '
+                end
+                || {{ api_trust.fmt_pct('observed / trials') }} || ' of ' || {{ api_trust.fmt_int('trials') }}
+                || ' times vs ' || {{ api_trust.fmt_pct('expected / trials') }} || ' expected ('
+                || {{ api_trust.fmt_x('lift') }} || ', at least ' || {{ api_trust.fmt_x('coalesce(lift_lower, 0)') }}
+                || '): ' || {{ api_trust.fmt_int('excess') }}
+                || case metric when 'failure_rate' then ' excess failures' else ' excess slow calls' end
+                || case
+                    when expected > expected_before_explain_away * 1.05
+                        then ', beyond what the findings overlapping it explain'
+                    else ''
+                end
+                || '.'
         end as evidence
     from segments
 )

@@ -59,7 +59,8 @@ ordered as (
 ),
 
 pairs as (
-    select * from ordered where previous_version is not null
+    select * from ordered
+    where previous_version is not null
 ),
 
 strata as (
@@ -71,15 +72,15 @@ strata as (
         {%- for dim in other_dims %}
             leaves.{{ dim }},
         {%- endfor %}
-        {%- for side, version in [('new', 'pairs.api_version'), ('old', 'pairs.previous_version')] %}
-            sum(case when leaves.api_version = {{ version }} then leaves.records else 0 end) as records_{{ side }},
-            sum(case when leaves.api_version = {{ version }} then leaves.calls else 0 end) as calls_{{ side }},
-            sum(case when leaves.api_version = {{ version }} then leaves.failures else 0 end) as failures_{{ side }},
-            sum(case when leaves.api_version = {{ version }} then leaves.timed_successes else 0 end)
-                as timed_{{ side }},
-            sum(case when leaves.api_version = {{ version }} then leaves.slow_calls else 0 end) as slow_{{ side }}
-            {{- ',' if loop.first }}
-        {%- endfor %}
+    {%- for side, version in [('new', 'pairs.api_version'), ('old', 'pairs.previous_version')] %}
+        sum(case when leaves.api_version = {{ version }} then leaves.records else 0 end) as records_{{ side }},
+        sum(case when leaves.api_version = {{ version }} then leaves.calls else 0 end) as calls_{{ side }},
+        sum(case when leaves.api_version = {{ version }} then leaves.failures else 0 end) as failures_{{ side }},
+        sum(case when leaves.api_version = {{ version }} then leaves.timed_successes else 0 end)
+            as timed_{{ side }},
+        sum(case when leaves.api_version = {{ version }} then leaves.slow_calls else 0 end) as slow_{{ side }}
+        {{- ',' if loop.first }}
+    {%- endfor %}
     from pairs
     inner join leaves
         on
@@ -89,9 +90,11 @@ strata as (
         pairs.api_name,
         pairs.api_version,
         leaves.called_on
-        {%- for dim in other_dims %},
+        {%- for dim in other_dims %}
+            ,
             leaves.{{ dim }}
-        {%- endfor %}
+    
+            {%- endfor %}
 ),
 
 days as (
@@ -145,17 +148,18 @@ expected as (
             ('failures', 'calls', 'failures', 'failure_rate_old'),
             ('slow', 'timed', 'slow', 'slow_rate_old'),
         ] %}
-            sum(
-                strata.{{ n }}_new * (strata.{{ o }}_old + {{ k }} * day_rates.{{ rate }}) / (strata.{{ n }}_old + {{ k }})
-            ) as expected_{{ metric }},
-            -- sampling variance of that expectation (binomial, per stratum)
-            sum(
-                strata.{{ n }}_new * strata.{{ n }}_new
-                * ((strata.{{ o }}_old + {{ k }} * day_rates.{{ rate }}) / (strata.{{ n }}_old + {{ k }}))
-                * (1 - (strata.{{ o }}_old + {{ k }} * day_rates.{{ rate }}) / (strata.{{ n }}_old + {{ k }}))
-                / (strata.{{ n }}_old + {{ k }})
-            ) as expected_{{ metric }}_variance{{ ',' if loop.first }}
-        {%- endfor %}
+        sum(
+            strata.{{ n }}_new * (strata.{{ o }}_old + {{ k }} * day_rates.{{ rate }}) / (strata.{{ n }}_old + {{ k }})
+        ) as expected_{{ metric }},
+        -- sampling variance of that expectation (binomial, per stratum)
+        sum(
+            strata.{{ n }}_new * strata.{{ n }}_new
+            * ((strata.{{ o }}_old + {{ k }} * day_rates.{{ rate }}) / (strata.{{ n }}_old + {{ k }}))
+            * (1 - (strata.{{ o }}_old + {{ k }} * day_rates.{{ rate }}) / (strata.{{ n }}_old + {{ k }}))
+            / (strata.{{ n }}_old + {{ k }})
+        ) as expected_{{ metric }}_variance{{ ',' if loop.first }}
+    
+    {%- endfor %}
     from strata
     inner join day_rates
         on

@@ -111,7 +111,7 @@ daily as (
         sum(slow_calls) as slow_calls,
         sum(expected_slow_calls) as expected_slow_calls
     from day_leaves
-    group by grouping sets (
+    group by grouping sets (  -- noqa: PRS
         {%- for combo in sets %}
             ({{ (['called_on'] + combo) | join(', ') }}){{ ',' if not loop.last }}
         {%- endfor %}

@@ -157,13 +157,13 @@ unrepeated as (
     select scored.*
     from scored
     where not exists (
-        select 1 from repeats
-        where
-            repeats.finding_type = scored.finding_type
-            and repeats.segment = scored.segment
-            and repeats.metric = scored.metric
-            and repeats.started_at is not distinct from scored.started_at
-    )
+            select 1 from repeats
+            where
+                repeats.finding_type = scored.finding_type
+                and repeats.segment = scored.segment
+                and repeats.metric = scored.metric
+                and repeats.started_at is not distinct from scored.started_at
+        )
 ),
 
 grouped as (
@@ -185,7 +185,7 @@ grouped as (
 members as (
     select
         *,
-        row_number() over (partition by group_key order by impact desc, segment) as member_rank,
+        row_number() over (partition by group_key order by impact desc, segment asc) as member_rank,
         count(*) over (partition by group_key) as group_size,
         sum(impact) over (partition by group_key) as group_impact,
         sum(excess_failures) over (partition by group_key) as group_excess_failures,
@@ -221,7 +221,7 @@ kept as (
         {{ api_trust.safe_rate('members.group_observed', 'members.group_expected') }} as lift,
         siblings.sibling_segments,
         row_number() over (
-            partition by members.api_name order by members.group_impact desc, members.p_value, members.segment
+            partition by members.api_name order by members.group_impact desc, members.p_value asc, members.segment asc
         ) as api_rank
     from members
     left join siblings
@@ -244,7 +244,7 @@ related as (
             distinct_repeats.*,
             row_number() over (
                 partition by distinct_repeats.stronger_segment, distinct_repeats.stronger_metric
-                order by distinct_repeats.impact desc, distinct_repeats.segment
+                order by distinct_repeats.impact desc, distinct_repeats.segment asc
             ) as related_rank
         from (
             select distinct
@@ -304,10 +304,11 @@ identified as (
         coalesce(nullif(advised.owner_team, ''), apis.owner_team, '{{ var("default_owner_team") }}') as owner_team,
         replace(replace(replace(replace(
             coalesce(advised.recommendation, 'Investigate {segment}.'),
-            '{segment}', capped.segment),
-            '{api_name}', coalesce(capped.api_name, 'the platform')),
-            '{value}', coalesce(advised.rule_value, capped.segment)),
-            '{error_reason}', coalesce(capped.carried_reason, 'failures')) as recommendation,
+            '{segment}', capped.segment
+        ),
+        '{api_name}', coalesce(capped.api_name, 'the platform')),
+        '{value}', coalesce(advised.rule_value, capped.segment)),
+        '{error_reason}', coalesce(capped.carried_reason, 'failures')) as recommendation,
         nullif(concat_ws('; ', capped.sibling_segments, related.related_segments), '') as related_segments
     from capped
     left join advised
@@ -332,7 +333,7 @@ final as (
         cast(row_number() over (
             order by
                 case when acknowledged.finding_id is null then 0 else 1 end,
-                identified.impact desc, identified.p_value, identified.segment
+                identified.impact desc, identified.p_value asc, identified.segment asc
         ) as integer) as finding_rank,
 
         -- strings
@@ -377,7 +378,8 @@ final as (
         cast(identified.excess_slow_calls as double) as excess_slow_calls,
         cast(identified.impact as double) as impact,
         cast(
-            identified.impact / nullif(sum(case when acknowledged.finding_id is null then identified.impact end) over (), 0)
+            identified.impact
+            / nullif(sum(case when acknowledged.finding_id is null then identified.impact end) over (), 0)
             as double
         ) as share_of_excess,
         cast(identified.clients_affected as bigint) as clients_affected,

@@ -33,16 +33,17 @@ metrics as (
         min(compared.previous_version) as previous_version,
         min(compared.first_seen_at) as first_seen_at,
         bool_or(compared.is_released_in_window) as is_released_in_window,
-        {%- for metric, name in [('failure_rate', 'failure'), ('slow_call_share', 'slow')] %}
-            max(case when compared.metric = '{{ metric }}' then compared.trials end) as {{ name }}_trials,
-            max(case when compared.metric = '{{ metric }}' then compared.observed end) as {{ name }}_observed,
-            max(case when compared.metric = '{{ metric }}' then compared.expected end) as {{ name }}_expected,
-            max(case when compared.metric = '{{ metric }}' then compared.lift_lower end) as {{ name }}_lift_lower,
-            max(case when compared.metric = '{{ metric }}' then compared.p_value end) as {{ name }}_p_value,
-            max(case when compared.metric = '{{ metric }}' then tested.q_value end) as {{ name }}_q_value,
-            coalesce(bool_or(compared.metric = '{{ metric }}' and tested.is_significant), false)
-                as is_{{ name }}_significant{{ ',' if loop.first }}
-        {%- endfor %}
+    {%- for metric, name in [('failure_rate', 'failure'), ('slow_call_share', 'slow')] %}
+        max(case when compared.metric = '{{ metric }}' then compared.trials end) as {{ name }}_trials,
+        max(case when compared.metric = '{{ metric }}' then compared.observed end) as {{ name }}_observed,
+        max(case when compared.metric = '{{ metric }}' then compared.expected end) as {{ name }}_expected,
+        max(case when compared.metric = '{{ metric }}' then compared.lift_lower end) as {{ name }}_lift_lower,
+        max(case when compared.metric = '{{ metric }}' then compared.p_value end) as {{ name }}_p_value,
+        max(case when compared.metric = '{{ metric }}' then tested.q_value end) as {{ name }}_q_value,
+        coalesce(bool_or(compared.metric = '{{ metric }}' and tested.is_significant), false)
+            as is_{{ name }}_significant{{ ',' if loop.first }}
+    
+{%- endfor %}
     from compared
     left join tested
         on
@@ -68,13 +69,13 @@ final as (
         {{ api_trust.safe_rate('metrics.slow_observed', 'metrics.slow_trials') }} as slow_share,
         {{ api_trust.safe_rate('metrics.slow_expected', 'metrics.slow_trials') }} as expected_slow_share,
         metrics.slow_observed - metrics.slow_expected as excess_slow_calls,
-        metrics.slow_lift_lower as slow_lift_lower,
+        metrics.slow_lift_lower,
         metrics.slow_p_value as latency_p_value,
         metrics.slow_q_value as latency_q_value,
         {{ api_trust.safe_rate('metrics.failure_observed', 'metrics.failure_trials') }} as failure_rate,
         {{ api_trust.safe_rate('metrics.failure_expected', 'metrics.failure_trials') }} as expected_failure_rate,
         metrics.failure_observed - metrics.failure_expected as excess_failures,
-        metrics.failure_lift_lower as failure_lift_lower,
+        metrics.failure_lift_lower,
         metrics.failure_p_value,
         metrics.failure_q_value,
 
