@@ -121,8 +121,9 @@ def dbt_server() -> str:
 # What every test dbt command leaves out. Unit tests read fixtures, not the warehouse
 # (their inputs are contracted models, so even the fixtures' types are the same in
 # every warehouse): they run once per `make test`, in `make dbt-test`, instead of in
-# each of the warehouses built here (about a third of a small build's CPU). The log
-# file keeps warnings and errors only; stdout, which a failed call shows, is unchanged.
+# each of the warehouses built here (a one-call build: 29 s of CPU before, 21 s after,
+# measured once on a busy machine). The log file keeps warnings and errors only;
+# stdout, which a failed call shows, is unchanged.
 DBT_TEST_ENV = {"DBT_EXCLUDE_RESOURCE_TYPES": "unit_test", "DBT_LOG_LEVEL_FILE": "warn"}
 
 
