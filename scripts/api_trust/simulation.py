@@ -289,9 +289,8 @@ class World:
     document_latency: np.ndarray
     old_version_latency: float
     day_factor: np.ndarray  # (n_api, n_days): factor on failure rates per API and day
-    sdk_first_ms: (
-        np.ndarray
-    )  # (n_clients, n_releases): first ms a client runs that release or newer
+    # (n_clients, n_releases): the first ms a client runs that release or a newer one
+    sdk_first_ms: np.ndarray
     # API index -> (ms its newest version goes live, ms its rollout takes); other APIs
     # run all their versions throughout.
     version_release: dict[int, tuple[int, int]] = field(default_factory=dict)
