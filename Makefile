@@ -31,7 +31,7 @@ export API_TRUST_FILES := $(value FILES)
 export API_TRUST_BATCHES := $(value BATCH)
 
 .PHONY: help setup system-deps demo generate load unload batches dimensions build dashboards report export docs \
-        test pytest dbt-test lint format bench clean
+        test pytest dbt-test lint format bench eval clean
 
 help: ## list the tasks
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -129,6 +129,11 @@ format: $(VENV)/.installed ## apply ruff format and sqlfluff fix
 
 bench: $(VENV)/.installed ## generator and build throughput (BENCH_ROWS=10000000)
 	@$(PY) -m api_trust.bench
+
+EVAL_SEEDS ?= 5
+EVAL_BASELINE_SEEDS ?= 20
+eval: $(VENV)/.installed ## grade root-cause findings over many seeds -> EVALUATION.md (EVAL_SEEDS= EVAL_BASELINE_SEEDS=)
+	@$(PY) -m api_trust.evaluate --seeds $(EVAL_SEEDS) --baseline-seeds $(EVAL_BASELINE_SEEDS)
 
 clean: ## remove generated data, dashboards and dbt artefacts (keeps .venv)
 	rm -rf data/*.duckdb data/*.duckdb.wal data/*.csv data/*.parquet dashboards/*.png dashboards/*.html dashboards/*.md target logs

@@ -1,147 +1,114 @@
 {#
-    Statistics for root cause analysis: tests of "does this segment fail more
-    than it should?", multiple-testing control and a sortable version key.
-    Portable SQL unless dispatched; see models/marts/root_cause/_docs_root_cause.md
-    for the definitions these implement.
+    The root-cause layer's vocabulary: which dimensions a segment is made of,
+    how a segment is written, and when two segments overlap or nest. The
+    method itself is doc rca_method (models/marts/root_cause/_docs_root_cause.md);
+    product text (recommendations, owners) is data: seed rca_playbook.
 #}
 
 {#
-    z-score of `hits` out of `trials` against an expected rate, on the arcsine
-    (variance-stabilising) scale with Anscombe's 3/8 correction: for large
-    counts it equals the classical z of a proportion, and for small counts its
-    tail stays honest where the plain normal approximation calls 3 failures
-    out of 30 "significant". `inflation` (>= 1) widens the variance for the
-    sampling error of the expected rate itself (1 + n/m when the expectation
-    comes from m other calls), which makes it a two-proportion test.
-    Callers evaluate it only when the expected rate is known: DuckDB's
-    least/greatest skip nulls, so a null rate would be clamped to 0.
+    Every analysis dimension, in segment order: api_name first, then
+    vars.analysis_dimensions core (fact columns) and extra (delivered fields,
+    long form in fct_call_dimensions). Adding a dimension is one line there.
 #}
-{% macro proportion_z(hits, trials, expected_rate, inflation=1) -%}
-    (
-        2 * sqrt(cast({{ trials }} as double))
-        * (
-            asin(sqrt((cast({{ hits }} as double) + 0.375) / ({{ trials }} + 0.75)))
-            - asin(sqrt(least(1.0, greatest(0.0, {{ expected_rate }}))))
-        )
-        / sqrt({{ inflation }})
+{% macro rca_dimensions() -%}
+    {%- set dims = var('analysis_dimensions') -%}
+    {%- set out = ['api_name'] -%}
+    {%- for dim in dims['core'] + dims['extra'] -%}
+        {%- if dim not in out -%}{%- do out.append(dim) -%}{%- endif -%}
+    {%- endfor -%}
+    {{ return(out) }}
+{%- endmacro %}
+
+{# The extra (delivered, long-form) dimensions that are not fact columns. #}
+{% macro rca_extra_dimensions() -%}
+    {%- set core = var('analysis_dimensions')['core'] -%}
+    {{ return(var('analysis_dimensions')['extra'] | reject('in', core + ['api_name']) | list) }}
+{%- endmacro %}
+
+{#
+    The combinations searched: every set of 1 to var('rca_max_depth')
+    dimensions, except those naming a dimension of var('rca_api_scoped_dimensions')
+    (version labels belong to their API) without api_name. A list of lists.
+#}
+{% macro rca_grouping_sets() -%}
+    {%- set scoped = var('rca_api_scoped_dimensions', []) -%}
+    {%- set out = [] -%}
+    {%- for combo in api_trust.rca_combinations(api_trust.rca_dimensions(), var('rca_max_depth', 3)) -%}
+        {%- if 'api_name' in combo or combo | select('in', scoped) | list | length == 0 -%}
+            {%- do out.append(combo) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(out) }}
+{%- endmacro %}
+
+{# Every combination of 1 to `max_size` of `items`, in item order, shortest first (a list of lists). #}
+{% macro rca_combinations(items, max_size) -%}
+    {%- set ns = namespace(level=[[]], out=[]) -%}
+    {%- for size in range(max_size) -%}
+        {%- set longer = [] -%}
+        {%- for combo in ns.level -%}
+            {%- set start = (items.index(combo[-1]) + 1) if combo else 0 -%}
+            {%- for item in items[start:] -%}
+                {%- do longer.append(combo + [item]) -%}
+            {%- endfor -%}
+        {%- endfor -%}
+        {%- set ns.level = longer -%}
+        {%- set ns.out = ns.out + longer -%}
+    {%- endfor -%}
+    {{ return(ns.out) }}
+{%- endmacro %}
+
+{#
+    A segment as text, `dim=value, dim=value` in dimension order, from the
+    dimension columns of `relation` (null = any value). The same text is the
+    key findings are tracked and matched by.
+#}
+{% macro rca_segment(relation=none, dims=none) -%}
+    {%- set prefix = relation ~ '.' if relation else '' -%}
+    concat_ws(', '
+    {%- for dim in (dims or api_trust.rca_dimensions()) %},
+        case when {{ prefix }}{{ dim }} is not null then '{{ dim }}=' || {{ prefix }}{{ dim }} end
+    {%- endfor %}
     )
 {%- endmacro %}
 
-{# Two-proportion z (group 1 vs group 2) on the arcsine scale: Cohen's h over its standard error. #}
-{% macro two_proportion_z(hits_1, trials_1, hits_2, trials_2) -%}
+{# Number of dimensions a segment names. #}
+{% macro rca_depth(relation=none) -%}
+    {%- set prefix = relation ~ '.' if relation else '' -%}
     (
-        (
-            asin(sqrt((cast({{ hits_1 }} as double) + 0.375) / ({{ trials_1 }} + 0.75)))
-            - asin(sqrt((cast({{ hits_2 }} as double) + 0.375) / ({{ trials_2 }} + 0.75)))
-        )
-        / sqrt(1.0 / (4.0 * {{ trials_1 }}) + 1.0 / (4.0 * {{ trials_2 }}))
+        {%- for dim in api_trust.rca_dimensions() %}
+            case when {{ prefix }}{{ dim }} is not null then 1 else 0 end{{ ' +' if not loop.last }}
+        {%- endfor %}
     )
 {%- endmacro %}
 
-{# Two-sided p-value of a standard normal z (z = 1.96 gives 0.05). #}
-{% macro two_sided_p(z) -%}
-    case when {{ z }} is not null then least(1.0, greatest(0.0, 2 * (1 - {{ api_trust.normal_cdf('abs(' ~ z ~ ')') }}))) end
+{# True when segments `a` and `b` can hold the same call: no dimension with two different values. #}
+{% macro rca_overlaps(a, b) -%}
+    (
+        {%- for dim in api_trust.rca_dimensions() %}
+            ({{ a }}.{{ dim }} is null or {{ b }}.{{ dim }} is null or {{ a }}.{{ dim }} = {{ b }}.{{ dim }})
+            {{- ' and' if not loop.last }}
+        {%- endfor %}
+    )
 {%- endmacro %}
 
-{# One-sided (upper tail) p-value of a standard normal z. #}
-{% macro upper_p(z) -%}
-    case when {{ z }} is not null then least(1.0, greatest(0.0, 1 - {{ api_trust.normal_cdf(z) }})) end
+{# True when segment `outer` holds every call of `inner` (outer names a subset of inner's values). #}
+{% macro rca_covers(outer, inner) -%}
+    (
+        {%- for dim in api_trust.rca_dimensions() %}
+            ({{ outer }}.{{ dim }} is null or {{ outer }}.{{ dim }} = {{ inner }}.{{ dim }})
+            {{- ' and' if not loop.last }}
+        {%- endfor %}
+    )
 {%- endmacro %}
 
-{#
-    Benjamini-Hochberg q-values, as a select over `relation` (a CTE name):
-    every column of it plus `q_value`. Rows whose p-value is null were not
-    tested: they get a null q and do not count in m. Ties get the same q
-    (the running minimum from the largest p down takes care of it).
-    q_(k) = min over j >= k of p_(j) * m / j, capped at 1.
-#}
-{% macro bh_q_values(relation, p_column='p_value', partition_by=none, q_column='q_value') -%}
-    {%- set part = 'partition by ' ~ partition_by if partition_by else '' -%}
-    select
-        ranked.*,
-        case
-            when ranked.{{ p_column }} is not null then least(1.0, min(
-                ranked.{{ p_column }} * ranked.{{ q_column }}_tests / ranked.{{ q_column }}_rank
-            ) over (
-                {{ part }}
-                order by ranked.{{ q_column }}_rank desc
-                rows between unbounded preceding and current row
-            ))
-        end as {{ q_column }}
-    from (
-        select
-            {{ relation }}.*,
-            row_number() over (
-                {{ part }} order by case when {{ p_column }} is null then 1 else 0 end, {{ p_column }}
-            ) as {{ q_column }}_rank,
-            count({{ p_column }}) over ({{ part }}) as {{ q_column }}_tests
-        from {{ relation }}
-    ) as ranked
-{%- endmacro %}
-
-{#
-    A key that orders versions numerically ('v2' < 'v10', 'v2' < 'v2.1').
-    Engine-specific (lists), hence dispatched.
-#}
-{% macro version_sort_key(expr) -%}
-    {{ return(adapter.dispatch('version_sort_key', 'api_trust')(expr)) }}
-{%- endmacro %}
-
-{% macro default__version_sort_key(expr) -%}
-    list_transform(string_split(substr({{ expr }}, 2), '.'), x -> try_cast(x as integer))
-{%- endmacro %}
-
-{% macro spark__version_sort_key(expr) -%}
-    transform(split(substr({{ expr }}, 2), '\\.'), x -> cast(x as int))
-{%- endmacro %}
-
-{# Whole hours since 2000-01-01 (a fixed anchor): consecutive hours differ by one. #}
-{% macro hour_number(expr) -%}
-    cast(floor({{ api_trust.seconds_between("cast('2000-01-01 00:00:00' as timestamp)", expr) }} / 3600.0) as bigint)
-{%- endmacro %}
-
-{#
-    Conversion of verifications grouped by one column (region, document type):
-    first-attempt and eventual pass rates with Wilson bounds, attempts, retry
-    share and the median time to verify. The call-level success rate sits next
-    to them to show how much retries inflate call-level failure.
-#}
-{% macro conversion_rollup(verifications_relation, group_column) -%}
-    select
-        -- strings
-        {{ group_column }},
-
-        -- numbers
-        cast(verifications as bigint) as verifications,
-        cast(first_attempt_passes as bigint) as first_attempt_passes,
-        {{ api_trust.safe_rate('first_attempt_passes', 'verifications') }} as first_attempt_pass_rate,
-        {{ api_trust.wilson_lower('first_attempt_passes', 'verifications') }} as first_attempt_pass_rate_ci_lower,
-        {{ api_trust.wilson_upper('first_attempt_passes', 'verifications') }} as first_attempt_pass_rate_ci_upper,
-        cast(eventual_passes as bigint) as eventual_passes,
-        {{ api_trust.safe_rate('eventual_passes', 'verifications') }} as eventual_pass_rate,
-        {{ api_trust.wilson_lower('eventual_passes', 'verifications') }} as eventual_pass_rate_ci_lower,
-        {{ api_trust.wilson_upper('eventual_passes', 'verifications') }} as eventual_pass_rate_ci_upper,
-        {{ api_trust.safe_rate('recovered', 'verifications') }} as recovered_by_retry_rate,
-        {{ api_trust.safe_rate('calls', 'verifications') }} as avg_attempts,
-        {{ api_trust.safe_rate('retried', 'verifications') }} as retry_share,
-        cast(calls as bigint) as calls,
-        {{ api_trust.safe_rate('successful_calls', 'calls') }} as call_success_rate,
-        {{ api_trust.percentile_at('verify_pcts', 1) }} as p50_seconds_to_verify,
-        {{ api_trust.percentile_at('verify_pcts', 2) }} as p90_seconds_to_verify
-    from (
-        select
-            {{ group_column }},
-            count(*) as verifications,
-            sum(case when first_attempt_passed then 1 else 0 end) as first_attempt_passes,
-            sum(case when eventually_passed then 1 else 0 end) as eventual_passes,
-            sum(case when eventually_passed and not first_attempt_passed then 1 else 0 end) as recovered,
-            sum(case when attempts > 1 then 1 else 0 end) as retried,
-            sum(attempts) as calls,
-            sum(successful_attempts) as successful_calls,
-            {{ api_trust.percentile_list('seconds_to_verify', [0.5, 0.9]) }} as verify_pcts
-        from {{ verifications_relation }}
-        group by {{ group_column }}
-    ) as counted
+{# The value a segment gives dimension `dimension_expr` (a column holding a dimension name). #}
+{% macro rca_value_of(relation, dimension_expr) -%}
+    case {{ dimension_expr }}
+        {%- for dim in api_trust.rca_dimensions() %}
+            when '{{ dim }}' then {{ relation }}.{{ dim }}
+        {%- endfor %}
+    end
 {%- endmacro %}
 
 {# Plain-text number formats for evidence sentences (portable casts and rounding). #}
@@ -164,131 +131,6 @@
     substr(cast({{ expr }} as varchar), 1, 16)
 {%- endmacro %}
 
-{#
-    One sentence with the numbers behind a finding (columns of rca_findings'
-    `scored` step: finding_type, segment, metric, calls, segment_value,
-    baseline_value, lift, excess_*, clients_affected, dominant_error_reason,
-    reference, started_at, ended_at).
-#}
-{% macro finding_evidence(f) -%}
-    case {{ f }}.finding_type
-        when 'failure_segment' then
-            'Calls with ' || {{ f }}.segment_label || ' failed ' || {{ api_trust.fmt_pct(f ~ '.segment_value') }}
-            || ' of ' || {{ api_trust.fmt_int(f ~ '.calls') }} || ' vs ' || {{ api_trust.fmt_pct(f ~ '.baseline_value') }}
-            || ' expected (' || {{ api_trust.fmt_x(f ~ '.lift') }} || '): '
-            || {{ api_trust.fmt_int(f ~ '.excess_failures') }} || ' excess failures, mostly '
-            || coalesce({{ f }}.dominant_error_reason, 'mixed reasons') || ', '
-            || {{ api_trust.fmt_int(f ~ '.clients_affected') }} || ' clients affected.'
-        when 'client_auth' then
-            'Client ' || {{ f }}.client_id || ' (' || {{ f }}.client_type || ') had '
-            || {{ api_trust.fmt_pct(f ~ '.segment_value') }} || ' of its ' || {{ api_trust.fmt_int(f ~ '.calls') }}
-            || ' calls rejected (mostly ' || coalesce({{ f }}.dominant_error_reason, 'auth') || ') vs '
-            || {{ api_trust.fmt_pct(f ~ '.baseline_value', 2) }} || ' for other clients: '
-            || {{ api_trust.fmt_int(f ~ '.excess_failures') }} || ' excess auth failures, the last at '
-            || {{ api_trust.fmt_minute(f ~ '.ended_at') }} || ' UTC.'
-        when 'incident' then
-            {{ f }}.api_name || ' failed ' || {{ api_trust.fmt_pct(f ~ '.segment_value') }} || ' of '
-            || {{ api_trust.fmt_int(f ~ '.calls') }} || ' calls from ' || {{ api_trust.fmt_minute(f ~ '.started_at') }}
-            || ' to ' || {{ api_trust.fmt_minute(f ~ '.ended_at') }} || ' UTC vs '
-            || {{ api_trust.fmt_pct(f ~ '.baseline_value') }} || ' normally: '
-            || {{ api_trust.fmt_int(f ~ '.excess_failures') }} || ' excess failures, mostly '
-            || coalesce({{ f }}.dominant_error_reason, 'mixed reasons') || ', '
-            || {{ api_trust.fmt_int(f ~ '.clients_affected') }} || ' clients affected.'
-        when 'version_regression' then
-            case when {{ f }}.metric = 'p95_latency_ms' then
-                {{ f }}.api_name || ' ' || {{ f }}.api_version || ' p95 is ' || {{ api_trust.fmt_int(f ~ '.segment_value') }}
-                || ' ms vs ' || {{ api_trust.fmt_int(f ~ '.baseline_value') }} || ' ms on ' || {{ f }}.reference
-                || ' (' || {{ api_trust.fmt_x(f ~ '.lift') }} || '): ' || {{ api_trust.fmt_int(f ~ '.excess_slow_calls') }}
-                || ' more successful calls than expected are slower than ' || {{ f }}.reference || '''s p95, '
-                || {{ api_trust.fmt_int(f ~ '.clients_affected') }} || ' clients affected.'
-            else
-                {{ f }}.api_name || ' ' || {{ f }}.api_version || ' fails ' || {{ api_trust.fmt_pct(f ~ '.segment_value') }}
-                || ' of ' || {{ api_trust.fmt_int(f ~ '.calls') }} || ' calls vs '
-                || {{ api_trust.fmt_pct(f ~ '.baseline_value') }} || ' on ' || {{ f }}.reference || ': '
-                || {{ api_trust.fmt_int(f ~ '.excess_failures') }} || ' excess failures, mostly '
-                || coalesce({{ f }}.dominant_error_reason, 'mixed reasons') || '.'
-            end
-        when 'latency_tail' then
-            {{ f }}.api_name || ' p95 is ' || {{ api_trust.fmt_int(f ~ '.segment_value') }}
-            || ' ms where its median and the usual ' || {{ f }}.reference || ' tail shape predict '
-            || {{ api_trust.fmt_int(f ~ '.baseline_value') }} || ' ms (' || {{ api_trust.fmt_x(f ~ '.lift') }}
-            || ' heavier tail): ' || {{ api_trust.fmt_int(f ~ '.excess_slow_calls') }} || ' excess slow calls, '
-            || {{ api_trust.fmt_int(f ~ '.clients_affected') }} || ' clients affected.'
-        when 'slo_breach' then
-            {{ f }}.api_name || ' availability is ' || {{ api_trust.fmt_pct(f ~ '.segment_value', 2) }} || ' vs a '
-            || {{ api_trust.fmt_pct(f ~ '.baseline_value', 2) }} || ' target: ' || {{ f }}.reference
-            || ' server/timeout failures, ' || {{ api_trust.fmt_x(f ~ '.lift') }}
-            || ' its error budget, mostly ' || coalesce({{ f }}.dominant_error_reason, 'mixed reasons') || '.'
-    end
-{%- endmacro %}
-
-{# A concrete next step for a finding, by type and by what the segment is. #}
-{% macro finding_recommendation(f) -%}
-    case
-        when {{ f }}.finding_type = 'failure_segment' and {{ f }}.region is not null
-            and {{ f }}.dominant_error_reason in ('blurry_image', 'face_not_detected') then
-            'Ship a low-bandwidth capture path for ' || coalesce({{ f }}.api_name, 'image APIs') || ' in '
-            || {{ f }}.region || ': adaptive image compression and on-device quality checks before upload, '
-            || 'with a fallback flow (DigiLocker fetch or assisted capture) after one failed attempt.'
-        when {{ f }}.finding_type = 'failure_segment' and {{ f }}.region is not null then
-            'Investigate ' || coalesce({{ f }}.api_name, 'the platform') || ' in ' || {{ f }}.region
-            || ' (regional network and upstreams): ' || coalesce({{ f }}.dominant_error_reason, 'failures')
-            || ' is concentrated there.'
-        when {{ f }}.finding_type = 'failure_segment' and {{ f }}.document_type is not null
-            and {{ f }}.dominant_error_reason in ('invalid_document', 'document_expired', 'missing_field') then
-            'Check the ' || {{ f }}.document_type || ' template/parser of ' || coalesce({{ f }}.api_name, 'the APIs')
-            || ' (valid documents rejected as ' || {{ f }}.dominant_error_reason || ' point to a parser bug): '
-            || 'replay the failing ' || {{ f }}.document_type || ' samples, fix, and add them to the regression set.'
-        when {{ f }}.finding_type = 'failure_segment' and {{ f }}.document_type is not null then
-            'Add capture guidance for ' || {{ f }}.document_type || ' in the ' || coalesce({{ f }}.api_name, 'KYC')
-            || ' flow and send failing ' || {{ f }}.document_type || ' samples ('
-            || coalesce({{ f }}.dominant_error_reason, 'failures') || ') to ' || coalesce({{ f }}.owner_team, 'the owner')
-            || ' as model training data.'
-        when {{ f }}.finding_type = 'failure_segment' and {{ f }}.api_version is not null then
-            'Compare ' || coalesce({{ f }}.api_name, 'APIs') || ' ' || {{ f }}.api_version
-            || ' with the other versions and roll back or fix the release ('
-            || coalesce({{ f }}.dominant_error_reason, 'failures') || ').'
-        when {{ f }}.finding_type = 'failure_segment' and {{ f }}.client_id is not null then
-            'Contact client ' || {{ f }}.client_id || ' about their integration: most failures are '
-            || coalesce({{ f }}.dominant_error_reason, 'mixed') || '.'
-        when {{ f }}.finding_type = 'failure_segment' then
-            'Review the ' || {{ f }}.client_type || ' integrations of ' || coalesce({{ f }}.api_name, 'the platform')
-            || ' (SDK version, input validation): most failures are '
-            || coalesce({{ f }}.dominant_error_reason, 'mixed') || '.'
-        when {{ f }}.finding_type = 'client_auth' then
-            'Credential outreach: contact client ' || {{ f }}.client_id || ' (' || {{ f }}.client_type
-            || ') now; their calls fail with ' || coalesce({{ f }}.dominant_error_reason, 'auth errors')
-            || ', so help them deploy a valid, rotated API key and check their entitlements.'
-        when {{ f }}.finding_type = 'incident' then
-            'Run an incident review of the ' || {{ f }}.api_name || ' outage ('
-            || coalesce({{ f }}.dominant_error_reason, 'failures') || '): root cause, a burn-rate alert on '
-            || {{ f }}.api_name || ', and a status note to the affected clients.'
-        when {{ f }}.finding_type = 'version_regression' then
-            'Roll back ' || {{ f }}.api_name || ' ' || {{ f }}.api_version || ' to ' || {{ f }}.reference
-            || ' (or shift traffic to it) until the '
-            || case when {{ f }}.metric = 'p95_latency_ms' then 'latency' else 'failure' end
-            || ' regression is fixed.'
-        when {{ f }}.finding_type = 'latency_tail' then
-            'Infra work on the ' || {{ f }}.api_name || ' tail: trace the slowest 5% of calls, '
-            || 'cache or pre-fetch the slow upstream lookups, and set tighter upstream timeouts with hedged retries.'
-        when {{ f }}.finding_type = 'slo_breach' then
-            'Reliability work on ' || {{ f }}.api_name || ': '
-            || coalesce({{ f }}.dominant_error_reason, 'server errors')
-            || ' drives its server/timeout failures; add redundancy or retries on that path and alert on burn rate.'
-    end
-{%- endmacro %}
-
-{#
-    The six segment dimensions of the root-cause marts, in a fixed order: the
-    ones in `keep` come from `relation`, the others are null (= any value).
-#}
-{% macro segment_dimensions(keep, relation=none) -%}
-    {%- set prefix = relation ~ '.' if relation else '' -%}
-    {%- for dim in ['api_name', 'api_version', 'region', 'document_type', 'client_type', 'client_id'] -%}
-        {{ prefix ~ dim if dim in keep else 'cast(null as varchar) as ' ~ dim }}{{ ',' if not loop.last }}
-    {% endfor -%}
-{%- endmacro %}
-
 {# Concatenate the values of a group into one string, in a given order. #}
 {% macro ordered_string_agg(expr, separator, order_by) -%}
     {{ return(adapter.dispatch('ordered_string_agg', 'api_trust')(expr, separator, order_by)) }}
@@ -300,4 +142,88 @@
 
 {% macro spark__ordered_string_agg(expr, separator, order_by) -%}
     array_join(transform(array_sort(collect_list(struct({{ order_by }} as k, {{ expr }} as v))), x -> x.v), '{{ separator }}')
+{%- endmacro %}
+
+{#
+    The segment two overlapping segments `a` and `b` make together (every value
+    either names), as text: the key to look their intersection up by.
+#}
+{% macro rca_union_segment(a, b) -%}
+    concat_ws(', '
+    {%- for dim in api_trust.rca_dimensions() %},
+        case when coalesce({{ a }}.{{ dim }}, {{ b }}.{{ dim }}) is not null
+            then '{{ dim }}=' || coalesce({{ a }}.{{ dim }}, {{ b }}.{{ dim }}) end
+    {%- endfor %}
+    )
+{%- endmacro %}
+
+
+{#
+    A key that orders version labels numerically ('v2' < 'v10' < 'v10.1'):
+    the tie-breaker for versions first seen on the same day (before the data
+    began, as far as the data can tell). Engine-specific (lists), hence dispatched.
+#}
+{% macro version_sort_key(expr) -%}
+    {{ return(adapter.dispatch('version_sort_key', 'api_trust')(expr)) }}
+{%- endmacro %}
+
+{% macro default__version_sort_key(expr) -%}
+    list_transform(string_split(regexp_replace({{ expr }}, '^[^0-9]*', ''), '.'), x -> try_cast(x as integer))
+{%- endmacro %}
+
+{% macro spark__version_sort_key(expr) -%}
+    transform(split(regexp_replace({{ expr }}, '^[^0-9]*', ''), '\\.'), x -> cast(x as int))
+{%- endmacro %}
+
+{#
+    The value segment text `segment_expr` gives `dimension` (null when it names
+    none): the inverse of rca_segment, so findings of every producer, which
+    share only the text, can be matched to calls. Values never hold ', '.
+#}
+{% macro rca_segment_value(segment_expr, dimension) -%}
+    nullif(regexp_extract({{ segment_expr }}, '(^|, ){{ dimension }}=([^,]*)', 2), '')
+{%- endmacro %}
+
+{# Every dimension column of a segment text, parsed (a select-list fragment). #}
+{% macro rca_segment_columns(segment_expr, skip=[]) -%}
+    {%- for dim in api_trust.rca_dimensions() | reject('in', skip) %}
+        {{ api_trust.rca_segment_value(segment_expr, dim) }} as {{ dim }}{{ ',' if not loop.last }}
+    {%- endfor %}
+{%- endmacro %}
+
+{#
+    The values segment `a` names and segment `b` does not, as segment text
+    (with `also_b`, plus those `b` names and `a` does not; `skip`: leave out
+    a's value of that dimension): the pieces used to estimate how much of `a`
+    lies in `b` when their joint segment is deeper than the cube,
+    P(b's own values | a's own values), conditioning on fewer of a's values
+    when needed.
+#}
+{% macro rca_difference_segment(a, b, also_b=false, skip=none) -%}
+    concat_ws(', '
+    {%- for dim in api_trust.rca_dimensions() %},
+        case
+            when false then cast(null as varchar)
+            {%- if dim != skip %}
+                when {{ a }}.{{ dim }} is not null and {{ b }}.{{ dim }} is null then '{{ dim }}=' || {{ a }}.{{ dim }}
+            {%- endif %}
+            {%- if also_b %}
+                when {{ b }}.{{ dim }} is not null and {{ a }}.{{ dim }} is null then '{{ dim }}=' || {{ b }}.{{ dim }}
+            {%- endif %}
+        end
+    {%- endfor %}
+    )
+{%- endmacro %}
+
+{# Every column of `relation` but `columns` (engine syntax differs, hence dispatched). #}
+{% macro star_except(relation, columns) -%}
+    {{ return(adapter.dispatch('star_except', 'api_trust')(relation, columns)) }}
+{%- endmacro %}
+
+{% macro default__star_except(relation, columns) -%}
+    {{ relation }}.* exclude ({{ columns | join(', ') }})
+{%- endmacro %}
+
+{% macro spark__star_except(relation, columns) -%}
+    {{ relation }}.* except ({{ columns | join(', ') }})
 {%- endmacro %}

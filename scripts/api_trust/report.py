@@ -122,31 +122,62 @@ def num(value: float | None) -> str:
     return "n/a" if value is None else f"{value:,.0f}"
 
 
+# How a segment's dimensions read in a sentence; any other dimension reads "with dim value".
+DIMENSION_PHRASES = {
+    "region": "in {}",
+    "document_type": "on {} documents",
+    "client_type": "for {} clients",
+    "client_id": "for client {}",
+    "api_version": "on {}",
+}
+
+
+def segment_phrase(segment: str | None) -> tuple[str | None, str]:
+    """The API a segment names (or None) and the rest of it in words, every dimension kept."""
+    api, words = None, []
+    for part in (segment or "").split(", "):
+        if "=" not in part:
+            continue
+        dim, value = part.split("=", 1)
+        if dim == "api_name":
+            api = value
+        else:
+            words.append(DIMENSION_PHRASES.get(dim, dim.replace("_", " ") + " {}").format(value))
+    return api, " ".join(words)
+
+
 def finding_title(f: Row) -> str:
-    """The finding in product words: what is wrong, where."""
-    api, kind = f.get("api_name"), f["finding_type"]
+    """The finding in product words: what is wrong, where (every dimension of its segment)."""
+    kind = f["finding_type"]
+    api, where = segment_phrase(f.get("segment"))
+    api = api or f.get("api_name")
+    subject = f"{api} calls" if api else "Calls"
+    window = (
+        f" from {str(f['started_at'])[:16]} to {str(f['ended_at'])[:16]} UTC"
+        if f.get("started_at") and f.get("ended_at")
+        else ""
+    )
+    related = " (and related segments, same cause)" if f.get("related_segments") else ""
     if kind == "failure_segment":
-        where = [
-            phrase.format(f[key])
-            for key, phrase in (("region", "in {}"), ("document_type", "on {} documents"), ("api_version", "on {}"),
-                                ("client_type", "for {} clients"), ("client_id", "for client {}"))
-            if f.get(key)
-        ]  # fmt: skip
-        extra = " (and related segments, same cause)" if f.get("related_segments") else ""
-        subject = f"{api} calls fail" if api else "Calls fail"
-        return f"{subject} more {' and '.join(where)}{extra}"
-    if kind == "client_auth":
-        return f"Client {f['client_id']} ({f['client_type']}) is sending invalid credentials"
-    if kind == "incident":
-        return f"{api} outage {str(f['started_at'])[:16]} to {str(f['ended_at'])[11:16]} UTC"
+        return f"{subject} fail more {where}{related}".replace("  ", " ").strip()
+    if kind == "slow_calls":
+        return f"{subject} are slower {where}{related}".replace("  ", " ").strip()
     if kind == "version_regression":
-        what = "is slower" if f["metric"] == "p95_latency_ms" else "fails more"
+        what = "is slower" if f["metric"] == "slow_call_share" else "fails more"
         return f"{api} {f['api_version']} {what} than the version before"
-    if kind == "latency_tail":
-        return f"{api} has a heavy latency tail (high p95 for its kind)"
+    if kind == "incident":
+        return f"Incident: {subject} {where}{window}".replace("  ", " ").strip()
+    if kind == "traffic_drop":
+        return f"{api} traffic dropped{window}"
     if kind == "slo_breach":
         return f"{api} is below its availability SLO"
     return f"{kind}: {f['segment']}"
+
+
+def share_text(f: Row) -> str:
+    """The finding's share of the total impact, when the mart has it."""
+    share = f.get("share_of_excess")
+    return "" if share is None else f"{pct(share, 0)} of the total impact; "
 
 
 def window_text(headline: Row) -> str:
@@ -204,15 +235,16 @@ def render_insights(data: Insights, generated_at: datetime) -> str:
     lines += conversion_lines(data.regions, data.documents)
     lines += ["", f"## Top {len(data.findings)} findings", ""]
     lines.append(
-        "Ranked by tier (new problems first, then chronic hotspots, then API-wide health), "
-        "then by impact (excess failed calls, a slow call counting half). Each finding passed "
-        "its significance test (Benjamini-Hochberg for segments) and is routed to the owning team."
+        "Ranked by impact: excess failed calls, a slow call counting half, projected over the "
+        "whole window from the day a new problem started. Every finding passed one "
+        "Benjamini-Hochberg pass over all candidate findings and an effect-size floor, and is "
+        "routed to the owning team."
     )
     lines.append("")
     for f in data.findings:
         lines += [
             f"{f['finding_rank']}. **{finding_title(f)}** ({TIER_TITLES.get(f['finding_tier'], f['finding_tier'])}; "
-            f"owner: {f['owner_team']})",
+            f"{share_text(f)}owner: {f['owner_team']})",
             f"   - Evidence: {f['evidence']}",
             f"   - Do: {f['recommendation']}",
         ]  # fmt: skip

@@ -1,48 +1,42 @@
 """Root cause, SLOs and conversion, checked against the generator's own truth.
 
-The generator writes every effect it applies to raw.generator_effects
-(structural ones and planted incidents), so the analysis can be graded: every
-planted incident must be found near the top with the right segment, every
-significant finding must be explained by some effect, the baseline scenario
-(failure and latency depend on the API alone) must produce no segment finding,
-and conversion must show the retries the generator simulates.
+The generator writes every effect it applies to raw.generator_effects with its
+segment in the rca_findings format (`dim=value, dim=value`), so the analysis can
+be graded (issue 11's acceptance): every planted incident among the top
+(planted + 2) significant findings, at most one significant finding that no
+generator effect explains, and a baseline with every nuisance and nothing
+planted that gives no finding on a dimension value and no incident.
 
-Matching a finding to an effect (also in doc `rca_findings`): the effect is of
-a kind the finding type can see (KINDS_SEEN_BY), every dimension the effect
-names has the same value in the finding, the finding names no dimension the
-effect leaves open, and an incident overlaps the effect's time window.
+Matching (also doc `rca_findings`): a finding matches an effect when its segment
+holds every dimension value the effect names and, for a time-bounded effect, its
+window overlaps the effect's. Effects that name no segment (traffic shape, daily
+dispersion) explain nothing.
 """
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 import sys
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
+from datetime import datetime, timedelta
+from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from api_trust.simulation import CLASSES, RETRY_PROBABILITY
 from conftest import ROOT, Warehouse, dbt, generate, run
 
 SEEDS = (1, 2, 3)
-TOP_N = 10
-MAX_FALSE_POSITIVES = 1
-DIMENSIONS = ("api_name", "api_version", "region", "document_type", "client_type", "client_id")
-KINDS_SEEN_BY = {
-    "failure_segment": {"segment_failure", "document_failure", "segment_cluster", "document_fragility",
-                        "client_auth_failures"},
-    "client_auth": {"client_auth_failures"},
-    "incident": {"outage"},
-    "version_regression": {"version_regression", "version_latency"},
-    "latency_tail": {"api_latency_tail"},
-    "slo_breach": {"api_profile", "outage"},
-}  # fmt: skip
-# What the seeds and the 1M baseline need, without the unrelated marts (faster than a full build).
+MAX_UNEXPLAINED = 1
+# What the seeds and the baseline need, without the unrelated marts (faster than a full build).
 ROOT_CAUSE_SELECTION = (
     "--select",
     "+rca_findings",
+    "+rca_version_regressions",
+    "+rca_fragile_document_types",
     "+agg_conversion_by_region",
     "--resource-type",
     "seed",
@@ -67,41 +61,62 @@ def records(wh: Warehouse, sql: str) -> list[dict]:
     ]
 
 
+def segment_values(segment: str | None) -> set[tuple[str, str]]:
+    """`dim=value, dim=value` as a set of (dim, value) pairs."""
+    if not segment:
+        return set()
+    return {tuple(part.split("=", 1)) for part in segment.split(", ")}  # type: ignore[misc]
+
+
 def matches(finding: dict, effect: dict) -> bool:
     """True when the effect explains the finding (see the module docstring)."""
-    if effect["effect_kind"] not in KINDS_SEEN_BY[finding["finding_type"]]:
+    named = segment_values(effect["segment"])
+    if not named or not named <= segment_values(finding["segment"]):
         return False
-    for dim in DIMENSIONS:
-        named_by_effect, named_by_finding = effect[dim], finding[dim]
-        if named_by_effect is not None and named_by_effect != named_by_finding:
-            return False
-        if named_by_finding is not None and named_by_effect is None:
-            return False
-    if finding["finding_type"] == "incident":
-        start, end = effect["window_start_at"], effect["window_end_at"]
-        if start is None or not (finding["started_at"] < end and start < finding["ended_at"]):
-            return False
+    start, end = effect["window_start"], effect["window_end"]
+    if start is not None and end is not None:
+        f_start = finding["started_at"] or datetime.min
+        f_end = finding["ended_at"] or datetime.max
+        return f_start < end and start < f_end
     return True
 
 
 def load_truth(wh: Warehouse) -> tuple[list[dict], list[dict]]:
-    effects = records(
+    effects = records(wh, "select * from raw.generator_effects")
+    findings = records(
         wh,
-        "select *, kind as effect_kind, window_start as window_start_at, window_end as window_end_at "
-        "from raw.generator_effects",
+        "select * from rca_findings where is_significant and not is_acknowledged order by finding_rank",
     )
-    findings = records(wh, "select * from rca_findings where is_significant order by finding_rank")
     return effects, findings
+
+
+def grade(wh: Warehouse) -> tuple[list[str], list[dict], list[dict]]:
+    """Report lines, the planted effects missing from the top, and the unexplained findings."""
+    effects, findings = load_truth(wh)
+    planted = [e for e in effects if e["is_incident"]]
+    top = findings[: len(planted) + 2]
+    lines, missed = [], []
+    for effect in planted:
+        hits = [f for f in top if matches(f, effect)]
+        found = f"#{hits[0]['finding_rank']} {hits[0]['finding_type']}" if hits else "NOT IN TOP"
+        lines.append(f"  planted {effect['kind']:<22} {effect['segment']:<50} -> {found}")
+        if not hits:
+            missed.append(effect)
+    unexplained = [f for f in findings if not any(matches(f, e) for e in effects)]
+    for f in findings:
+        mark = "  " if f not in unexplained else "??"
+        lines.append(f"  {mark} #{f['finding_rank']:<3} {f['finding_type']:<18} {f['segment']}")
+    return lines, missed, unexplained
 
 
 @pytest.fixture(scope="module")
 def root_cause_runs(tmp_path_factory) -> dict[str, Warehouse]:
-    """Seeds 1-3 of `default` (120k rows) and `baseline` at 1M rows, built two at a time.
+    """Seeds 1-3 of `default` and seed 11 of `baseline`, 120k rows each, built two at a time.
 
     Each build is mostly single-threaded dbt and generator work, so two in parallel
-    on two cores take about half the wall time; the long 1M baseline starts first.
+    on two cores take about half the wall time.
     """
-    jobs = {"baseline": ("--rows", "1000000", "--seed", "11", "--scenario", "baseline")}
+    jobs = {"baseline": ("--rows", "120000", "--seed", "11", "--scenario", "baseline")}
     jobs |= {f"seed{s}": ("--rows", "120000", "--seed", str(s)) for s in SEEDS}
     with ThreadPoolExecutor(max_workers=2) as pool:
         futures = {
@@ -116,77 +131,38 @@ def default_run(request, root_cause_runs: dict[str, Warehouse]) -> Warehouse:
     return root_cause_runs[f"seed{request.param}"]
 
 
-@pytest.fixture
-def baseline_run(root_cause_runs: dict[str, Warehouse]) -> Warehouse:
-    """Scenario baseline at 1M rows: failures and latency depend on the API alone."""
-    return root_cause_runs["baseline"]
-
-
 # --------------------------------------------------------------------------- truth: planted and found
 
 
-def test_every_planted_incident_is_a_top_finding_with_the_right_segment(
-    default_run: Warehouse,
+def test_every_planted_incident_is_among_the_top_findings(default_run: Warehouse) -> None:
+    lines, missed, _ = grade(default_run)
+    print("\n" + "\n".join(lines))
+    assert not missed, [(e["kind"], e["segment"]) for e in missed]
+
+
+def test_at_most_one_significant_finding_is_explained_by_no_effect(default_run: Warehouse) -> None:
+    lines, _, unexplained = grade(default_run)
+    print("\n" + "\n".join(lines))
+    assert len(unexplained) <= MAX_UNEXPLAINED, [f["segment"] for f in unexplained]
+
+
+def test_baseline_gives_no_finding_on_a_dimension_value_and_no_incident(
+    root_cause_runs: dict[str, Warehouse],
 ) -> None:
-    effects, findings = load_truth(default_run)
-    planted = [e for e in effects if e["is_incident"]]
-    assert {e["effect_kind"] for e in planted} >= {"segment_cluster", "version_regression", "outage",
-                                                   "document_fragility", "client_auth_failures"}  # fmt: skip
-    top = findings[:TOP_N]
-    report = []
-    missed = []
-    for effect in planted:
-        hits = [f for f in top if matches(f, effect)]
-        where = ", ".join(f"{d}={effect[d]}" for d in DIMENSIONS if effect[d] is not None)
-        found = (
-            f"#{hits[0]['finding_rank']} {hits[0]['finding_type']} {hits[0]['segment']}"
-            if hits
-            else "NOT FOUND"
-        )
-        report.append(f"  planted {effect['effect_kind']:<21} {where:<45} -> {found}")
-        if not hits:
-            missed.append(effect)
-    print("\n" + "\n".join(report))
-    assert not missed, f"planted incidents missing from the top {TOP_N}: {missed}\n" + "\n".join(
-        report
+    """Every nuisance (seasonality, overdispersion, correlated dimensions, a nightly bump,
+    an SDK rollout), nothing planted: nothing to report about a dimension value, no incident."""
+    wh = root_cause_runs["baseline"]
+    assert wh.scalar("select count(*) from raw.generator_effects where is_incident") == 0
+    findings = wh.rows(
+        "select finding_type, segment from rca_findings where is_significant "
+        "and (finding_type in ('incident', 'traffic_drop') or segment <> 'api_name=' || api_name)"
     )
-
-
-def test_every_significant_finding_is_explained_by_an_effect(default_run: Warehouse) -> None:
-    effects, findings = load_truth(default_run)
-    false_positives = [f for f in findings if not any(matches(f, e) for e in effects)]
-    print(f"\n  {len(findings)} significant findings, {len(false_positives)} false positive(s)")
-    for f in false_positives:
-        print(
-            f"  false positive: #{f['finding_rank']} {f['finding_type']} {f['segment']} ({f['evidence']})"
-        )
-    assert len(false_positives) <= MAX_FALSE_POSITIVES, [f["segment"] for f in false_positives]
-
-
-def test_baseline_has_no_segment_version_or_client_type_finding(baseline_run: Warehouse) -> None:
-    calls = baseline_run.scalar("select count(*) from fct_api_calls")
-    assert calls >= 990_000, calls
-    dims = ("region", "document_type", "client_type", "api_version")
-    where = " or ".join(f"{d} is not null" for d in dims)
-    findings = baseline_run.rows(
-        f"select finding_type, segment from rca_findings where is_significant and ({where})"
-    )
-    lift = baseline_run.rows(
-        "select segment, q_value from rca_failure_lift where is_significant and segment_level <> 'api' "
-        "and (dimension_1 in ('region', 'document_type', 'client_type', 'api_version') "
-        "or dimension_2 in ('region', 'document_type', 'client_type', 'api_version'))"
-    )
-    versions = baseline_run.rows(
-        "select api_name, api_version from rca_version_regressions where is_regression"
-    )
-    tested = baseline_run.scalar(
-        "select count(*) from rca_failure_lift where is_tested and segment_level <> 'api'"
-    )
+    tested = wh.scalar("select count(*) from intermediate.int_rca_candidates_tested")
     print(
-        f"\n  baseline 1M: {tested} segments tested, significant: {lift}, regressions: {versions}"
+        f"\n  baseline: {tested} candidates tested, significant on a value or incident: {findings}"
     )
-    assert tested > 1000  # the test had a chance to find something
-    assert findings == [] and lift == [] and versions == []
+    assert tested > 1000  # the analysis had every chance to find something
+    assert findings == []
 
 
 def test_findings_agree_on_clean_and_dirty_data(
@@ -194,17 +170,88 @@ def test_findings_agree_on_clean_and_dirty_data(
 ) -> None:
     """Same seed, batches and drift: the same calls, with and without 3% planted defects.
 
-    Quarantine and deduplication remove ~2.5% of the dirty run's calls, so one
-    borderline segment (q near the FDR level) may cross the line either way.
+    Quarantine and deduplication remove ~2.5% of the dirty run's calls, so a
+    borderline finding may cross the line either way; a finding found in both
+    keeps its id.
     """
-    sql = ("select finding_type, segment from rca_findings "
-           "where finding_tier in ('change', 'hotspot') order by finding_rank")  # fmt: skip
+    sql = "select finding_id, finding_type, segment from rca_findings order by finding_rank"
     dirty, clean = demo_warehouse.rows(sql), clean_warehouse.rows(sql)
-    print(f"\n  dirty: {dirty}\n  clean: {clean}")
-    assert dirty[:4] and {tuple(r) for r in dirty[:4]} == {
-        tuple(r) for r in clean[:4]
-    }  # the new problems
-    assert len(set(dirty) ^ set(clean)) <= 1, set(dirty) ^ set(clean)
+    print(f"\n  dirty: {[r[2] for r in dirty]}\n  clean: {[r[2] for r in clean]}")
+    top_dirty, top_clean = {r[1:] for r in dirty[:5]}, {r[1:] for r in clean}
+    assert dirty and len(top_dirty - top_clean) <= 1, top_dirty - top_clean
+    shared = {r[1:]: r[0] for r in dirty}
+    for finding_id, kind, segment in clean:
+        if (kind, segment) in shared:
+            assert shared[(kind, segment)] == finding_id
+
+
+# --------------------------------------------------------------------------- dimensions and team logs
+
+TEAM_COLUMNS = ("timestamp", "api_name", "api_version", "region", "client_type", "document_type",
+                "status", "status_code", "latency_ms", "error_reason", "carrier")  # fmt: skip
+
+
+def write_team_csv(path: Path, seed: int = 3) -> str:
+    """A team's CSV with only the required columns plus `carrier`, a field we have never
+    seen; one carrier fails far more often on every API. Returns that carrier."""
+    rng = np.random.default_rng(seed)
+    start = datetime(2026, 10, 5)
+    carriers, bad = ("Jio", "Airtel", "Vi", "BSNL"), "Vi"
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        out = csv.writer(fh)
+        out.writerow(TEAM_COLUMNS)
+        for i in range(6000):
+            carrier = carriers[int(rng.integers(0, 4))]
+            fails = rng.random() < (0.30 if carrier == bad else 0.04)
+            out.writerow([
+                (start + timedelta(minutes=7 * i)).strftime("%Y-%m-%d %H:%M:%S"),
+                ("PAN_OCR", "FACE_MATCH", "BANK_VERIFY")[i % 3], "v2",
+                ("Metro", "Tier1", "Tier2", "Rural")[int(rng.integers(0, 4))],
+                "FinTech", "PAN", "failure" if fails else "success", 503 if fails else 200,
+                int(rng.integers(80, 400)), "service_down" if fails else "", carrier,
+            ])  # fmt: skip
+    return bad
+
+
+@pytest.fixture(scope="module")
+def team_warehouse(tmp_path_factory) -> tuple[Warehouse, str]:
+    """Generated calls plus a team's CSV without optional columns, with `carrier` made an
+    analysis dimension by one line (the var, here on the command line)."""
+    work = tmp_path_factory.mktemp("team")
+    wh = Warehouse(work / "warehouse.duckdb", work)
+    generate(wh.db, wh.work, "--rows", "20000", "--seed", "4", "--scenario", "baseline")
+    team_csv = work / "team_calls.csv"
+    bad = write_team_csv(team_csv)
+    run([sys.executable, "-m", "api_trust.ingest", str(team_csv)], wh.db, wh.work)
+    dims = json.dumps({"analysis_dimensions": {
+        "core": ["region", "document_type", "client_type", "api_version", "client_id", "service_name",
+                 "user_agent_family"],
+        "extra": ["sdk_version", "carrier"],
+    }})  # fmt: skip
+    dbt(wh.db, wh.work, "build", "--quiet", "--vars", dims, *ROOT_CAUSE_SELECTION)
+    return wh, bad
+
+
+def test_a_dimension_added_in_one_line_finds_the_incident_planted_on_it(team_warehouse) -> None:
+    wh, bad = team_warehouse
+    rows = wh.rows("select finding_rank, segment from rca_findings where is_significant order by 1")
+    print(f"\n  findings: {rows}")
+    assert any(f"carrier={bad}" in segment for _, segment in rows), rows
+    assert (
+        wh.scalar(
+            "select count(distinct segment) from intermediate.int_rca_cells_counted where segment like 'carrier=%'"
+        )
+        == 4
+    )  # every carrier is a segment
+
+
+def test_a_team_csv_without_optional_columns_builds_with_no_finding_about_unknown(
+    team_warehouse,
+) -> None:
+    wh, _ = team_warehouse
+    assert wh.scalar("select count(*) from fct_api_calls where client_id = 'unknown'") == 6000
+    assert wh.rows("select segment from rca_findings where segment ilike '%unknown%'") == []
+    assert wh.scalar("select count(*) from rca_findings where owner_team is null") == 0
 
 
 # --------------------------------------------------------------------------- conversion
@@ -286,6 +333,13 @@ def test_statistics_macros_match_known_values(demo_warehouse: Warehouse) -> None
         union all select 'z_large', {{ api_trust.proportion_z(520, 10000, 0.05) }}
         union all select 'z_two_ab', {{ api_trust.two_proportion_z(30, 200, 10, 150) }}
         union all select 'z_two_ba', {{ api_trust.two_proportion_z(10, 150, 30, 200) }}
+        union all select 'llr_z_large', {{ api_trust.llr_z(520, 10000, 500) }}
+        union all select 'llr_p_9_of_1', {{ api_trust.llr_p(9, 53, 1.13) }}
+        union all select 'llr_p_3_of_06', {{ api_trust.llr_p(3, 30, 0.6) }}
+        union all select 'llr_p_below', {{ api_trust.llr_p(4, 100, 5) }}
+        union all select 'llr_p_inflated', {{ api_trust.llr_p(30, 100, 10, 2) }}
+        union all select 'llr_p_plain', {{ api_trust.llr_p(30, 100, 10) }}
+        union all select 'lift_lower_90_300_15', {{ api_trust.lift_lower(90, 300, 15) }}
     """
     proc = dbt(demo_warehouse.db, demo_warehouse.work, "show", "--quiet", "--output", "json", "--limit", "100",
                "--inline", sql)  # fmt: skip
@@ -305,10 +359,24 @@ def test_statistics_macros_match_known_values(demo_warehouse: Warehouse) -> None
     # small counts: honest, where Wald would say p = 0.0009
     exact = _exact_upper_tail(3, 30, 0.02)
     assert exact / 2.5 < values["p_small"] < exact * 2.5, (values["p_small"], exact)
-    # large counts: the classical z of a proportion
+    # large counts: the classical z of a proportion, by both tests
     wald = (0.052 - 0.05) / math.sqrt(0.05 * 0.95 / 10000)
     assert values["z_large"] == pytest.approx(wald, rel=0.05)
+    assert values["llr_z_large"] == pytest.approx(wald, rel=0.1)
     assert values["z_two_ab"] == pytest.approx(-values["z_two_ba"])
+    # the Chernoff bound is never below the exact binomial tail, and not wildly above it
+    for name, k, n, e in (("llr_p_9_of_1", 9, 53, 1.13), ("llr_p_3_of_06", 3, 30, 0.6)):
+        exact = _exact_upper_tail(k, n, e / n)
+        assert exact <= values[name] < 40 * exact, (name, values[name], exact)
+    assert values["llr_p_below"] == 1.0  # fewer than expected is no evidence of "more"
+    # widening the variance by 2 is the square root of the bound
+    assert values["llr_p_inflated"] == pytest.approx(math.sqrt(values["llr_p_plain"]), rel=1e-9)
+    # 90 of 300 where 15 are expected: the Wilson lower bound of 0.3 over 0.05
+    z, p, n = 1.96, 0.3, 300
+    wilson = (p + z * z / (2 * n) - z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))) / (
+        1 + z * z / n
+    )
+    assert values["lift_lower_90_300_15"] == pytest.approx(wilson / 0.05, rel=1e-9)
 
 
 # --------------------------------------------------------------------------- report
@@ -319,12 +387,12 @@ def test_report_writes_insights_with_owned_findings(demo_warehouse: Warehouse) -
     path = demo_warehouse.work / "dashboards" / "insights.md"
     assert str(path) in proc.stdout.strip().splitlines()[-1]
     text = path.read_text(encoding="utf-8")
-    for heading in ("## Headline", "## SLO status", "## Conversion", "## Top 10 findings"):
+    for heading in ("## Headline", "## SLO status", "## Conversion", "## Top"):
         assert heading in text
     top = demo_warehouse.rows("select owner_team, evidence, recommendation from rca_findings "
                               "where finding_rank <= 10 order by finding_rank")  # fmt: skip
-    assert len(top) == 10
+    assert top
     for owner, evidence, recommendation in top:
         assert f"owner: {owner}" in text and evidence in text and recommendation in text
-    assert "Tier2" in text and datetime.now().strftime("%Y-%m-%d") in text
+    assert datetime.now().strftime("%Y-%m-%d") in text
     assert (ROOT / "Makefile").read_text().count("api_trust.report") >= 1

@@ -1,178 +1,402 @@
 {#
-    One row per problem worth acting on, ranked, routed to its owner (doc
-    rca_findings): new problems first (incidents, bad releases, segments and
-    clients that got worse), then hotspots in a segment of traffic, then
-    API-wide chronic health (SLO breaches, heavy tails); by impact within each.
-    Hotspots of one API on one dimension with one cause are one finding.
+    What to fix first (doc rca_findings): every candidate that passed the one
+    Benjamini-Hochberg pass and the effect-size floor, with the reason carrying
+    its excess, the day it started when it is new, no finding repeating its
+    parent or child, at most rca_max_findings_per_api per API, ranked by impact
+    (projected from its start when new), routed and advised by seed
+    rca_playbook, and flagged when acknowledged (seed rca_acknowledged_findings).
 #}
 {%- set wide = ['api_name', 'api_version', 'region', 'document_type', 'client_type', 'client_id'] -%}
 {%- set slow_weight = var('rca_slow_call_weight', 0.5) -%}
 
 with
 
-scoped as (
-    select * from {{ ref('rca_finding_scope') }}
+candidates as (
+    select * from {{ ref('int_rca_candidates_tested') }}
+    where is_significant
 ),
 
-calls as (
-    select * from {{ ref('fct_api_calls') }}
-    -- API traffic only: health checks, static assets, bots and probes stay in facts
-    where is_api_traffic is not false
+dated as (
+    select * from {{ ref('int_rca_findings_dated') }}
 ),
 
-tiered as (
+attributed as (
+    select * from {{ ref('int_rca_findings_attributed') }}
+),
+
+localised as (
+    select * from {{ ref('int_rca_incidents_localised') }}
+),
+
+leaves as (
+    select * from {{ ref('int_rca_leaves_counted') }}
+),
+
+playbook as (
+    select * from {{ ref('rca_playbook') }}
+),
+
+acknowledged as (
+    select * from {{ ref('rca_acknowledged_findings') }}
+),
+
+apis as (
+    select * from {{ ref('dim_apis') }}
+),
+
+data_window as (
+    select
+        max(called_on) as last_day,
+        cast(floor({{ api_trust.seconds_between(
+            'cast(min(called_on) as timestamp)', 'cast(max(called_on) as timestamp)'
+        ) }} / 86400) as integer) + 1 as days  -- noqa: RF04
+    from leaves
+),
+
+described as (
+    select
+        candidates.*,
+        {{ api_trust.rca_segment_columns('candidates.segment', skip=['api_name']) }},
+        coalesce(candidates.error_reason, attributed.error_reason) as carried_reason,
+        coalesce(candidates.failure_class, attributed.failure_class) as carried_class,
+        attributed.reason_share_of_excess,
+        coalesce(attributed.clients_affected, localised.clients_affected, 0) as clients_affected,
+        coalesce(dated.is_new, false) or candidates.started_at is not null as is_new,
+        coalesce(candidates.started_at, case when dated.is_new then dated.changed_at end) as changed_at,
+        dated.lift_before,
+        dated.lift_after,
+        -- a new problem's impact projected over the whole window from the day it started
+        case
+            when dated.is_new then data_window.days / greatest(dated.days_after, 1)
+            when candidates.started_at is not null and candidates.ended_at is null
+                then data_window.days / greatest(floor({{ api_trust.seconds_between(
+                    'cast(cast(candidates.started_at as date) as timestamp)', 'cast(data_window.last_day as timestamp)'
+                ) }} / 86400) + 1, 1)
+            else 1
+        end as projection
+    from candidates
+    cross join data_window
+    left join dated
+        on
+            candidates.finding_type = dated.finding_type
+            and candidates.segment = dated.segment
+            and candidates.metric = dated.metric
+    left join attributed
+        on
+            candidates.finding_type = attributed.finding_type
+            and candidates.segment = attributed.segment
+            and candidates.metric = attributed.metric
+            and candidates.started_at is not distinct from attributed.started_at
+    left join localised
+        on
+            candidates.finding_type = 'incident'
+            and candidates.api_name = localised.api_name
+            and candidates.started_at = localised.started_at
+),
+
+scored as (
     select
         *,
-        case
-            when finding_type in ('incident', 'version_regression') then 'change'
-            when
-                finding_type in ('failure_segment', 'client_auth')
-                and change_p_value < {{ var('rca_change_p', 0.001) }}
-                and affected_second_half * calls_first_half >= 1.5 * affected_first_half * calls_second_half
-                then 'change'
-            when finding_type in ('failure_segment', 'client_auth') then 'hotspot'
-            else 'api_health'
-        end as finding_tier,
-        excess_failures + {{ slow_weight }} * excess_slow_calls as impact
-    from scoped
+        (greatest(excess_failures, 0) + {{ slow_weight }} * greatest(excess_slow_calls, 0)) * projection as impact,
+        -- surprise on one scale for every producer: which of two nested findings holds the effect
+        {{ api_trust.llr_z('observed', 'calls', 'expected') }} as surprise,
+        -- identical segments: the more specific finding type speaks for them
+        case finding_type when 'version_regression' then 1 else 2 end as type_rank
+    from described
+),
+
+repeats as (
+    -- a finding nested in (or around) a more surprising one of the same metric, over the
+    -- same time, repeats it
+    select
+        weaker.finding_type,
+        weaker.segment,
+        weaker.metric,
+        weaker.started_at,
+        stronger.segment as stronger_segment,
+        stronger.metric as stronger_metric
+    from scored as weaker
+    inner join scored as stronger
+        on
+            -- both whole-window, or both time-bounded with overlapping windows
+            (weaker.ended_at is null) = (stronger.ended_at is null)
+            and (weaker.ended_at is null or (
+                weaker.started_at < stronger.ended_at and weaker.ended_at > stronger.started_at
+            ))
+            and not (
+                weaker.finding_type = stronger.finding_type and weaker.segment = stronger.segment
+                and weaker.started_at is not distinct from stronger.started_at
+            )
+            and (
+                -- nested segments of one metric; of a time-bounded finding, failures and slowness
+                -- of one incident are one finding too
+                (
+                    (weaker.metric = stronger.metric or weaker.ended_at is not null)
+                    and (
+                        {{ api_trust.rca_covers('weaker', 'stronger') }}
+                        or {{ api_trust.rca_covers('stronger', 'weaker') }}
+                    )
+                )
+                -- time-bounded findings have no explain-away: any overlap of one metric repeats
+                or (
+                    weaker.ended_at is not null and weaker.metric = stronger.metric
+                    and {{ api_trust.rca_overlaps('weaker', 'stronger') }}
+                )
+            )
+            and (
+                stronger.type_rank < weaker.type_rank
+                or (stronger.type_rank = weaker.type_rank and stronger.surprise > weaker.surprise)
+                or (
+                    stronger.type_rank = weaker.type_rank and stronger.surprise = weaker.surprise
+                    and stronger.segment < weaker.segment
+                )
+            )
+),
+
+unrepeated as (
+    select scored.*
+    from scored
+    where not exists (
+            select 1 as is_repeat from repeats
+            where
+                repeats.finding_type = scored.finding_type
+                and repeats.segment = scored.segment
+                and repeats.metric = scored.metric
+                and repeats.started_at is not distinct from scored.started_at
+        )
 ),
 
 grouped as (
+    -- chronic hotspots of one API on one dimension with one cause are one finding
+    -- (PAN_OCR in Tier2 and in Rural, both carried by blurry images: one fix)
     select
         *,
         case
-            when finding_tier = 'hotspot' and finding_type = 'failure_segment' and dimension_2 is not null
-                then api_name || '|' || dimension_2 || '|' || coalesce(dominant_error_reason, '')
-            else finding_type || '|' || segment
+            when
+                ended_at is null and not is_new and finding_type in ('failure_segment', 'slow_calls')
+                and api_name is not null and {{ api_trust.rca_depth() }} = 2
+                then finding_type || '|' || metric || '|' || api_name || '|'
+                    || regexp_extract(segment, ', ([a-z0-9_]+)=', 1) || '|' || coalesce(carried_reason, '')
+            else finding_type || '|' || metric || '|' || segment || '|' || coalesce(cast(started_at as varchar), '')
         end as group_key
-    from tiered
+    from unrepeated
 ),
 
 members as (
     select
         *,
         row_number() over (partition by group_key order by impact desc, segment asc) as member_rank,
-        count(*) over (partition by group_key) as group_size
+        count(*) over (partition by group_key) as group_size,
+        sum(impact) over (partition by group_key) as group_impact,
+        sum(excess_failures) over (partition by group_key) as group_excess_failures,
+        sum(excess_slow_calls) over (partition by group_key) as group_excess_slow_calls,
+        sum(calls) over (partition by group_key) as group_calls,
+        sum(observed) over (partition by group_key) as group_observed,
+        sum(expected) over (partition by group_key) as group_expected
     from grouped
 ),
 
-group_totals as (
+siblings as (
     select
         group_key,
-        sum(calls) as calls,
-        sum(segment_value * calls) as failures,
-        sum(baseline_value * calls) as expected_failures,
-        sum(excess_failures) as excess_failures,
-        sum(impact) as impact,
         {{ api_trust.ordered_string_agg(
             "case when member_rank > 1 then segment end", '; ', 'member_rank'
-        ) }} as related_segments
+        ) }} as sibling_segments
     from members
     where group_size > 1
     group by group_key
 ),
 
-group_clients as (
-    -- distinct clients over all members of a group (members are API x value pairs)
+kept as (
     select
-        members.group_key,
-        count(distinct calls.client_id) as clients_affected
+        {{ api_trust.star_except(
+            'members', ['impact', 'excess_failures', 'excess_slow_calls', 'calls', 'observed', 'expected', 'lift']
+        ) }},
+        members.group_impact as impact,
+        members.group_excess_failures as excess_failures,
+        members.group_excess_slow_calls as excess_slow_calls,
+        members.group_calls as calls,
+        members.group_observed as observed,
+        members.group_expected as expected,
+        {{ api_trust.safe_rate('members.group_observed', 'members.group_expected') }} as lift,
+        siblings.sibling_segments,
+        row_number() over (
+            partition by members.api_name order by members.group_impact desc, members.p_value asc, members.segment asc
+        ) as api_rank
     from members
-    inner join calls
-        on
-            members.api_name = calls.api_name
-            {%- for dim in wide[1:] %}
-                and (members.{{ dim }} is null or members.{{ dim }} = calls.{{ dim }})
-            {%- endfor %}
-    where members.group_size > 1 and not calls.is_success
-    group by members.group_key
+    left join siblings
+        on members.group_key = siblings.group_key
+    where members.member_rank = 1
 ),
 
-scored as (
+related as (
+    -- the five strongest segments each finding speaks for, and how many more
     select
-        members.finding_type,
-        members.finding_tier,
-        members.segment,
-        members.segment || coalesce(' (and ' || group_totals.related_segments || ')', '') as segment_label,
-        {{ api_trust.segment_dimensions(wide, 'members') }},
-        members.owner_team,
-        members.metric,
-        members.dominant_error_reason,
-        members.reference,
-        group_totals.related_segments,
-        coalesce(group_totals.calls, members.calls) as calls,
-        coalesce(group_totals.failures / group_totals.calls, members.segment_value) as segment_value,
-        coalesce(group_totals.expected_failures / group_totals.calls, members.baseline_value) as baseline_value,
-        coalesce(group_totals.failures / group_totals.expected_failures, members.lift) as lift,
-        coalesce(group_totals.excess_failures, members.excess_failures) as excess_failures,
-        members.excess_slow_calls,
-        coalesce(group_totals.impact, members.impact) as impact,
-        coalesce(group_clients.clients_affected, members.clients_affected) as clients_affected,
-        {{ api_trust.safe_rate('members.affected_first_half', 'members.calls_first_half') }} as first_half_rate,
-        {{ api_trust.safe_rate('members.affected_second_half', 'members.calls_second_half') }} as second_half_rate,
-        members.p_value,
-        members.q_value,
-        members.started_at,
-        members.ended_at
-    from members
-    left join group_totals
-        on members.group_key = group_totals.group_key
-    left join group_clients
-        on members.group_key = group_clients.group_key
-    where members.member_rank = 1
+        repeats.stronger_segment,
+        repeats.stronger_metric,
+        {{ api_trust.ordered_string_agg(
+            "case when repeats.related_rank <= 5 then repeats.segment end", '; ', 'repeats.related_rank'
+        ) }}
+        || case when count(*) > 5 then ' and ' || cast(count(*) - 5 as varchar) || ' more' else '' end
+            as related_segments
+    from (
+        select
+            distinct_repeats.*,
+            row_number() over (
+                partition by distinct_repeats.stronger_segment, distinct_repeats.stronger_metric
+                order by distinct_repeats.impact desc, distinct_repeats.segment asc
+            ) as related_rank
+        from (
+            select distinct
+                repeats.stronger_segment,
+                repeats.stronger_metric,
+                repeats.segment,
+                scored.impact
+            from repeats
+            inner join scored
+                on
+                    repeats.finding_type = scored.finding_type
+                    and repeats.segment = scored.segment
+                    and repeats.metric = scored.metric
+                    and repeats.started_at is not distinct from scored.started_at
+            -- the same segment under another finding type is not another segment
+            where repeats.segment <> repeats.stronger_segment
+        ) as distinct_repeats
+    ) as repeats
+    group by repeats.stronger_segment, repeats.stronger_metric
+),
+
+capped as (
+    select *
+    from kept
+    where api_name is null or api_rank <= {{ var('rca_max_findings_per_api', 3) }}
+),
+
+advised as (
+    -- the first playbook rule that fits the finding's type, failure class and dimensions
+    select
+        capped.finding_type,
+        capped.segment,
+        capped.metric,
+        capped.started_at,
+        playbook.owner_team,
+        playbook.recommendation,
+        {{ api_trust.rca_value_of('capped', 'playbook.dimension') }} as rule_value,
+        row_number() over (
+            partition by capped.finding_type, capped.segment, capped.metric, capped.started_at
+            order by playbook.rule_no
+        ) as rule_rank
+    from capped
+    inner join playbook
+        on
+            playbook.finding_type in (capped.finding_type, '*')
+            and playbook.failure_class in (coalesce(capped.carried_class, '*'), '*')
+            and (playbook.dimension = '*' or {{ api_trust.rca_value_of('capped', 'playbook.dimension') }} is not null)
+),
+
+identified as (
+    select
+        capped.*,
+        substr(md5(
+            capped.finding_type || '|' || capped.segment || '|' || capped.metric || '|'
+            || coalesce(cast(capped.started_at as varchar), '')
+        ), 1, 16) as finding_id,
+        coalesce(nullif(advised.owner_team, ''), apis.owner_team, '{{ var("default_owner_team") }}') as owner_team,
+        replace(replace(replace(replace(
+            coalesce(advised.recommendation, 'Investigate {segment}.'),
+            '{segment}', capped.segment
+        ),
+        '{api_name}', coalesce(capped.api_name, 'the platform')),
+        '{value}', coalesce(advised.rule_value, capped.segment)),
+        '{error_reason}', coalesce(capped.carried_reason, 'failures')) as recommendation,
+        nullif(concat_ws('; ', capped.sibling_segments, related.related_segments), '') as related_segments
+    from capped
+    left join advised
+        on
+            capped.finding_type = advised.finding_type
+            and capped.segment = advised.segment
+            and capped.metric = advised.metric
+            and capped.started_at is not distinct from advised.started_at
+            and advised.rule_rank = 1
+    left join apis
+        on capped.api_name = apis.api_name
+    left join related
+        on
+            capped.segment = related.stronger_segment
+            and capped.metric = related.stronger_metric
 ),
 
 final as (
     select
         -- ids
+        identified.finding_id,
         cast(row_number() over (
             order by
-                case scored.finding_tier when 'change' then 1 when 'hotspot' then 2 else 3 end asc,
-                scored.impact desc,
-                scored.segment asc
+                case when acknowledged.finding_id is null then 0 else 1 end,
+                identified.impact desc, identified.p_value asc, identified.segment asc
         ) as integer) as finding_rank,
 
         -- strings
-        scored.finding_type,
-        scored.finding_tier,
-        scored.segment,
+        identified.finding_type,
+        case
+            when identified.finding_type = 'slo_breach' then 'api_health'
+            when identified.is_new then 'change'
+            else 'hotspot'
+        end as finding_tier,
+        identified.segment,
         {%- for dim in wide %}
-            scored.{{ dim }},
+            identified.{{ dim }},
         {%- endfor %}
-        scored.owner_team,
-        scored.metric,
-        scored.dominant_error_reason,
-        scored.related_segments,
-        {{ api_trust.finding_evidence('scored') }}
+        identified.owner_team,
+        identified.metric,
+        identified.carried_reason as dominant_error_reason,
+        identified.carried_class as failure_class,
+        identified.related_segments,
+        identified.evidence
         || case
-            when scored.finding_tier = 'change' and scored.finding_type in ('failure_segment', 'client_auth')
-                then ' New: '
-                    || {{ api_trust.fmt_pct('scored.first_half_rate') }}
-                    || ' of calls in the first half of the window, '
-                    || {{ api_trust.fmt_pct('scored.second_half_rate') }} || ' in the second.'
+            when identified.carried_reason is not null and identified.reason_share_of_excess is not null
+                then ' The excess is carried by ' || identified.carried_reason || ' ('
+                    || {{ api_trust.fmt_pct('least(identified.reason_share_of_excess, 1)', 0) }} || ').'
+            else ''
+        end
+        || case
+            when identified.is_new and identified.lift_after is not null
+                then ' New since ' || substr(cast(identified.changed_at as varchar), 1, 10) || ': '
+                    || {{ api_trust.fmt_x('identified.lift_before') }} || ' its usual rate before, '
+                    || {{ api_trust.fmt_x('identified.lift_after') }} || ' after.'
             else ''
         end as evidence,
-        {{ api_trust.finding_recommendation('scored') }} as recommendation,
+        identified.recommendation,
 
         -- numbers
-        scored.segment_value,
-        scored.baseline_value,
-        scored.lift,
-        cast(scored.calls as bigint) as calls,
-        cast(scored.excess_failures as double) as excess_failures,
-        cast(scored.excess_slow_calls as double) as excess_slow_calls,
-        cast(scored.impact as double) as impact,
-        cast(scored.clients_affected as bigint) as clients_affected,
-        scored.p_value,
-        scored.q_value,
+        {{ api_trust.safe_rate('identified.observed', 'identified.calls') }} as segment_value,
+        {{ api_trust.safe_rate('identified.expected', 'identified.calls') }} as baseline_value,
+        identified.lift,
+        identified.lift_lower,
+        cast(round(identified.calls) as bigint) as calls,
+        cast(identified.excess_failures as double) as excess_failures,
+        cast(identified.excess_slow_calls as double) as excess_slow_calls,
+        cast(identified.impact as double) as impact,
+        cast(
+            identified.impact
+            / nullif(sum(case when acknowledged.finding_id is null then identified.impact end) over (), 0)
+            as double
+        ) as share_of_excess,
+        cast(identified.clients_affected as bigint) as clients_affected,
+        identified.p_value,
+        identified.q_value,
 
         -- booleans
-        coalesce(scored.q_value <= {{ var('rca_fdr_q') }}, true) as is_significant,
+        identified.is_significant,
+        identified.is_new,
+        acknowledged.finding_id is not null as is_acknowledged,
 
         -- timestamps
-        scored.started_at,
-        scored.ended_at
-    from scored
+        identified.changed_at as started_at,
+        identified.ended_at
+    from identified
+    left join acknowledged
+        on identified.finding_id = acknowledged.finding_id
 )
 
 select * from final

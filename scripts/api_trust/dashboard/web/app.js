@@ -86,7 +86,13 @@
     if (f.document_type) parts.push('on ' + f.document_type + ' documents');
     if (f.client_type && !f.client_id) parts.push('for ' + f.client_type + ' clients');
     if (f.client_id) parts.push('client ' + f.client_id + (f.client_type ? ' (' + f.client_type + ')' : ''));
-    if (f.started_at && f.finding_type === 'incident') parts.push(String(f.started_at).slice(0, 16) + ' to ' + String(f.ended_at || '').slice(11, 16) + ' UTC');
+    // dimensions beyond the mart's columns (sdk_version, a team's extra fields) are in the segment text
+    const own = ['api_name', 'api_version', 'region', 'document_type', 'client_type', 'client_id'];
+    String(f.segment || '').split(', ').forEach((part) => {
+      const i = part.indexOf('=');
+      if (i > 0 && own.indexOf(part.slice(0, i)) < 0) parts.push(part.slice(0, i).replace(/_/g, ' ') + ' ' + part.slice(i + 1));
+    });
+    if (f.started_at && f.ended_at) parts.push(String(f.started_at).slice(0, 16) + ' to ' + String(f.ended_at).slice(0, 16) + ' UTC');
     return parts.join(', ') || 'whole platform';
   }
   function metricValue(metric, v) {
@@ -100,7 +106,7 @@
   function findingView(f) {
     const scope = f.api_name ? (D.keyOf(f.api_name) === f.api_name ? 'api:' + f.api_name : (D.keyOf(f.api_name) ? 'unknown' : 'all')) : 'all';
     let from = DAYS[0], to = DAYS[DAYS.length - 1];
-    if (f.started_at && f.finding_type === 'incident') { from = String(f.started_at).slice(0, 10); to = String(f.ended_at || f.started_at).slice(0, 10); }
+    if (f.started_at && f.ended_at) { from = String(f.started_at).slice(0, 10); to = String(f.ended_at).slice(0, 10); }
     return { scope, from, to };
   }
   function openFinding(f) {
@@ -292,7 +298,7 @@
       if (!P.findings) { const c = el('div', 'card wide'); noteBox(c, 'Ranked findings', P.missing.findings || 'rca_findings not built'); box.appendChild(c); return; }
       const rows = findingsInScope();
       tableCard(box, 'findings', plural(rows.length, 'finding') + ' for ' + D.scopeText(state.scope) + ', ranked (click one to filter the page to it)',
-        'rca_findings: ranked by tier (new problems, chronic hotspots, API-wide health), then by impact (excess failed and slow calls); whole period; findings without an API (client credentials) under all APIs only', [
+        'rca_findings: ranked by impact (excess failed and slow calls, a new problem projected from its start); whole period; findings without an API (a client, a region across APIs) under all APIs only', [
           ['finding_rank', '#', 'num'], [(r) => human(r.finding_tier) + '\n' + human(r.finding_type), 'Kind', 'pre'], [where, 'Where', 'pre'], ['owner_team', 'Owner'],
           [(r) => metricValue(r.metric, r.segment_value) + ' vs ' + metricValue(r.metric, r.baseline_value) + '\n' + human(r.metric), 'Segment vs baseline', 'pre'],
           [(r) => r.lift === null || r.lift === undefined ? '' : Number(r.lift).toFixed(2) + 'x', 'Lift'], ['calls', 'Calls', 'num'],

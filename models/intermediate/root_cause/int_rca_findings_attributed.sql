@@ -1,0 +1,213 @@
+{#
+    Which error reason carries each significant finding's excess, and how many
+    clients it touched (doc rca_method). A reason's excess is its failures in
+    the finding's calls minus what the API's usual reason mix predicts for
+    those calls (each API's rate of that reason); the reason with the largest
+    excess carries the finding, not the most frequent one (a region's
+    blurry images are "mostly" a common reason anyway). Findings of the time
+    side bring their own reason.
+#}
+{%- set dims = api_trust.rca_dimensions() -%}
+
+with
+
+candidates as (
+    -- findings whose producer names no reason (the time side names its own)
+    select * from {{ ref('int_rca_candidates_tested') }}
+    where is_significant and error_reason is null
+),
+
+leaves as (
+    select * from {{ ref('int_rca_leaves_counted') }}
+),
+
+api_calls as (
+    select
+        api_name,
+        sum(calls) as calls
+    from leaves
+    group by api_name
+),
+
+api_reasons as (
+    -- each API's usual rate of each reason, per call
+    select
+        leaves.api_name,
+        leaves.error_reason,
+        min(leaves.failure_class) as failure_class,
+        sum(leaves.failures) / min(api_calls.calls) as reason_rate
+    from leaves
+    inner join api_calls
+        on leaves.api_name = api_calls.api_name
+    where leaves.error_reason is not null
+    group by leaves.api_name, leaves.error_reason
+),
+
+findings as (
+    select distinct
+        finding_type,
+        segment,
+        metric,
+        started_at,
+        ended_at,
+        {{ api_trust.rca_segment_columns('segment') }}
+    from candidates
+),
+
+matched as (
+    -- each finding's leaves: an equi-join on the API where the finding names one
+    {%- for scope in ['api', 'cross_api'] %}
+        select
+            findings.finding_type,
+            findings.segment,
+            findings.metric,
+            findings.started_at as finding_started_at,
+            leaves.*
+        from findings
+        inner join leaves
+            on
+                {%- if scope == 'api' %}
+                    findings.api_name = leaves.api_name
+                {%- else %}
+                    findings.api_name is null
+                {%- endif %}
+                and {{ api_trust.rca_covers('findings', 'leaves') }}
+                -- a time-bounded finding: the days of its window
+                and (findings.started_at is null or leaves.called_on >= cast(findings.started_at as date))
+                and (findings.ended_at is null or leaves.called_on < cast(findings.ended_at as date))
+        {%- if loop.first %}
+            union all
+        {%- endif %}
+    {%- endfor %}
+),
+
+finding_api_calls as (
+    select
+        finding_type,
+        segment,
+        metric,
+        finding_started_at,
+        api_name,
+        sum(calls) as calls
+    from matched
+    group by finding_type, segment, metric, finding_started_at, api_name
+),
+
+reason_excess as (
+    -- observed minus expected failures of each reason the finding's APIs know
+    select
+        finding_api_calls.finding_type,
+        finding_api_calls.segment,
+        finding_api_calls.metric,
+        finding_api_calls.finding_started_at,
+        api_reasons.error_reason,
+        min(api_reasons.failure_class) as failure_class,
+        sum(finding_api_calls.calls * api_reasons.reason_rate) as expected_failures
+    from finding_api_calls
+    inner join api_reasons
+        on finding_api_calls.api_name = api_reasons.api_name
+    group by
+        finding_api_calls.finding_type,
+        finding_api_calls.segment,
+        finding_api_calls.metric,
+        finding_api_calls.finding_started_at,
+        api_reasons.error_reason
+),
+
+reason_observed as (
+    select
+        finding_type,
+        segment,
+        metric,
+        finding_started_at,
+        error_reason,
+        sum(failures) as failures
+    from matched
+    where error_reason is not null
+    group by finding_type, segment, metric, finding_started_at, error_reason
+),
+
+carried as (
+    select
+        reason_excess.*,
+        coalesce(reason_observed.failures, 0) - reason_excess.expected_failures as excess_failures,
+        sum(coalesce(reason_observed.failures, 0) - reason_excess.expected_failures) over (
+            partition by
+                reason_excess.finding_type,
+                reason_excess.segment,
+                reason_excess.metric,
+                reason_excess.finding_started_at
+        ) as finding_excess_failures,
+        row_number() over (
+            partition by
+                reason_excess.finding_type,
+                reason_excess.segment,
+                reason_excess.metric,
+                reason_excess.finding_started_at
+            order by
+                coalesce(reason_observed.failures, 0) - reason_excess.expected_failures desc, reason_excess.error_reason
+        ) as reason_rank
+    from reason_excess
+    left join reason_observed
+        on
+            reason_excess.finding_type = reason_observed.finding_type
+            and reason_excess.segment = reason_observed.segment
+            and reason_excess.metric = reason_observed.metric
+            and reason_excess.finding_started_at is not distinct from reason_observed.finding_started_at
+            and reason_excess.error_reason = reason_observed.error_reason
+),
+
+clients as (
+    select
+        finding_type,
+        segment,
+        metric,
+        finding_started_at,
+        {%- if 'client_id' in dims %}
+            count(distinct case
+                when (metric = 'slow_call_share' and slow_calls > 0) or (metric <> 'slow_call_share' and failures > 0)
+                    then client_id
+            end)
+        {%- else %}
+            cast(null as bigint)
+        {%- endif %} as clients_affected
+    from matched
+    group by finding_type, segment, metric, finding_started_at
+),
+
+final as (
+    select
+        -- strings
+        findings.finding_type,
+        findings.segment,
+        findings.metric,
+        case when findings.metric <> 'slow_call_share' and carried.excess_failures > 0 then carried.error_reason end
+            as error_reason,
+        case when findings.metric <> 'slow_call_share' and carried.excess_failures > 0 then carried.failure_class end
+            as failure_class,
+
+        -- numbers
+        case when findings.metric <> 'slow_call_share' and carried.excess_failures > 0
+                then {{ api_trust.safe_rate('carried.excess_failures', 'carried.finding_excess_failures') }}
+        end as reason_share_of_excess,
+        cast(coalesce(clients.clients_affected, 0) as bigint) as clients_affected,
+
+        -- timestamps
+        findings.started_at
+    from findings
+    left join carried
+        on
+            findings.finding_type = carried.finding_type
+            and findings.segment = carried.segment
+            and findings.metric = carried.metric
+            and findings.started_at is not distinct from carried.finding_started_at
+            and carried.reason_rank = 1
+    left join clients
+        on
+            findings.finding_type = clients.finding_type
+            and findings.segment = clients.segment
+            and findings.metric = clients.metric
+            and findings.started_at is not distinct from clients.finding_started_at
+)
+
+select * from final

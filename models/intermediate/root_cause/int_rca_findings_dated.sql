@@ -1,0 +1,209 @@
+{#
+    When did each significant segment finding start (doc rca_method, "new")?
+    Its daily observed and expected counts (the API's usual rate per call)
+    are split at every day; the split with the largest likelihood ratio of
+    "one lift before, another after" against "one lift throughout" is tested
+    with overdispersion estimated from the days themselves (day-to-day
+    variation is not a change) and Bonferroni over the splits. A finding is
+    new when p <= var('rca_change_p') and its lift after is at least
+    var('rca_min_lift') times its lift before: it started on that day.
+#}
+{%- set dims = api_trust.rca_dimensions() -%}
+
+with
+
+candidates as (
+    select * from {{ ref('int_rca_candidates_tested') }}
+    where is_significant and finding_type in ('failure_segment', 'slow_calls')
+),
+
+leaves as (
+    select * from {{ ref('int_rca_leaves_counted') }}
+),
+
+api_rates as (
+    select
+        api_name,
+        (sum(failures) + 0.375) / (sum(calls) + 0.75) as failure_rate,
+        (sum(slow_calls) + 0.375) / (sum(timed_successes) + 0.75) as slow_rate
+    from leaves
+    group by api_name
+),
+
+findings as (
+    select
+        finding_type,
+        segment,
+        metric,
+        expected as finding_expected,
+        {{ api_trust.rca_segment_columns('segment') }}
+    from candidates
+),
+
+matched as (
+    -- each finding's leaves: an equi-join on the API where the finding names one
+    {%- for scope in ['api', 'cross_api'] %}
+        select
+            findings.finding_type,
+            findings.segment,
+            findings.metric,
+            findings.finding_expected,
+            leaves.called_on,
+            case when findings.metric = 'failure_rate' then leaves.failures else leaves.slow_calls end as observed,
+            case
+                when findings.metric = 'failure_rate' then leaves.calls * api_rates.failure_rate
+                else leaves.timed_successes * api_rates.slow_rate
+            end as expected
+        from findings
+        inner join leaves
+            on
+                {%- if scope == 'api' %}
+                    findings.api_name = leaves.api_name
+                {%- else %}
+                    findings.api_name is null
+                {%- endif %}
+                and {{ api_trust.rca_covers('findings', 'leaves') }}
+        inner join api_rates
+            on leaves.api_name = api_rates.api_name
+        {%- if loop.first %}
+            union all
+        {%- endif %}
+    {%- endfor %}
+),
+
+daily as (
+    select
+        finding_type,
+        segment,
+        metric,
+        called_on,
+        sum(observed) as observed,
+        -- scaled so that the days add up to the finding's own expectation (after explain-away)
+        sum(expected) * min(finding_expected) / sum(sum(expected)) over (partition by finding_type, segment, metric)
+            as expected
+    from matched
+    group by finding_type, segment, metric, called_on
+),
+
+cumulated as (
+    select
+        *,
+        row_number() over running as day_no,
+        sum(observed) over running as observed_before,
+        sum(expected) over running as expected_before,
+        count(*) over finding as days,  -- noqa: RF04
+        sum(observed) over finding as total_observed,
+        sum(expected) over finding as total_expected
+    from daily
+    window
+        finding as (partition by finding_type, segment, metric),
+        running as (
+            partition by finding_type, segment, metric order by called_on
+            rows between unbounded preceding and current row
+        )
+),
+
+splits as (
+    select
+        *,
+        total_observed - observed_before as observed_after,
+        total_expected - expected_before as expected_after,
+        case when observed_before > 0
+                then observed_before * ln(observed_before * total_expected / (expected_before * total_observed))
+            else 0
+        end
+        + case when total_observed - observed_before > 0
+                then (total_observed - observed_before)
+                    * ln(
+                        (total_observed - observed_before) * total_expected
+                        / ((total_expected - expected_before) * total_observed)
+                    )
+            else 0
+        end as llr
+    from cumulated
+    where day_no < days and total_observed > 0
+),
+
+best as (
+    select *
+    from (
+        select
+            *,
+            row_number()
+                over (partition by finding_type, segment, metric order by llr desc, called_on asc)
+                as split_rank
+        from splits
+    ) as ranked
+    where split_rank = 1
+),
+
+dispersion as (
+    -- Pearson chi-square of the days around the two-lift model, per degree of freedom
+    select
+        best.finding_type,
+        best.segment,
+        best.metric,
+        sum(
+            power(
+                daily.observed - daily.expected * case
+                    when daily.called_on <= best.called_on then best.observed_before / best.expected_before
+                    else best.observed_after / best.expected_after
+                end, 2
+            ) / greatest(daily.expected * case
+                when daily.called_on <= best.called_on then best.observed_before / best.expected_before
+                else best.observed_after / best.expected_after
+            end, 0.5)
+        ) / greatest(min(best.days) - 2, 1) as dispersion
+    from best
+    inner join daily
+        on
+            best.finding_type = daily.finding_type
+            and best.segment = daily.segment
+            and best.metric = daily.metric
+    group by best.finding_type, best.segment, best.metric
+),
+
+tested as (
+    select
+        best.*,
+        greatest(dispersion.dispersion, 1) as dispersion,
+        least(1.0, (best.days - 1) * {{ api_trust.two_sided_p(
+            'sqrt(2 * greatest(best.llr, 0) / greatest(dispersion.dispersion, 1))'
+        ) }}) as change_p_value
+    from best
+    inner join dispersion
+        on
+            best.finding_type = dispersion.finding_type
+            and best.segment = dispersion.segment
+            and best.metric = dispersion.metric
+),
+
+final as (
+    select
+        -- strings
+        finding_type,
+        segment,
+        metric,
+
+        -- numbers
+        cast(days as integer) as days,  -- noqa: RF04
+        cast(days - day_no as integer) as days_after,
+        {{ api_trust.safe_rate('observed_before', 'expected_before') }} as lift_before,
+        {{ api_trust.safe_rate('observed_after', 'expected_after') }} as lift_after,
+        observed_after - expected_after as excess_after,
+        dispersion,
+        change_p_value,
+
+        -- booleans
+        coalesce(
+            change_p_value <= {{ var('rca_change_p') }}
+            and observed_after * expected_before >= {{ var('rca_min_lift') }} * observed_before * expected_after,
+            false
+        ) as is_new,
+
+        -- timestamps
+        {{ api_trust.add_hours('cast(called_on as timestamp)', 24) }} as changed_at
+    from tested
+)
+
+select * from final
