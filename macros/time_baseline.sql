@@ -38,12 +38,26 @@
     from {{ source }}
 ),
 
+{{ prefix }}_day_totals as (
+    select
+        api_name,
+        day_at,
+        sum(own_observed) as day_own_observed,
+        sum(own_exposure) as day_own_exposure
+    from {{ prefix }}_own
+    group by api_name, day_at
+),
+
 {{ prefix }}_own_days as (
     select
-        *,
-        sum(own_observed) over (partition by api_name, day_at) as day_own_observed,
-        sum(own_exposure) over (partition by api_name, day_at) as day_own_exposure
-    from {{ prefix }}_own
+        own.*,
+        day_totals.day_own_observed,
+        day_totals.day_own_exposure
+    from {{ prefix }}_own as own
+    inner join {{ prefix }}_day_totals as day_totals
+        on
+            own.api_name = day_totals.api_name
+            and own.day_at = day_totals.day_at
 ),
 
 {{ prefix }}_api as (
@@ -283,17 +297,39 @@
     from {{ prefix }}_days_tested
 ),
 
+{{ prefix }}_days_effective as (
+    select
+        *,
+        upper_observed / upper_dispersion as upper_effective_observed,
+        upper_expected / upper_dispersion as upper_effective_expected,
+        lower_observed / lower_dispersion as lower_effective_observed,
+        lower_expected / lower_dispersion as lower_effective_expected
+    from {{ prefix }}_days_dispersed
+),
+
+{{ prefix }}_days_deviates as (
+    select
+        *,
+        case when upper_effective_observed > 0 and upper_effective_expected > 0 then
+            {{ api_trust.poisson_upper_z('upper_effective_observed', 'upper_effective_expected') }}
+        end as upper_z,
+        case when lower_effective_expected > 0 then
+            {{ api_trust.poisson_lower_z('lower_effective_observed', 'lower_effective_expected') }}
+        end as lower_z
+    from {{ prefix }}_days_effective
+),
+
 {{ prefix }}_scored as (
     select
         hours.*,
         {{ api_trust.poisson_upper_p(
-            'days.upper_observed / days.upper_dispersion', 'days.upper_expected / days.upper_dispersion'
+            'days.upper_effective_observed', 'days.upper_effective_expected', 'days.upper_z'
         ) }} as p_day_upper,
         {{ api_trust.poisson_lower_p(
-            'days.lower_observed / days.lower_dispersion', 'days.lower_expected / days.lower_dispersion'
+            'days.lower_effective_observed', 'days.lower_effective_expected', 'days.lower_z'
         ) }} as p_day_lower
     from {{ prefix }}_hours_scored as hours
-    inner join {{ prefix }}_days_dispersed as days
+    inner join {{ prefix }}_days_deviates as days
         on
             hours.api_name = days.api_name
             and hours.day_at = days.day_at

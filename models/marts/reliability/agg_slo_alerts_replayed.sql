@@ -29,31 +29,32 @@ last_step as (
 
 firing as (
     {%- for severity in severities %}
-    {%- set severity_rules = rules | selectattr('severity', 'equalto', severity) | list %}
-    select
-        api_name,
-        '{{ severity }}' as severity,
-        step_no,
-        evaluated_at,
-        {%- for rule in rules %}
-        {{ 'is_' ~ rule.rule ~ '_firing' if rule.severity == severity else 'false' }} as is_{{ rule.rule }}_firing,
-        {%- endfor %}
-        greatest(
-            {%- for rule in severity_rules %}
-            case when is_{{ rule.rule }}_firing then burn_rate_{{ rule.long_window_minutes }}m end
-            {{- ',' if not loop.last }}
+        {%- set severity_rules = rules | selectattr('severity', 'equalto', severity) | list %}
+        select
+            api_name,
+            '{{ severity }}' as severity,
+            step_no,
+            evaluated_at,
+            {%- for rule in rules %}
+                {{ 'is_' ~ rule.rule ~ '_firing' if rule.severity == severity else 'false' }}
+                    as is_{{ rule.rule }}_firing,
             {%- endfor %}
-        ) as burn_rate,
-        greatest(
-            {%- for rule in severity_rules %}
-            case when is_{{ rule.rule }}_firing then bad_calls_{{ rule.long_window_minutes }}m end
-            {{- ',' if not loop.last }}
-            {%- endfor %}
-        ) as bad_calls,
-        step_no - row_number() over (partition by api_name order by step_no) as episode
-    from replayed
-    where is_{{ severity }}_alerting
-    {{ 'union all' if not loop.last }}
+            greatest(
+                {%- for rule in severity_rules %}
+                    case when is_{{ rule.rule }}_firing then burn_rate_{{ rule.long_window_minutes }}m end
+                    {{- ',' if not loop.last }}
+                {%- endfor %}
+            ) as burn_rate,
+            greatest(
+                {%- for rule in severity_rules %}
+                    case when is_{{ rule.rule }}_firing then bad_calls_{{ rule.long_window_minutes }}m end
+                    {{- ',' if not loop.last }}
+                {%- endfor %}
+            ) as bad_calls,
+            step_no - row_number() over (partition by api_name order by step_no) as episode
+        from replayed
+        where is_{{ severity }}_alerting
+        {% if not loop.last %}union all{% endif %}
     {%- endfor %}
 ),
 
@@ -69,9 +70,11 @@ episodes as (
         max(evaluated_at) as last_firing_at,
         max(burn_rate) as peak_burn_rate,
         max(bad_calls) as peak_bad_calls,
-        concat_ws(', '
+        concat_ws(
+            ', ',
             {%- for rule in rules %}
-            , case when max(case when is_{{ rule.rule }}_firing then 1 else 0 end) = 1 then '{{ rule.rule }}' end
+                case when max(case when is_{{ rule.rule }}_firing then 1 else 0 end) = 1 then '{{ rule.rule }}' end
+                {{- ',' if not loop.last }}
             {%- endfor %}
         ) as rules_fired
     from firing

@@ -41,8 +41,8 @@ window_hours as (
     inner join hours
         on
             windows.api_name = hours.api_name
-            and hours.hour_at >= windows.started_at
-            and hours.hour_at < windows.ended_at
+            and windows.started_at <= hours.hour_at
+            and windows.ended_at > hours.hour_at
 ),
 
 peaks as (

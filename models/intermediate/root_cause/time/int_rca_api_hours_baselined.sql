@@ -41,7 +41,9 @@ failure_hours_flagged as (
             and failure_hours.hour_at = failure_first_scored.hour_at
 ),
 
-{{ api_trust.seasonal_baseline_ctes('failure', 'failure_hours_flagged', 'failures', 'calls', 'is_flagged_first', flag_p) }},
+{{ api_trust.seasonal_baseline_ctes(
+    'failure', 'failure_hours_flagged', 'failures', 'calls', 'is_flagged_first', flag_p
+) }},
 
 {{ api_trust.seasonal_baseline_ctes('traffic_first', 'traffic_hours', 'calls', '1', 'false', flag_p) }},
 
@@ -57,7 +59,9 @@ traffic_hours_flagged as (
             and traffic_hours.hour_at = traffic_first_scored.hour_at
 ),
 
-{{ api_trust.seasonal_baseline_ctes('traffic', 'traffic_hours_flagged', 'calls', '1', 'is_flagged_first', flag_p) }},
+{{ api_trust.seasonal_baseline_ctes(
+    'traffic', 'traffic_hours_flagged', 'calls', '1', 'is_flagged_first', flag_p
+) }},
 
 final as (
     select

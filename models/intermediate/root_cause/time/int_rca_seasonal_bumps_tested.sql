@@ -45,12 +45,21 @@ hours_of_day_scored as (
     from hours_of_day
 ),
 
+hours_of_day_deviates as (
+    select
+        *,
+        case
+            when failures > 0 and expected > 0
+                then {{ api_trust.poisson_upper_z('failures / dispersion', 'expected / dispersion') }}
+        end as z
+    from hours_of_day_scored
+),
+
 hours_of_day_flagged as (
     select
         *,
-        coalesce({{ api_trust.poisson_upper_p('failures / dispersion', 'expected / dispersion') }} <= {{ flag_p }}, false)
-            as is_flagged
-    from hours_of_day_scored
+        coalesce({{ api_trust.poisson_upper_p('failures', 'expected', 'z') }} <= {{ flag_p }}, false) as is_flagged
+    from hours_of_day_deviates
 ),
 
 -- a run may wrap around midnight: count hours from the API's first unflagged hour
@@ -170,7 +179,9 @@ top_reasons as (
             partition by run_reasons.api_name, run_reasons.run
             order by
                 run_reasons.failures - runs.expected * coalesce(
-                    {{ api_trust.safe_rate('api_reasons.failures - run_reasons.failures', 'api_reasons.api_failures - runs.failures') }},
+                    {{ api_trust.safe_rate(
+                        'api_reasons.failures - run_reasons.failures', 'api_reasons.api_failures - runs.failures'
+                    ) }},
                     0
                 ) desc,
                 run_reasons.error_reason
@@ -186,6 +197,16 @@ top_reasons as (
             and run_reasons.error_reason = api_reasons.error_reason
 ),
 
+runs_deviates as (
+    select
+        *,
+        case
+            when failures > 0 and expected > 0
+                then {{ api_trust.poisson_upper_z('failures / dispersion', 'expected / dispersion') }}
+        end as z
+    from runs
+),
+
 scored as (
     select
         runs.*,
@@ -194,9 +215,9 @@ scored as (
         mod(first_hours.hour_of_day + runs.run_hours, 24) as end_hour_of_day,
         top_reasons.error_reason,
         top_reasons.failure_class,
-        {{ api_trust.poisson_upper_p('runs.failures / runs.dispersion', 'runs.expected / runs.dispersion') }} as raw_p_value,
+        {{ api_trust.poisson_upper_p('runs.failures', 'runs.expected', 'runs.z') }} as raw_p_value,
         {{ api_trust.poisson_lower_bound('runs.failures / runs.dispersion') }} * runs.dispersion as failures_lower
-    from runs
+    from runs_deviates as runs
     inner join run_hours as first_hours
         on
             runs.api_name = first_hours.api_name

@@ -24,6 +24,17 @@ periods as (
     select * from {{ ref('int_slo_periods_measured') }}
 ),
 
+windows_described as (
+    select
+        *,
+        -- the end's time of day, with its date when the window crosses midnight
+        case
+            when cast(ended_at as date) = cast(started_at as date) then substr(cast(ended_at as varchar), 12, 5)
+            else substr(cast(ended_at as varchar), 1, 16)
+        end as end_text
+    from windows
+),
+
 window_candidates as (
     select
         window_type as finding_type,
@@ -42,19 +53,23 @@ window_candidates as (
         error_reason,
         failure_class,
         case
-            when window_type = 'incident' then
-                api_name || ' failed ' || cast(failures as varchar) || ' of ' || cast(calls as varchar)
-                || ' calls (' || {{ api_trust.fmt_pct('failures / calls') }} || ') from '
-                || substr(cast(started_at as varchar), 1, 16) || ' to ' || substr(cast(ended_at as varchar), 12, 5)
-                || ' UTC, against ' || cast(round(expected, 1) as varchar) || ' expected at those hours'
-                || coalesce('; the excess is mostly ' || error_reason, '')
+            when window_type = 'incident'
+                then
+                    api_name || ' failed ' || cast(failures as varchar) || ' of ' || cast(calls as varchar)
+                    || ' calls (' || {{ api_trust.fmt_pct('failures / calls') }} || ') from '
+                    || substr(cast(started_at as varchar), 1, 16) || ' to ' || end_text
+                    || ' UTC, against ' || cast(round(expected, 1) as varchar) || ' expected at those hours'
+                    || coalesce('; the excess is mostly ' || error_reason, '')
             else
                 api_name || ' received ' || cast(calls as varchar) || ' calls from '
-                || substr(cast(started_at as varchar), 1, 16) || ' to ' || substr(cast(ended_at as varchar), 12, 5)
+                || substr(cast(started_at as varchar), 1, 16) || ' to ' || end_text
                 || ' UTC, against ' || cast(round(expected, 1) as varchar) || ' expected at those hours'
-                || case when silent_hours > 0 then ' (' || cast(silent_hours as varchar) || ' h with no call at all)' else '' end
+                || case
+                    when silent_hours > 0 then ' (' || cast(silent_hours as varchar) || ' h with no call at all)'
+                    else ''
+                end
         end as evidence
-    from windows
+    from windows_described
 ),
 
 bump_candidates as (
@@ -79,7 +94,7 @@ bump_candidates as (
         || lpad(cast(end_hour_of_day as varchar), 2, '0') || ':00 UTC ' || api_name || ' failed '
         || cast(failures as varchar) || ' of ' || cast(calls as varchar) || ' calls ('
         || {{ api_trust.fmt_pct('failures / calls') }} || '), against ' || cast(round(expected, 1) as varchar)
-        || ' expected from its rate at other hours: a recurring bump, not an incident a night'
+        || ' expected from its rate at other hours: a recurring bump, not an incident every night'
             as evidence
     from bumps
 ),
@@ -103,8 +118,13 @@ slo_candidates as (
         failure_class,
         api_name || ' failed ' || cast(bad_calls as varchar) || ' of ' || cast(eligible_calls as varchar)
         || ' eligible calls by the platform''s fault over its ' || cast(cast(slo_period_days as integer) as varchar)
-        || '-day SLO period (' || cast(round(chronic_bad_calls, 1) as varchar) || ' beyond its incidents), against a budget of '
-        || cast(round(error_budget_calls, 1) as varchar) || ' (target ' || {{ api_trust.fmt_pct('availability_target', 2) }} || ')'
+        || '-day SLO period ('
+        || cast(round(chronic_bad_calls, 1) as varchar)
+        || ' beyond its incidents), against a budget of '
+        || cast(round(error_budget_calls, 1) as varchar)
+        || ' (target '
+        || {{ api_trust.fmt_pct('availability_target', 2) }}
+        || ')'
             as evidence
     from periods
     where chronic_bad_calls >= {{ var('slo_min_bad_calls') }}

@@ -4,13 +4,38 @@
     burn rate over each rule window ending at the step, and which rules and
     severities fire. Only steps that can fire are evaluated: every rule needs
     a bad call in its short window, so steps more than the longest short
-    window after an API's last bad call cannot fire and are left out.
+    window after a bad call cannot fire and are left out.
 #}
 {%- set rules = var('slo_alert_rules') -%}
-{%- set windows = ((rules | map(attribute='long_window_minutes') | list) + (rules | map(attribute='short_window_minutes') | list)) | unique | sort -%}
+{%- set long_windows = rules | map(attribute='long_window_minutes') | list -%}
+{%- set short_windows = rules | map(attribute='short_window_minutes') | list -%}
+{%- set windows = (long_windows + short_windows) | unique | sort -%}
 {%- set longest_short = rules | map(attribute='short_window_minutes') | max -%}
 {%- set z = var('slo_alert_bound_z') -%}
 {%- set severities = rules | map(attribute='severity') | unique | list -%}
+{#- each rule's condition and each severity's, as SQL text (doc slo_alerting) -#}
+{%- set rule_conditions = [] -%}
+{%- for rule in rules -%}
+    {%- set long = rule.long_window_minutes -%}
+    {%- set short = rule.short_window_minutes -%}
+    {%- set allowed = rule.budget_share ~ ' * slo_period_days * 1440 / ' ~ long ~ ' * (1 - availability_target)' -%}
+    {%- set long_bad = 'bad_calls_' ~ long ~ 'm' -%}
+    {%- set long_bad = api_trust.poisson_lower_bound(long_bad, z) if z > 0 else long_bad -%}
+    {%- do rule_conditions.append({
+        'rule': rule.rule,
+        'sql': long_bad ~ ' >= ' ~ allowed ~ ' * eligible_calls_' ~ long ~ 'm and eligible_calls_' ~ long ~ 'm > 0'
+            ~ ' and bad_calls_' ~ short ~ 'm >= ' ~ allowed ~ ' * eligible_calls_' ~ short ~ 'm'
+            ~ ' and eligible_calls_' ~ short ~ 'm > 0'
+    }) -%}
+{%- endfor -%}
+{%- set severity_conditions = [] -%}
+{%- for severity in severities -%}
+    {%- set columns = [] -%}
+    {%- for rule in rules if rule.severity == severity -%}
+        {%- do columns.append('is_' ~ rule.rule ~ '_firing') -%}
+    {%- endfor -%}
+    {%- do severity_conditions.append({'severity': severity, 'sql': columns | join(' or ')}) -%}
+{%- endfor -%}
 
 with
 
@@ -39,50 +64,60 @@ last_step as (
     select max(step_no) as step_no from steps
 ),
 
-offsets as (
-    {{ dbt.generate_series(longest_short // 5) }}
+-- Only APIs with a bad call can fire, and only up to the longest short window after their
+-- last one: their steps made dense, so every window is a difference of running totals.
+spans as (
+    select
+        steps.api_name,
+        min(steps.step_no) as first_step_no,
+        least(max(steps.step_no) + {{ longest_short // 5 - 1 }}, max(last_step.step_no)) as last_step_no
+    from steps
+    cross join last_step
+    group by steps.api_name
+    having sum(steps.bad_calls) > 0
 ),
 
-evaluation_steps as (
-    select distinct
-        steps.api_name,
-        steps.step_no + offsets.generated_number - 1 as step_no
-    from steps
-    cross join offsets
-    cross join last_step
-    where
-        steps.bad_calls > 0
-        and steps.step_no + offsets.generated_number - 1 <= last_step.step_no
+dense_steps as (
+    select
+        api_name,
+        {{ api_trust.integer_range('first_step_no', 'last_step_no') }} as step_no
+    from spans
 ),
 
 series as (
     select
-        coalesce(steps.api_name, evaluation_steps.api_name) as api_name,
-        coalesce(steps.step_no, evaluation_steps.step_no) as step_no,
+        dense_steps.api_name,
+        dense_steps.step_no,
         coalesce(steps.eligible_calls, 0) as eligible_calls,
-        coalesce(steps.bad_calls, 0) as bad_calls,
-        evaluation_steps.step_no is not null as is_evaluated
-    from steps
-    full outer join evaluation_steps
+        coalesce(steps.bad_calls, 0) as bad_calls
+    from dense_steps
+    left join steps
         on
-            steps.api_name = evaluation_steps.api_name
-            and steps.step_no = evaluation_steps.step_no
+            dense_steps.api_name = steps.api_name
+            and dense_steps.step_no = steps.step_no
+),
+
+running as (
+    select
+        *,
+        sum(eligible_calls) over step_order as running_eligible_calls,
+        sum(bad_calls) over step_order as running_bad_calls
+    from series
+    window step_order as (partition by api_name order by step_no rows unbounded preceding)
 ),
 
 windowed as (
     select
-        api_name,
-        step_no,
-        is_evaluated,
         {%- for minutes in windows %}
-        sum(eligible_calls) over (
-            partition by api_name order by step_no range between {{ minutes // 5 - 1 }} preceding and current row
-        ) as eligible_calls_{{ minutes }}m,
-        sum(bad_calls) over (
-            partition by api_name order by step_no range between {{ minutes // 5 - 1 }} preceding and current row
-        ) as bad_calls_{{ minutes }}m{{ ',' if not loop.last }}
+            running_eligible_calls - coalesce(lag(running_eligible_calls, {{ minutes // 5 }}) over step_order, 0)
+                as eligible_calls_{{ minutes }}m,
+            running_bad_calls - coalesce(lag(running_bad_calls, {{ minutes // 5 }}) over step_order, 0)
+                as bad_calls_{{ minutes }}m,
         {%- endfor %}
-    from series
+        api_name,
+        step_no
+    from running
+    window step_order as (partition by api_name order by step_no)
 ),
 
 evaluated as (
@@ -93,28 +128,16 @@ evaluated as (
     from windowed
     inner join slos
         on windowed.api_name = slos.api_name
-    where windowed.is_evaluated
+    -- a step can fire only with a bad call in its longest short window
+    where windowed.bad_calls_{{ longest_short }}m > 0
 ),
 
 rules_applied as (
     select
-        *,
-        {%- for rule in rules %}
-        {%- set long = rule.long_window_minutes -%}
-        {%- set short = rule.short_window_minutes -%}
-        {%- set threshold = rule.budget_share ~ ' * slo_period_days * 1440 / ' ~ long %}
-        coalesce(
-            {% if z > 0 -%}
-            {{ api_trust.poisson_lower_bound('bad_calls_' ~ long ~ 'm', z) }}
-            {%- else -%}
-            bad_calls_{{ long }}m
-            {%- endif %} >= {{ threshold }} * (1 - availability_target) * eligible_calls_{{ long }}m
-            and eligible_calls_{{ long }}m > 0
-            and bad_calls_{{ short }}m >= {{ threshold }} * (1 - availability_target) * eligible_calls_{{ short }}m
-            and eligible_calls_{{ short }}m > 0,
-            false
-        ) as is_{{ rule.rule }}_firing{{ ',' if not loop.last }}
+        {%- for condition in rule_conditions %}
+            coalesce({{ condition.sql }}, false) as is_{{ condition.rule }}_firing,
         {%- endfor %}
+        *
     from evaluated
 ),
 
@@ -128,22 +151,20 @@ final as (
         availability_target,
         slo_period_days,
         {%- for minutes in windows %}
-        cast(eligible_calls_{{ minutes }}m as bigint) as eligible_calls_{{ minutes }}m,
-        cast(bad_calls_{{ minutes }}m as bigint) as bad_calls_{{ minutes }}m,
-        {{ api_trust.safe_rate(api_trust.safe_rate('bad_calls_' ~ minutes ~ 'm', 'eligible_calls_' ~ minutes ~ 'm'),
-                               '(1 - availability_target)') }} as burn_rate_{{ minutes }}m,
+            cast(eligible_calls_{{ minutes }}m as bigint) as eligible_calls_{{ minutes }}m,
+            cast(bad_calls_{{ minutes }}m as bigint) as bad_calls_{{ minutes }}m,
+            {{ api_trust.safe_rate(
+                api_trust.safe_rate('bad_calls_' ~ minutes ~ 'm', 'eligible_calls_' ~ minutes ~ 'm'),
+                '(1 - availability_target)'
+            ) }} as burn_rate_{{ minutes }}m,
         {%- endfor %}
 
         -- booleans
         {%- for rule in rules %}
-        is_{{ rule.rule }}_firing,
+            is_{{ rule.rule }}_firing,
         {%- endfor %}
-        {%- for severity in severities %}
-        (
-            {%- for rule in rules if rule.severity == severity %}
-            is_{{ rule.rule }}_firing{{ ' or ' if not loop.last }}
-            {%- endfor %}
-        ) as is_{{ severity }}_alerting,
+        {%- for condition in severity_conditions %}
+            ({{ condition.sql }}) as is_{{ condition.severity }}_alerting,
         {%- endfor %}
 
         -- timestamps: a step is evaluated at the end of its 5-minute bucket

@@ -119,7 +119,7 @@ measured as (
         bad_reasons.error_reason,
         bad_reasons.failure_class,
         {%- for severity in severities %}
-        coalesce(alerts_at_end.is_{{ severity }}_alerting, false) as is_{{ severity }}_alerting,
+            coalesce(alerts_at_end.is_{{ severity }}_alerting, false) as is_{{ severity }}_alerting,
         {%- endfor %}
         data_end.ended_at,
         -- the period starts inside the data, or the data is all there is
@@ -143,6 +143,16 @@ measured as (
         on counted.api_name = alerts_at_end.api_name
 ),
 
+deviates as (
+    select
+        *,
+        case
+            when chronic_bad_calls > 0 and error_budget_calls > 0
+                then {{ api_trust.poisson_upper_z('chronic_bad_calls', 'error_budget_calls') }}
+        end as chronic_z
+    from measured
+),
+
 judged as (
     select
         *,
@@ -152,9 +162,9 @@ judged as (
         chronic_bad_calls >= {{ min_bad }}
         and {{ api_trust.poisson_lower_bound('chronic_bad_calls') }} > (1 - availability_target) * eligible_calls
             as is_chronic_beyond_doubt,
-        {{ api_trust.poisson_upper_p('chronic_bad_calls', 'error_budget_calls') }} as chronic_p_value,
+        {{ api_trust.poisson_upper_p('chronic_bad_calls', 'error_budget_calls', 'chronic_z') }} as chronic_p_value,
         {{ api_trust.poisson_lower_bound('chronic_bad_calls') }} as chronic_bad_calls_lower
-    from measured
+    from deviates
 ),
 
 final as (
@@ -169,7 +179,7 @@ final as (
             when is_breached then 'breached'
             when
                 {%- for severity in severities %}
-                is_{{ severity }}_alerting or
+                    is_{{ severity }}_alerting or
                 {%- endfor %}
                 (bad_calls > 0 and bad_calls >= 0.75 * error_budget_calls)
                 then 'at_risk'
@@ -177,7 +187,7 @@ final as (
         end as status,
         case
             {%- for severity in severities %}
-            when is_{{ severity }}_alerting then '{{ severity }}'
+                when is_{{ severity }}_alerting then '{{ severity }}'
             {%- endfor %}
         end as alert_severity,
 
