@@ -157,14 +157,6 @@
     )
 {%- endmacro %}
 
-{# Number of dimensions the union of segments `a` and `b` names. #}
-{% macro rca_union_depth(a, b) -%}
-    (
-        {%- for dim in api_trust.rca_dimensions() %}
-            case when coalesce({{ a }}.{{ dim }}, {{ b }}.{{ dim }}) is not null then 1 else 0 end{{ ' +' if not loop.last }}
-        {%- endfor %}
-    )
-{%- endmacro %}
 
 {#
     A key that orders version labels numerically ('v2' < 'v10' < 'v10.1'):

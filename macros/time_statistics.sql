@@ -13,19 +13,6 @@
     cast(floor({{ api_trust.seconds_between("cast('2000-01-01 00:00:00' as timestamp)", expr) }} / {{ 60 * minutes }}.0) as bigint)
 {%- endmacro %}
 
-{# Start of the `minutes`-long bucket a timestamp falls in (buckets aligned on midnight). #}
-{% macro truncate_to_minutes(expr, minutes) -%}
-    {{ return(adapter.dispatch('truncate_to_minutes', 'api_trust')(expr, minutes)) }}
-{%- endmacro %}
-
-{% macro default__truncate_to_minutes(expr, minutes) -%}
-    time_bucket(interval '{{ minutes }} minutes', {{ expr }})
-{%- endmacro %}
-
-{% macro spark__truncate_to_minutes(expr, minutes) -%}
-    timestamp_seconds(floor(unix_timestamp({{ expr }}) / {{ 60 * minutes }}) * {{ 60 * minutes }})
-{%- endmacro %}
-
 {# A timestamp plus a whole number of minutes. #}
 {% macro add_minutes(expr, minutes) -%}
     {{ return(adapter.dispatch('add_minutes', 'api_trust')(expr, minutes)) }}

@@ -91,7 +91,7 @@ cumulated as (
         row_number() over running as day_no,
         sum(observed) over running as observed_before,
         sum(expected) over running as expected_before,
-        count(*) over finding as days,
+        count(*) over finding as days,  -- noqa: RF04
         sum(observed) over finding as total_observed,
         sum(expected) over finding as total_expected
     from daily
@@ -186,7 +186,7 @@ final as (
         metric,
 
         -- numbers
-        cast(days as integer) as days,
+        cast(days as integer) as days,  -- noqa: RF04
         cast(days - day_no as integer) as days_after,
         {{ api_trust.safe_rate('observed_before', 'expected_before') }} as lift_before,
         {{ api_trust.safe_rate('observed_after', 'expected_after') }} as lift_after,

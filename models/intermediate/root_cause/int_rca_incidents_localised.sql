@@ -1,3 +1,5 @@
+-- Layout rule LT02 is off here: the linter cannot indent the jinja loops over dimensions.
+-- noqa: disable=LT02
 {#
     What is different about each incident (doc rca_method): the calls inside an
     incident window (int_rca_incident_windows) against the same API's calls
@@ -47,8 +49,8 @@ window_calls as (
     inner join calls
         on
             windows.api_name = calls.api_name
-            and calls.called_at >= windows.started_at
-            and calls.called_at < windows.ended_at
+            and windows.started_at <= calls.called_at
+            and windows.ended_at > calls.called_at
 ),
 
 window_dimensions as (
@@ -56,8 +58,10 @@ window_dimensions as (
     select
         window_calls.request_id
         {%- for dim in extras %},
-            nullif(max(case when call_dimensions.dimension = '{{ dim }}' then call_dimensions.dimension_value end), 'unknown')
-                as {{ dim }}
+            nullif(
+                max(case when call_dimensions.dimension = '{{ dim }}' then call_dimensions.dimension_value end),
+                'unknown'
+            ) as {{ dim }}
         {%- endfor %}
     from window_calls
     inner join {{ ref('fct_call_dimensions') }} as call_dimensions
@@ -181,8 +185,9 @@ scored as (
 narrowed as (
     select
         *,
-        row_number() over (partition by api_name, started_at order by llr desc, length(local_segment), local_segment)
-            as narrowing_rank
+        row_number() over (
+            partition by api_name, started_at order by llr desc, length(local_segment) asc, local_segment asc
+        ) as narrowing_rank
     from scored
     where
         lift_lower >= {{ var('rca_min_lift') }}

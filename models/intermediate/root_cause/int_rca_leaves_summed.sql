@@ -1,3 +1,5 @@
+-- Layout rule LT02 is off here: the linter cannot indent the jinja loops over dimensions.
+-- noqa: disable=LT02
 {#
     The leaf cube summed over the whole window (int_rca_leaves_counted without
     its day and reason): one row per combination of the analysis dimensions,
@@ -37,6 +39,7 @@ summed as (
     group by
     {%- for dim in dims %}
             {{ dim }}{{ ',' if not loop.last }}
+    
     
         {%- endfor %}
 ),

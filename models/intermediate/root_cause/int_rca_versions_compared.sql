@@ -1,3 +1,5 @@
+-- Layout rule LT02 is off here: the linter cannot indent the jinja loops over dimensions.
+-- noqa: disable=LT02
 {#
     Each version of an API compared with the one before it (doc rca_versions): each version
     of an API against the version first seen before it (versions already live
@@ -94,7 +96,7 @@ strata as (
             ,
             leaves.{{ dim }}
     
-            {%- endfor %}
+        {%- endfor %}
 ),
 
 days as (
@@ -158,6 +160,7 @@ expected as (
             * (1 - (strata.{{ o }}_old + {{ k }} * day_rates.{{ rate }}) / (strata.{{ n }}_old + {{ k }}))
             / (strata.{{ n }}_old + {{ k }})
         ) as expected_{{ metric }}_variance{{ ',' if loop.first }}
+    
     
     {%- endfor %}
     from strata

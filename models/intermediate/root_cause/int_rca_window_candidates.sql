@@ -1,4 +1,6 @@
 -- depends_on: {{ ref('int_rca_leaves_summed') }}
+-- Layout rule LT02 is off here: the linter cannot indent the jinja loops over dimensions.
+-- noqa: disable=LT02
 {#
     Incidents of a segment across APIs (doc rca_method): a carrier failing
     Telecom users in Rural areas on every API for a few days is too thin on any
@@ -74,14 +76,20 @@ day_leaves as (
         sum(leaves.records) as records,
         sum(leaves.calls) as calls,
         sum(leaves.failures) as failures,
-        sum(leaves.calls * api_rates.failure_rate
-            {%- for dim in scan_dims %} * coalesce(factors_{{ loop.index }}.failure_factor, 1){% endfor %})
-            as expected_failures,
+        sum(
+            leaves.calls * api_rates.failure_rate
+            {%- for dim in scan_dims %}
+                * coalesce(factors_{{ loop.index }}.failure_factor, 1)
+            {%- endfor %}
+        ) as expected_failures,
         sum(leaves.timed_successes) as timed_successes,
         sum(leaves.slow_calls) as slow_calls,
-        sum(leaves.timed_successes * api_rates.slow_rate
-            {%- for dim in scan_dims %} * coalesce(factors_{{ loop.index }}.slow_factor, 1){% endfor %})
-            as expected_slow_calls
+        sum(
+            leaves.timed_successes * api_rates.slow_rate
+            {%- for dim in scan_dims %}
+                * coalesce(factors_{{ loop.index }}.slow_factor, 1)
+            {%- endfor %}
+        ) as expected_slow_calls
     from leaves
     inner join api_rates
         on leaves.api_name = api_rates.api_name
@@ -127,17 +135,17 @@ series as (
         select
             '{{ metric }}' as metric,
             {{ api_trust.rca_segment('daily', scan_dims) }} as segment,
-            called_on,
-            records,
-            {{ trials }} as calls,
-            {{ observed }} as observed,
-            {{ expected }} as expected
+            daily.called_on,
+            daily.records,
+            daily.{{ trials }} as calls,  -- noqa: AL09
+            daily.{{ observed }} as observed,
+            daily.{{ expected }} as expected
         from daily
         where
             {%- for dim in scan_dims %}
-                (is_any_{{ dim }} = 1 or {{ dim }} is not null) and
+                (daily.is_any_{{ dim }} = 1 or daily.{{ dim }} is not null) and
             {%- endfor %}
-            {{ expected }} > 0
+            daily.{{ expected }} > 0
         {%- if loop.first %}
             union all
         {%- endif %}
@@ -148,7 +156,7 @@ numbered as (
     select
         *,
         row_number() over (partition by metric, segment order by called_on) as day_no,
-        count(*) over (partition by metric, segment) as days,
+        count(*) over (partition by metric, segment) as days,  -- noqa: RF04
         sum(observed) over (partition by metric, segment) as total_observed,
         sum(expected) over (partition by metric, segment) as total_expected,
         sum(records) over (partition by metric, segment) as total_records,
@@ -181,7 +189,7 @@ runs as (
         on
             first_day.metric = last_day.metric
             and first_day.segment = last_day.segment
-            and last_day.day_no >= first_day.day_no
+            and first_day.day_no <= last_day.day_no
             and 2 * (last_day.day_no - first_day.day_no + 1) <= first_day.days
     where first_day.total_records >= {{ var('rca_min_calls') }} and first_day.days >= 4
 ),
@@ -211,7 +219,9 @@ best as (
     from (
         select
             *,
-            row_number() over (partition by metric, segment order by llr desc, first_called_on, last_called_on) as run_rank
+            row_number() over (
+                partition by metric, segment order by llr desc, first_called_on asc, last_called_on asc
+            ) as run_rank
         from scored
     ) as ranked
     where run_rank = 1

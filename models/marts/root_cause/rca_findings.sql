@@ -49,7 +49,7 @@ data_window as (
         max(called_on) as last_day,
         cast(floor({{ api_trust.seconds_between(
             'cast(min(called_on) as timestamp)', 'cast(max(called_on) as timestamp)'
-        ) }} / 86400) as integer) + 1 as days
+        ) }} / 86400) as integer) + 1 as days  -- noqa: RF04
     from leaves
 ),
 
@@ -121,7 +121,7 @@ repeats as (
             -- both whole-window, or both time-bounded with overlapping windows
             (weaker.ended_at is null) = (stronger.ended_at is null)
             and (weaker.ended_at is null or (
-                weaker.started_at < stronger.ended_at and stronger.started_at < weaker.ended_at
+                weaker.started_at < stronger.ended_at and weaker.ended_at > stronger.started_at
             ))
             and not (
                 weaker.finding_type = stronger.finding_type and weaker.segment = stronger.segment
@@ -157,7 +157,7 @@ unrepeated as (
     select scored.*
     from scored
     where not exists (
-            select 1 from repeats
+            select 1 as is_repeat from repeats
             where
                 repeats.finding_type = scored.finding_type
                 and repeats.segment = scored.segment

@@ -5,7 +5,8 @@
     with or without calls (doc rca_time_baseline). An hour is covered when the
     platform logged any API call in it: a gap in everyone's logs is missing
     data, not an outage, and a 2015 log beside 2026 data is not ten years of
-    silence.
+    silence. The first and last hours of the data are partial and never judged
+    for traffic.
 #}
 {%- set flag_p = var('rca_incident_flag_p') -%}
 
@@ -34,6 +35,22 @@ hourly as (
 
 covered_hours as (
     select distinct hour_at from hourly
+),
+
+-- The first and last hours of an extract are partial (cut mid-hour, or holding only late
+-- retries): no traffic is judged there.
+data_edges as (
+    select
+        min(hour_at) as first_hour_at,
+        max(hour_at) as last_hour_at
+    from covered_hours
+),
+
+covered_full_hours as (
+    select covered_hours.hour_at
+    from covered_hours
+    cross join data_edges
+    where covered_hours.hour_at > data_edges.first_hour_at and covered_hours.hour_at < data_edges.last_hour_at
 ),
 
 coverage as (
@@ -79,10 +96,10 @@ traffic_tested as (
 grid as (
     select
         traffic_tested.api_name,
-        covered_hours.hour_at
+        covered_full_hours.hour_at
     from traffic_tested
-    inner join covered_hours
-        on covered_hours.hour_at between traffic_tested.first_hour_at and traffic_tested.last_hour_at
+    inner join covered_full_hours
+        on covered_full_hours.hour_at between traffic_tested.first_hour_at and traffic_tested.last_hour_at
 ),
 
 combined as (

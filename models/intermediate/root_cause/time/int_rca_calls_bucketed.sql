@@ -21,7 +21,8 @@ slos as (
 classified as (
     select
         calls.api_name,
-        {{ api_trust.truncate_to_minutes('calls.called_at', 5) }} as bucket_at,
+        -- an integer step groups faster than a timestamp bucket
+        {{ api_trust.time_step_number('calls.called_at', 5) }} as step_no,
         calls.is_success,
         calls.failure_class,
         calls.error_reason,
@@ -35,7 +36,7 @@ classified as (
 counted as (
     select
         api_name,
-        bucket_at,
+        step_no,
         is_success,
         failure_class,
         error_reason,
@@ -45,7 +46,7 @@ counted as (
     from classified
     group by
         api_name,
-        bucket_at,
+        step_no,
         is_success,
         failure_class,
         error_reason,
@@ -68,7 +69,8 @@ final as (
         is_latency_good,
 
         -- timestamps
-        cast(bucket_at as timestamp) as bucket_at
+        cast({{ api_trust.add_minutes("cast('2000-01-01 00:00:00' as timestamp)", 'step_no * 5') }} as timestamp)
+            as bucket_at
     from counted
 )
 

@@ -33,7 +33,8 @@ series as (
         cast(failures as double) as observed,
         expected_failures as expected,
         failure_baseline_rel_var * expected_failures as rel_var_expected,
-        failure_day_dispersion * expected_failures as dispersion_expected
+        failure_day_dispersion * expected_failures as dispersion_expected,
+        coalesce(failure_p_value <= {{ flag_p }}, false) as is_hour_flagged
     from hours
     where calls > 0
     union all
@@ -46,7 +47,8 @@ series as (
         cast(calls as double) as observed,
         expected_calls as expected,
         traffic_baseline_rel_var * expected_calls as rel_var_expected,
-        traffic_day_dispersion * expected_calls as dispersion_expected
+        traffic_day_dispersion * expected_calls as dispersion_expected,
+        coalesce(traffic_p_value <= {{ flag_p }}, false) as is_hour_flagged
     from hours
     where is_traffic_tested
 ),
@@ -202,13 +204,102 @@ kept as (
         and flagged_only.raw_p_value * grid_sizes.grid_windows < 1
 ),
 
--- the window's hours, for its counts and its reason
-kept_hours as (
+-- The incident is the best window extended over the hours next to it that are flagged on
+-- their own (with day-to-day variation the best window can be the worst hour alone).
+flagged_hour_runs as (
+    select
+        api_name,
+        window_type,
+        min(series_rank) as run_start_rank,
+        max(series_rank) as run_end_rank
+    from (
+        select
+            api_name,
+            window_type,
+            series_rank,
+            series_rank - row_number() over (partition by api_name, window_type order by series_rank) as run
+        from series
+        where is_hour_flagged
+    ) as flagged_hours
+    group by api_name, window_type, run
+),
+
+extents as (
     select
         kept.api_name,
         kept.window_type,
         kept.start_rank,
+        least(kept.start_rank, coalesce(min(flagged_hour_runs.run_start_rank), kept.start_rank)) as first_rank,
+        greatest(kept.end_rank, coalesce(max(flagged_hour_runs.run_end_rank), kept.end_rank)) as last_rank
+    from kept
+    left join flagged_hour_runs
+        on
+            kept.api_name = flagged_hour_runs.api_name
+            and kept.window_type = flagged_hour_runs.window_type
+            and kept.start_rank - 1 <= flagged_hour_runs.run_end_rank
+            and kept.end_rank + 1 >= flagged_hour_runs.run_start_rank
+    group by kept.api_name, kept.window_type, kept.start_rank, kept.end_rank
+),
+
+-- two extended incidents that now overlap are one: the more extreme keeps it
+extents_suppressed as (
+    select distinct
+        candidate.api_name,
+        candidate.window_type,
+        candidate.start_rank
+    from extents as candidate
+    inner join kept as candidate_window
+        on
+            candidate.api_name = candidate_window.api_name
+            and candidate.window_type = candidate_window.window_type
+            and candidate.start_rank = candidate_window.start_rank
+    inner join extents as rival
+        on
+            candidate.api_name = rival.api_name
+            and candidate.window_type = rival.window_type
+            and candidate.last_rank >= rival.first_rank
+            and candidate.first_rank <= rival.last_rank
+            and candidate.start_rank <> rival.start_rank
+    inner join kept as rival_window
+        on
+            rival.api_name = rival_window.api_name
+            and rival.window_type = rival_window.window_type
+            and rival.start_rank = rival_window.start_rank
+    where
+        candidate_window.z > rival_window.z
+        or (candidate_window.z = rival_window.z and candidate.start_rank > rival.start_rank)
+),
+
+incidents as (
+    select
+        kept.*,
+        extents.first_rank,
+        extents.last_rank
+    from kept
+    inner join extents
+        on
+            kept.api_name = extents.api_name
+            and kept.window_type = extents.window_type
+            and kept.start_rank = extents.start_rank
+    left join extents_suppressed
+        on
+            kept.api_name = extents_suppressed.api_name
+            and kept.window_type = extents_suppressed.window_type
+            and kept.start_rank = extents_suppressed.start_rank
+    where extents_suppressed.api_name is null
+),
+
+-- the incident's hours, for its counts and its reason
+kept_hours as (
+    select
+        incidents.api_name,
+        incidents.window_type,
+        incidents.start_rank,
         series.hour_at,
+        series.observed,
+        series.expected,
+        series.rel_var_expected,
+        series.dispersion_expected,
         hours.calls,
         hours.weighted_calls,
         hours.failures,
@@ -216,12 +307,12 @@ kept_hours as (
         hours.bad_calls,
         hours.expected_failures,
         hours.hour_no
-    from kept
+    from incidents
     inner join series
         on
-            kept.api_name = series.api_name
-            and kept.window_type = series.window_type
-            and series.series_rank between kept.start_rank and kept.end_rank
+            incidents.api_name = series.api_name
+            and incidents.window_type = series.window_type
+            and series.series_rank between incidents.first_rank and incidents.last_rank
     inner join hours
         on
             series.api_name = hours.api_name
@@ -236,6 +327,11 @@ kept_totals as (
         min(hour_at) as started_at,
         {{ api_trust.add_hours('max(hour_at)', 1) }} as ended_at,
         min(hour_no) as first_hour_no,
+        count(*) as window_hours,
+        sum(observed) as observed,
+        sum(expected) as expected,
+        sum(rel_var_expected) as rel_var_expected,
+        sum(dispersion_expected) as dispersion_expected,
         sum(case when calls = 0 then 1 else 0 end) as silent_hours,
         sum(calls) as calls,
         sum(weighted_calls) as weighted_calls,
@@ -333,12 +429,18 @@ top_reasons as (
         on window_reasons.api_name = usual_failures.api_name
 ),
 
-tested as (
+incident_totals as (
     select
-        kept.*,
+        incidents.api_name,
+        incidents.window_type,
+        incidents.start_rank,
+        incidents.grid_windows,
+        incidents.raw_p_value,
+        incidents.p_value,
         kept_totals.started_at,
         kept_totals.ended_at,
         kept_totals.first_hour_no,
+        kept_totals.window_hours,
         kept_totals.silent_hours,
         kept_totals.calls,
         kept_totals.weighted_calls,
@@ -346,10 +448,31 @@ tested as (
         kept_totals.weighted_failures,
         kept_totals.bad_calls,
         kept_totals.expected_failures,
+        kept_totals.observed,
+        kept_totals.expected,
         series_sizes.hours_tested,
+        -- the incident's variance / mean, as for a grid window
+        1 + {{ api_trust.safe_rate('kept_totals.dispersion_expected', 'kept_totals.expected') }}
+        * least(kept_totals.expected, series_sizes.day_expected)
+        + kept_totals.rel_var_expected as dispersion
+    from incidents
+    inner join kept_totals
+        on
+            incidents.api_name = kept_totals.api_name
+            and incidents.window_type = kept_totals.window_type
+            and incidents.start_rank = kept_totals.start_rank
+    inner join series_sizes
+        on
+            incidents.api_name = series_sizes.api_name
+            and incidents.window_type = series_sizes.window_type
+),
+
+tested as (
+    select
+        incident_totals.*,
         -- weighted calls per logged call (1 unless the log was sampled)
         coalesce(
-            {{ api_trust.safe_rate('kept_totals.weighted_calls', 'kept_totals.calls') }},
+            {{ api_trust.safe_rate('incident_totals.weighted_calls', 'incident_totals.calls') }},
             {{ api_trust.safe_rate('usual_failures.weighted_calls', 'usual_failures.calls') }},
             1.0
         ) as call_weight,
@@ -357,25 +480,18 @@ tested as (
             as usual_bad_share,
         top_reasons.error_reason,
         top_reasons.failure_class,
-        {{ api_trust.poisson_lower_bound('kept.observed / kept.dispersion') }} * kept.dispersion as observed_lower,
-        {{ api_trust.poisson_upper_bound('kept.observed / kept.dispersion') }} * kept.dispersion as observed_upper
-    from kept
-    inner join kept_totals
-        on
-            kept.api_name = kept_totals.api_name
-            and kept.window_type = kept_totals.window_type
-            and kept.start_rank = kept_totals.start_rank
-    inner join series_sizes
-        on
-            kept.api_name = series_sizes.api_name
-            and kept.window_type = series_sizes.window_type
+        {{ api_trust.poisson_lower_bound('incident_totals.observed / incident_totals.dispersion') }}
+        * incident_totals.dispersion as observed_lower,
+        {{ api_trust.poisson_upper_bound('incident_totals.observed / incident_totals.dispersion') }}
+        * incident_totals.dispersion as observed_upper
+    from incident_totals
     left join usual_failures
-        on kept.api_name = usual_failures.api_name
+        on incident_totals.api_name = usual_failures.api_name
     left join top_reasons
         on
-            kept.api_name = top_reasons.api_name
-            and kept.start_rank = top_reasons.start_rank
-            and kept.window_type = 'incident'
+            incident_totals.api_name = top_reasons.api_name
+            and incident_totals.start_rank = top_reasons.start_rank
+            and incident_totals.window_type = 'incident'
             and top_reasons.reason_rank = 1
 ),
 
