@@ -1,16 +1,33 @@
 {#
     When were we down? Windows in which an API failed far above its seasonal
     baseline (`incident`) or received far fewer calls than it should have,
-    including none at all (`traffic_drop`), beyond chance over the whole time
-    scan (doc rca_time_tests): start, end, peak, the reason carrying the
-    excess, clients affected and what it cost.
+    including none at all (`traffic_drop`), that the single Benjamini-Hochberg
+    pass over every finding calls significant (doc rca_time_tests): start,
+    end, peak, the reason carrying the excess, clients affected and what it
+    cost.
 #}
 
 with
 
-windows as (
+tested as (
     select * from {{ ref('int_rca_time_windows_tested') }}
-    where is_beyond_chance
+),
+
+decisions as (
+    select * from {{ ref('int_rca_candidates_tested') }}
+    where finding_type in ('incident', 'traffic_drop') and is_significant
+),
+
+windows as (
+    select
+        tested.*,
+        decisions.q_value
+    from tested
+    inner join decisions
+        on
+            tested.window_type = decisions.finding_type
+            and tested.api_name = decisions.api_name
+            and tested.started_at = decisions.started_at
 ),
 
 hours as (
@@ -104,6 +121,7 @@ final as (
         windows.lift,
         windows.lift_lower,
         windows.p_value,
+        windows.q_value,
 
         -- timestamps
         windows.started_at,
