@@ -127,7 +127,7 @@ format: $(VENV)/.installed ## apply ruff format and sqlfluff fix
 	@cd $(ROOT) && $(VENV)/bin/ruff format scripts tests && $(VENV)/bin/ruff check --fix scripts tests
 	@cd $(ROOT) && API_TRUST_DB=$(LINT_DB) $(VENV)/bin/sqlfluff fix models tests analyses --disable-progress-bar
 
-bench: $(VENV)/.installed ## generator and build throughput (BENCH_ROWS=10000000)
+bench: $(VENV)/.installed ## BENCHMARKS.md: every stage and its references per size (BENCH_ROWS="120000 1000000")
 	@$(PY) -m api_trust.bench
 
 clean: ## remove generated data, dashboards and dbt artefacts (keeps .venv)

@@ -1,67 +1,258 @@
-"""Throughput benchmark: generator rows/s, dbt build time and peak memory, per size.
+"""`make bench`: every stage of the pipeline per size, beside its references; writes BENCHMARKS.md.
 
-    python -m api_trust.bench                 # 120k and 1M rows
-    BENCH_ROWS="120000 10000000" python -m api_trust.bench
-    BENCH_LOAD_LINES=1000000 (default): also load a 1M-line access log and 1M JSON lines
+    python -m api_trust.bench                          # 120k and 1M rows
+    BENCH_ROWS="120000 1000000 10000000" python -m api_trust.bench
+    BENCH_ROWS=100000000 python -m api_trust.bench     # 100M
+    BENCH_LOAD_LINES=1000000 (default): the size of the two log files each size loads
+    BENCH_NOTE="...": a sentence about this run, printed in BENCHMARKS.md
+    python -m api_trust.bench --render                 # BENCHMARKS.md again from the last
+                                                       # finished run in results.jsonl
 
-Each size gets its own warehouse under .bench/ (never data/api_trust.duckdb).
-Peak memory is the largest resident set of any child process (getrusage),
-measured per step by running each step as its own process. Results are
-printed as a table and appended to .bench/results.jsonl.
+Each size gets its own warehouse under .bench/ (never data/api_trust.duckdb)
+and runs, in order, the STAGES below, each as its own process, measured by
+api_trust.bench_measure (wall and CPU seconds, peak memory, spill). The
+references of bench_refs run on the same machine in the same run: the anchor
+writer beside generate+land, the four original metrics in DuckDB and pandas
+and through dbt on the warehouse the build just made. Every measurement is
+one JSON record appended to .bench/results.jsonl as soon as it is taken;
+BENCHMARKS.md is rendered from this run's records (api_trust.bench_report),
+so a new stage is one more entry in STAGES and one more row in the file.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import subprocess
+import shutil
 import sys
 import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from api_trust.bench_measure import (
+    Measured,
+    StepFailed,
+    folder_mib,
+    load_average,
+    machine,
+    run_measured,
+)
+from api_trust.bench_refs import METRICS, dbt_project, same_results
+from api_trust.bench_report import render
 from api_trust.contract import PROJECT_ROOT
 
+DEFAULT_ROWS = "120000 1000000"
+DEFAULT_LOAD_LINES = 1_000_000
+# What every size generates: the demo's dirt, batches and drift, so the build does real work.
+GENERATOR_ARGS = ("--dirty-rate", "0.03", "--batches", "3", "--drift")
+BIN = Path(sys.executable).parent
 
-def _run_measured(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
-    """Run a command; return (wall seconds, peak RSS in MiB of that command)."""
-    t0 = time.perf_counter()
-    proc = subprocess.run(
-        [sys.executable, "-c",
-         "import resource, subprocess, sys; r = subprocess.run(sys.argv[1:]); "
-         "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr); "
-         "sys.exit(r.returncode)", *cmd],
-        cwd=PROJECT_ROOT, env=env, capture_output=True, text=True,
-    )  # fmt: skip
-    seconds = time.perf_counter() - t0
-    if proc.returncode != 0:
-        raise SystemExit(
-            f"bench: {' '.join(cmd)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+
+def bench_dir() -> Path:
+    return Path(os.environ.get("BENCH_DIR", PROJECT_ROOT / ".bench"))
+
+
+def bench_out() -> Path:
+    return Path(os.environ.get("BENCH_OUT", PROJECT_ROOT / "BENCHMARKS.md"))
+
+
+@dataclass
+class Size:
+    """One size's warehouse, folders and environment, and what its stages measured."""
+
+    rows: int
+    work: Path
+    run_id: str
+    load_files: dict[str, Path]
+    records: list[dict] = field(default_factory=list)
+
+    @property
+    def db(self) -> Path:
+        return self.work / "bench.duckdb"
+
+    @property
+    def env(self) -> dict[str, str]:
+        return dict(
+            os.environ,
+            API_TRUST_DB=str(self.db),
+            DBT_PROFILES_DIR=str(PROJECT_ROOT),
+            DBT_TARGET_PATH=str(self.work / "target"),
+            DBT_LOG_PATH=str(self.work / "logs"),
+            DBT_SEND_ANONYMOUS_USAGE_STATS="false",
+            API_TRUST_DATA_DIR=str(self.work / "exports"),
+            API_TRUST_DASHBOARDS_DIR=str(self.work / "dashboards"),
         )
-    peak_kib = int(proc.stderr.strip().splitlines()[-1])
-    return seconds, peak_kib / 1024
+
+    def spill(self) -> list[Path]:
+        """Where DuckDB spills: its default `<database>.tmp`, or the folder the env names."""
+        named = os.environ.get("API_TRUST_TEMP_DIR")
+        return [Path(named)] if named else [Path(f"{self.db}.tmp")]
+
+    def measure(self, cmd: list[str], env: dict[str, str] | None = None) -> Measured:
+        return run_measured(cmd, env or self.env, PROJECT_ROOT, self.spill())
+
+    def scalar(self, sql: str):
+        import duckdb
+
+        con = duckdb.connect(str(self.db), read_only=True)
+        try:
+            return con.execute(sql).fetchone()[0]
+        finally:
+            con.close()
+
+    def record(self, kind: str, name: str, rows: int, m: Measured, **extra) -> dict:
+        r = {
+            "run": self.run_id, "kind": kind, "size": self.rows, "stage": name, "rows": rows,
+            "seconds": round(m.seconds, 3), "rows_per_s": round(rows / m.seconds) if m.seconds else None,
+            "cpu_s": round(m.cpu_seconds, 2), "peak_rss_mib": round(m.peak_rss_mib),
+            "tree_peak_mib": round(m.tree_peak_mib), "spill_peak_mib": round(m.spill_peak_mib, 1),
+            "warehouse_mib": round(folder_mib(self.db), 1) if self.db.exists() else 0.0,
+            "load_during": [round(min(m.load_during), 2), round(max(m.load_during), 2)]
+            if m.load_during else None,
+            "at": time.strftime("%Y-%m-%d %H:%M:%S"), **extra,
+        }  # fmt: skip
+        self.records.append(r)
+        return r
 
 
-def bench(rows: int, dirty_rate: float = 0.03) -> dict:
-    work = PROJECT_ROOT / ".bench" / f"rows_{rows}"
-    work.mkdir(parents=True, exist_ok=True)
-    db = work / "bench.duckdb"
-    for stale in (db, Path(f"{db}.wal")):
-        stale.unlink(missing_ok=True)
-    env = dict(os.environ, API_TRUST_DB=str(db), DBT_PROFILES_DIR=str(PROJECT_ROOT),
-               DBT_TARGET_PATH=str(work / "target"), DBT_LOG_PATH=str(work / "logs"))  # fmt: skip
-    bin_dir = Path(sys.executable).parent
-    gen_s, gen_mb = _run_measured(
-        [sys.executable, "-m", "api_trust.generate", "--rows", str(rows), "--dirty-rate",
-         str(dirty_rate), "--batches", "3", "--drift"], env)  # fmt: skip
-    build_s, build_mb = _run_measured([str(bin_dir / "dbt"), "build", "--quiet"], env)
-    size_mb = db.stat().st_size / 2**20
+def generator(*extra: str, rows: int) -> list[str]:
+    return [sys.executable, "-m", "api_trust.generate", "--rows", str(rows), *GENERATOR_ARGS,
+            *extra]  # fmt: skip
+
+
+def dbt_timings(target: Path, top: int = 12) -> dict:
+    """dbt's own view of a command: its elapsed time and the slowest nodes (run_results.json)."""
+    path = target / "run_results.json"
+    if not path.exists():
+        return {}
+    results = json.loads(path.read_text(encoding="utf-8"))
+    nodes = sorted(
+        ((r["unique_id"], round(r.get("execution_time") or 0.0, 3)) for r in results["results"]),
+        key=lambda x: -x[1],
+    )
     return {
-        "rows": rows, "dirty_rate": dirty_rate, "generate_s": round(gen_s, 1),
-        "generate_rows_per_s": round(rows / gen_s), "generate_peak_mib": round(gen_mb),
-        "dbt_build_s": round(build_s, 1), "dbt_build_rows_per_s": round(rows / build_s),
-        "dbt_build_peak_mib": round(build_mb), "warehouse_mib": round(size_mb),
-        "cores": os.cpu_count(), "at": time.strftime("%Y-%m-%d %H:%M:%S"),
-    }  # fmt: skip
+        "dbt_elapsed_s": round(results.get("elapsed_time") or 0.0, 3),
+        "dbt_nodes": len(nodes),
+        "dbt_node_s": round(sum(s for _, s in nodes), 3),
+        "slowest_nodes": nodes[:top],
+    }
+
+
+# ---------------------------------------------------------------------------------------
+# stages, in the order they run; each returns nothing and adds its records to the Size
+
+
+def anchor_writer(s: Size) -> None:
+    db = s.work / "anchor.duckdb"
+    cmd = [sys.executable, "-m", "api_trust.bench_refs", "anchor", "--rows", str(s.rows),
+           "--db", str(db)]  # fmt: skip
+    m = s.measure(cmd)
+    inner = json.loads(m.stdout)
+    s.record("reference", "anchor writer", inner["rows"], m, inner_s=round(inner["seconds"], 3),
+             anchor_mib=round(folder_mib(db), 1))  # fmt: skip
+    for path in (db, Path(f"{db}.wal")):
+        path.unlink(missing_ok=True)
+
+
+def generate_land(s: Size) -> None:
+    for stale in (s.db, Path(f"{s.db}.wal")):
+        stale.unlink(missing_ok=True)
+    m = s.measure(generator(rows=s.rows))
+    s.record("stage", "generate+land", s.rows, m,
+             raw_rows=s.scalar("select count(*) from raw.api_calls"))  # fmt: skip
+
+
+def dbt_build(s: Size, name: str, rows: int) -> None:
+    m = s.measure([str(BIN / "dbt"), "build", "--quiet"])
+    s.record("stage", name, rows, m, **dbt_timings(s.work / "target"),
+             fact_rows=s.scalar("select count(*) from main.fct_api_calls"))  # fmt: skip
+
+
+def dbt_build_full(s: Size) -> None:
+    dbt_build(s, "dbt build full", s.scalar("select count(*) from raw.api_calls"))
+
+
+def four_metrics(s: Size) -> None:
+    """The four metrics in DuckDB and in pandas on the facts; the numbers must agree."""
+    out = {}
+    for engine in ("duckdb", "pandas"):
+        cmd = [sys.executable, "-m", "api_trust.bench_refs", "metrics", "--engine", engine,
+               "--db", str(s.db)]  # fmt: skip
+        m = s.measure(cmd)
+        out[engine] = inner = json.loads(m.stdout)
+        s.record("reference", f"four metrics, {engine}", inner["rows"], m,
+                 load_s=round(inner["load_s"], 3), compute_s=round(inner["compute_s"], 3))  # fmt: skip
+    s.records[-1]["disagree"] = same_results(out["duckdb"]["results"], out["pandas"]["results"])
+
+
+def dbt_overhead(s: Size) -> None:
+    """The four metrics' SQL as dbt models (first run parses, second reuses the parse),
+    against the same statements run straight through DuckDB."""
+    folder = s.work / "dbt_overhead"
+    shutil.rmtree(folder, ignore_errors=True)
+    dbt_project(folder, s.db)
+    env = dict(s.env, DBT_PROFILES_DIR=str(folder), DBT_TARGET_PATH=str(folder / "target"),
+               DBT_LOG_PATH=str(folder / "logs"))  # fmt: skip
+    cmd = [str(BIN / "dbt"), "run", "--quiet", "--project-dir", str(folder)]
+    for name in ("dbt run, 4 metric models (parse)", "dbt run, 4 metric models (parsed)"):
+        m = s.measure(cmd, env)
+        s.record("reference", name, s.rows, m, **dbt_timings(folder / "target", top=len(METRICS)))
+    m = s.measure([sys.executable, "-m", "api_trust.bench_refs", "direct", "--db", str(s.db)])
+    s.record("reference", "same SQL direct", s.rows, m,
+             sql_s=round(json.loads(m.stdout)["sql_s"], 3))  # fmt: skip
+
+
+def append_day(s: Size) -> None:
+    before = s.scalar("select count(*) from raw.api_calls")
+    m = s.measure(generator("--append-day", rows=s.rows))
+    day = s.scalar("select count(*) from raw.api_calls") - before
+    s.record("stage", "generate+land one new day", day, m)
+    dbt_build(s, "dbt build after one new day", day)
+
+
+def dashboards(s: Size) -> None:
+    m = s.measure([sys.executable, "-m", "api_trust.dashboards"])
+    folder = s.work / "dashboards"
+    s.record("stage", "dashboards", s.scalar("select count(*) from main.fct_api_calls"), m,
+             pngs=len(list(folder.glob("*.png"))), dashboards_mib=round(folder_mib(folder), 1))  # fmt: skip
+
+
+def report(s: Size) -> None:
+    m = s.measure([sys.executable, "-m", "api_trust.report"])
+    s.record("stage", "report", s.scalar("select count(*) from main.fct_api_calls"), m)
+
+
+def export(s: Size) -> None:
+    m = s.measure([sys.executable, "-m", "api_trust.export"])
+    s.record("stage", "export", s.scalar("select count(*) from main.fct_api_calls"), m,
+             exports_mib=round(folder_mib(s.work / "exports"), 1))  # fmt: skip
+
+
+def load_files(s: Size) -> None:
+    """Own log files landed onto this size's warehouse (last: nothing after reads them)."""
+    for shape, path in s.load_files.items():
+        lines = sum(1 for _ in path.open("rb"))
+        m = s.measure([sys.executable, "-m", "api_trust.ingest", str(path)])
+        s.record("stage", f"load a file ({shape})", lines, m, file_mib=round(folder_mib(path), 1))
+
+
+STAGES: tuple[tuple[str, Callable[[Size], None]], ...] = (
+    ("anchor writer", anchor_writer),
+    ("generate+land", generate_land),
+    ("dbt build full", dbt_build_full),
+    ("four metrics", four_metrics),
+    ("dbt overhead", dbt_overhead),
+    ("one new day", append_day),
+    ("dashboards", dashboards),
+    ("report", report),
+    ("export", export),
+    ("load a file", load_files),
+)
+
+
+# ---------------------------------------------------------------------------------------
 
 
 def write_log_files(folder: Path, lines: int) -> dict[str, Path]:
@@ -94,51 +285,84 @@ def write_log_files(folder: Path, lines: int) -> dict[str, Path]:
     return paths
 
 
-def bench_load(lines: int) -> list[dict]:
-    """Load speed per shape: `python -m api_trust.ingest` of one file into an empty warehouse."""
-    work = PROJECT_ROOT / ".bench" / f"load_{lines}"
-    out = []
-    for shape, path in write_log_files(work, lines).items():
-        db = work / f"{shape}.duckdb"
-        for stale in (db, Path(f"{db}.wal")):
-            stale.unlink(missing_ok=True)
-        env = dict(os.environ, API_TRUST_DB=str(db))
-        seconds, peak = _run_measured([sys.executable, "-m", "api_trust.ingest", str(path)], env)
-        out.append({"shape": shape, "lines": lines, "load_s": round(seconds, 1),
-                    "lines_per_s": round(lines / seconds), "peak_mib": round(peak),
-                    "at": time.strftime("%Y-%m-%d %H:%M:%S")})  # fmt: skip
-    return out
+def bench_size(rows: int, run_id: str, files: dict[str, Path], log: Callable[[dict], None]) -> Size:
+    """Every stage at one size; a failing stage is recorded and ends this size's run."""
+    work = bench_dir() / f"rows_{rows}"
+    for stale in ("dashboards", "exports", "target"):
+        shutil.rmtree(work / stale, ignore_errors=True)
+    work.mkdir(parents=True, exist_ok=True)
+    s = Size(rows=rows, work=work, run_id=run_id, load_files=files)
+    for name, stage in STAGES:
+        done = len(s.records)
+        try:
+            stage(s)
+        except StepFailed as err:
+            s.records.append({"run": run_id, "kind": "failed", "size": rows, "stage": name,
+                              "error": str(err)[:2000], "at": time.strftime("%Y-%m-%d %H:%M:%S")})  # fmt: skip
+        for r in s.records[done:]:
+            log(r)
+        if s.records and s.records[-1]["kind"] == "failed":
+            break
+    s.records.append({"run": run_id, "kind": "disk", "size": rows,
+                      "warehouse_mib": round(folder_mib(s.db), 1),
+                      "wal_mib": round(folder_mib(Path(f"{s.db}.wal")), 1),
+                      "bench_folder_mib": round(folder_mib(work), 1)})  # fmt: skip
+    log(s.records[-1])
+    return s
 
 
-def main() -> None:
-    sizes = [int(x) for x in os.environ.get("BENCH_ROWS", "120000 1000000").split()]
-    load_lines = int(os.environ.get("BENCH_LOAD_LINES", "1000000"))
-    results = []
+def progress(r: dict) -> None:
+    if r["kind"] in ("stage", "reference"):
+        print(f"bench: {r['size']:>11,} rows  {r['stage']:<36} {r['seconds']:>8.1f} s  "
+              f"{r['rows_per_s'] or 0:>11,} rows/s  peak {r['peak_rss_mib']:>6,} MiB "
+              f"(tree {r['tree_peak_mib']:,})", file=sys.stderr, flush=True)  # fmt: skip
+    elif r["kind"] == "failed":
+        print(f"bench: {r['size']:,} rows: {r['stage']} FAILED\n{r['error']}", file=sys.stderr)
+
+
+def render_last_run(results: Path) -> str:
+    """BENCHMARKS.md from the last finished run in results.jsonl (a run record ends a run)."""
+    records = [json.loads(line) for line in results.read_text(encoding="utf-8").splitlines()]
+    finished = [r["run"] for r in records if r["kind"] == "run"]
+    if not finished:
+        raise SystemExit(f"bench: no finished run in {results}")
+    return render([r for r in records if r["run"] == finished[-1]])
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv == ["--render"]:
+        bench_out().write_text(render_last_run(bench_dir() / "results.jsonl"), encoding="utf-8")
+        print(f"bench: wrote {bench_out()} from the last run in {bench_dir() / 'results.jsonl'}")
+        return
+    sizes = [int(x) for x in os.environ.get("BENCH_ROWS", DEFAULT_ROWS).split()]
+    lines = int(os.environ.get("BENCH_LOAD_LINES", DEFAULT_LOAD_LINES))
+    run_id = f"{time.strftime('%Y%m%dT%H%M%S')}_{uuid.uuid4().hex[:6]}"
+    out_dir = bench_dir()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    results = out_dir / "results.jsonl"
+    run = {"run": run_id, "kind": "run", "sizes": sizes, "load_lines": lines,
+           "generator_args": list(GENERATOR_ARGS), "machine": machine(),
+           "started_at": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "load_start": load_average(),
+           "note": os.environ.get("BENCH_NOTE", "")}  # fmt: skip
+    records: list[dict] = [run]
+
+    def log(r: dict) -> None:
+        progress(r)
+        with results.open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps(r) + "\n")
+
+    t0 = time.perf_counter()
+    print(f"bench: run {run_id}, sizes {sizes}, load average {run['load_start']}", file=sys.stderr)
+    files = write_log_files(out_dir / "load_files", lines)
     for rows in sizes:
-        print(f"bench: {rows:,} rows ...", file=sys.stderr, flush=True)
-        results.append(bench(rows))
-    loads = []
-    if load_lines:
-        print(f"bench: loading {load_lines:,}-line log files ...", file=sys.stderr, flush=True)
-        loads = bench_load(load_lines)
-    out = PROJECT_ROOT / ".bench" / "results.jsonl"
-    with out.open("a", encoding="utf-8") as fh:
-        for r in results:
-            fh.write(json.dumps(r) + "\n")
-    header = f"{'rows':>12} {'gen s':>7} {'gen rows/s':>11} {'gen MiB':>8} {'build s':>8} {'build MiB':>9} {'db MiB':>7}"
-    print(header)
-    for r in results:
-        print(f"{r['rows']:>12,} {r['generate_s']:>7} {r['generate_rows_per_s']:>11,} "
-              f"{r['generate_peak_mib']:>8} {r['dbt_build_s']:>8} {r['dbt_build_peak_mib']:>9} "
-              f"{r['warehouse_mib']:>7}")  # fmt: skip
-    for r in loads:
-        print(
-            f"load {r['shape']:>10}: {r['lines']:,} lines in {r['load_s']} s = "
-            f"{r['lines_per_s']:,} lines/s, peak {r['peak_mib']} MiB"
-        )
-        with out.open("a", encoding="utf-8") as fh:
-            fh.write(json.dumps(r) + "\n")
-    print(f"bench: results appended to {out}")
+        records += bench_size(rows, run_id, files, log).records
+        run.update(load_end=load_average(), seconds=round(time.perf_counter() - t0, 1))
+        bench_out().write_text(render(records), encoding="utf-8")  # a partial run still shows
+    log(run)
+    print(f"bench: wrote {bench_out()}; records appended to {results}")
+    if any(r["kind"] == "failed" for r in records):
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """Generate synthetic API call logs and land them through the raw contract.
 
     python -m api_trust.generate --rows 120000 --seed 42 --days 30
+    python -m api_trust.generate --rows 120000 --seed 42 --days 30 --append-day   # one more day
 
 Rows are built chunk by chunk as numpy arrays (never a Python loop per row) and
 turned into text by DuckDB while landing, because writing the file, not
@@ -78,6 +79,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--batches", type=int, default=1, help="split the run into N load batches")
     p.add_argument("--drift", action="store_true", help="later batches change their schema")
     p.add_argument("--raw-csv", action="store_true", help="also write data/raw_api_logs.csv")
+    p.add_argument(
+        "--append-day",
+        action="store_true",
+        help="add the day after --end as one new batch to the run these arguments landed",
+    )
     p.add_argument("--chunk-rows", type=int, default=CHUNK_ROWS, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.rows < 1:
@@ -196,6 +202,31 @@ def wipe_generated(con) -> None:
     con.execute("delete from raw.generator_runs")
 
 
+# Tags the random streams of an appended day, so they differ from the run's own chunks.
+APPEND_DAY_STREAM = 0xDA7
+
+
+def append_day_plan(args: argparse.Namespace, start: datetime):
+    """One chunk for the day after the window, as batch number `batches` (0-based: a new
+    batch), sized like the run's own days and shaped like its last batch."""
+    day = (args.end_at, args.end_at + timedelta(days=1))
+    share = window_weight(*day) / window_weight(start, args.end_at)
+    return [(args.batches, day, max(1, round(args.rows * share)))]
+
+
+def check_can_append(con, run_id: str, batch_id: str) -> None:
+    """An appended day belongs to a landed run and is landed once."""
+    if not con.execute("select count(*) from raw.generator_runs where run_id = ?",
+                       [run_id]).fetchone()[0]:  # fmt: skip
+        raise WarehouseError(
+            f"--append-day adds to the run these arguments landed, and {db_path()} has none: "
+            "run the same command without --append-day first"
+        )
+    if con.execute("select count(*) from raw.load_batches where batch_id = ?",
+                   [batch_id]).fetchone()[0]:  # fmt: skip
+        raise WarehouseError(f"the day after --end is already landed (batch {batch_id})")
+
+
 ALIASES = column_aliases()
 
 
@@ -220,7 +251,10 @@ def generate(args: argparse.Namespace) -> dict:
     t0 = time.perf_counter()
     start = args.end_at - timedelta(days=args.days)
     world = build_world(args.scenario, args.seed, start, args.end_at)
-    plan = plan_chunks(args.rows, args.batches, args.chunk_rows, start, args.end_at)
+    if args.append_day:
+        plan = append_day_plan(args, start)
+    else:
+        plan = plan_chunks(args.rows, args.batches, args.chunk_rows, start, args.end_at)
     # Batch ids change with any parameter, so incremental models notice a replaced run.
     params = f"{args.scenario}|{args.seed}|{args.rows}|{args.days}|{args.end}|{args.dirty_rate}|"
     params += f"{args.batches}|{args.drift}"
@@ -229,28 +263,38 @@ def generate(args: argparse.Namespace) -> dict:
     con = connect(db_path())
     ensure_raw_tables(con)
     key = pii_key(db_path())
-    con.execute("begin")
-    wipe_generated(con)
-    con.execute("commit")
-    con.execute(
-        "insert into raw.generator_runs values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [run_id, args.scenario, args.seed, args.rows, args.days, args.end_at, args.dirty_rate,
-         args.batches, args.drift, loaded_at],
-    )  # fmt: skip
-    effects = pd.DataFrame([e.row(i + 1, args.scenario) for i, e in enumerate(world.effects)])
-    con.register("effects_df", effects)
-    con.execute("insert into raw.generator_effects by name select * from effects_df")
-    con.unregister("effects_df")
+    if args.append_day:
+        check_can_append(con, run_id, f"{run_id}_b{args.batches + 1:03d}")
+    else:
+        con.execute("begin")
+        wipe_generated(con)
+        con.execute("commit")
+        con.execute(
+            "insert into raw.generator_runs values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [run_id, args.scenario, args.seed, args.rows, args.days, args.end_at, args.dirty_rate,
+             args.batches, args.drift, loaded_at],
+        )  # fmt: skip
+        effects = pd.DataFrame([e.row(i + 1, args.scenario) for i, e in enumerate(world.effects)])
+        con.register("effects_df", effects)
+        con.execute("insert into raw.generator_effects by name select * from effects_df")
+        con.unregister("effects_df")
 
     done = 0
     planted = 0
-    next_verification = 0
-    record_no = {b: 0 for b in range(args.batches)}
-    batch_ids = [f"{run_id}_b{b + 1:03d}" for b in range(args.batches)]
+    # The run's own verifications are numbered below --rows (each has a call), so an
+    # appended day starts there; its random streams are tagged apart from the run's.
+    next_verification = args.rows if args.append_day else 0
+    stream_tag = (APPEND_DAY_STREAM,) if args.append_day else ()
+    new_batches = [args.batches] if args.append_day else list(range(args.batches))
+    record_no = {b: 0 for b in new_batches}
+    batch_ids = {b: f"{run_id}_b{b + 1:03d}" for b in new_batches}
+    source_names = {b: f"generator:{run_id}:batch{b + 1}of{args.batches}" for b in new_batches}
+    if args.append_day:
+        source_names[args.batches] = f"generator:{run_id}:day_after_{args.end}"
     for i, (batch_no, (w0, w1), n_rows) in enumerate(plan):
         if n_rows == 0:
             continue
-        rng = np.random.default_rng([args.seed, i])
+        rng = np.random.default_rng([args.seed, i, *stream_tag])
         drift = drift_for_batch(batch_no, args.batches, args.drift)
         calls = calls_for_window(world, rng, n_rows, w0, w1, next_verification)
         next_verification = int(calls.verification.max()) + 1
@@ -259,8 +303,8 @@ def generate(args: argparse.Namespace) -> dict:
         land_chunk(con, df, args.seed, drift["epoch"])
         n_dirty = 0
         if args.dirty_rate > 0:
-            n_dirty = dirt.inject(con, np.random.default_rng([args.seed, i, 99]), args.dirty_rate,
-                                  batch_ids[batch_no], drift)  # fmt: skip
+            dirt_rng = np.random.default_rng([args.seed, i, 99, *stream_tag])
+            n_dirty = dirt.inject(con, dirt_rng, args.dirty_rate, batch_ids[batch_no], drift)
             planted += n_dirty
         cols = batch_columns(drift)
         # Raw holds contract columns under their contract names (a renamed `latency` is
@@ -279,7 +323,7 @@ def generate(args: argparse.Namespace) -> dict:
             select {", ".join(select)}, ? as batch_id, ? as source_name, source_record_no,
                    ? as loaded_at
             from chunk
-        """, [batch_ids[batch_no], f"generator:{run_id}:batch{batch_no + 1}of{args.batches}",
+        """, [batch_ids[batch_no], source_names[batch_no],
               loaded_at])  # fmt: skip
         landed = con.execute("select count(*), max(source_record_no) from chunk").fetchone()
         record_no[batch_no] = int(landed[1])
@@ -294,7 +338,7 @@ def generate(args: argparse.Namespace) -> dict:
                 flush=True,
             )
 
-    for b, batch_id in enumerate(batch_ids):
+    for b, batch_id in batch_ids.items():
         drift = drift_for_batch(b, args.batches, args.drift)
         cols = batch_columns(drift)
         n = record_no[b]
@@ -310,7 +354,7 @@ def generate(args: argparse.Namespace) -> dict:
                 header_line_count, blank_line_count, landed_line_count, rejected_line_count
             ) values (?, ?, 'generator', 'generator', ?, ?, ?, 0, ?, ?, ?, 1, 0, ?, 0)
             """,
-            [batch_id, f"generator:{run_id}:batch{b + 1}of{args.batches}", f"params:{digest}",
+            [batch_id, source_names[b], f"params:{digest}",
              n, n, ",".join(c for c, _ in cols), loaded_at, n + 1, n],
         )  # fmt: skip
         con.executemany(
@@ -330,12 +374,12 @@ def generate(args: argparse.Namespace) -> dict:
                   order by batch_id, source_record_no)
             to '{out}' (header, delimiter ',')
         """)
-    total = con.execute("select count(*) from raw.api_calls where batch_id like ?",
-                        [f"{run_id}_b%"]).fetchone()[0]  # fmt: skip
+    total = con.execute("select count(*) from raw.api_calls where list_contains(?, batch_id)",
+                        [list(batch_ids.values())]).fetchone()[0]  # fmt: skip
     con.close()
     seconds = time.perf_counter() - t0
-    return {"rows": args.rows, "records": total, "planted": planted, "seconds": seconds,
-            "batches": args.batches, "run_id": run_id}  # fmt: skip
+    return {"rows": done, "records": total, "planted": planted, "seconds": seconds,
+            "batches": len(batch_ids), "run_id": run_id}  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,0 +1,185 @@
+"""How `make bench` measures: one child process per step, its wall and CPU time,
+its peak memory, and the disk it leaves or spills; plus what machine it ran on.
+
+Peak memory is read two ways, because each misses something: the kernel's
+exact peak of the largest single process of the step's tree (wait4's
+ru_maxrss), and the sampled sum over the whole tree (proportional set size, so
+pages shared between processes count once; every SAMPLE_S seconds, so a spike
+shorter than that can be missed). The same sampler records the peak size of
+the step's spill folders.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+SAMPLE_S = 0.2
+PAGE = os.sysconf("SC_PAGE_SIZE")
+VERSIONED = ("duckdb", "dbt-core", "dbt-duckdb", "pandas", "numpy", "pyarrow")
+
+
+@dataclass
+class Measured:
+    """One step's cost. memory in MiB, times in seconds."""
+
+    seconds: float
+    cpu_seconds: float
+    peak_rss_mib: float
+    tree_peak_mib: float
+    spill_peak_mib: float
+    stdout: str = ""
+    stderr: str = ""
+    load_during: list[float] = field(default_factory=list)
+
+
+class StepFailed(RuntimeError):
+    """A measured step exited non-zero; the message carries the end of its output."""
+
+
+def _children(pid: int) -> list[int]:
+    """Every live descendant of pid (one pass over /proc)."""
+    parent: dict[int, list[int]] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", encoding="ascii", errors="replace") as fh:
+                stat = fh.read()
+        except OSError:
+            continue
+        # the command name may hold spaces and brackets: fields start after the last ')'
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        parent.setdefault(ppid, []).append(int(entry.name))
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo.extend(parent.get(p, []))
+    return out
+
+
+def _memory_mib(pid: int) -> float:
+    """Proportional set size of one process (RSS when smaps_rollup is unreadable)."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    try:
+        with open(f"/proc/{pid}/statm", encoding="ascii") as fh:
+            return int(fh.read().split()[1]) * PAGE / 2**20
+    except OSError:
+        return 0.0
+
+
+def tree_memory_mib(pid: int) -> float:
+    return sum(_memory_mib(p) for p in _children(pid))
+
+
+def folder_mib(path: Path) -> float:
+    """Bytes under a file or folder (0 when it does not exist), in MiB."""
+    if path.is_file():
+        return path.stat().st_size / 2**20
+    total = 0
+    for root, _dirs, files in os.walk(path):
+        for name in files:
+            try:
+                total += os.stat(os.path.join(root, name)).st_size
+            except OSError:
+                continue  # a spill file removed while we looked
+    return total / 2**20
+
+
+class _Sampler(threading.Thread):
+    def __init__(self, pid: int, spill: list[Path]) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.spill = pid, spill
+        self.tree_peak = self.spill_peak = 0.0
+        self.loads: list[float] = []
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.is_set():
+            self.tree_peak = max(self.tree_peak, tree_memory_mib(self.pid))
+            self.spill_peak = max(self.spill_peak, sum(folder_mib(p) for p in self.spill))
+            self.loads.append(os.getloadavg()[0])
+            self.done.wait(SAMPLE_S)
+
+
+def run_measured(
+    cmd: list[str], env: dict[str, str], cwd: Path, spill: list[Path] | None = None
+) -> Measured:
+    """Run one step as a child process and measure it; a failing step raises StepFailed."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=err)
+        sampler = _Sampler(proc.pid, spill or [])
+        sampler.start()
+        # wait4 gives the child's tree its exact peak (largest process) and CPU time
+        _pid, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - t0
+        sampler.done.set()
+        sampler.join()
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout = out.read().decode("utf-8", "replace")
+        stderr = err.read().decode("utf-8", "replace")
+    if proc.returncode != 0:
+        raise StepFailed(
+            f"{' '.join(cmd)} exited {proc.returncode}:\n{stdout[-3000:]}\n{stderr[-3000:]}"
+        )
+    return Measured(
+        seconds=seconds,
+        cpu_seconds=usage.ru_utime + usage.ru_stime,
+        peak_rss_mib=usage.ru_maxrss / 1024,
+        tree_peak_mib=max(sampler.tree_peak, usage.ru_maxrss / 1024),
+        spill_peak_mib=sampler.spill_peak,
+        stdout=stdout,
+        stderr=stderr,
+        load_during=sampler.loads,
+    )
+
+
+def _first(path: str, key: str) -> str | None:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith(key):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        return None
+    return None
+
+
+def machine() -> dict:
+    """Cores, RAM, CPU model, OS and the versions that decide the numbers."""
+    mem_kib = _first("/proc/meminfo", "MemTotal")
+    versions = {"python": platform.python_version()}
+    for name in VERSIONED:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return {
+        "cpu_model": _first("/proc/cpuinfo", "model name") or platform.processor() or "unknown",
+        "cores": os.cpu_count(),
+        "usable_cores": len(os.sched_getaffinity(0)),
+        "ram_gib": round(int(mem_kib.split()[0]) / 2**20, 1) if mem_kib else None,
+        "os": f"{platform.system()} {platform.release()}",
+        "versions": versions,
+    }
+
+
+def load_average() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]

@@ -1,0 +1,224 @@
+"""make bench's own logic: what it measures, that DuckDB and pandas agree on the
+four metrics, the generator's --append-day, the BENCHMARKS.md it renders, and
+one whole run at a tiny size in which every stage reports a number."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+from api_trust.bench import STAGES
+from api_trust.bench_measure import StepFailed, run_measured
+from api_trust.bench_refs import METRICS, metrics_duckdb, metrics_pandas, same_results
+from api_trust.bench_report import PLANNED_SIZES, render
+from conftest import ROOT, generate, tool_env
+
+END_MS = 1_793_491_200_000  # 2026-11-01, the generator's default window end
+ALLOCATE = "import time; b = bytearray({mib} * 2**20); b[::4096] = b'x' * len(b[::4096]); time.sleep({sleep})"
+
+
+def test_peak_memory_of_the_largest_process_and_of_the_tree(tmp_path):
+    """Two children holding 150 MiB each at the same time: the largest process peaks at
+    about 150, the tree at about 300 (item 6: the whole tree, not its largest child)."""
+    child = [sys.executable, "-c", ALLOCATE.format(mib=150, sleep=1.5)]
+    both = (
+        "import subprocess, sys; "
+        f"ps = [subprocess.Popen({child!r}) for _ in range(2)]; "
+        "sys.exit(max(p.wait() for p in ps))"
+    )
+    m = run_measured([sys.executable, "-c", both], dict(os.environ), tmp_path)
+    assert 150 <= m.peak_rss_mib < 250
+    assert m.tree_peak_mib >= 290
+    assert m.seconds >= 1.5
+    assert m.cpu_seconds > 0
+
+
+def test_spill_folder_is_sampled_and_a_failing_step_raises(tmp_path):
+    spill = tmp_path / "spill"
+    write = (
+        f"import pathlib, time; d = pathlib.Path({str(spill)!r}); d.mkdir(); "
+        "(d / 'x').write_bytes(b'0' * 20 * 2**20); time.sleep(1); (d / 'x').unlink()"
+    )
+    m = run_measured([sys.executable, "-c", write], dict(os.environ), tmp_path, [spill])
+    assert 19 <= m.spill_peak_mib <= 21
+    with pytest.raises(StepFailed, match="exited 3"):
+        run_measured([sys.executable, "-c", "import sys; sys.exit(3)"], dict(os.environ), tmp_path)
+
+
+def facts(db: Path, rows: list[tuple]) -> None:
+    con = duckdb.connect(str(db))
+    con.execute("""
+        create table fct_api_calls (api_name varchar, region varchar, error_reason varchar,
+                                    is_success boolean, latency_ms double)
+    """)
+    con.executemany("insert into fct_api_calls values (?, ?, ?, ?, ?)", rows)
+    con.close()
+
+
+EDGE_ROWS = [
+    # ties, a single-row API, an API without latency, a null region and a null API
+    ("PAN_OCR", "Metro", None, True, 100.0),
+    ("PAN_OCR", "Metro", None, True, 100.0),
+    ("PAN_OCR", "Rural", "timeout", False, 3000.0),
+    ("PAN_OCR", "Tier1", "blurry_image", False, 250.5),
+    ("FACE_MATCH", "Tier2", "face_mismatch", False, 410.0),
+    ("BANK_VERIFY", None, "service_down", False, None),
+    (None, "Metro", "internal_error", False, 12.0),
+]
+
+
+def test_duckdb_and_pandas_compute_the_same_four_metrics(tmp_path):
+    db = tmp_path / "facts.duckdb"
+    facts(db, EDGE_ROWS)
+    d, p = metrics_duckdb(db), metrics_pandas(db)
+    assert set(d["results"]) == set(METRICS)
+    assert same_results(d["results"], p["results"]) == []
+    latency = {api: q for api, q in d["results"]["latency_percentiles_by_api"]}
+    # linear interpolation between 100, 100, 250.5 and 3000: numpy's and quantile_cont's
+    assert latency["PAN_OCR"][0] == pytest.approx(175.25)
+    assert "BANK_VERIFY" not in latency  # no latency, no percentiles
+    assert [None, 1] in d["results"]["failures_by_region"]
+
+    changed = copy.deepcopy(p["results"])
+    changed["success_rate_by_api"][0][2] += 1e-6
+    changed["error_reasons_by_api"][0][2] += 1
+    assert same_results(d["results"], changed) == ["success_rate_by_api", "error_reasons_by_api"]
+
+
+def test_append_day_lands_one_new_batch_and_leaves_the_run_alone(tmp_path):
+    db = tmp_path / "warehouse.duckdb"
+    args = ("--rows", "3000", "--dirty-rate", "0.03", "--batches", "3", "--drift")
+    generate(db, tmp_path, *args)
+    base_sql = "select * exclude (loaded_at) from raw.api_calls order by batch_id, source_record_no"
+    with duckdb.connect(str(db), read_only=True) as con:
+        before = con.execute(base_sql).fetchall()
+        batches = [b for (b,) in con.execute("select batch_id from raw.load_batches").fetchall()]
+    generate(db, tmp_path, *args, "--append-day")
+    with duckdb.connect(str(db), read_only=True) as con:
+        new = con.execute(
+            "select batch_id, record_count from raw.load_batches where not list_contains(?, batch_id)",
+            [batches],
+        ).fetchall()
+        assert len(new) == 1
+        batch_id, record_count = new[0]
+        after = con.execute(
+            base_sql.replace("order by", f"where batch_id != '{batch_id}' order by")
+        ).fetchall()
+        # the new batch is shaped like the run's last one: epoch-millisecond timestamps
+        day = con.execute(
+            """select count(*), count(*) filter (where try_cast("timestamp" as bigint)
+                                                 between ? and ? + 86400000 - 1)
+               from raw.api_calls where batch_id = ?""",
+            [END_MS, END_MS, batch_id],
+        ).fetchone()
+        ids = con.execute("""
+            select count(*) from (
+                select request_id from raw.api_calls where batch_id = ?
+                intersect select request_id from raw.api_calls where batch_id != ?)
+        """, [batch_id, batch_id]).fetchone()[0]  # fmt: skip
+    assert after == before  # the run's own rows are untouched
+    assert day[0] == record_count > 0
+    # a day of a 3000-call, 30-day run, all after the window's end (2026-11-01)
+    assert 3000 / 30 / 3 < day[0] < 3000 / 30 * 3
+    assert day[1] >= 0.9 * day[0]  # all but the planted defects fall in the day after
+    assert ids == 0  # no request id of the new day repeats one of the run's
+    again = subprocess.run(
+        [sys.executable, "-m", "api_trust.generate", *args, "--append-day"],
+        cwd=ROOT, env=tool_env(db, tmp_path), capture_output=True, text=True,
+    )  # fmt: skip
+    assert again.returncode == 1 and "already landed" in again.stderr
+
+
+def _run(records: list[dict]) -> list[dict]:
+    """A minimal run: one run record and the stage records given."""
+    run = {
+        "run": "r1", "kind": "run", "sizes": [1000], "load_lines": 10, "generator_args": ["--drift"],
+        "machine": {"cpu_model": "cpu", "cores": 2, "usable_cores": 2, "ram_gib": 8.0,
+                    "os": "Linux", "versions": {"python": "3.11", "duckdb": "1.5"}},
+        "started_at": "2026-12-01 00:00:00", "load_start": [0.1, 0.1, 0.1],
+        "load_end": [1.0, 0.5, 0.2], "seconds": 9.0, "note": "",
+    }  # fmt: skip
+    return [run, *records]
+
+
+def _stage(name: str, **extra) -> dict:
+    return {"run": "r1", "kind": "stage", "size": 1000, "stage": name, "rows": 1000,
+            "seconds": 2.0, "rows_per_s": 500, "cpu_s": 1.5, "peak_rss_mib": 100,
+            "tree_peak_mib": 120, "spill_peak_mib": 0.0, "warehouse_mib": 3.0,
+            "load_during": [0.2, 1.5], **extra}  # fmt: skip
+
+
+def _table_rows(text: str, section: str) -> list[str]:
+    body = text.split(f"## {section}", 1)[1].split("\n## ", 1)[0]
+    return [line for line in body.splitlines() if line.startswith("| ") and "---" not in line][1:]
+
+
+def test_a_new_stage_is_one_more_row_and_the_file_says_what_was_not_measured():
+    one = render(_run([_stage("generate+land")]))
+    two = render(_run([_stage("generate+land"), _stage("land as parquet")]))
+    assert len(_table_rows(two, "Pipeline stages")) == len(_table_rows(one, "Pipeline stages")) + 1
+    assert "| land as parquet |" in two
+    for size in PLANNED_SIZES:
+        assert f"{size:,}" in one.split("Not measured in this run:", 1)[1].splitlines()[0]
+    assert "Quiet machine" in one and "Not clean" not in one
+
+
+def test_a_busy_machine_and_a_failed_stage_are_said():
+    records = _run([_stage("generate+land", load_during=[9.0, 12.0]),
+                    {"run": "r1", "kind": "failed", "size": 1000, "stage": "dbt build full",
+                     "error": "dbt build exited 2:\nOut of Memory Error"}])  # fmt: skip
+    records[0]["load_start"] = [11.5, 11.0, 10.0]
+    text = render(records)
+    assert "**Not clean: the machine was shared**" in text
+    assert "stage `dbt build full` failed" in text
+
+
+@pytest.mark.slow
+def test_make_bench_at_a_tiny_size_reports_every_stage(tmp_path):
+    env = dict(tool_env(tmp_path / "unused.duckdb", tmp_path), BENCH_ROWS="5000",
+               BENCH_LOAD_LINES="2000", BENCH_DIR=str(tmp_path / "bench"),
+               BENCH_OUT=str(tmp_path / "BENCHMARKS.md"))  # fmt: skip
+    proc = subprocess.run([sys.executable, "-m", "api_trust.bench"], cwd=ROOT, env=env,
+                          capture_output=True, text=True)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    records = [
+        json.loads(x) for x in (tmp_path / "bench" / "results.jsonl").read_text().splitlines()
+    ]
+    measured = [r for r in records if r["kind"] in ("stage", "reference")]
+    assert not [r for r in records if r["kind"] == "failed"]
+    # every stage function reported at least one measurement, each with real numbers
+    assert len({r["stage"] for r in measured}) >= len(STAGES)
+    for r in measured:
+        assert r["seconds"] > 0 and r["cpu_s"] > 0, r
+        assert r["peak_rss_mib"] > 20 and r["tree_peak_mib"] >= r["peak_rss_mib"], r
+        assert r["rows"] > 0 and r["rows_per_s"] is not None, r
+    stages = {r["stage"]: r for r in measured}
+    assert stages["generate+land"]["rows"] == 5000
+    assert 0 < stages["generate+land one new day"]["rows"] < 5000 / 30 * 3
+    assert stages["dbt build full"]["dbt_nodes"] > 50
+    assert stages["four metrics, pandas"]["disagree"] == []
+    assert stages["load a file (access_log)"]["rows"] == 2000
+
+    text = (tmp_path / "BENCHMARKS.md").read_text()
+    for heading in ("## This run", "## Pipeline stages", "### Anchor writer",
+                    "### Four original metrics: DuckDB and pandas", "### dbt's overhead",
+                    "### One new day against a full build", "## Disk per size",
+                    "## Slowest dbt nodes"):  # fmt: skip
+        assert heading in text
+    rows = _table_rows(text, "Pipeline stages")
+    assert len(rows) == len([r for r in records if r["kind"] == "stage"])
+    for row in rows:
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        # rows, rows in, wall s, rows/s, CPU s, peak RSS, tree peak, spill: all numbers
+        for cell in (cells[0], *cells[2:9]):
+            assert re.fullmatch(r"[0-9][0-9,]*(\.[0-9]+)?", cell), row
+    for section in ("References (same run, same data)", "Disk per size"):
+        assert "| 5,000 |" in text.split(f"## {section}", 1)[1]
+    assert "–" not in "".join(_table_rows(text, "Disk per size"))
