@@ -20,7 +20,7 @@ from pathlib import Path
 import duckdb
 import pytest
 from api_trust import readers
-from conftest import Warehouse, dbt, generate, run
+from conftest import Warehouse, ahead, built, dbt, generate, run
 
 # ../shared beside the project (as CI lays it out); API_TRUST_SHARED_DIR points elsewhere
 SHARED = Path(
@@ -138,8 +138,8 @@ def test_shape_is_detected_from_the_first_line(first_line: str, shape: str) -> N
     assert readers.detect_shape(first_line).name == shape
 
 
-@pytest.fixture(scope="module")
-def shapes_warehouse(tmp_path_factory) -> tuple[Warehouse, dict[str, Path]]:
+@ahead("shapes_warehouse")
+def _shapes(tmp_path_factory, _) -> tuple[Warehouse, dict[str, Path]]:
     work = tmp_path_factory.mktemp("shapes")
     db = work / "warehouse.duckdb"
     generate(db, work, "--rows", "3000", "--seed", "5")
@@ -148,6 +148,11 @@ def shapes_warehouse(tmp_path_factory) -> tuple[Warehouse, dict[str, Path]]:
     assert "skipped: already loaded" in proc.stdout  # the gzipped copy of the real log
     dbt(db, work, "build", "--quiet")
     return Warehouse(db, work), paths
+
+
+@pytest.fixture(scope="module")
+def shapes_warehouse(request) -> tuple[Warehouse, dict[str, Path]]:
+    return built(request)
 
 
 def _batch(wh: Warehouse, name: str) -> str:

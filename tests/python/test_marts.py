@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from api_trust.simulation import FAMILY
-from conftest import Warehouse, dbt, generate, query
+from conftest import Warehouse, ahead, built, dbt, generate, query
 
 SEEDS = (1, 2, 3, 4, 5)
 Z_95 = 1.96
@@ -95,17 +95,22 @@ def sorted_latencies(logs: pd.DataFrame) -> np.ndarray:
 # ----------------------------------------------------------------- structure on 5 seeds
 
 
-@pytest.fixture(scope="module", params=SEEDS, ids=lambda seed: f"seed{seed}")
-def seed_facts(request, tmp_path_factory) -> pd.DataFrame:
-    """fct_api_calls of a 60k-row default-scenario run of one seed (only the models it needs)."""
-    work = tmp_path_factory.mktemp(f"marts_seed{request.param}")
+@ahead("seed_facts")
+def _seed_facts(tmp_path_factory, seed: int) -> pd.DataFrame:
+    work = tmp_path_factory.mktemp(f"marts_seed{seed}")
     db = work / "warehouse.duckdb"
-    generate(db, work, "--rows", "60000", "--seed", str(request.param))
+    generate(db, work, "--rows", "60000", "--seed", str(seed))
     dbt(db, work, "build", "--select", "+fct_api_calls", "--exclude-resource-type", "test",
         "unit_test", "--quiet")  # fmt: skip
     return Warehouse(db, work).df(
         "select api_name, api_family, region, is_success, latency_ms from fct_api_calls"
     )
+
+
+@pytest.fixture(scope="module", params=SEEDS, ids=lambda seed: f"seed{seed}")
+def seed_facts(request) -> pd.DataFrame:
+    """fct_api_calls of a 60k-row default-scenario run of one seed (only the models it needs)."""
+    return built(request)
 
 
 @pytest.mark.slow
