@@ -229,7 +229,11 @@ def test_burn_rates_and_breaches_match_a_recount_from_the_calls(demo_warehouse: 
 def replay_alerts(buckets: pd.DataFrame, slo: pd.DataFrame) -> set[tuple]:
     """The multiwindow, multi-burn-rate rules evaluated at every 5-minute step of every
     API (dense, numpy): (api, severity, fired_at, resolved_at or None)."""
-    rules, z = VARS["slo_alert_rules"], VARS["slo_alert_bound_z"]
+    rules, z, min_bad = (
+        VARS["slo_alert_rules"],
+        VARS["slo_alert_bound_z"],
+        VARS["slo_alert_min_bad_calls"],
+    )
     first, last = buckets["bucket_at"].min(), buckets["bucket_at"].max()
     steps = int((last - first) / FIVE_MINUTES) + 1
     alerts = set()
@@ -263,6 +267,7 @@ def replay_alerts(buckets: pd.DataFrame, slo: pd.DataFrame) -> set[tuple]:
             fires = (
                 (long_e > 0)
                 & (long_b_bound >= allowed * long_e)
+                & (long_b >= min_bad)
                 & (short_e > 0)
                 & (short_b >= allowed * short_e)
             )

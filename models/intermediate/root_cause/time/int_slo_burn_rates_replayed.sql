@@ -24,6 +24,7 @@
     {%- do rule_conditions.append({
         'rule': rule.rule,
         'sql': long_bad ~ ' >= ' ~ allowed ~ ' * eligible_calls_' ~ long ~ 'm and eligible_calls_' ~ long ~ 'm > 0'
+            ~ ' and bad_calls_' ~ long ~ 'm >= ' ~ var('slo_alert_min_bad_calls')
             ~ ' and bad_calls_' ~ short ~ 'm >= ' ~ allowed ~ ' * eligible_calls_' ~ short ~ 'm'
             ~ ' and eligible_calls_' ~ short ~ 'm > 0'
     }) -%}
