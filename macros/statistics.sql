@@ -7,10 +7,24 @@
 {%- endmacro %}
 
 {#
-    Lower bound of the Wilson score interval (95% at z = 1.96): honest for small
-    counts and for rates at 0 or 1, where the normal interval collapses.
+    A sampled log's rate with the records behind it: `hits` of `trials` weighted calls,
+    `seen` records observed. The interval is as wide as `seen` allows (the dashboard's
+    Stats.wilson takes the same third argument). Without `seen`, hits and trials as given.
 #}
-{% macro wilson_lower(hits, trials, z=1.96) -%}
+{% macro wilson_sample(hits, trials, seen=none) -%}
+    {%- if seen is none -%}
+        {{ return([hits, trials]) }}
+    {%- endif -%}
+    {{ return(['(' ~ hits ~ ') / nullif(' ~ trials ~ ', 0) * ' ~ seen, seen]) }}
+{%- endmacro %}
+
+{#
+    Lower bound of the Wilson score interval (95% at z = 1.96): honest for small
+    counts and for rates at 0 or 1, where the normal interval collapses. With `seen`
+    (records behind weighted calls), see wilson_sample.
+#}
+{% macro wilson_lower(hits, trials, z=1.96, seen=none) -%}
+    {%- set hits, trials = api_trust.wilson_sample(hits, trials, seen) -%}
     {#- clamped: at a rate of exactly 0 or 1, rounding can put the raw bound a hair outside -#}
     case when {{ trials }} > 0 then
         least(
@@ -27,7 +41,8 @@
 {%- endmacro %}
 
 {# Upper bound of the Wilson score interval (see wilson_lower). #}
-{% macro wilson_upper(hits, trials, z=1.96) -%}
+{% macro wilson_upper(hits, trials, z=1.96, seen=none) -%}
+    {%- set hits, trials = api_trust.wilson_sample(hits, trials, seen) -%}
     case when {{ trials }} > 0 then
         greatest(
             cast({{ hits }} as double) / {{ trials }},

@@ -224,6 +224,11 @@ def plan_fields(shape: Shape, available: Sequence[str]) -> list[tuple[str, str |
 
 # --------------------------------------------------------------------------- readers
 
+# Per-line columns a line reader needs, computed in the one pass that reads the lines.
+LINE_FLAGS: dict[str, dict[str, str]] = {
+    "jsonl": {"is_record": "json_valid(line) and starts_with(ltrim(line, ' \t\r\n\f\v'), '{')"},
+}
+
 
 def read_lines(
     con: duckdb.DuckDBPyConnection,
@@ -290,8 +295,9 @@ def read_shaped(
     """Read a file of a non-CSV shape into the scratch tables `scan` and `rejects`."""
     if shape.reader == "parquet":
         return _read_parquet(con, path, shape, temps, key)
+    read_lines(con, path, gzipped, temps["lines"], LINE_FLAGS.get(shape.reader))
     reader = {"jsonl": _read_jsonl, "otlp": _read_otlp, "access_log": _read_access_log}
-    return reader[shape.reader](con, path, gzipped, shape, temps, key)
+    return reader[shape.reader](con, shape, temps, key)
 
 
 def _line_counts(con, temps) -> tuple[int, int]:
@@ -315,10 +321,9 @@ def _rejects_from(con, temps, error_type: str, message: str, bad: str | None = N
     """)  # fmt: skip
 
 
-def _read_jsonl(con, path: Path, gzipped: bool, shape: Shape, temps, key: str) -> ShapedRead:
-    # one JSON object a line; each line is parsed once per pass, never stored as JSON
-    is_object = "json_valid(line) and starts_with(ltrim(line, ' \t\r\n\f\v'), '{')"
-    read_lines(con, path, gzipped, temps["lines"], {"is_record": is_object})
+def _read_jsonl(con, shape: Shape, temps, key: str) -> ShapedRead:
+    # one JSON object a line (is_record, from LINE_FLAGS); each line is parsed once per
+    # pass, never stored as JSON
     lines = temps["lines"]
     _rejects_from(con, temps, "INVALID JSON", "the line is not one JSON object", "not is_record")
     top = [k for (k,) in con.execute(
@@ -355,8 +360,7 @@ def _read_jsonl(con, path: Path, gzipped: bool, shape: Shape, temps, key: str) -
     return _shaped_result(con, temps, shape, delivered, targets)
 
 
-def _read_otlp(con, path: Path, gzipped: bool, shape: Shape, temps, key: str) -> ShapedRead:
-    read_lines(con, path, gzipped, temps["lines"])
+def _read_otlp(con, shape: Shape, temps, key: str) -> ShapedRead:
     lines = temps["lines"]
     attrs = (
         "map_from_entries(list_transform(coalesce(from_json({src}, '[\"json\"]'), []), "
@@ -413,8 +417,7 @@ def _read_otlp(con, path: Path, gzipped: bool, shape: Shape, temps, key: str) ->
     return _shaped_result(con, temps, shape, delivered, targets)
 
 
-def _read_access_log(con, path: Path, gzipped: bool, shape: Shape, temps, key: str) -> ShapedRead:
-    read_lines(con, path, gzipped, temps["lines"])
+def _read_access_log(con, shape: Shape, temps, key: str) -> ShapedRead:
     lines, parsed = temps["lines"], temps["parsed"]
     groups = "[" + ", ".join(_lit(g) for g in ACCESS_LOG_GROUPS) + "]"
     # one pass of the line pattern; a line that does not match extracts empty groups

@@ -25,8 +25,8 @@ rates as (
         calls,
         failures,
         {{ api_trust.safe_rate('failures', 'calls') }} as failure_rate,
-        {{ api_trust.wilson_lower('failures / calls * sampled_calls', 'sampled_calls') }} as wilson_lower,
-        {{ api_trust.wilson_upper('failures / calls * sampled_calls', 'sampled_calls') }} as wilson_upper
+        {{ api_trust.wilson_lower('failures', 'calls', seen='sampled_calls') }} as wilson_lower,
+        {{ api_trust.wilson_upper('failures', 'calls', seen='sampled_calls') }} as wilson_upper
     from per_document_type
 ),
 

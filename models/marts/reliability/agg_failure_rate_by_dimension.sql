@@ -61,8 +61,8 @@ final as (
         cast(sampled_calls as bigint) as sampled_calls,
         cast(failures as bigint) as failures,
         {{ api_trust.safe_rate('failures', 'calls') }} as failure_rate,
-        {{ api_trust.wilson_lower('failures / calls * sampled_calls', 'sampled_calls') }} as failure_rate_ci_lower,
-        {{ api_trust.wilson_upper('failures / calls * sampled_calls', 'sampled_calls') }} as failure_rate_ci_upper
+        {{ api_trust.wilson_lower('failures', 'calls', seen='sampled_calls') }} as failure_rate_ci_lower,
+        {{ api_trust.wilson_upper('failures', 'calls', seen='sampled_calls') }} as failure_rate_ci_upper
     from counted
 )
 

@@ -37,8 +37,8 @@ rates as (
         first_called_at,
         last_called_at,
         {{ api_trust.safe_rate('successes', 'calls') }} as success_rate,
-        {{ api_trust.wilson_lower('successes / nullif(calls, 0) * sampled_calls', 'sampled_calls') }} as wilson_lower,
-        {{ api_trust.wilson_upper('successes / nullif(calls, 0) * sampled_calls', 'sampled_calls') }} as wilson_upper
+        {{ api_trust.wilson_lower('successes', 'calls', seen='sampled_calls') }} as wilson_lower,
+        {{ api_trust.wilson_upper('successes', 'calls', seen='sampled_calls') }} as wilson_upper
     from totals
 ),
 

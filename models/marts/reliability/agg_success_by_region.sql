@@ -28,8 +28,8 @@ rates as (
         successes,
         failures,
         {{ api_trust.safe_rate('successes', 'calls') }} as success_rate,
-        {{ api_trust.wilson_lower('successes / calls * sampled_calls', 'sampled_calls') }} as wilson_lower,
-        {{ api_trust.wilson_upper('successes / calls * sampled_calls', 'sampled_calls') }} as wilson_upper
+        {{ api_trust.wilson_lower('successes', 'calls', seen='sampled_calls') }} as wilson_lower,
+        {{ api_trust.wilson_upper('successes', 'calls', seen='sampled_calls') }} as wilson_upper
     from per_region
 ),
 
