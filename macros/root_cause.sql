@@ -65,11 +65,16 @@
 #}
 {% macro rca_segment(relation=none, dims=none) -%}
     {%- set prefix = relation ~ '.' if relation else '' -%}
+    {%- set dims = api_trust.rca_dimensions() if dims is none else dims -%}
+    {%- if not dims -%}
+        cast(null as varchar)
+    {%- else -%}
     concat_ws(', '
-    {%- for dim in (dims or api_trust.rca_dimensions()) %},
+    {%- for dim in dims %},
         case when {{ prefix }}{{ dim }} is not null then '{{ dim }}=' || {{ prefix }}{{ dim }} end
     {%- endfor %}
     )
+    {%- endif -%}
 {%- endmacro %}
 
 {# Number of dimensions a segment names. #}
