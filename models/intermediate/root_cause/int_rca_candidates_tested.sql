@@ -30,37 +30,45 @@ localised as (
     select * from {{ ref('int_rca_incidents_localised') }}
 ),
 
-narrowed_time_candidates as (
+timed as (
+    -- everything time-bounded or timed: incidents of an API (hourly or over days) get narrowed
+    select * from windows
+    union all
+    select * from time_candidates
+),
+
+narrowed_timed as (
     select
-        time_candidates.finding_type,
-        time_candidates.api_name,
-        coalesce(localised.segment, time_candidates.segment) as segment,
-        time_candidates.started_at,
-        time_candidates.ended_at,
-        time_candidates.metric,
-        time_candidates.calls,
-        time_candidates.observed,
-        time_candidates.expected,
-        time_candidates.excess_failures,
-        time_candidates.excess_slow_calls,
-        time_candidates.lift,
-        time_candidates.lift_lower,
-        time_candidates.p_value,
-        time_candidates.error_reason,
-        time_candidates.failure_class,
-        time_candidates.evidence || case
+        timed.finding_type,
+        timed.api_name,
+        coalesce(localised.segment, timed.segment) as segment,
+        timed.started_at,
+        timed.ended_at,
+        timed.metric,
+        timed.calls,
+        timed.observed,
+        timed.expected,
+        timed.excess_failures,
+        timed.excess_slow_calls,
+        timed.lift,
+        timed.lift_lower,
+        timed.p_value,
+        timed.error_reason,
+        timed.failure_class,
+        timed.evidence || case
             when localised.is_narrowed
                 then ' Concentrated in ' || localised.segment || ' ('
                     || {{ api_trust.fmt_pct('least(localised.share_of_incident_excess, 1)', 0) }}
                     || ' of the excess).'
             else ''
         end as evidence
-    from time_candidates
+    from timed
     left join localised
         on
-            time_candidates.finding_type = 'incident'
-            and time_candidates.api_name = localised.api_name
-            and time_candidates.started_at = localised.started_at
+            timed.finding_type = 'incident'
+            and timed.metric = 'failure_rate'
+            and timed.api_name = localised.api_name
+            and timed.started_at = localised.started_at
 ),
 
 unioned as (
@@ -68,9 +76,18 @@ unioned as (
     union all
     select * from versions
     union all
-    select * from windows
-    union all
-    select * from narrowed_time_candidates
+    -- an hourly incident and a run of days of one API that start together and narrow to
+    -- one segment are one candidate: the stronger
+    select {{ api_trust.star_except('narrowed_timed', ['candidate_rank']) }}
+    from (
+        select
+            *,
+            row_number() over (
+                partition by finding_type, segment, metric, started_at order by p_value asc, ended_at desc
+            ) as candidate_rank
+        from narrowed_timed
+    ) as narrowed_timed
+    where candidate_rank = 1
 ),
 
 adjusted as (

@@ -40,6 +40,18 @@ findings as (
     from candidates
 ),
 
+incidents as (
+    -- significant time-bounded findings (incidents of an API or of a segment across APIs)
+    select
+        segment,
+        metric,
+        started_at,
+        ended_at,
+        {{ api_trust.rca_segment_columns('segment') }}
+    from {{ ref('int_rca_candidates_tested') }}
+    where is_significant and ended_at is not null
+),
+
 matched as (
     -- each finding's leaves: an equi-join on the API where the finding names one
     {%- for scope in ['api', 'cross_api'] %}
@@ -178,12 +190,62 @@ tested as (
             and best.metric = dispersion.metric
 ),
 
+confined as (
+    -- a whole-window finding on a segment overlapping an incident's, with no effect worth
+    -- reporting outside the incident's days, is that incident seen through a dimension
+    -- whose traffic moved with time (an SDK adopted the week a carrier failed)
+    select *
+    from (
+        select
+            outside.*,
+            row_number() over (
+                partition by outside.finding_type, outside.segment, outside.metric
+                order by outside.excess_inside desc, outside.incident_segment asc
+            ) as incident_rank
+        from (
+            select
+                finding_type,
+                segment,
+                metric,
+                incident_segment,
+                incident_started_at,
+                sum(case when is_inside then observed - expected else 0 end) as excess_inside,
+                sum(case when is_inside then 0 else observed end) as observed_outside,
+                sum(case when is_inside then 0 else expected end) as expected_outside
+            from (
+                select
+                    daily.*,
+                    incidents.segment as incident_segment,
+                    incidents.started_at as incident_started_at,
+                    daily.called_on >= cast(incidents.started_at as date)
+                    and cast(daily.called_on as timestamp) < incidents.ended_at as is_inside
+                from daily
+                inner join findings
+                    on
+                        daily.finding_type = findings.finding_type
+                        and daily.segment = findings.segment
+                        and daily.metric = findings.metric
+                inner join incidents
+                    on
+                        daily.metric = incidents.metric
+                        and {{ api_trust.rca_overlaps('findings', 'incidents') }}
+            ) as days_by_incident
+            group by finding_type, segment, metric, incident_segment, incident_started_at
+        ) as outside
+        where
+            outside.excess_inside > 0
+            and outside.observed_outside <= {{ var('rca_min_lift') }} * outside.expected_outside
+    ) as ranked
+    where incident_rank = 1
+),
+
 final as (
     select
         -- strings
-        finding_type,
-        segment,
-        metric,
+        tested.finding_type,
+        tested.segment,
+        tested.metric,
+        confined.incident_segment as confined_to_segment,
 
         -- numbers
         cast(days as integer) as days,  -- noqa: RF04
@@ -202,8 +264,14 @@ final as (
         ) as is_new,
 
         -- timestamps
-        {{ api_trust.add_hours('cast(called_on as timestamp)', 24) }} as changed_at
+        {{ api_trust.add_hours('cast(tested.called_on as timestamp)', 24) }} as changed_at,
+        confined.incident_started_at as confined_to_started_at
     from tested
+    left join confined
+        on
+            tested.finding_type = confined.finding_type
+            and tested.segment = confined.segment
+            and tested.metric = confined.metric
 )
 
 select * from final

@@ -2,7 +2,8 @@
 -- noqa: disable=LT02
 {#
     What is different about each incident (doc rca_method): the calls inside an
-    incident window (int_rca_incident_windows) against the same API's calls
+    incident window (int_rca_incident_windows, and an API's failure run over days
+    from int_rca_window_candidates) against the same API's calls
     outside it, segment by segment (1 to rca_max_depth - 1 more dimensions),
     each segment expected to fail at its own rate outside the window. The
     incident is narrowed to the segment with the largest surprise (G) whose
@@ -18,7 +19,27 @@
 with
 
 windows as (
-    select * from {{ ref('int_rca_incident_windows') }}
+    -- hourly incident windows, and API failure runs over days that may pass the one
+    -- BH pass (raw p within its level; int_rca_window_candidates): one window per start
+    select
+        api_name,
+        started_at,
+        max(ended_at) as ended_at
+    from (
+        select
+            api_name,
+            started_at,
+            ended_at
+        from {{ ref('int_rca_incident_windows') }}
+        union all
+        select
+            api_name,
+            started_at,
+            ended_at
+        from {{ ref('int_rca_window_candidates') }}
+        where api_name is not null and metric = 'failure_rate' and p_value <= {{ var('rca_fdr_q') }}
+    ) as all_windows
+    group by api_name, started_at
 ),
 
 calls as (

@@ -6,7 +6,8 @@
     Telecom users in Rural areas on every API for a few days is too thin on any
     one API for the hourly detector and too short to move the whole window.
     Every segment of 1 to rca_max_depth - 1 dimensions other than the API
-    (and than dimensions with more than 50 values, or one) gets its daily
+    (and than dimensions with more than 50 values, or one), and the API or a
+    many-valued dimension alone, gets its daily
     failures and slow calls against what a main-effects model predicts for
     its calls that day (each API's rate times one factor per dimension value,
     so a segment whose mix drifts towards values that always fail more is not
@@ -18,7 +19,7 @@
 #}
 {%- set dims = api_trust.rca_dimensions() -%}
 {%- set scoped = var('rca_api_scoped_dimensions', []) -%}
-{%- set ns = namespace(heavy=[]) -%}
+{%- set ns = namespace(heavy=[], singles=[]) -%}
 {%- if execute and model.resource_type == 'model' -%}
     {%- set summed = load_relation(ref('int_rca_leaves_summed')) -%}
     {%- if summed is not none -%}
@@ -28,11 +29,20 @@
         {%- for dim in dims -%}
             {#- too many values to scan every day, or one value only (nothing to compare) -#}
             {%- if row[loop.index0] > 50 or row[loop.index0] < 2 -%}{%- do ns.heavy.append(dim) -%}{%- endif -%}
+            {%- if row[loop.index0] > 50 and dim not in scoped -%}{%- do ns.singles.append(dim) -%}{%- endif -%}
         {%- endfor -%}
     {%- endif -%}
 {%- endif -%}
 {%- set scan_dims = dims | reject('in', ['api_name'] + scoped + ns.heavy) | list -%}
+{#-
+    The API alone, and each many-valued dimension alone (a client), are scanned too:
+    a bad deploy on a small API for a few days, or one client's broken key for a week,
+    is too thin per hour for the hourly detector. Never in combinations (too many).
+-#}
+{%- set single_dims = dims | select('in', ['api_name'] + ns.singles) | list -%}
+{%- set all_dims = dims | select('in', scan_dims + single_dims) | list -%}
 {%- set sets = api_trust.rca_combinations(scan_dims, var('rca_max_depth', 3) - 1) -%}
+{%- for dim in single_dims -%}{%- do sets.append([dim]) -%}{%- endfor -%}
 
 with
 
@@ -70,7 +80,7 @@ factors_{{ loop.index }} as (
 day_leaves as (
     select
         leaves.called_on,
-        {%- for dim in scan_dims %}
+        {%- for dim in all_dims %}
             leaves.{{ dim }},
         {%- endfor %}
         sum(leaves.records) as records,
@@ -99,7 +109,7 @@ day_leaves as (
     {%- endfor %}
     group by
         leaves.called_on
-        {%- for dim in scan_dims %},
+        {%- for dim in all_dims %},
             leaves.{{ dim }}
         {%- endfor %}
 ),
@@ -107,7 +117,7 @@ day_leaves as (
 daily as (
     select
         called_on,
-        {%- for dim in scan_dims %}
+        {%- for dim in all_dims %}
             {{ dim }},
             grouping({{ dim }}) as is_any_{{ dim }},
         {%- endfor %}
@@ -123,7 +133,9 @@ daily as (
         {%- for combo in sets %}
             ({{ (['called_on'] + combo) | join(', ') }}){{ ',' if not loop.last }}
         {%- endfor %}
-        {%- if not sets %}(called_on){% endif %}
+        {%- if not sets %}
+            (called_on)
+        {%- endif %}
     )
 ),
 
@@ -134,7 +146,8 @@ series as (
     ] %}
         select
             '{{ metric }}' as metric,
-            {{ api_trust.rca_segment('daily', scan_dims) }} as segment,
+            {{ api_trust.rca_segment('daily', all_dims) }} as segment,
+            {{ 'daily.api_name' if 'api_name' in all_dims else 'cast(null as varchar)' }} as api_name,
             daily.called_on,
             daily.records,
             daily.{{ trials }} as calls,  -- noqa: AL09
@@ -142,7 +155,9 @@ series as (
             daily.{{ expected }} as expected
         from daily
         where
-            {%- for dim in scan_dims %}
+            {#- no dimension worth scanning (one value each, or too many): no segment to test #}
+            {{ 'false and' if not all_dims }}
+            {%- for dim in all_dims %}
                 (daily.is_any_{{ dim }} = 1 or daily.{{ dim }} is not null) and
             {%- endfor %}
             daily.{{ expected }} > 0
@@ -173,6 +188,7 @@ runs as (
     select
         first_day.metric,
         first_day.segment,
+        first_day.api_name,
         first_day.called_on as first_called_on,
         last_day.called_on as last_called_on,
         first_day.days,
@@ -271,7 +287,7 @@ tested as (
 final as (
     select
         'incident' as finding_type,
-        cast(null as varchar) as api_name,
+        api_name,
         segment,
         cast(first_called_on as timestamp) as started_at,
         {{ api_trust.add_hours('cast(last_called_on as timestamp)', 24) }} as ended_at,

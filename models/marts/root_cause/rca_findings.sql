@@ -65,6 +65,8 @@ described as (
         coalesce(candidates.started_at, case when dated.is_new then dated.changed_at end) as changed_at,
         dated.lift_before,
         dated.lift_after,
+        dated.confined_to_segment,
+        dated.confined_to_started_at,
         -- a new problem's impact projected over the whole window from the day it started
         case
             when dated.is_new then data_window.days / greatest(dated.days_after, 1)
@@ -137,10 +139,12 @@ repeats as (
                         or {{ api_trust.rca_covers('stronger', 'weaker') }}
                     )
                 )
-                -- time-bounded findings have no explain-away: any overlap of one metric repeats
+                -- time-bounded findings have no explain-away: overlapping segments of one
+                -- metric that started within a day of each other are one incident
                 or (
                     weaker.ended_at is not null and weaker.metric = stronger.metric
                     and {{ api_trust.rca_overlaps('weaker', 'stronger') }}
+                    and abs({{ api_trust.seconds_between('weaker.started_at', 'stronger.started_at') }}) < 86400
                 )
             )
             and (
@@ -151,6 +155,20 @@ repeats as (
                     and stronger.segment < weaker.segment
                 )
             )
+
+    union all
+
+    -- a whole-window finding confined to an incident's days repeats the incident
+    -- (int_rca_findings_dated)
+    select
+        finding_type,
+        segment,
+        metric,
+        started_at,
+        confined_to_segment as stronger_segment,
+        metric as stronger_metric
+    from scored
+    where confined_to_segment is not null
 ),
 
 unrepeated as (
