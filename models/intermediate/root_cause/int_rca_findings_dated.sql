@@ -248,18 +248,19 @@ final as (
         confined.incident_segment as confined_to_segment,
 
         -- numbers
-        cast(days as integer) as days,  -- noqa: RF04
-        cast(days - day_no as integer) as days_after,
-        {{ api_trust.safe_rate('observed_before', 'expected_before') }} as lift_before,
-        {{ api_trust.safe_rate('observed_after', 'expected_after') }} as lift_after,
-        observed_after - expected_after as excess_after,
-        dispersion,
-        change_p_value,
+        cast(tested.days as integer) as days,  -- noqa: RF04
+        cast(tested.days - tested.day_no as integer) as days_after,
+        {{ api_trust.safe_rate('tested.observed_before', 'tested.expected_before') }} as lift_before,
+        {{ api_trust.safe_rate('tested.observed_after', 'tested.expected_after') }} as lift_after,
+        tested.observed_after - tested.expected_after as excess_after,
+        tested.dispersion,
+        tested.change_p_value,
 
         -- booleans
         coalesce(
-            change_p_value <= {{ var('rca_change_p') }}
-            and observed_after * expected_before >= {{ var('rca_min_lift') }} * observed_before * expected_after,
+            tested.change_p_value <= {{ var('rca_change_p') }}
+            and tested.observed_after * tested.expected_before
+            >= {{ var('rca_min_lift') }} * tested.observed_before * tested.expected_after,
             false
         ) as is_new,
 

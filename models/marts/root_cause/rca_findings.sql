@@ -67,13 +67,19 @@ described as (
         dated.lift_after,
         dated.confined_to_segment,
         dated.confined_to_started_at,
-        -- a new problem's impact projected over the whole window from the day it started
+        -- a new problem's impact projected over the whole window from its start, at the
+        -- rate it ran at: from the day it started when it runs to the end, over the days it
+        -- lasted (one at least) when it ended (doc rca_method)
         case
             when dated.is_new then data_window.days / greatest(dated.days_after, 1)
             when candidates.started_at is not null and candidates.ended_at is null
                 then data_window.days / greatest(floor({{ api_trust.seconds_between(
                     'cast(cast(candidates.started_at as date) as timestamp)', 'cast(data_window.last_day as timestamp)'
                 ) }} / 86400) + 1, 1)
+            when candidates.started_at is not null
+                then data_window.days / greatest({{ api_trust.seconds_between(
+                    'candidates.started_at', 'candidates.ended_at'
+                ) }} / 86400, 1)
             else 1
         end as projection
     from candidates
@@ -116,7 +122,12 @@ repeats as (
         weaker.metric,
         weaker.started_at,
         stronger.segment as stronger_segment,
-        stronger.metric as stronger_metric
+        stronger.metric as stronger_metric,
+        stronger.finding_type as stronger_finding_type,
+        stronger.started_at as stronger_started_at,
+        -- failures and slowness of one incident: the other metric's harm adds to it
+        weaker.ended_at is not null and weaker.segment = stronger.segment and weaker.metric <> stronger.metric
+            as is_other_metric
     from scored as weaker
     inner join scored as stronger
         on
@@ -127,6 +138,7 @@ repeats as (
             ))
             and not (
                 weaker.finding_type = stronger.finding_type and weaker.segment = stronger.segment
+                and weaker.metric = stronger.metric
                 and weaker.started_at is not distinct from stronger.started_at
             )
             and (
@@ -166,14 +178,49 @@ repeats as (
         metric,
         started_at,
         confined_to_segment as stronger_segment,
-        metric as stronger_metric
+        metric as stronger_metric,
+        'incident' as stronger_finding_type,
+        confined_to_started_at as stronger_started_at,
+        false as is_other_metric
     from scored
     where confined_to_segment is not null
 ),
 
+absorbed as (
+    -- the other metric of an incident kept under this one (its excess is harm of its own)
+    select
+        repeats.stronger_finding_type,
+        repeats.stronger_segment,
+        repeats.stronger_metric,
+        repeats.stronger_started_at,
+        sum(scored.excess_failures) as excess_failures,
+        sum(scored.excess_slow_calls) as excess_slow_calls,
+        sum(scored.impact) as impact
+    from repeats
+    inner join scored
+        on
+            repeats.finding_type = scored.finding_type
+            and repeats.segment = scored.segment
+            and repeats.metric = scored.metric
+            and repeats.started_at is not distinct from scored.started_at
+    where repeats.is_other_metric
+    group by
+        repeats.stronger_finding_type, repeats.stronger_segment, repeats.stronger_metric, repeats.stronger_started_at
+),
+
 unrepeated as (
-    select scored.*
+    select
+        {{ api_trust.star_except('scored', ['impact', 'excess_failures', 'excess_slow_calls']) }},
+        scored.impact + coalesce(absorbed.impact, 0) as impact,
+        scored.excess_failures + coalesce(absorbed.excess_failures, 0) as excess_failures,
+        scored.excess_slow_calls + coalesce(absorbed.excess_slow_calls, 0) as excess_slow_calls
     from scored
+    left join absorbed
+        on
+            scored.finding_type = absorbed.stronger_finding_type
+            and scored.segment = absorbed.stronger_segment
+            and scored.metric = absorbed.stronger_metric
+            and scored.started_at is not distinct from absorbed.stronger_started_at
     where not exists (
             select 1 as is_repeat from repeats
             where
@@ -184,20 +231,77 @@ unrepeated as (
         )
 ),
 
-grouped as (
-    -- chronic hotspots of one API on one dimension with one cause are one finding
-    -- (PAN_OCR in Tier2 and in Rural, both carried by blurry images: one fix)
+chronic as (
+    -- chronic hotspots (whole window, not new) that may share a cause
+    select *
+    from unrepeated
+    where ended_at is null and not is_new and finding_type in ('failure_segment', 'slow_calls')
+),
+
+shared_values as (
+    -- each chronic hotspot with one of its dimensions left open (`, api_name=*, region=Rural,`),
+    -- and how many hotspots of its type, metric and carried reason fit that pattern: siblings
+    -- that differ in one dimension's value
     select
         *,
+        count(*) over (partition by finding_type, metric, carried_reason, shared_value) as holders
+    from (
+        {%- for dim in api_trust.rca_dimensions() %}
+            select
+                finding_type,
+                segment,
+                metric,
+                coalesce(carried_reason, '') as carried_reason,
+                replace(', ' || segment || ',', ', {{ dim }}=' || {{ dim }} || ',', ', {{ dim }}=*,')
+                    as shared_value
+            from chronic
+            where {{ dim }} is not null
+            {{- ' union all' if not loop.last }}
+        {%- endfor %}
+    ) as patterns
+),
+
+common_causes as (
+    -- the pattern a hotspot shares with the most siblings of one cause (two at least)
+    select
+        finding_type,
+        segment,
+        metric,
+        carried_reason,
+        shared_value
+    from (
+        select
+            *,
+            row_number() over (
+                partition by finding_type, segment, metric order by holders desc, shared_value asc
+            ) as value_rank
+        from shared_values
+        where holders >= 2
+    ) as ranked
+    where value_rank = 1
+),
+
+grouped as (
+    -- chronic sibling hotspots (one dimension's value differs) with the same reason carrying
+    -- their excess are one finding (PAN_OCR and AADHAAR_OCR in Rural, both carried by blurry
+    -- images; API after API on one SDK release, all carried by missing_field: one fix each)
+    select
+        unrepeated.*,
         case
-            when
-                ended_at is null and not is_new and finding_type in ('failure_segment', 'slow_calls')
-                and api_name is not null and {{ api_trust.rca_depth() }} = 2
-                then finding_type || '|' || metric || '|' || api_name || '|'
-                    || regexp_extract(segment, ', ([a-z0-9_]+)=', 1) || '|' || coalesce(carried_reason, '')
-            else finding_type || '|' || metric || '|' || segment || '|' || coalesce(cast(started_at as varchar), '')
+            when common_causes.shared_value is not null
+                then unrepeated.finding_type || '|' || unrepeated.metric || '|' || common_causes.shared_value
+                    || '|' || common_causes.carried_reason
+            else unrepeated.finding_type || '|' || unrepeated.metric || '|' || unrepeated.segment || '|'
+                || coalesce(cast(unrepeated.started_at as varchar), '')
         end as group_key
     from unrepeated
+    left join common_causes
+        on
+            unrepeated.finding_type = common_causes.finding_type
+            and unrepeated.segment = common_causes.segment
+            and unrepeated.metric = common_causes.metric
+            and unrepeated.ended_at is null
+            and not unrepeated.is_new
 ),
 
 members as (
