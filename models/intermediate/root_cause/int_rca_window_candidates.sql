@@ -16,6 +16,9 @@
     days is tested: likelihood ratio, overdispersion estimated from the days
     themselves, Bonferroni over the runs tried. Structure that never changes
     (a region that always fails more) cancels: each segment is its own baseline.
+    A run must still stand out (rca_min_lift) when each API's expectation is its
+    rate that very day: a segment that mostly calls an API having a bad day
+    everywhere is that API's bad day.
 #}
 {%- set dims = api_trust.rca_dimensions() -%}
 {%- set scoped = var('rca_api_scoped_dimensions', []) -%}
@@ -59,6 +62,17 @@ api_rates as (
     group by api_name
 ),
 
+api_day_rates as (
+    -- each API's own rate that day (the check in `final`)
+    select
+        api_name,
+        called_on,
+        (sum(failures) + 0.375) / (sum(calls) + 0.75) as failure_rate,
+        (sum(slow_calls) + 0.375) / (sum(timed_successes) + 0.75) as slow_rate
+    from leaves
+    group by api_name, called_on
+),
+
 summed as (
     select * from {{ ref('int_rca_leaves_summed') }}
 ),
@@ -92,6 +106,12 @@ day_leaves as (
                 * coalesce(factors_{{ loop.index }}.failure_factor, 1)
             {%- endfor %}
         ) as expected_failures,
+        sum(
+            leaves.calls * api_day_rates.failure_rate
+            {%- for dim in scan_dims %}
+                * coalesce(factors_{{ loop.index }}.failure_factor, 1)
+            {%- endfor %}
+        ) as expected_failures_that_day,
         sum(leaves.timed_successes) as timed_successes,
         sum(leaves.slow_calls) as slow_calls,
         sum(
@@ -99,10 +119,20 @@ day_leaves as (
             {%- for dim in scan_dims %}
                 * coalesce(factors_{{ loop.index }}.slow_factor, 1)
             {%- endfor %}
-        ) as expected_slow_calls
+        ) as expected_slow_calls,
+        sum(
+            leaves.timed_successes * api_day_rates.slow_rate
+            {%- for dim in scan_dims %}
+                * coalesce(factors_{{ loop.index }}.slow_factor, 1)
+            {%- endfor %}
+        ) as expected_slow_calls_that_day
     from leaves
     inner join api_rates
         on leaves.api_name = api_rates.api_name
+    inner join api_day_rates
+        on
+            leaves.api_name = api_day_rates.api_name
+            and leaves.called_on = api_day_rates.called_on
     {%- for dim in scan_dims %}
         left join factors_{{ loop.index }}
             on leaves.{{ dim }} = factors_{{ loop.index }}.dimension_value
@@ -127,7 +157,9 @@ daily as (
         sum(expected_failures) as expected_failures,
         sum(timed_successes) as timed_successes,
         sum(slow_calls) as slow_calls,
-        sum(expected_slow_calls) as expected_slow_calls
+        sum(expected_slow_calls) as expected_slow_calls,
+        sum(expected_failures_that_day) as expected_failures_that_day,
+        sum(expected_slow_calls_that_day) as expected_slow_calls_that_day
     from day_leaves
     group by grouping sets (  -- noqa: PRS
         {%- for combo in sets %}
@@ -152,7 +184,9 @@ series as (
             daily.records,
             daily.{{ trials }} as calls,  -- noqa: AL09
             daily.{{ observed }} as observed,
-            daily.{{ expected }} as expected
+            daily.{{ expected }} as expected,
+            daily.{{ expected }}_that_day as expected_that_day,
+            daily.is_any_api_name = 0 as is_api_alone
         from daily
         where
             {#- no dimension worth scanning (one value each, or too many): no segment to test #}
@@ -174,9 +208,11 @@ numbered as (
         count(*) over (partition by metric, segment) as days,  -- noqa: RF04
         sum(observed) over (partition by metric, segment) as total_observed,
         sum(expected) over (partition by metric, segment) as total_expected,
+        sum(expected_that_day) over (partition by metric, segment) as total_expected_that_day,
         sum(records) over (partition by metric, segment) as total_records,
         sum(observed) over running as observed_to,
         sum(expected) over running as expected_to,
+        sum(expected_that_day) over running as expected_that_day_to,
         sum(records) over running as records_to,
         sum(calls) over running as calls_to
     from series
@@ -195,6 +231,10 @@ runs as (
         last_day.day_no - first_day.day_no + 1 as run_days,
         last_day.observed_to - first_day.observed_to + first_day.observed as observed_in,
         last_day.expected_to - first_day.expected_to + first_day.expected as expected_in,
+        last_day.expected_that_day_to - first_day.expected_that_day_to + first_day.expected_that_day
+            as expected_that_day_in,
+        first_day.total_expected_that_day,
+        first_day.is_api_alone,
         last_day.records_to - first_day.records_to + first_day.records as records_in,
         last_day.calls_to - first_day.calls_to + first_day.calls as calls_in,
         first_day.total_observed,
@@ -319,6 +359,13 @@ final as (
             || case metric when 'failure_rate' then ' excess failures.' else ' excess slow calls.' end
         end as evidence
     from tested
+    -- a run that no longer stands out once each API's own day is accounted for (the APIs the
+    -- segment mostly calls had a bad day everywhere) is theirs, not the segment's: an API
+    -- alone has its own candidate
+    where
+        is_api_alone
+        or observed_in * (total_expected_that_day - expected_that_day_in)
+        >= {{ var('rca_min_lift') }} * (total_observed - observed_in) * expected_that_day_in
 )
 
 select * from final

@@ -156,7 +156,7 @@ repeats as (
                 or (
                     weaker.ended_at is not null and weaker.metric = stronger.metric
                     and {{ api_trust.rca_overlaps('weaker', 'stronger') }}
-                    and abs({{ api_trust.seconds_between('weaker.started_at', 'stronger.started_at') }}) < 86400
+                    and abs({{ api_trust.seconds_between('weaker.started_at', 'stronger.started_at') }}) <= 86400
                 )
             )
             and (
@@ -238,14 +238,44 @@ chronic as (
     where ended_at is null and not is_new and finding_type in ('failure_segment', 'slow_calls')
 ),
 
+parents as (
+    -- whole-window segments whose q-value passes the one BH pass, whatever their lift: an
+    -- effect spread thin over a large segment (an SDK release adding a few points of
+    -- missing_field on every API) is real even where its lift is under the floor
+    select
+        finding_type,
+        segment,
+        metric,
+        {{ api_trust.rca_segment_columns('segment') }}
+    from {{ ref('int_rca_candidates_tested') }}
+    where
+        finding_type in ('failure_segment', 'slow_calls') and ended_at is null
+        and q_value <= {{ var('rca_fdr_q') }}
+),
+
 shared_values as (
-    -- each chronic hotspot with one of its dimensions left open (`, api_name=*, region=Rural,`),
-    -- and how many hotspots of its type, metric and carried reason fit that pattern: siblings
-    -- that differ in one dimension's value
+    -- what chronic hotspots may share, and how many hotspots of one type, metric and
+    -- carried reason share it: a parent segment above (`parent sdk_version=mobile-sdk-6.0`),
+    -- or the hotspot with one of its dimensions left open (`, api_name=*, region=Rural,`:
+    -- siblings that differ in one dimension's value)
     select
         *,
         count(*) over (partition by finding_type, metric, carried_reason, shared_value) as holders
     from (
+        select
+            chronic.finding_type,
+            chronic.segment,
+            chronic.metric,
+            coalesce(chronic.carried_reason, '') as carried_reason,
+            'parent ' || parents.segment as shared_value
+        from chronic
+        inner join parents
+            on
+                chronic.finding_type = parents.finding_type
+                and chronic.metric = parents.metric
+                and chronic.segment <> parents.segment
+                and {{ api_trust.rca_covers('parents', 'chronic') }}
+        union all
         {%- for dim in api_trust.rca_dimensions() %}
             select
                 finding_type,
