@@ -23,6 +23,7 @@ const Charts = (() => {
   const MIN_HEIGHT = 380;
   const CHART_APIS = 8;
   const NO_VALUE = 'unknown'; // the marts' value for "the log did not say" (a region, a document)
+  const RATE_AXIS = 'Share of calls that failed'; // every failure-rate axis (a share, not a count)
   const LABELS = {
     client_input: 'client input', fraud_decision: 'fraud decision', auth: 'auth', rate_limited: 'rate limited', server: 'server', timeout: 'timeout',
     version_regression: 'Version regression', client_auth: 'Client sends bad credentials', incident: 'Incident',
@@ -226,7 +227,7 @@ const Charts = (() => {
       ],
       layout: layout(width, title, 'Calls per day (grey bars, left axis) and the share that failed, any class, with its Wilson 95% band (red, right axis); ' +
         st + ', ' + D.periodText(view) + blankNote + nonApiNote + ' (agg_api_daily)', 'Day (UTC)', 'Calls per day', {
-        yaxis2: { title: { text: 'Failed calls' }, overlaying: 'y', side: 'right', tickformat: '.0%', rangemode: 'tozero', showgrid: false, automargin: true },
+        yaxis2: { title: { text: RATE_AXIS }, overlaying: 'y', side: 'right', tickformat: '.0%', rangemode: 'tozero', showgrid: false, automargin: true },
         // a few days get one tick a day (plotly would show hours, as if the bars were hourly)
         yaxis: { rangemode: 'tozero' }, xaxis: days.length <= 14 ? { type: 'date', dtick: 86400000, tickformat: '%b %-d' } : { type: 'date' }, margin: { r: 60 },
       }),
@@ -511,7 +512,7 @@ const Charts = (() => {
         customdata: rows.map((r) => [r.calls, r.failures]), hovertemplate: '%{x}: %{customdata[1]:,} of %{customdata[0]:,} calls failed (%{y:.2%})<extra></extra>' }],
       layout: layout(width, top.document_type + ' documents fail most: ' + pct(top.failure_rate) + ' (95% interval ' + pct(top.failure_rate_ci_lower) + ' to ' + pct(top.failure_rate_ci_upper) + ')',
         'Failure rate per identity document, any failure class, Wilson 95% intervals; red: interval wholly above the all-document rate (' + pct(all) + ', dashed). ' +
-        'All APIs, whole period whatever the filters: the mart has no API or date (agg_failure_by_document_type)', 'Document type', 'Failed calls', {
+        'All APIs, whole period whatever the filters: the mart has no API or date (agg_failure_by_document_type)', 'Document type', RATE_AXIS, {
           showlegend: false, yaxis: { tickformat: '.0%', rangemode: 'tozero' },
           shapes: [{ type: 'line', xref: 'paper', yref: 'y', x0: 0, x1: 1, y0: all, y1: all, line: { color: COLOR.ink, dash: 'dash', width: 1 } }],
         }),
@@ -536,7 +537,7 @@ const Charts = (() => {
     return {
       data,
       layout: layout(width, title, 'Failure rate of each API x document type pair with its 95% interval, against the same API on its other documents; pairs with the most excess failures. ' +
-        'All APIs, whole period whatever the filters: the mart has no date (rca_fragile_document_types)', 'Failed calls', '', {
+        'All APIs, whole period whatever the filters: the mart has no date (rca_fragile_document_types)', RATE_AXIS, '', {
         height: 200 + 34 * rows.length, xaxis: { tickformat: '.0%', rangemode: 'tozero' }, yaxis: { title: { text: '' }, categoryorder: 'array', categoryarray: y },
       }),
     };
@@ -610,7 +611,7 @@ const Charts = (() => {
       ],
       layout: layout(width, title, 'Hourly share of calls that failed: any class (grey) and server or timeout only (red); shaded red: incidents from rca_incidents (widened to stay visible); ' +
         covered + ', ' + D.periodText(view) + (H.is_truncated ? ', last ' + D.P.meta.max_hourly_days + ' days only' : '') +
-        (blank ? '; ' + plural(blank, 'hour') + ' with under 5% of the median hour\'s calls left blank' : '') + ' (agg_api_hourly)', 'Hour (UTC)', 'Failed calls', {
+        (blank ? '; ' + plural(blank, 'hour') + ' with under 5% of the median hour\'s calls left blank' : '') + ' (agg_api_hourly)', 'Hour (UTC)', RATE_AXIS, {
         yaxis: { tickformat: '.0%', rangemode: 'tozero' }, xaxis: { type: 'date' }, height: 440,
         shapes: windows.map((w) => ({ type: 'rect', xref: 'x', yref: 'paper', x0: iso(w.s), x1: iso(w.e), y0: 0, y1: 1, fillcolor: 'rgba(220,38,38,0.22)', line: { width: 1, color: 'rgba(220,38,38,0.8)' }, layer: 'below' })),
         annotations: windows.map((w, j) => ({ x: iso(w.s), y: 1 - 0.09 * (j % 4), xref: 'x', yref: 'paper', xanchor: 'left', text: pt(w.label).slice(0, 70), showarrow: false,
@@ -676,7 +677,7 @@ const Charts = (() => {
           'red: interval wholly above the rate of the other values; dashed: all its values (' + pct(overall) + '); ' +
           (rows.length < first.dimension_values ? 'the ' + rows.length + ' of ' + first.dimension_values + ' values above the rest or with most calls; ' : '') +
           fmt(first.dimension_calls) + ' API calls carry it' + (carried === null ? '' : ' (' + pct(carried) + ')') +
-          '. All APIs, whole period whatever the filters: the mart has no API or date (agg_failure_rate_by_dimension)', 'Failed calls', '', {
+          '. All APIs, whole period whatever the filters: the mart has no API or date (agg_failure_rate_by_dimension)', RATE_AXIS, '', {
           showlegend: false, height: Math.max(200 + 34 * rows.length, width < 600 ? 480 : 0), xaxis: { tickformat: '.1%', rangemode: 'tozero' }, // a phone's title takes room
           yaxis: { title: { text: '' }, categoryorder: 'array', categoryarray: labels },
           shapes: [{ type: 'line', xref: 'x', yref: 'paper', x0: overall, x1: overall, y0: 0, y1: 1, line: { color: COLOR.ink, dash: 'dash', width: 1 } }],
