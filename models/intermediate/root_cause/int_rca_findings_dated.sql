@@ -193,14 +193,17 @@ tested as (
 confined as (
     -- a whole-window finding on a segment overlapping an incident's, with no effect worth
     -- reporting outside the incident's days, is that incident seen through a dimension
-    -- whose traffic moved with time (an SDK adopted the week a carrier failed)
+    -- whose traffic moved with time (an SDK adopted the week a carrier failed); of either
+    -- metric: a carrier's failure slows calls and times some out
     select *
     from (
         select
             outside.*,
             row_number() over (
                 partition by outside.finding_type, outside.segment, outside.metric
-                order by outside.excess_inside desc, outside.incident_segment asc
+                order by
+                    outside.excess_inside desc, outside.incident_metric = outside.metric desc,
+                    outside.incident_segment asc, outside.incident_metric asc
             ) as incident_rank
         from (
             select
@@ -208,6 +211,7 @@ confined as (
                 segment,
                 metric,
                 incident_segment,
+                incident_metric,
                 incident_started_at,
                 sum(case when is_inside then observed - expected else 0 end) as excess_inside,
                 sum(case when is_inside then 0 else observed end) as observed_outside,
@@ -216,6 +220,7 @@ confined as (
                 select
                     daily.*,
                     incidents.segment as incident_segment,
+                    incidents.metric as incident_metric,
                     incidents.started_at as incident_started_at,
                     daily.called_on >= cast(incidents.started_at as date)
                     and cast(daily.called_on as timestamp) < incidents.ended_at as is_inside
@@ -226,11 +231,9 @@ confined as (
                         and daily.segment = findings.segment
                         and daily.metric = findings.metric
                 inner join incidents
-                    on
-                        daily.metric = incidents.metric
-                        and {{ api_trust.rca_overlaps('findings', 'incidents') }}
+                    on {{ api_trust.rca_overlaps('findings', 'incidents') }}
             ) as days_by_incident
-            group by finding_type, segment, metric, incident_segment, incident_started_at
+            group by finding_type, segment, metric, incident_segment, incident_metric, incident_started_at
         ) as outside
         where
             outside.excess_inside > 0
@@ -246,6 +249,7 @@ final as (
         tested.segment,
         tested.metric,
         confined.incident_segment as confined_to_segment,
+        confined.incident_metric as confined_to_metric,
 
         -- numbers
         cast(tested.days as integer) as days,  -- noqa: RF04

@@ -66,6 +66,7 @@ described as (
         dated.lift_before,
         dated.lift_after,
         dated.confined_to_segment,
+        dated.confined_to_metric,
         dated.confined_to_started_at,
         -- a new problem's impact projected over the whole window from its start, at the
         -- rate it ran at: from the day it started when it runs to the end, over the days it
@@ -178,7 +179,7 @@ repeats as (
         metric,
         started_at,
         confined_to_segment as stronger_segment,
-        metric as stronger_metric,
+        confined_to_metric as stronger_metric,
         'incident' as stronger_finding_type,
         confined_to_started_at as stronger_started_at,
         false as is_other_metric
@@ -291,36 +292,66 @@ shared_values as (
     ) as patterns
 ),
 
+linked as (
+    -- two chronic hotspots of one type, metric and carried reason that share a pattern
+    -- (held by two hotspots at least) are linked
+    select distinct
+        one.finding_type,
+        one.metric,
+        one.segment,
+        other.segment as other_segment
+    from shared_values as one
+    inner join shared_values as other
+        on
+            one.finding_type = other.finding_type
+            and one.metric = other.metric
+            and one.carried_reason = other.carried_reason
+            and one.shared_value = other.shared_value
+    where one.holders >= 2
+),
+
+{#- connected hotspots are one cause: each takes the smallest segment it reaches, in as many
+    rounds as rca_group_rounds (a chain longer than that splits into two groups) #}
+{%- for round in range(var('rca_group_rounds')) %}
+
+reached_{{ round + 1 }} as (
+    select
+        linked.finding_type,
+        linked.metric,
+        linked.segment,
+        min({{ 'linked.other_segment' if round == 0 else 'reached_' ~ round ~ '.common_cause' }})
+            as common_cause
+    from linked
+    {%- if round > 0 %}
+        inner join reached_{{ round }}
+            on
+                linked.finding_type = reached_{{ round }}.finding_type
+                and linked.metric = reached_{{ round }}.metric
+                and linked.other_segment = reached_{{ round }}.segment
+    {%- endif %}
+    group by linked.finding_type, linked.metric, linked.segment
+),
+{%- endfor %}
+
 common_causes as (
-    -- the pattern a hotspot shares with the most siblings of one cause (two at least)
     select
         finding_type,
         segment,
         metric,
-        carried_reason,
-        shared_value
-    from (
-        select
-            *,
-            row_number() over (
-                partition by finding_type, segment, metric order by holders desc, shared_value asc
-            ) as value_rank
-        from shared_values
-        where holders >= 2
-    ) as ranked
-    where value_rank = 1
+        common_cause
+    from reached_{{ var('rca_group_rounds') }}
 ),
 
 grouped as (
     -- chronic sibling hotspots (one dimension's value differs) with the same reason carrying
-    -- their excess are one finding (PAN_OCR and AADHAAR_OCR in Rural, both carried by blurry
-    -- images; API after API on one SDK release, all carried by missing_field: one fix each)
+    -- their excess, and the hotspots linked to them, are one finding (PAN_OCR and AADHAAR_OCR
+    -- in Rural and Tier2, all carried by blurry images; API after API on one SDK release, all
+    -- carried by missing_field: one fix each)
     select
         unrepeated.*,
         case
-            when common_causes.shared_value is not null
-                then unrepeated.finding_type || '|' || unrepeated.metric || '|' || common_causes.shared_value
-                    || '|' || common_causes.carried_reason
+            when common_causes.common_cause is not null
+                then unrepeated.finding_type || '|' || unrepeated.metric || '|' || common_causes.common_cause
             else unrepeated.finding_type || '|' || unrepeated.metric || '|' || unrepeated.segment || '|'
                 || coalesce(cast(unrepeated.started_at as varchar), '')
         end as group_key
