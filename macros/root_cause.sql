@@ -199,17 +199,18 @@
 {#
     The values segment `a` names and segment `b` does not, as segment text
     (with `also_b`, plus those `b` names and `a` does not; `skip`: leave out
-    a's value of that dimension): the pieces used to estimate how much of `a`
+    a's value of that dimension; `only`: keep a's value of that dimension
+    alone): the pieces used to estimate how much of `a`
     lies in `b` when their joint segment is deeper than the cube,
     P(b's own values | a's own values), conditioning on fewer of a's values
     when needed.
 #}
-{% macro rca_difference_segment(a, b, also_b=false, skip=none) -%}
+{% macro rca_difference_segment(a, b, also_b=false, skip=none, only=none) -%}
     concat_ws(', '
     {%- for dim in api_trust.rca_dimensions() %},
         case
             when false then cast(null as varchar)
-            {%- if dim != skip %}
+            {%- if dim != skip and (only is none or dim == only) %}
                 when {{ a }}.{{ dim }} is not null and {{ b }}.{{ dim }} is null then '{{ dim }}=' || {{ a }}.{{ dim }}
             {%- endif %}
             {%- if also_b %}

@@ -265,7 +265,13 @@ pairs_{{ r }} as (
             end as given_both_key_{{ loop.index }},
             case when segment.{{ dim }} is not null and winner.{{ dim }} is null
                 then {{ api_trust.rca_difference_segment('segment', 'winner', skip=dim) }}
-            end as given_segment_key_{{ loop.index }}
+            end as given_segment_key_{{ loop.index }},
+            case when segment.{{ dim }} is not null and winner.{{ dim }} is null
+                then {{ api_trust.rca_difference_segment('segment', 'winner', also_b=true, only=dim) }}
+            end as given_both_key_only_{{ loop.index }},
+            case when segment.{{ dim }} is not null and winner.{{ dim }} is null
+                then '{{ dim }}=' || segment.{{ dim }}
+            end as given_segment_key_only_{{ loop.index }}
         {%- endfor %}
     from scored_{{ r }} as segment
     inner join winners_{{ r }} as winner
@@ -279,7 +285,7 @@ pairs_{{ r }} as (
 overlaps_{{ r }} as (
     -- the share of a segment's expectation inside a winner when the cube holds no joint
     -- segment: P(winner's own values | the segment's own values, or the most telling of them
-    -- the cube holds), from their own segments' expectations
+    -- the cube holds: all but one, or one alone), from their own segments' expectations
     select
         keys.pair_no,
         least(1.0, max(given_both.expected / given_segment.expected)) as share_inside
@@ -294,6 +300,14 @@ overlaps_{{ r }} as (
                 given_segment_key_{{ loop.index }}
             from pairs_{{ r }}
             where given_both_key_{{ loop.index }} is not null
+            union all
+            select
+                pair_no,
+                metric,
+                given_both_key_only_{{ loop.index }},
+                given_segment_key_only_{{ loop.index }}
+            from pairs_{{ r }}
+            where given_both_key_only_{{ loop.index }} is not null
         {%- endfor %}
     ) as keys
     inner join by_metric as given_both
