@@ -7,7 +7,7 @@ here; the references and the disk table read the stage names they compare.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 # The sizes issue 12 asks for by default; any not in a run is listed as not measured.
 PLANNED_SIZES = (120_000, 1_000_000, 10_000_000)
@@ -67,6 +67,18 @@ def _table(
     out = ["| " + " | ".join(header) + " |", "| " + " | ".join(align) + " |"]
     out += ["| " + " | ".join(r) + " |" for r in rows]
     return out
+
+
+def _section(
+    heading: str,
+    intro: str,
+    header: list[str],
+    sizes: list[int],
+    row: Callable[[int], list[str] | None],
+) -> list[str]:
+    """A heading, what its table measures, and the table: one row per size (None: no row)."""
+    body = [r for r in map(row, sizes) if r is not None]
+    return ["", heading, "", intro, "", *_table(header, body)]
 
 
 def _notes(r: dict) -> str:
@@ -158,59 +170,64 @@ def render(records: list[dict]) -> str:
             first = r["error"].strip().splitlines()[0] if r["error"].strip() else "?"
             lines.append(f"\n**{r['size']:,} rows: stage `{r['stage']}` failed**: `{first}`")
 
-    lines += [
-        "",
-        "## References (same run, same data)",
-        "",
+    lines += ["", "## References (same run, same data)"]
+
+    def anchor(s: int) -> list[str] | None:
+        a, g = refs.get((s, "anchor writer")), by_stage.get((s, "generate+land"))
+        if not a:
+            return None
+        return [f"{s:,}", _s(a["seconds"]), _n(a["rows_per_s"]), _n(a["peak_rss_mib"]),
+                _s(g and g["seconds"]), _n(g and g["rows_per_s"]),
+                _ratio(g and g["seconds"], a["seconds"])]  # fmt: skip
+
+    lines += _section(
         "### Anchor writer",
-        "",
         "numpy arrays -> pandas categoricals -> one DuckDB insert per 1M-row chunk: the "
         "columns of `raw.api_calls`, typed, uniform random values "
         "(`python -m api_trust.bench_refs anchor`). Against generate+land, which also "
         "simulates, dirties, masks and lands every value as text.",
-        "",
-    ]
-    body = []
-    for s in sizes:
-        a, g = refs.get((s, "anchor writer")), by_stage.get((s, "generate+land"))
-        if a:
-            body.append([f"{s:,}", _s(a["seconds"]), _n(a["rows_per_s"]), _n(a["peak_rss_mib"]),
-                         _s(g and g["seconds"]), _n(g and g["rows_per_s"]),
-                         _ratio(g and g["seconds"], a["seconds"])])  # fmt: skip
-    lines += _table(["rows", "anchor s", "anchor rows/s", "anchor peak MiB", "generate+land s",
-                     "generate+land rows/s", "generate+land / anchor"], body)  # fmt: skip
+        ["rows", "anchor s", "anchor rows/s", "anchor peak MiB", "generate+land s",
+         "generate+land rows/s", "generate+land / anchor"],
+        sizes, anchor,
+    )  # fmt: skip
 
-    lines += [
-        "",
+    def metrics(s: int) -> list[str] | None:
+        d, p = refs.get((s, "four metrics, duckdb")), refs.get((s, "four metrics, pandas"))
+        if not (d and p):
+            return None
+        total_p = p["load_s"] + p["compute_s"]
+        agree = "yes" if not p.get("disagree") else "no: " + ", ".join(p["disagree"])
+        return [f"{s:,}", _s(d["compute_s"]), _n(d["peak_rss_mib"]), _s(p["load_s"]),
+                _s(p["compute_s"]), _n(p["peak_rss_mib"]), _ratio(total_p, d["compute_s"]),
+                _ratio(p["compute_s"], d["compute_s"]),
+                _ratio(p["peak_rss_mib"], d["peak_rss_mib"]), agree]  # fmt: skip
+
+    lines += _section(
         "### Four original metrics: DuckDB and pandas",
-        "",
         "p50/p95/p99 latency per API, success rate per API, failures by region, error "
         "reasons per API, over `main.fct_api_calls` (`METRICS` in "
         "`scripts/api_trust/bench_refs.py`). DuckDB: the four queries on an open "
         "connection. pandas: load the five columns into a DataFrame, then compute. Memory: "
         "peak RSS of the process (interpreter and libraries included). Agree: every "
         "number equal (counts exactly, doubles to a relative 1e-9).",
-        "",
-    ]
-    body = []
-    for s in sizes:
-        d, p = refs.get((s, "four metrics, duckdb")), refs.get((s, "four metrics, pandas"))
-        if not (d and p):
-            continue
-        total_p = p["load_s"] + p["compute_s"]
-        agree = "yes" if not p.get("disagree") else "no: " + ", ".join(p["disagree"])
-        body.append([f"{s:,}", _s(d["compute_s"]), _n(d["peak_rss_mib"]), _s(p["load_s"]),
-                     _s(p["compute_s"]), _n(p["peak_rss_mib"]), _ratio(total_p, d["compute_s"]),
-                     _ratio(p["compute_s"], d["compute_s"]),
-                     _ratio(p["peak_rss_mib"], d["peak_rss_mib"]), agree])  # fmt: skip
-    lines += _table(["rows", "DuckDB s", "DuckDB peak MiB", "pandas load s", "pandas compute s",
-                     "pandas peak MiB", "time pandas/DuckDB (load+compute)",
-                     "time (compute only)", "memory pandas/DuckDB", "agree"], body)  # fmt: skip
+        ["rows", "DuckDB s", "DuckDB peak MiB", "pandas load s", "pandas compute s",
+         "pandas peak MiB", "time pandas/DuckDB (load+compute)",
+         "time (compute only)", "memory pandas/DuckDB", "agree"],
+        sizes, metrics,
+    )  # fmt: skip
 
-    lines += [
-        "",
+    def overhead(s: int) -> list[str] | None:
+        cold = refs.get((s, "dbt run, 4 metric models (parse)"))
+        warm = refs.get((s, "dbt run, 4 metric models (parsed)"))
+        direct = refs.get((s, "same SQL direct"))
+        if not (cold and warm and direct):
+            return None
+        return [f"{s:,}", _s(cold["seconds"]), _s(warm["seconds"]),
+                _s(warm.get("dbt_node_s")), _s(direct["sql_s"]), _s(direct["seconds"]),
+                _s(warm["seconds"] - direct["sql_s"])]  # fmt: skip
+
+    lines += _section(
         "### dbt's overhead",
-        "",
         "The four metrics' SQL as four dbt table models of a throwaway project "
         "(`dbt run`, twice: the first parses it, the second reuses the parse) against the "
         "same four `create table as` statements run straight through DuckDB. Overhead = "
@@ -218,70 +235,55 @@ def render(records: list[dict]) -> str:
         "stages table, 'dbt start-up' is a build's wall time minus dbt's own elapsed time "
         "(start-up, project parse, manifest); 's in nodes' sums dbt's per-node times over "
         "its threads, so it can exceed the wall time.",
-        "",
-    ]
-    body = []
-    for s in sizes:
-        cold = refs.get((s, "dbt run, 4 metric models (parse)"))
-        warm = refs.get((s, "dbt run, 4 metric models (parsed)"))
-        direct = refs.get((s, "same SQL direct"))
-        if not (cold and warm and direct):
-            continue
-        body.append([f"{s:,}", _s(cold["seconds"]), _s(warm["seconds"]),
-                     _s(warm.get("dbt_node_s")), _s(direct["sql_s"]), _s(direct["seconds"]),
-                     _s(warm["seconds"] - direct["sql_s"])])  # fmt: skip
-    lines += _table(["rows", "dbt run (parse) s", "dbt run (parsed) s", "in dbt's nodes s",
-                     "direct SQL s", "direct process s", "dbt overhead s"], body)  # fmt: skip
+        ["rows", "dbt run (parse) s", "dbt run (parsed) s", "in dbt's nodes s",
+         "direct SQL s", "direct process s", "dbt overhead s"],
+        sizes, overhead,
+    )  # fmt: skip
 
-    lines += [
-        "",
-        "### One new day against a full build",
-        "",
-        "The build after one new day (about 1/30 of the data) against the full build, "
-        "both as wall time and as dbt's own elapsed time (without dbt's start-up).",
-        "",
-    ]
-    body = []
-    for s in sizes:
+    def new_day(s: int) -> list[str] | None:
         full = by_stage.get((s, "dbt build full"))
         day = by_stage.get((s, "dbt build after one new day"))
         if not (full and day and "dbt_elapsed_s" in full and "dbt_elapsed_s" in day):
-            continue
-        body.append([f"{s:,}", _n(day["rows"]), _s(full["seconds"]), _s(day["seconds"]),
-                     f"{day['seconds'] / full['seconds']:.0%}", _s(full["dbt_elapsed_s"]),
-                     _s(day["dbt_elapsed_s"]),
-                     f"{day['dbt_elapsed_s'] / full['dbt_elapsed_s']:.0%}"])  # fmt: skip
-    lines += _table(["rows", "new-day rows", "full wall s", "new day wall s", "wall ratio",
-                     "full in dbt s", "new day in dbt s", "ratio in dbt"], body)  # fmt: skip
+            return None
+        return [f"{s:,}", _n(day["rows"]), _s(full["seconds"]), _s(day["seconds"]),
+                f"{day['seconds'] / full['seconds']:.0%}", _s(full["dbt_elapsed_s"]),
+                _s(day["dbt_elapsed_s"]),
+                f"{day['dbt_elapsed_s'] / full['dbt_elapsed_s']:.0%}"]  # fmt: skip
 
-    lines += [
-        "",
+    lines += _section(
+        "### One new day against a full build",
+        "The build after one new day (about 1/30 of the data) against the full build, "
+        "both as wall time and as dbt's own elapsed time (without dbt's start-up).",
+        ["rows", "new-day rows", "full wall s", "new day wall s", "wall ratio",
+         "full in dbt s", "new day in dbt s", "ratio in dbt"],
+        sizes, new_day,
+    )  # fmt: skip
+
+    def disk(s: int) -> list[str]:
+        final = next((r for r in records if r["kind"] == "disk" and r["size"] == s), {})
+        mine = [r for r in records if r.get("size") == s and "spill_peak_mib" in r]
+
+        def after(stage: str, key: str = "warehouse_mib") -> float | None:
+            r = by_stage.get((s, stage)) or refs.get((s, stage))
+            return r.get(key) if r else None
+
+        return [f"{s:,}", _mib(after("generate+land")), _mib(after("dbt build full")),
+                _mib(final.get("warehouse_mib")), _mib(final.get("wal_mib")),
+                _mib(max((r["spill_peak_mib"] for r in mine), default=None)),
+                _mib(after("export", "exports_mib")),
+                _mib(after("dashboards", "dashboards_mib")),
+                _mib(after("anchor writer", "anchor_mib"))]  # fmt: skip
+
+    lines += _section(
         "## Disk per size",
-        "",
         "Warehouse file after generate+land, after the full build, and at the end (after "
         "the new day, its build and the loaded files); peak spill over all stages; the "
         "exports (`processed_api_logs` Parquet + CSV), the dashboards folder (HTML and "
         "PNGs) and the anchor writer's file.",
-        "",
-    ]
-    body = []
-    for s in sizes:
-        disk = next((r for r in records if r["kind"] == "disk" and r["size"] == s), {})
-        mine = [r for r in records if r.get("size") == s and "spill_peak_mib" in r]
-
-        def after(stage: str, key: str = "warehouse_mib", s: int = s) -> float | None:
-            r = by_stage.get((s, stage)) or refs.get((s, stage))
-            return r.get(key) if r else None
-
-        body.append([f"{s:,}", _mib(after("generate+land")), _mib(after("dbt build full")),
-                     _mib(disk.get("warehouse_mib")), _mib(disk.get("wal_mib")),
-                     _mib(max((r["spill_peak_mib"] for r in mine), default=None)),
-                     _mib(after("export", "exports_mib")),
-                     _mib(after("dashboards", "dashboards_mib")),
-                     _mib(after("anchor writer", "anchor_mib"))])  # fmt: skip
-    lines += _table(["rows", "after generate MiB", "after build MiB", "at end MiB", "WAL MiB",
-                     "peak spill MiB", "exports MiB", "dashboards MiB", "anchor MiB"], body)  # fmt: skip
-
+        ["rows", "after generate MiB", "after build MiB", "at end MiB", "WAL MiB",
+         "peak spill MiB", "exports MiB", "dashboards MiB", "anchor MiB"],
+        sizes, disk,
+    )  # fmt: skip
     lines += [
         "",
         "## Slowest dbt nodes",

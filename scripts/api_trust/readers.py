@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -112,6 +112,11 @@ def detect_shape(first_line: str, is_parquet: bool = False) -> Shape:
 
 def _lit(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
+
+
+def _list_lit(items: Iterable[str]) -> str:
+    """A SQL list of string literals: ['a', 'b']."""
+    return "[" + ", ".join(_lit(x) for x in items) + "]"
 
 
 def _json_path(dotted: str) -> str:
@@ -333,7 +338,7 @@ def _read_jsonl(con, shape: Shape, temps, key: str) -> ShapedRead:
     candidates = [name for name in shape.fields if name not in top]
     nested = []
     if candidates:
-        paths = "[" + ", ".join(_lit(_json_path(n)) for n in candidates) + "]"
+        paths = _list_lit(_json_path(n) for n in candidates)
         present = ", ".join(f"count_if(v[{k}] is not null)" for k in range(1, len(candidates) + 1))
         counts = con.execute(
             f"select {present} "
@@ -353,7 +358,7 @@ def _read_jsonl(con, shape: Shape, temps, key: str) -> ShapedRead:
         if name in top and "." in name:
             paths.append("$." + json.dumps(name))
             value_sql[name] = f"coalesce(v[{nested_at + 1}], v[{nested_at}])"
-    path_list = "[" + ", ".join(_lit(p) for p in paths) + "]"
+    path_list = _list_lit(paths)
     rel = (f"(select line_no as record_no, line_no as source_line, "
            f"json_extract_string(line, {path_list}) as v from {lines} where is_record)")  # fmt: skip
     delivered, targets = _finish(con, temps, planned, value_sql, shape, key, rel, {})
@@ -419,7 +424,7 @@ def _read_otlp(con, shape: Shape, temps, key: str) -> ShapedRead:
 
 def _read_access_log(con, shape: Shape, temps, key: str) -> ShapedRead:
     lines, parsed = temps["lines"], temps["parsed"]
-    groups = "[" + ", ".join(_lit(g) for g in ACCESS_LOG_GROUPS) + "]"
+    groups = _list_lit(ACCESS_LOG_GROUPS)
     # one pass of the line pattern; a line that does not match extracts empty groups
     con.execute(f"""
         create temp table {parsed} as

@@ -226,6 +226,10 @@ def built(request: pytest.FixtureRequest) -> object:
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
+    # pytest makes its base temp folder lazily and not thread-safely: two first calls at
+    # once each make one, and mktemp then refuses paths outside "the" base. Make it here,
+    # once, before any build thread (or the main thread's tmp_path) can race for it.
+    session.config._tmp_path_factory.getbasetemp()
     for item in session.items:
         callspec = getattr(item, "callspec", None)
         for fixture in item.fixturenames:
