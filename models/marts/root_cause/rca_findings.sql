@@ -312,6 +312,8 @@ linked as (
 
 {#- connected hotspots are one cause: each takes the smallest segment it reaches, in as many
     rounds as rca_group_rounds (a chain longer than that splits into two groups) #}
+-- the linter cannot indent the unrolled rounds
+-- noqa: disable=LT02
 {%- for round in range(var('rca_group_rounds')) %}
 
 reached_{{ round + 1 }} as (
@@ -332,6 +334,7 @@ reached_{{ round + 1 }} as (
     group by linked.finding_type, linked.metric, linked.segment
 ),
 {%- endfor %}
+-- noqa: enable=LT02
 
 common_causes as (
     select
