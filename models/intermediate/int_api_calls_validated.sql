@@ -270,24 +270,35 @@ checked as (
     from reasons_resolved
 ),
 
+record_copies as (
+    -- in a batch of a shape without request ids, which copy of an identical record each
+    -- line is; numbered over those batches' keys alone (a window over every row and column
+    -- was a quarter of this model's time)
+    select
+        batch_id,
+        source_record_no,
+        row_number() over (partition by batch_id, record_hash order by source_record_no) as copy_no
+    from checked
+    where not has_request_id_column
+),
+
 reasoned as (
     select
-        *,
+        checked.*,
         nullif(concat_ws(';', {{ issue_columns | join(', ') }}), '') as reasons,
         coalesce(
-            request_id,
+            checked.request_id,
             -- a shape without request ids: the hash of the whole record, so overlapping
             -- rotated files de-duplicate; an empty id in a batch that has ids: its position
-            case
-                when not has_request_id_column
-                    then 'rec_' || record_hash || '_' || cast(row_number() over (
-                            partition by batch_id, record_hash order by source_record_no
-                        ) as varchar)
-            end,
-            batch_id || '#' || cast(source_record_no as varchar)
+            'rec_' || checked.record_hash || '_' || cast(record_copies.copy_no as varchar),
+            checked.batch_id || '#' || cast(checked.source_record_no as varchar)
         ) as call_id,
-        request_id is null as is_request_id_derived
+        checked.request_id is null as is_request_id_derived
     from checked
+    left join record_copies
+        on
+            checked.batch_id = record_copies.batch_id
+            and checked.source_record_no = record_copies.source_record_no
 ),
 
 {%- if is_incremental() %}

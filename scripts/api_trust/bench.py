@@ -42,6 +42,7 @@ from api_trust.bench_measure import (
 from api_trust.bench_refs import METRICS, dbt_project, same_results
 from api_trust.bench_report import render
 from api_trust.contract import PROJECT_ROOT
+from api_trust.warehouse import duckdb_settings
 
 DEFAULT_ROWS = "120000 1000000"
 DEFAULT_LOAD_LINES = 1_000_000
@@ -86,9 +87,8 @@ class Size:
         )
 
     def spill(self) -> list[Path]:
-        """Where DuckDB spills: its default `<database>.tmp`, or the folder the env names."""
-        named = os.environ.get("API_TRUST_TEMP_DIR")
-        return [Path(named)] if named else [Path(f"{self.db}.tmp")]
+        """Where DuckDB spills: profiles.yml's temp_directory for this warehouse."""
+        return [Path(duckdb_settings(self.db)["temp_directory"])]
 
     def measure(self, cmd: list[str], env: dict[str, str] | None = None) -> Measured:
         return run_measured(cmd, env or self.env, PROJECT_ROOT, self.spill())

@@ -11,7 +11,9 @@ masking). The four original metrics (latency percentiles, success rate and
 error reasons per API, failures per region) are defined once, in METRICS, as
 plain DuckDB SQL over the facts; pandas computes the same numbers from the
 same rows, and dbt runs the same SQL as models (bench.py writes that
-project). Each command prints one JSON object with its own timings.
+project). Each command prints one JSON object with its own timings. Every
+connection runs under the warehouse's DuckDB settings (memory limit, spill
+folder: profiles.yml), as dbt's do.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from api_trust.warehouse import apply_settings
 
 FACTS = "main.fct_api_calls"
 PERCENTILES = (0.5, 0.95, 0.99)
@@ -133,6 +137,7 @@ def anchor(rows: int, db: Path, chunk: int = ANCHOR_CHUNK) -> dict:
     for path in (db, Path(f"{db}.wal")):
         path.unlink(missing_ok=True)
     con = duckdb.connect(str(db))
+    apply_settings(con, db)
     con.execute(anchor_ddl("api_calls"))
     rng = np.random.default_rng(2026)
     for first in range(1, rows + 1, chunk):
@@ -177,6 +182,8 @@ def metrics_duckdb(db: Path) -> dict:
     import duckdb
 
     con = duckdb.connect(str(db), read_only=True)
+
+    apply_settings(con, db)
     t0 = time.perf_counter()
     fetched = {name: con.execute(sql).fetchall() for name, sql in METRICS.items()}
     compute = time.perf_counter() - t0
@@ -213,6 +220,8 @@ def metrics_pandas(db: Path) -> dict:
     import pandas  # noqa: F401  (imported before the clock starts: the load is not the import)
 
     con = duckdb.connect(str(db), read_only=True)
+
+    apply_settings(con, db)
     t0 = time.perf_counter()
     df = con.execute(f"select {', '.join(PANDAS_COLUMNS)} from {FACTS}").df()
     con.close()
@@ -243,6 +252,8 @@ def direct(db: Path, schema: str = "bench_direct") -> dict:
     import duckdb
 
     con = duckdb.connect(str(db))
+
+    apply_settings(con, db)
     t0 = time.perf_counter()
     con.execute(f"create schema if not exists {schema}")
     for name, sql in METRICS.items():

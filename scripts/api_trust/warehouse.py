@@ -9,10 +9,13 @@ import sys
 from pathlib import Path
 
 import duckdb
+import yaml
 
 from api_trust.contract import PROJECT_ROOT, db_path
 
 RAW_DDL_MACRO = PROJECT_ROOT / "macros" / "create_raw_landing_tables.sql"
+PROFILES = PROJECT_ROOT / "profiles.yml"
+_ENV_VAR = re.compile(r"""\{\{\s*env_var\(\s*'([^']+)'\s*(?:,\s*'([^']*)'\s*)?\)\s*\}\}""")
 
 
 class WarehouseError(RuntimeError):
@@ -28,6 +31,26 @@ def raw_landing_ddl() -> str:
     if not match:
         raise WarehouseError(f"cannot find the raw landing DDL in {RAW_DDL_MACRO}")
     return match.group(1)
+
+
+def duckdb_settings(path: Path | None = None) -> dict[str, str]:
+    """The DuckDB settings of profiles.yml's dev target, env_var() resolved: dbt's and ours.
+
+    temp_directory follows the warehouse being opened (its env_var names API_TRUST_DB).
+    """
+    profile = yaml.safe_load(PROFILES.read_text(encoding="utf-8"))
+    settings = profile["api_trust"]["outputs"]["dev"].get("settings", {})
+    env = dict(os.environ, API_TRUST_DB=str(path or db_path()))
+    return {
+        key: _ENV_VAR.sub(lambda m: env.get(m.group(1), m.group(2) or ""), str(value))
+        for key, value in settings.items()
+    }
+
+
+def apply_settings(con: duckdb.DuckDBPyConnection, path: Path | None = None) -> None:
+    """Give a connection the warehouse's DuckDB settings (memory limit, spill folder, ...)."""
+    for key, value in duckdb_settings(path).items():
+        con.execute(f"set {key} = ?", [value])
 
 
 def lock_message(path: Path, err: Exception) -> str:
@@ -53,7 +76,7 @@ def connect(path: Path | None = None, *, read_only: bool = False) -> duckdb.Duck
         if "lock" in str(err).lower():
             raise WarehouseError(lock_message(path, err)) from None
         raise WarehouseError(f"cannot open the warehouse {path}: {err}") from None
-    con.execute("set TimeZone = 'UTC'")
+    apply_settings(con, path)
     # Our commands print their own progress lines; DuckDB's bar would garble logs.
     con.execute("set enable_progress_bar = false")
     return con

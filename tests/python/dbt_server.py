@@ -8,9 +8,10 @@ and environment and runs dbtRunner with the parsed manifest. Each child is its o
 process with its own DuckDB connection and exit, as a `dbt` subprocess is, so
 builds still run two at a time and share no warehouse state.
 
-The parsed manifest is only used while it is the project's: a child parses again
-itself when a project file changed after the server parsed, or when the command
-passes `--vars`.
+The parsed manifest is only used while it is the project's: when a project file
+changed after the server parsed, or when the command passes `--vars`, the child
+runs the command as a fresh `dbt` process instead (which parses again; a forked
+child cannot: see run_child).
 
 Protocol, one Unix-socket connection per command: the client sends one JSON line
 {"args", "env", "cwd", "stdout", "stderr"} (the last two are file paths); the
@@ -28,6 +29,7 @@ import multiprocessing.util
 import os
 import signal
 import socket
+import subprocess
 import sys
 import traceback
 from pathlib import Path
@@ -64,8 +66,12 @@ def run_child(request: dict, manifest, stale: bool) -> int:
         os.dup2(target, fd)
         os.close(target)
     args = request["args"]
-    reuse = not stale and "--vars" not in args
-    result = dbtRunner(manifest=manifest if reuse else None).invoke(args)
+    if stale or "--vars" in args:
+        # A command that must parse again runs as a fresh `dbt` process: dbt's static
+        # parser (dbt_extractor) runs on a Rust thread pool, and a process forked after the
+        # server's own parse started that pool waits forever for threads it does not have.
+        return subprocess.run([str(Path(sys.executable).with_name("dbt")), *args]).returncode
+    result = dbtRunner(manifest=manifest).invoke(args)
     if result.exception is not None:
         print(f"{type(result.exception).__name__}: {result.exception}", file=sys.stderr)
     return 0 if result.success else (2 if result.exception is not None else 1)

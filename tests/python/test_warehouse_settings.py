@@ -1,0 +1,82 @@
+"""DuckDB's memory limit, spill folder and insertion order live in profiles.yml, once.
+
+dbt reads them from its profile; every Python command opens the warehouse through
+warehouse.connect, which reads the same profile. Both sides are asked what they got.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from api_trust.warehouse import connect, duckdb_settings
+from conftest import dbt
+
+SHOWN = ("memory_limit", "temp_directory", "preserve_insertion_order")
+
+
+def settings_of(con) -> dict[str, str]:
+    rows = con.execute(
+        "select name, value from duckdb_settings() where name in ?", [list(SHOWN)]
+    ).fetchall()
+    return dict(rows)
+
+
+def test_python_connections_take_the_profiles_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = tmp_path / "w.duckdb"
+    monkeypatch.setenv("API_TRUST_MEMORY_LIMIT", "1GB")
+    assert duckdb_settings(db)["memory_limit"] == "1GB"
+    con = connect(db)
+    try:
+        got = settings_of(con)
+    finally:
+        con.close()
+    assert got["memory_limit"] == "953.6 MiB"  # DuckDB shows 1GB (10^9 bytes) in MiB
+    assert got["temp_directory"] == f"{db}.tmp"  # spill beside the warehouse it belongs to
+    assert got["preserve_insertion_order"] == "false"
+
+
+def test_dbt_and_python_open_the_warehouse_alike(tmp_path: Path) -> None:
+    db = tmp_path / "warehouse.duckdb"
+    con = connect(db)
+    try:
+        python_side = settings_of(con)
+    finally:
+        con.close()
+    shown = dbt(
+        db, tmp_path, "show", "--output", "json", "--log-format", "json", "--inline",
+        "select name, value from duckdb_settings() where name in "
+        "('memory_limit', 'temp_directory', 'preserve_insertion_order')",
+    )  # fmt: skip
+    rows = None
+    for line in shown.stdout.splitlines():
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        preview = event.get("data", {}).get("preview")
+        if preview:
+            rows = json.loads(preview)
+    assert rows is not None, shown.stdout[-2000:]
+    dbt_side = {r["name"]: r["value"] for r in rows}
+    # dbt names the warehouse relative to its folder; the spill folder follows it
+    assert (
+        Path(tmp_path, dbt_side.pop("temp_directory")).resolve()
+        == Path(python_side.pop("temp_directory")).resolve()
+    )
+    assert dbt_side == python_side
+    assert python_side["memory_limit"] != settings_of_default()
+
+
+def settings_of_default() -> str:
+    """DuckDB's own default limit (80% of RAM), which the profile replaces."""
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        return con.execute("select current_setting('memory_limit')").fetchone()[0]
+    finally:
+        con.close()
