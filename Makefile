@@ -121,7 +121,7 @@ lint: $(VENV)/.installed ## ruff, sqlfluff (dbt templater), dbt-score
 	@mkdir -p $(dir $(LINT_DB))
 	@cd $(ROOT) && $(VENV)/bin/ruff check scripts tests
 	@cd $(ROOT) && $(VENV)/bin/ruff format --check scripts tests
-	@cd $(ROOT) && $(LINT_ENV) $(VENV)/bin/sqlfluff lint models tests analyses --disable-progress-bar --nocolor
+	@cd $(ROOT) && $(LINT_ENV) $(VENV)/bin/sqlfluff lint models tests analyses --disable-progress-bar --nocolor --processes 2
 	@cd $(ROOT) && $(LINT_ENV) $(DBT) parse --quiet && $(VENV)/bin/dbt-score lint -m $(ROOT)/target/lint/manifest.json
 	@echo "lint: ruff, sqlfluff and dbt-score clean"
 
