@@ -714,3 +714,27 @@ def test_hostile_names_in_charts_render_as_text(demo_dashboards, page, tmp_path:
         assert_clean(page)
     finally:
         page.open((out / "index.html").as_uri())
+
+
+@pytest.mark.browser
+@needs_chromium
+def test_incident_labels_name_the_end_day_when_it_is_another(demo_dashboards, fresh) -> None:
+    """An incident from 10-16 20:00 to 10-18 12:00 read "10-16 20:00 to 12:00" (as if it
+    lasted 16 hours): the end says its day when it is not the start's."""
+    wh, _, _ = demo_dashboards
+    incidents = wh.rows("select started_at, ended_at from rca_incidents where ended_at is not null")
+    expected = {
+        f"{s:%m-%d %H:%M} to {e:%H:%M}"
+        if s.date() == e.date()
+        else f"{s:%m-%d %H:%M} to {e:%m-%d %H:%M}"
+        for s, e in incidents
+    }
+    fig = fresh.evaluate("window.__dashboard.figure('incident_timeline')")
+    shown = [
+        m.group(0)
+        for a in fig["layout"].get("annotations", [])
+        if (m := re.search(r"\d\d-\d\d \d\d:\d\d to (\d\d-\d\d )?\d\d:\d\d", a["text"]))
+    ]
+    assert shown, "no incident drawn on the demo data"
+    assert set(shown) <= expected, (shown, expected)
+    assert any(s.date() != e.date() for s, e in incidents), "the demo has no incident over midnight"

@@ -595,7 +595,10 @@ const Charts = (() => {
     const windows = (D.P.incidents || []).filter((r) => r.started_at && D.apiInScope(r.api_name, view.scope)).map((r) => {
       const s = Date.parse(String(r.started_at).replace(' ', 'T').slice(0, 19) + 'Z'), e0 = r.ended_at ? Date.parse(String(r.ended_at).replace(' ', 'T').slice(0, 19) + 'Z') : s + 3600e3; // ends at the end of its last hour
       const pad = Math.max(0, (minWidth - (e0 - s)) / 2);
-      return { s: s - pad, e: e0 + pad, label: r.api_name + ': ' + human(r.dominant_error_reason || r.finding_type) + ', ' + String(r.started_at).slice(5, 16) + ' to ' + String(r.ended_at || '').slice(11, 16) };
+      // the end says its day when it is not the start's (10-16 20:00 to 10-18 12:00)
+      const start = String(r.started_at), end = String(r.ended_at || '');
+      const until = end.slice(0, 10) === start.slice(0, 10) ? end.slice(11, 16) : end.slice(5, 16);
+      return { s: s - pad, e: e0 + pad, label: r.api_name + ': ' + human(r.dominant_error_reason || r.finding_type) + ', ' + start.slice(5, 16) + ' to ' + until };
     }).filter((w) => w.e >= t0 && w.s <= t1);
     let worst = null;
     hours.forEach((h, j) => { const v = calls[h] >= 20 ? (prate[j] || 0) : 0; if (worst === null || v > (calls[hours[worst]] >= 20 ? (prate[worst] || 0) : 0)) worst = j; });
