@@ -87,8 +87,9 @@ class Size:
         )
 
     def spill(self) -> list[Path]:
-        """Where DuckDB spills: profiles.yml's temp_directory for this warehouse."""
-        return [Path(duckdb_settings(self.db)["temp_directory"])]
+        """Where DuckDB spills: profiles.yml's temp_directory if it names one, else
+        DuckDB's default beside the warehouse."""
+        return [Path(duckdb_settings(self.db).get("temp_directory", f"{self.db}.tmp"))]
 
     def measure(self, cmd: list[str], env: dict[str, str] | None = None) -> Measured:
         return run_measured(cmd, env or self.env, PROJECT_ROOT, self.spill())

@@ -36,7 +36,7 @@ def raw_landing_ddl() -> str:
 def duckdb_settings(path: Path | None = None) -> dict[str, str]:
     """The DuckDB settings of profiles.yml's dev target, env_var() resolved: dbt's and ours.
 
-    temp_directory follows the warehouse being opened (its env_var names API_TRUST_DB).
+    An env_var naming API_TRUST_DB resolves to the warehouse being opened.
     """
     profile = yaml.safe_load(PROFILES.read_text(encoding="utf-8"))
     settings = profile["api_trust"]["outputs"]["dev"].get("settings", {})

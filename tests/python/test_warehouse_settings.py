@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 
 import pytest
-from api_trust.warehouse import connect, duckdb_settings
+from api_trust.warehouse import apply_settings, connect, duckdb_settings
 from conftest import dbt
 
 SHOWN = ("memory_limit", "temp_directory", "preserve_insertion_order")
@@ -35,7 +35,7 @@ def test_python_connections_take_the_profiles_settings(
     finally:
         con.close()
     assert got["memory_limit"] == "953.6 MiB"  # DuckDB shows 1GB (10^9 bytes) in MiB
-    assert got["temp_directory"] == f"{db}.tmp"  # spill beside the warehouse it belongs to
+    assert got["temp_directory"] == f"{db}.tmp"  # DuckDB's default: beside the warehouse
     assert got["preserve_insertion_order"] == "false"
 
 
@@ -78,5 +78,29 @@ def settings_of_default() -> str:
     con = duckdb.connect()
     try:
         return con.execute("select current_setting('memory_limit')").fetchone()[0]
+    finally:
+        con.close()
+
+
+def test_settings_apply_again_after_a_query_spilled(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """dbt-duckdb applies the profile's settings to every new cursor. DuckDB refuses to set
+    temp_directory again once a query spilled (even to the same folder), which failed a
+    10M-row build at its first cursor after a spill: no setting in the profile may do that."""
+    db = tmp_path / "w.duckdb"
+    monkeypatch.setenv("API_TRUST_MEMORY_LIMIT", "40MB")
+    con = connect(db)
+    try:
+        con.execute("set threads = 1")
+        con.execute(
+            "create table t as select i, md5(cast(i as varchar)) as s from range(2000000) r(i)"
+        )
+        con.execute("create table sorted as select * from t order by s")
+        spilled = Path(f"{db}.tmp")
+        assert spilled.exists(), "the sort did not spill: the test proves nothing"
+        cursor = con.cursor()
+        apply_settings(cursor, db)  # what dbt-duckdb does on each new cursor
+        assert cursor.execute("select count(*) from sorted").fetchone()[0] == 2_000_000
     finally:
         con.close()
