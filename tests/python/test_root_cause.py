@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import re
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
@@ -155,6 +156,23 @@ def test_at_most_one_significant_finding_is_explained_by_no_effect(default_run: 
     lines, _, unexplained = grade(default_run)
     print("\n" + "\n".join(lines))
     assert len(unexplained) <= MAX_UNEXPLAINED, [f["segment"] for f in unexplained]
+
+
+def test_a_grouped_finding_says_its_group_total(default_run: Warehouse) -> None:
+    """A grouped finding's evidence is its top member's text; its numbers are the group's,
+    and the text says so with the same total (PAN_OCR and AADHAAR_OCR, Rural and Tier2)."""
+    grouped = default_run.rows(
+        "select metric, evidence, excess_failures, excess_slow_calls, related_segments "
+        "from rca_findings where is_significant and evidence like '%One cause with%'"
+    )
+    assert grouped, "no grouped finding on this seed"
+    for metric, evidence, failures, slow, related in grouped:
+        said = re.search(
+            r"One cause with (\d+) linked segments? \(related_segments\): (\d+) excess", evidence
+        )
+        assert said, evidence
+        assert int(said.group(2)) == round(failures if metric == "failure_rate" else slow), evidence
+        assert int(said.group(1)) <= len(related.split("; ")), (evidence, related)
 
 
 def test_baseline_gives_no_finding_on_a_dimension_value_and_no_incident(

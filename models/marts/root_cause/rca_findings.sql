@@ -553,6 +553,18 @@ final as (
                     || {{ api_trust.fmt_x('identified.lift_before') }} || ' its usual rate before, '
                     || {{ api_trust.fmt_x('identified.lift_after') }} || ' after.'
             else ''
+        end
+        -- the text above is the top member's; the numbers of a grouped finding are the group's
+        || case
+            when identified.group_size > 1
+                then ' One cause with ' || cast(identified.group_size - 1 as varchar) || ' linked segment'
+                    || case when identified.group_size > 2 then 's' else '' end || ' (related_segments): '
+                    || case identified.metric
+                        when 'failure_rate'
+                            then {{ api_trust.fmt_int('identified.excess_failures') }} || ' excess failures'
+                        else {{ api_trust.fmt_int('identified.excess_slow_calls') }} || ' excess slow calls'
+                    end || ' in all.'
+            else ''
         end as evidence,
         identified.recommendation,
 
