@@ -20,6 +20,9 @@
 {%- set z = api_trust.llr_z(scaled[0], scaled[1], scaled[2], 'inflation') -%}
 {%- set lift_lower = api_trust.lift_lower(scaled[0], scaled[1], scaled[2], 'inflation') -%}
 {%- set p_value = api_trust.llr_p(scaled[0], scaled[1], scaled[2], 'inflation') -%}
+{#- Overlap keys when the cube holds no joint segment: condition on all of a candidate's own
+    values but one (suffix ''), or on one alone ('_only'). -#}
+{%- set conditionings = ['', '_only'] -%}
 {%- set base = ['metric', 'segment'] + dims + ['depth', 'records', 'trials', 'observed', 'expected', 'inflation', 'scale'] -%}
 {%- set state_columns = base + ['current_expected', 'is_accepted', 'accepted_round'] -%}
 
@@ -259,19 +262,22 @@ pairs_{{ r }} as (
         {{ api_trust.rca_union_segment('segment', 'winner') }} as joint_key,
         {{ api_trust.rca_difference_segment('segment', 'winner', also_b=true) }} as given_both_key,
         {{ api_trust.rca_difference_segment('segment', 'winner') }} as given_segment_key
-        {%- for dim in dims %},
-            case when segment.{{ dim }} is not null and winner.{{ dim }} is null
-                then {{ api_trust.rca_difference_segment('segment', 'winner', also_b=true, skip=dim) }}
-            end as given_both_key_{{ loop.index }},
-            case when segment.{{ dim }} is not null and winner.{{ dim }} is null
-                then {{ api_trust.rca_difference_segment('segment', 'winner', skip=dim) }}
-            end as given_segment_key_{{ loop.index }},
-            case when segment.{{ dim }} is not null and winner.{{ dim }} is null
-                then {{ api_trust.rca_difference_segment('segment', 'winner', also_b=true, only=dim) }}
-            end as given_both_key_only_{{ loop.index }},
-            case when segment.{{ dim }} is not null and winner.{{ dim }} is null
-                then '{{ dim }}=' || segment.{{ dim }}
-            end as given_segment_key_only_{{ loop.index }}
+        {%- for dim in dims %}
+            {%- set i = loop.index %}
+            {%- for suffix in conditionings %},
+                case when segment.{{ dim }} is not null and winner.{{ dim }} is null
+                    then {{ api_trust.rca_difference_segment(
+                        'segment', 'winner', also_b=true,
+                        skip=dim if suffix == '' else none, only=dim if suffix == '_only' else none
+                    ) }}
+                end as given_both_key{{ suffix }}_{{ i }},
+                case when segment.{{ dim }} is not null and winner.{{ dim }} is null
+                    then {{ api_trust.rca_difference_segment(
+                        'segment', 'winner',
+                        skip=dim if suffix == '' else none, only=dim if suffix == '_only' else none
+                    ) }}
+                end as given_segment_key{{ suffix }}_{{ i }}
+            {%- endfor %}
         {%- endfor %}
     from scored_{{ r }} as segment
     inner join winners_{{ r }} as winner
@@ -292,22 +298,17 @@ overlaps_{{ r }} as (
     from (
         select pair_no, metric, given_both_key as both_key, given_segment_key as segment_key from pairs_{{ r }}
         {%- for dim in dims %}
-            union all
-            select
-                pair_no,
-                metric,
-                given_both_key_{{ loop.index }},
-                given_segment_key_{{ loop.index }}
-            from pairs_{{ r }}
-            where given_both_key_{{ loop.index }} is not null
-            union all
-            select
-                pair_no,
-                metric,
-                given_both_key_only_{{ loop.index }},
-                given_segment_key_only_{{ loop.index }}
-            from pairs_{{ r }}
-            where given_both_key_only_{{ loop.index }} is not null
+            {%- set i = loop.index %}
+            {%- for suffix in conditionings %}
+                union all
+                select
+                    pair_no,
+                    metric,
+                    given_both_key{{ suffix }}_{{ i }},
+                    given_segment_key{{ suffix }}_{{ i }}
+                from pairs_{{ r }}
+                where given_both_key{{ suffix }}_{{ i }} is not null
+            {%- endfor %}
         {%- endfor %}
     ) as keys
     inner join by_metric as given_both
