@@ -713,7 +713,8 @@ def load_file(
             return _land_shaped(con, source, loaded_at, temps)
         finally:
             for name in temps.values():
-                con.execute(f"drop table if exists temp.{name}")
+                kind = "view" if name == temps["scan"] else "table"  # readers.py:_finish
+                con.execute(f"drop {kind} if exists temp.{name}")
     plan = plan_columns(source.profile.header)
     with tempfile.TemporaryDirectory(prefix="api_trust_ingest_") as scratch:
         read_path = source.path

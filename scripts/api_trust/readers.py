@@ -231,8 +231,13 @@ def plan_fields(shape: Shape, available: Sequence[str]) -> list[tuple[str, str |
 
 # Per-line columns a line reader needs, computed in the one pass that reads the lines.
 LINE_FLAGS: dict[str, dict[str, str]] = {
-    "jsonl": {"is_record": "json_valid(line) and starts_with(ltrim(line, ' \t\r\n\f\v'), '{')"},
+    "jsonl": {"is_record": r"json_valid(line) and regexp_matches(line, '^[ \t\r\n\f\v]*\{')"},
 }
+
+
+# A line is blank when it holds nothing but ASCII white space. A regular expression that
+# stops at the first other character: trim() reads the whole line (3x slower on JSON).
+BLANK_LINE_SQL = r"(line is null or not regexp_matches(line, '[^ \t\r\n\f\v]'))"
 
 
 def read_lines(
@@ -251,7 +256,7 @@ def read_lines(
     con.execute(
         f"""
         create temp table {table} as
-        select line, line_no, trim(coalesce(line, '')) = '' as is_blank{extra}
+        select line, line_no, {BLANK_LINE_SQL} as is_blank{extra}
         from (
             select line, ordinality as line_no
             from read_csv(?, columns = {{'line': 'VARCHAR'}}, delim = '\\x01', quote = '',
@@ -285,7 +290,7 @@ def _finish(
         expr = parse_sql(fm, raw, key, unit_for.get(name)) if fm else raw
         cols.append(f"cast({expr} as varchar) as c{i}")
     select = ", ".join([*cols, "record_no", "source_line", "record_no as ordinality"])
-    con.execute(f"create temp table {temps['scan']} as select {select} from {source_rel}")
+    con.execute(f"create temp view {temps['scan']} as select {select} from {source_rel}")
     return tuple(p[0] for p in planned), tuple(p[1] for p in planned)
 
 
@@ -326,6 +331,42 @@ def _rejects_from(con, temps, error_type: str, message: str, bad: str | None = N
     """)  # fmt: skip
 
 
+def _json_record_sql(top: Sequence[str], nested: Sequence[str]) -> tuple[str, dict[str, str]]:
+    """One `json_transform` that reads every wanted value of a record, and how to get each.
+
+    Top-level keys become text fields of one struct; a nested path (`latencies.request`)
+    becomes a nested struct field, unless its first key is also wanted as text, then it is
+    read from that text. A dotted top-level key (`http.route`) wins over the nested path
+    it also spells. One transform a record parses the line once: about half the time of
+    one JSONPath extraction a value.
+    """
+    tree: dict[str, object] = {name: "VARCHAR" for name in top}
+    value_sql = {name: f"v[{_lit(name)}]" for name in top}
+    for name in nested:
+        head, *rest = name.split(".")
+        node, ok = tree, True
+        for i, part in enumerate([head, *rest]):
+            last = i == len(rest)
+            here = node.get(part)
+            if last:
+                ok = here is None
+                if ok:
+                    node[part] = "VARCHAR"
+            elif here is None:
+                node[part] = {}
+            ok = ok and (last or isinstance(node[part], dict))
+            if not ok:
+                break
+            node = node[part] if not last else node
+        if ok:
+            access = "".join(f"[{_lit(p)}]" for p in [head, *rest])
+            nested_sql = f"v{access}"
+        else:  # the path's root is itself a text field: read the path from its JSON text
+            nested_sql = f"json_extract_string(line, {_lit(_json_path(name))})"
+        value_sql[name] = f"coalesce({value_sql[name]}, {nested_sql})" if name in top else nested_sql
+    return f"json_transform(line, {_lit(json.dumps(tree))})", value_sql
+
+
 def _read_jsonl(con, shape: Shape, temps, key: str) -> ShapedRead:
     # one JSON object a line (is_record, from LINE_FLAGS); each line is parsed once per
     # pass, never stored as JSON
@@ -335,7 +376,7 @@ def _read_jsonl(con, shape: Shape, temps, key: str) -> ShapedRead:
         f"select distinct unnest(json_keys(line)) as k from {lines} where is_record order by k"
     ).fetchall()]  # fmt: skip
     # mapped names that are nested paths (`latencies.request`), present in some record
-    candidates = [name for name in shape.fields if name not in top]
+    candidates = [name for name in shape.fields if name not in top and "." in name]
     nested = []
     if candidates:
         paths = _list_lit(_json_path(n) for n in candidates)
@@ -345,22 +386,13 @@ def _read_jsonl(con, shape: Shape, temps, key: str) -> ShapedRead:
             f"from (select json_extract_string(line, {paths}) as v from {lines} where is_record)"
         ).fetchone()
         nested = [n for n, c in zip(candidates, counts, strict=True) if c]
+    # a dotted top-level key may also be spelled as a nested path in other records
+    also_nested = [name for name in top if "." in name]
     available = [*top, *nested]
     planned = plan_fields(shape, available)
-    # every value of a record from one parse: a list of paths, read by position; a dotted
-    # top-level key (`http.route`) wins over the nested path it also spells
-    paths: list[str] = []
-    value_sql: dict[str, str] = {}
-    for name in available:
-        nested_at = len(paths) + 1
-        paths.append(_json_path(name))
-        value_sql[name] = f"v[{nested_at}]"
-        if name in top and "." in name:
-            paths.append("$." + json.dumps(name))
-            value_sql[name] = f"coalesce(v[{nested_at + 1}], v[{nested_at}])"
-    path_list = _list_lit(paths)
-    rel = (f"(select line_no as record_no, line_no as source_line, "
-           f"json_extract_string(line, {path_list}) as v from {lines} where is_record)")  # fmt: skip
+    record_sql, value_sql = _json_record_sql(top, [*also_nested, *nested])
+    rel = (f"(select line_no as record_no, line_no as source_line, line, {record_sql} as v "
+           f"from {lines} where is_record)")  # fmt: skip
     delivered, targets = _finish(con, temps, planned, value_sql, shape, key, rel, {})
     return _shaped_result(con, temps, shape, delivered, targets)
 
