@@ -343,27 +343,21 @@ def _json_record_sql(top: Sequence[str], nested: Sequence[str]) -> tuple[str, di
     tree: dict[str, object] = {name: "VARCHAR" for name in top}
     value_sql = {name: f"v[{_lit(name)}]" for name in top}
     for name in nested:
-        head, *rest = name.split(".")
-        node, ok = tree, True
-        for i, part in enumerate([head, *rest]):
-            last = i == len(rest)
-            here = node.get(part)
-            if last:
-                ok = here is None
-                if ok:
-                    node[part] = "VARCHAR"
-            elif here is None:
-                node[part] = {}
-            ok = ok and (last or isinstance(node[part], dict))
-            if not ok:
+        parts = name.split(".")
+        node: dict | None = tree
+        for part in parts[:-1]:  # a missing parent becomes a struct; a text one cannot be
+            child = node.setdefault(part, {})
+            node = child if isinstance(child, dict) else None
+            if node is None:
                 break
-            node = node[part] if not last else node
-        if ok:
-            access = "".join(f"[{_lit(p)}]" for p in [head, *rest])
-            nested_sql = f"v{access}"
-        else:  # the path's root is itself a text field: read the path from its JSON text
+        if node is not None and parts[-1] not in node:
+            node[parts[-1]] = "VARCHAR"
+            nested_sql = "v" + "".join(f"[{_lit(p)}]" for p in parts)
+        else:  # the path's root is itself a text field: read the path from the line
             nested_sql = f"json_extract_string(line, {_lit(_json_path(name))})"
-        value_sql[name] = f"coalesce({value_sql[name]}, {nested_sql})" if name in top else nested_sql
+        value_sql[name] = (
+            f"coalesce({value_sql[name]}, {nested_sql})" if name in top else nested_sql
+        )
     return f"json_transform(line, {_lit(json.dumps(tree))})", value_sql
 
 
