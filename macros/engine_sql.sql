@@ -98,3 +98,19 @@
 {% macro spark__first_reason(expr) -%}
     split({{ expr }}, ';')[0]
 {%- endmacro %}
+
+{#
+    Placed after `name as` of a CTE that is referenced more than once but is cheaper to
+    recompute (pruned to the columns each reference reads) than to store: DuckDB stores
+    such a CTE whole by default. Engines without the hint inline CTEs anyway.
+#}
+{% macro inline_cte() -%}
+    {{ return(adapter.dispatch('inline_cte', 'api_trust')()) }}
+{%- endmacro %}
+
+{% macro default__inline_cte() -%}
+    not materialized
+{%- endmacro %}
+
+{% macro spark__inline_cte() -%}
+{%- endmacro %}

@@ -186,7 +186,7 @@ reasons_resolved as (
         on protocol.derived_error_reason = derived_reasons.error_reason
 ),
 
-checked as (
+checked as {{ api_trust.inline_cte() }} (
     select
         *,
         case
@@ -282,7 +282,7 @@ record_copies as (
     where not has_request_id_column
 ),
 
-reasoned as (
+reasoned as {{ api_trust.inline_cte() }} (
     select
         checked.*,
         nullif(concat_ws(';', {{ issue_columns | join(', ') }}), '') as reasons,
