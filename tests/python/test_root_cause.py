@@ -137,15 +137,6 @@ def default_run(request, root_cause_runs: dict[str, Warehouse]) -> Warehouse:
 # --------------------------------------------------------------------------- truth: planted and found
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "issue 11's ranking acceptance is not met yet: on seed 1 the planted sdk_regression "
-        "(PASSPORT_OCR x mobile-sdk-5.3, 42 excess failures) ranks 14th of a top 12, behind two "
-        "real structural slow-call hotspots; make eval: 40 of 50 planted in the top planted + 2. "
-        "Strict: the day it passes, this marker must go."
-    ),
-)
 def test_every_planted_incident_is_among_the_top_findings(default_run: Warehouse) -> None:
     lines, missed, _ = grade(default_run)
     print("\n" + "\n".join(lines))

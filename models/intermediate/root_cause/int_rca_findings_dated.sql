@@ -104,6 +104,7 @@ cumulated as (
         sum(observed) over running as observed_before,
         sum(expected) over running as expected_before,
         count(*) over finding as days,  -- noqa: RF04
+        min(called_on) over finding as first_called_on,
         sum(observed) over finding as total_observed,
         sum(expected) over finding as total_expected
     from daily
@@ -267,6 +268,9 @@ final as (
             >= {{ var('rca_min_lift') }} * tested.observed_before * tested.expected_after,
             false
         ) as is_new,
+
+        -- dates
+        tested.first_called_on as first_seen_on,
 
         -- timestamps
         {{ api_trust.add_hours('cast(tested.called_on as timestamp)', 24) }} as changed_at,

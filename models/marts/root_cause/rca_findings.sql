@@ -70,9 +70,14 @@ described as (
         dated.confined_to_started_at,
         -- a new problem's impact projected over the whole window from its start, at the
         -- rate it ran at: from the day it started when it runs to the end, over the days it
-        -- lasted (one at least) when it ended (doc rca_method)
+        -- lasted (one at least) when it ended; a segment that first appeared during the
+        -- window (a release, a new client) from its first day (doc rca_method)
         case
             when dated.is_new then data_window.days / greatest(dated.days_after, 1)
+            when dated.first_seen_on is not null
+                then data_window.days / greatest(floor({{ api_trust.seconds_between(
+                    'cast(dated.first_seen_on as timestamp)', 'cast(data_window.last_day as timestamp)'
+                ) }} / 86400) + 1, 1)
             when candidates.started_at is not null and candidates.ended_at is null
                 then data_window.days / greatest(floor({{ api_trust.seconds_between(
                     'cast(cast(candidates.started_at as date) as timestamp)', 'cast(data_window.last_day as timestamp)'
