@@ -106,11 +106,11 @@
     ]) }}
 {%- endmacro %}
 
-{# Every delivered text column of a record (contract columns as `<name>_raw`), for its hash. #}
-{% macro delivered_record_columns() -%}
+{# Every delivered text column of a record, trimmed, empty when missing, for its hash. #}
+{% macro delivered_record_columns(present_columns) -%}
     {%- set parts = [] -%}
     {%- for col in var('log_columns') -%}
-        {%- do parts.append("coalesce(" ~ col.name ~ "_raw, '')") -%}
+        {%- do parts.append("coalesce(" ~ api_trust.delivered_text(col.name, present_columns) ~ ", '')") -%}
     {%- endfor -%}
     {%- do parts.append("coalesce(extra_fields, '')") -%}
     {{ parts | join(', ') }}

@@ -80,10 +80,9 @@
 {%- endmacro %}
 
 {% macro default__is_time_zone_name(zone) -%}
-    exists (
-        select 1 from pg_timezone_names() as known_zones
-        where lower(known_zones.name) = lower({{ zone }})
-    )
+    {#- uncorrelated: a correlated EXISTS made DuckDB buffer every row of the query to join
+        the answer back (a third of int_api_calls_validated's time at 10M rows) -#}
+    coalesce(lower({{ zone }}) in (select lower(known_zones.name) from pg_timezone_names() as known_zones), false)
 {%- endmacro %}
 
 {% macro spark__is_time_zone_name(zone) -%}

@@ -24,7 +24,7 @@
 
 with
 
-api_calls as (
+api_calls as {{ api_trust.inline_cte() }} (
     select * from {{ ref('stg_logs__api_calls') }}
     {%- if is_incremental() %}
         where batch_id not in (select already_checked.batch_id from {{ this }} as already_checked)
@@ -62,6 +62,53 @@ batch_shape as (
     group by batch_id
 ),
 
+record_copies as (
+    -- in a batch of a shape without request ids, which copy of an identical record each
+    -- line is; numbered over those batches' keys alone (a window over every row and column
+    -- was a quarter of this model's time)
+    select
+        api_calls.batch_id,
+        api_calls.source_record_no,
+        row_number() over (
+            partition by api_calls.batch_id, api_calls.record_hash order by api_calls.source_record_no
+        ) as copy_no
+    from api_calls
+    inner join batch_shape
+        on api_calls.batch_id = batch_shape.batch_id
+    where not batch_shape.has_request_id
+),
+
+keyed as {{ api_trust.inline_cte() }} (
+    -- every record's call id: its request id; in a shape without request ids the hash of
+    -- the whole record and its copy number, so overlapping rotated files de-duplicate; an
+    -- empty id in a batch that has ids: its position. Read twice, by the narrow call_keys
+    -- and by the wide checks, each computing only what it reads: a wide CTE read twice
+    -- would be stored whole (at 10M rows it spilled 18 GB)
+    select
+        api_calls.*,
+        coalesce(
+            api_calls.request_id,
+            'rec_' || api_calls.record_hash || '_' || cast(record_copies.copy_no as varchar),
+            api_calls.batch_id || '#' || cast(api_calls.source_record_no as varchar)
+        ) as call_id,
+        api_calls.request_id is null as is_request_id_derived
+    from api_calls
+    left join record_copies
+        on
+            api_calls.batch_id = record_copies.batch_id
+            and api_calls.source_record_no = record_copies.source_record_no
+),
+
+call_keys as (
+    -- the few columns that order deliveries, stored once for the steps that read them
+    select
+        batch_id,
+        source_record_no,
+        loaded_at,
+        call_id
+    from keyed
+),
+
 routes_resolved as (
     -- a call that names no API but a route gets the route's API (seed route_patterns,
     -- else the templated route); missing versions come from the path
@@ -71,7 +118,7 @@ routes_resolved as (
         coalesce(api_calls.api_version, api_routes.path_version) as api_version,
         api_calls.api_name is null and api_routes.api_name is not null as is_api_from_route,
         coalesce(api_routes.is_folded_route, false) as is_folded_route
-    from api_calls
+    from keyed as api_calls
     left join api_routes
         on
             api_calls.service_name = api_routes.service_name
@@ -186,7 +233,7 @@ reasons_resolved as (
         on protocol.derived_error_reason = derived_reasons.error_reason
 ),
 
-checked as {{ api_trust.inline_cte() }} (
+checked as (
     select
         *,
         case
@@ -270,35 +317,11 @@ checked as {{ api_trust.inline_cte() }} (
     from reasons_resolved
 ),
 
-record_copies as (
-    -- in a batch of a shape without request ids, which copy of an identical record each
-    -- line is; numbered over those batches' keys alone (a window over every row and column
-    -- was a quarter of this model's time)
+reasoned as (
     select
-        batch_id,
-        source_record_no,
-        row_number() over (partition by batch_id, record_hash order by source_record_no) as copy_no
+        *,
+        nullif(concat_ws(';', {{ issue_columns | join(', ') }}), '') as reasons
     from checked
-    where not has_request_id_column
-),
-
-reasoned as {{ api_trust.inline_cte() }} (
-    select
-        checked.*,
-        nullif(concat_ws(';', {{ issue_columns | join(', ') }}), '') as reasons,
-        coalesce(
-            checked.request_id,
-            -- a shape without request ids: the hash of the whole record, so overlapping
-            -- rotated files de-duplicate; an empty id in a batch that has ids: its position
-            'rec_' || checked.record_hash || '_' || cast(record_copies.copy_no as varchar),
-            checked.batch_id || '#' || cast(checked.source_record_no as varchar)
-        ) as call_id,
-        checked.request_id is null as is_request_id_derived
-    from checked
-    left join record_copies
-        on
-            checked.batch_id = record_copies.batch_id
-            and checked.source_record_no = record_copies.source_record_no
 ),
 
 {%- if is_incremental() %}
@@ -309,7 +332,7 @@ earlier_deliveries as (
         stored.call_id,
         count(*) as delivery_count
     from {{ this }} as stored
-    where stored.call_id in (select reasoned.call_id from reasoned)
+    where stored.call_id in (select call_keys.call_id from call_keys)
     group by stored.call_id
 ),
 {%- endif %}
@@ -317,9 +340,9 @@ earlier_deliveries as (
 repeated_calls as (
     -- the few call_ids delivered more than once (here or in earlier runs): only
     -- these need ordering, which is far cheaper than a window over every row
-    select reasoned.call_id
-    from reasoned
-    group by reasoned.call_id
+    select call_keys.call_id
+    from call_keys
+    group by call_keys.call_id
     having count(*) > 1
     {%- if is_incremental() %}
         union
@@ -330,16 +353,16 @@ repeated_calls as (
 
 redelivery_order as (
     select
-        reasoned.batch_id,
-        reasoned.source_record_no,
-        reasoned.call_id,
+        call_keys.batch_id,
+        call_keys.source_record_no,
+        call_keys.call_id,
         row_number() over (
-            partition by reasoned.call_id
-            order by reasoned.loaded_at, reasoned.batch_id, reasoned.source_record_no
+            partition by call_keys.call_id
+            order by call_keys.loaded_at, call_keys.batch_id, call_keys.source_record_no
         ) as delivery_no_in_run
-    from reasoned
+    from call_keys
     inner join repeated_calls
-        on reasoned.call_id = repeated_calls.call_id
+        on call_keys.call_id = repeated_calls.call_id
 ),
 
 redelivered as (

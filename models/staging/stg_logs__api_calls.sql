@@ -15,7 +15,18 @@ delivered as (
         source_record_no,
         loaded_at,
         extra_fields,
-        {{ api_trust.delivered_text_columns(present) }}
+        {{ api_trust.delivered_text_columns(present) }},
+        -- the whole delivered record, the id of a record without a request id (hex digits
+        -- as letters a-p, so the hash never reads as a number to the PII rules); only those
+        -- records pay for it, here where its inputs are still unread source columns
+        case
+            when {{ api_trust.delivered_text('request_id', present) }} is null
+                then translate(
+                        md5(concat_ws('|', {{ api_trust.delivered_record_columns(present) }})),
+                        '0123456789',
+                        'ghijklmnop'
+                    )
+        end as record_hash
     from source
 ),
 
@@ -122,11 +133,7 @@ renamed as (
         {{ api_trust.parse_decimal_text('upstream_latency_ms_raw') }} as upstream_latency_ms,
         {{ api_trust.parse_decimal_text('sample_rate_raw') }} as sample_rate,
         extra_fields,
-        -- the whole delivered record, for deduplicating shapes without request ids
-        -- (hex digits as letters a-p, so the hash never reads as a number to the PII rules)
-        translate(md5(concat_ws(
-            '|', {{ api_trust.delivered_record_columns() }}
-        )), '0123456789', 'ghijklmnop') as record_hash,
+        record_hash,
 
         -- numbers
         {{ api_trust.parse_integer_text('status_code_raw') }} as status_code,
