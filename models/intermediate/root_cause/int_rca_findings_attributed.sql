@@ -55,8 +55,8 @@ findings as (
 ),
 
 matched as (
-    -- each finding's leaves: an equi-join on the API where the finding names one
-    {%- for scope in ['api', 'cross_api'] %}
+    -- each finding's leaves: equi-joins on the API and the first other dimension it names
+    {%- for keys in api_trust.rca_leaf_join_keys('findings', 'leaves') %}
         select
             findings.finding_type,
             findings.segment,
@@ -66,16 +66,12 @@ matched as (
         from findings
         inner join leaves
             on
-                {%- if scope == 'api' %}
-                    findings.api_name = leaves.api_name
-                {%- else %}
-                    findings.api_name is null
-                {%- endif %}
+                {{ keys }}
                 and {{ api_trust.rca_covers('findings', 'leaves') }}
                 -- a time-bounded finding: the days of its window
                 and (findings.started_at is null or leaves.called_on >= cast(findings.started_at as date))
                 and (findings.ended_at is null or leaves.called_on < cast(findings.ended_at as date))
-        {%- if loop.first %}
+        {%- if not loop.last %}
             union all
         {%- endif %}
     {%- endfor %}

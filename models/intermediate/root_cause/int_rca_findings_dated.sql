@@ -53,8 +53,8 @@ incidents as (
 ),
 
 matched as (
-    -- each finding's leaves: an equi-join on the API where the finding names one
-    {%- for scope in ['api', 'cross_api'] %}
+    -- each finding's leaves: equi-joins on the API and the first other dimension it names
+    {%- for keys in api_trust.rca_leaf_join_keys('findings', 'leaves') %}
         select
             findings.finding_type,
             findings.segment,
@@ -69,15 +69,11 @@ matched as (
         from findings
         inner join leaves
             on
-                {%- if scope == 'api' %}
-                    findings.api_name = leaves.api_name
-                {%- else %}
-                    findings.api_name is null
-                {%- endif %}
+                {{ keys }}
                 and {{ api_trust.rca_covers('findings', 'leaves') }}
         inner join api_rates
             on leaves.api_name = api_rates.api_name
-        {%- if loop.first %}
+        {%- if not loop.last %}
             union all
         {%- endif %}
     {%- endfor %}
