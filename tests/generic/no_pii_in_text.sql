@@ -25,9 +25,10 @@ where
 {%- if text_columns | length == 0 %}
     false
 {%- else %}
-    {%- for col in text_columns %}
-        coalesce({{ api_trust.has_pii(col) }}, false){% if not loop.last %} or{% endif %}
-    {%- endfor %}
+    -- the columns joined by a line feed, which no rule matches inside a value (each rule's
+    -- boundary takes it as it takes the start or end of a value): one match a row instead
+    -- of one a column, half the time on a wide table
+    coalesce({{ api_trust.has_pii('concat_ws(chr(10), ' ~ text_columns | join(', ') ~ ')') }}, false)
 {%- endif %}
 
 {% endtest %}

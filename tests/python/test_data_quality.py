@@ -6,6 +6,7 @@ raw.planted_defects; these tests join that truth to where each record ended up.
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 
@@ -152,6 +153,30 @@ def test_no_pii_in_any_relation_raw_included(demo_warehouse: Warehouse) -> None:
         where p.kind like 'pii_%'
     """)[0]  # fmt: skip
     assert planted > 0 and masked == planted
+
+
+def test_no_pii_test_flags_a_value_never_a_row_split_across_columns(tmp_path) -> None:
+    """The `no_pii_in_text` test matches a row's text columns joined by a line feed: a
+    value with personal data in any column (text or map) is flagged, a PAN or phone split
+    over two columns is not, and a row without text is never flagged."""
+    db, work = tmp_path / "warehouse.duckdb", tmp_path
+    with duckdb.connect(str(db)) as con:
+        con.execute("""
+            create table main.probe as select * from (values
+                (1, 'ABCDE', '1234F', null),          -- a PAN split over two columns
+                (2, 'call 98765', '43210', null),     -- a phone number split likewise
+                (3, 'fine', 'ABCDE1234F', null),      -- a PAN in one value
+                (4, 'ip 10.1.2.3', null, null),       -- an IP, the other columns empty
+                (5, null, 'write to a@b.co', null),   -- an email after an empty column
+                (6, 'ok', 'ok', map {'aadhaar': '1234 5678 9012'}),  -- in a map column
+                (7, null, null, null)
+            ) as t(id, a, b, extra)
+        """)
+    relation = "api.Relation.create(database='warehouse', schema='main', identifier='probe')"
+    shown = dbt(db, work, "show", "--quiet", "--output", "json", "--limit", "-1",
+                "--inline", f"{{{{ api_trust.test_no_pii_in_text({relation}) }}}}")  # fmt: skip
+    flagged = sorted(row["id"] for row in json.loads(shown.stdout)["show"])
+    assert flagged == [3, 4, 5, 6]
 
 
 def test_reconciliation_test_fails_when_records_go_missing(tmp_path) -> None:
