@@ -30,7 +30,7 @@ BATCH ?=
 export API_TRUST_FILES := $(value FILES)
 export API_TRUST_BATCHES := $(value BATCH)
 
-.PHONY: help setup system-deps demo generate load unload batches dimensions build dashboards report export docs \
+.PHONY: help setup system-deps demo generate load unload batches dimensions build dashboards report export docs profile \
         test pytest dbt-test lint format bench eval clean
 
 help: ## list the tasks
@@ -137,6 +137,9 @@ bench: $(VENV)/.installed ## BENCHMARKS.md: every stage and its references per s
 
 EVAL_SEEDS ?= 5
 EVAL_BASELINE_SEEDS ?= 20
+profile: $(VENV)/.installed ## where one model spends its time in the built warehouse: MODEL=int_api_calls_validated
+	@$(PY) -m api_trust.profile $(MODEL)
+
 eval: $(VENV)/.installed ## grade root-cause findings over many seeds -> EVALUATION.md (EVAL_SEEDS= EVAL_BASELINE_SEEDS=)
 	@$(PY) -m api_trust.evaluate --seeds $(EVAL_SEEDS) --baseline-seeds $(EVAL_BASELINE_SEEDS)
 

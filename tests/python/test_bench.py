@@ -222,3 +222,23 @@ def test_make_bench_at_a_tiny_size_reports_every_stage(tmp_path):
     for section in ("References (same run, same data)", "Disk per size"):
         assert "| 5,000 |" in text.split(f"## {section}", 1)[1]
     assert "–" not in "".join(_table_rows(text, "Disk per size"))
+
+
+def test_make_profile_times_a_model_without_changing_the_warehouse(demo_warehouse) -> None:
+    """`make profile MODEL=agg_api_daily`: the model's SQL run once under DuckDB's profiler
+    into a scratch table that is dropped; it reports the rows the model has and the plan's
+    operators with their times, and the warehouse keeps its tables as they were."""
+    wh = demo_warehouse
+    tables = "select table_schema, table_name from information_schema.tables order by all"
+    before, rows = wh.rows(tables), wh.scalar("select count(*) from agg_api_daily")
+    proc = subprocess.run(
+        [sys.executable, "-m", "api_trust.profile", "agg_api_daily", "--top", "5"],
+        cwd=ROOT, env=tool_env(wh.db, wh.work), capture_output=True, text=True,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    print(proc.stdout)
+    said = re.search(r"agg_api_daily: ([0-9.]+) s wall, ([0-9,]+) rows", proc.stdout)
+    assert said and int(said.group(2).replace(",", "")) == rows > 0
+    listed = re.findall(r"^ +([0-9.]+) +d[0-9]+ +([A-Z_]+) ", proc.stdout, re.M)
+    assert len(listed) == 5 and any(name == "SEQ_SCAN" for _, name in listed)
+    assert wh.rows(tables) == before
