@@ -1,8 +1,9 @@
 """Batch-incremental builds give the same warehouse as a full rebuild.
 
-int_api_calls_validated and fct_api_calls process only batches they have not
-seen; duplicates across batches still count earlier deliveries, and batches
-that leave the landing zone (a regenerated demo) leave the facts too.
+int_api_calls_validated processes only batches it has not seen (fct_api_calls
+is a view of its facts); duplicates across batches still count earlier
+deliveries, and batches that leave the landing zone (a regenerated demo) leave
+the facts too.
 """
 
 from __future__ import annotations
