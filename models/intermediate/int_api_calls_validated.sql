@@ -136,8 +136,7 @@ normalised as (
         error_reasons.failure_class as delivered_failure_class,
         api_catalogue.api_name is not null as is_known_api,
         {{ api_trust.has_required_column_flags('batch_shape') }},
-        coalesce(batch_shape.has_route, false) as has_route_column,
-        coalesce(batch_shape.has_request_id, true) as has_request_id_column
+        coalesce(batch_shape.has_route, false) as has_route_column
     from routes_resolved as api_calls
     left join batch_shape
         on api_calls.batch_id = batch_shape.batch_id

@@ -74,13 +74,10 @@ described as (
         -- window (a release, a new client) from its first day (doc rca_method)
         case
             when dated.is_new then data_window.days / greatest(dated.days_after, 1)
-            when dated.first_seen_on is not null
+            when candidates.ended_at is null and coalesce(dated.first_seen_on, candidates.started_at) is not null
                 then data_window.days / greatest(floor({{ api_trust.seconds_between(
-                    'cast(dated.first_seen_on as timestamp)', 'cast(data_window.last_day as timestamp)'
-                ) }} / 86400) + 1, 1)
-            when candidates.started_at is not null and candidates.ended_at is null
-                then data_window.days / greatest(floor({{ api_trust.seconds_between(
-                    'cast(cast(candidates.started_at as date) as timestamp)', 'cast(data_window.last_day as timestamp)'
+                    'cast(coalesce(dated.first_seen_on, cast(candidates.started_at as date)) as timestamp)',
+                    'cast(data_window.last_day as timestamp)'
                 ) }} / 86400) + 1, 1)
             when candidates.started_at is not null
                 then data_window.days / greatest({{ api_trust.seconds_between(
