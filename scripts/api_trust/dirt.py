@@ -90,11 +90,9 @@ def _future(called_at_ms: int, epoch: bool, rng) -> str:
     return (datetime(1970, 1, 1) + timedelta(milliseconds=ms)).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _apply_updates(con, updates: list[tuple[int, str, str | None]]) -> None:
-    """Rewrite `chunk` once with the dirty values (one left join, not an UPDATE per column).
-
-    A None value is a planted null, so each column carries a flag saying it was set.
-    """
+def _updates_frame(updates: list[tuple[int, str, str | None]]) -> tuple[pd.DataFrame, list[str]]:
+    """The dirty values wide, one row a dirty record: a `set__` flag and a `value__` per
+    column (a None value is a planted null, so the flag says the column was set)."""
     long = pd.DataFrame(updates, columns=["source_record_no", "column_name", "value"])
     columns = sorted(long["column_name"].unique())
     wide = pd.DataFrame({"source_record_no": long["source_record_no"].unique()})
@@ -102,24 +100,22 @@ def _apply_updates(con, updates: list[tuple[int, str, str | None]]) -> None:
         part = long[long["column_name"] == col].set_index("source_record_no")["value"]
         wide[f"set__{col}"] = wide["source_record_no"].isin(part.index)
         wide[f"value__{col}"] = wide["source_record_no"].map(part).astype(object)
-    wide = wide.astype({f"value__{c}": "string" for c in columns})
-    con.register("updates_df", wide)
-    replaced = ", ".join(
-        f'case when coalesce(u."set__{c}", false) then u."value__{c}" else c."{c}" end as "{c}"'
-        for c in columns
-    )
-    con.execute(f"""
-        create or replace temp table chunk_dirty as
-        select c.* replace ({replaced})
-        from chunk as c left join updates_df as u using (source_record_no)
-    """)
-    con.unregister("updates_df")
-    con.execute("drop table chunk")
-    con.execute("alter table chunk_dirty rename to chunk")
+    return wide.astype({f"value__{c}": "string" for c in columns}), columns
+
+
+# Registered frames that the view `chunk_landed` reads: the caller lands from the view,
+# then unregisters them (FRAMES).
+FRAMES = ("updates_df", "dup_df")
 
 
 def inject(con, rng, rate: float, batch_id: str, drift: dict) -> int:
-    """Plant defects in temp table `chunk`; record them in raw.planted_defects. Returns how many."""
+    """Plant defects in the records of the view `chunk` (numbered from its first
+    source_record_no, contiguous); record them in raw.planted_defects. Returns how many.
+
+    Nothing is rewritten: the view `chunk_landed` is `chunk` with the dirty values
+    swapped in by one left join and the duplicate deliveries appended, so the chunk is
+    written once, by the landing insert that reads the view.
+    """
     n, first = con.execute("select count(*), min(source_record_no) from chunk").fetchone()
     k = round(n * rate)
     if k == 0:
@@ -129,12 +125,10 @@ def inject(con, rng, rate: float, batch_id: str, drift: dict) -> int:
     if drift["drop_message"]:
         kinds = [x for x in kinds if not x.startswith("pii_")]
     kind_of = rng.choice(kinds, k)
-    con.register("picked_df", pd.DataFrame({"source_record_no": picked}))
-    rows = con.execute("""
-        select c.* from chunk as c inner join picked_df using (source_record_no)
-        order by source_record_no
-    """).fetch_df()
-    con.unregister("picked_df")
+    rows = con.execute(
+        "select * from chunk where source_record_no in (select unnest(?)) order by source_record_no",
+        [picked.tolist()],
+    ).fetch_df()
     known = set(load_catalogue().names)
     updates: list[tuple[int, str, str | None]] = []
     planted: list[tuple[int, str, str, str | None]] = []
@@ -191,24 +185,35 @@ def inject(con, rng, rate: float, batch_id: str, drift: dict) -> int:
         updates.append((rec, col, value))
         planted.append((rec, kind, row.request_id, col))
 
+    dirty, replaced = "chunk", []
     if updates:
-        _apply_updates(con, updates)
+        wide, columns = _updates_frame(updates)
+        con.register("updates_df", wide)
+        replaced = [
+            f'case when coalesce(u."set__{c}", false) then u."value__{c}" else c."{c}" end as "{c}"'
+            for c in columns
+        ]
+        dirty = "(select c.* replace ({}) from chunk as c left join updates_df as u using (source_record_no))"
+        dirty = dirty.format(", ".join(replaced))
+    landed = f"select * from {dirty}"
     if duplicates:
+        # a duplicate delivery is a picked record with no other defect: the same values
+        # again, numbered after the chunk's last record
         last = con.execute("select max(source_record_no) from chunk").fetchone()[0]
         dup = pd.DataFrame({"source_record_no": duplicates,
                             "new_no": np.arange(last + 1, last + 1 + len(duplicates))})  # fmt: skip
         con.register("dup_df", dup)
-        con.execute("""
-            insert into chunk
+        landed += """
+            union all
             select c.* replace (d.new_no as source_record_no)
             from chunk as c inner join dup_df as d using (source_record_no)
-        """)
+        """
         ids = con.execute("""
             select d.new_no, c.request_id from chunk as c
             inner join dup_df as d on c.source_record_no = d.source_record_no
         """).fetchall()
-        con.unregister("dup_df")
         planted += [(int(no), "duplicate_delivery", rid, "request_id") for no, rid in ids]
+    con.execute(f"create or replace temp view chunk_landed as {landed}")
     truth = pd.DataFrame(planted, columns=["source_record_no", "kind", "request_id", "column_name"])
     truth.insert(0, "batch_id", batch_id)
     con.register("truth_df", truth)

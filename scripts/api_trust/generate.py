@@ -23,7 +23,7 @@ import pandas as pd
 
 from api_trust import dirt
 from api_trust.contract import column_aliases, data_dir, db_path, log_columns
-from api_trust.pii import mask_column_sql, pii_key
+from api_trust.pii import mask_column_sql, pii_key, row_has_pii_sql
 from api_trust.simulation import (
     CLIENT_TYPES,
     DOCUMENT_TYPES,
@@ -162,11 +162,13 @@ def _message_case() -> str:
 
 
 def land_chunk(con, df: pd.DataFrame, seed: int, epoch: bool) -> None:
-    """Turn one chunk into text rows in temp table `chunk` (canonical column names)."""
+    """One chunk as text rows under canonical column names: the temp view `chunk` over the
+    registered frame `chunk_df` (kept registered until the chunk has landed), and the
+    view `chunk_landed`, which the dirt may replace, of what lands."""
     con.register("chunk_df", df)
     ts = "cast(called_at_ms as varchar)" if epoch else "cast(epoch_ms(called_at_ms) as varchar)"
     con.execute(f"""
-        create or replace temp table chunk as
+        create or replace temp view chunk as
         select
             printf('req_{seed}_%010d', verification_no * 4 + attempt_no) as request_id,
             {ts} as "timestamp",
@@ -188,7 +190,7 @@ def land_chunk(con, df: pd.DataFrame, seed: int, epoch: bool) -> None:
             called_at_ms
         from chunk_df
     """)
-    con.unregister("chunk_df")
+    con.execute("create or replace temp view chunk_landed as select * from chunk")
 
 
 def wipe_generated(con) -> None:
@@ -330,21 +332,29 @@ def generate(args: argparse.Namespace) -> dict:
         cols = batch_columns(drift)
         # Raw holds contract columns under their contract names (a renamed `latency` is
         # recorded in load_batch_columns) and the rest in extra_fields, masked like a file.
-        select = [
-            mask_column_sql(c, f'"{c}"', key) + f' as "{c}"'
-            for c in (ALIASES.get(name, name) for name, _ in cols)
+        # One match a record decides whether its values need the per-column rules, as
+        # in the file loader: nearly every record has no personal data.
+        landed_cols = [
+            c for c in (ALIASES.get(name, name) for name, _ in cols)
             if c not in (EXTRA_FIELD, DRIFT_FIELD)
+        ]  # fmt: skip
+        masked = [f'"{c}"' for c in landed_cols] + ["extra_fields"]
+        select = [
+            mask_column_sql(c, f'"{c}"', key, "record_has_pii") + f' as "{c}"'
+            for c in [*landed_cols, "extra_fields"]
         ]
-        select.append("extra_fields")
         con.execute(f"""
             insert into raw.api_calls by name
             select {", ".join(select)}, ? as batch_id, ? as source_name, source_record_no,
                    ? as loaded_at
-            from chunk
+            from (select *, {row_has_pii_sql(masked)} as record_has_pii from chunk_landed)
         """, [batch_ids[batch_no], source_names[batch_no],
               loaded_at])  # fmt: skip
-        landed = con.execute("select count(*), max(source_record_no) from chunk").fetchone()
-        record_no[batch_no] = int(landed[1])
+        record_no[batch_no] = con.execute(
+            "select max(source_record_no) from chunk_landed"
+        ).fetchone()[0]
+        for frame in ("chunk_df", *dirt.FRAMES):
+            con.unregister(frame)
         con.execute("commit")
         done += n_rows
         rate = done / max(time.perf_counter() - t0, 1e-9)
