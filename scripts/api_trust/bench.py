@@ -165,6 +165,16 @@ def generate_land(s: Size) -> None:
              raw_rows=s.scalar("select count(*) from raw.api_calls"))  # fmt: skip
 
 
+def landing_options(s: Size) -> None:
+    """The generated records, as delivered, written in each candidate landing format."""
+    cmd = [sys.executable, "-m", "api_trust.bench_refs", "landing", "--db", str(s.db),
+           "--out", str(s.work / "landing_options")]  # fmt: skip
+    m = s.measure(cmd)
+    inner = json.loads(m.stdout)
+    s.record("reference", "landing options", inner["rows"], m,
+             side_values=inner["side_values"], options=inner["options"])  # fmt: skip
+
+
 def dbt_build(s: Size, name: str, rows: int) -> None:
     # as `make build` runs it: unit tests check SQL on fixtures and run once, in make dbt-test
     m = s.measure([str(BIN / "dbt"), "build", "--quiet", "--exclude-resource-type", "unit_test"])
@@ -243,6 +253,7 @@ def load_files(s: Size) -> None:
 STAGES: tuple[tuple[str, Callable[[Size], None]], ...] = (
     ("anchor writer", anchor_writer),
     ("generate+land", generate_land),
+    ("landing options", landing_options),
     ("dbt build full", dbt_build_full),
     ("four metrics", four_metrics),
     ("dbt overhead", dbt_overhead),

@@ -3,6 +3,7 @@
     python -m api_trust.bench_refs anchor  --rows N --db PATH   # plain typed writer
     python -m api_trust.bench_refs metrics --engine duckdb|pandas --db PATH
     python -m api_trust.bench_refs direct  --db PATH            # the metric SQL, no dbt
+    python -m api_trust.bench_refs landing --db PATH --out DIR  # landing formats compared
 
 The anchor writer is what landing N rows costs with nothing but numpy arrays,
 pandas categoricals and one DuckDB insert per chunk: the same columns as
@@ -11,7 +12,9 @@ masking). The four original metrics (latency percentiles, success rate and
 error reasons per API, failures per region) are defined once, in METRICS, as
 plain DuckDB SQL over the facts; pandas computes the same numbers from the
 same rows, and dbt runs the same SQL as models (bench.py writes that
-project). Each command prints one JSON object with its own timings. Every
+project). The landing options write the rows the generator landed, as
+delivered, in each candidate format (LANDINGS), and read them back once. Each
+command prints one JSON object with its own timings. Every
 connection runs under the warehouse's DuckDB settings (memory limit, spill
 folder: profiles.yml), as dbt's do.
 """
@@ -157,6 +160,95 @@ def anchor(rows: int, db: Path, chunk: int = ANCHOR_CHUNK) -> dict:
 
 
 # ---------------------------------------------------------------------------------------
+# landing options: the same delivered records written in each candidate format
+
+# Columns whose delivered text a typed landing would store as a type, and the type. A
+# value whose text does not come back from the type exactly (` 123`, `12ms`, an epoch
+# in a timestamp column) would go to a side table, one row a value, so nothing is lost.
+TYPED = {"timestamp": "timestamp", "latency_ms": "integer", "status_code": "smallint",
+         "attempt_no": "smallint"}  # fmt: skip
+# One scan as staging reads raw: every row, ids, text lengths, parsed numbers and times.
+LANDING_SCAN = """
+    select count(*), count(distinct request_id), sum(length(error_message)),
+           count(try_cast("timestamp" as timestamp)), sum(try_cast(latency_ms as bigint)),
+           count(distinct api_name || region)
+    from {table}"""
+LANDINGS = ("duckdb, text (today)", "duckdb, 4 columns typed + side table", "parquet, text (zstd)")
+
+
+def _typed_select() -> tuple[str, str]:
+    """The typed table's select list and the side table's rows of values that do not
+    come back from their type; both over the chunk `t`."""
+    replace = ", ".join(f'try_cast("{c}" as {t}) as "{c}"' for c, t in TYPED.items())
+    side = " union all ".join(
+        f"select batch_id, source_record_no, '{c}' as column_name, \"{c}\" as value from t "
+        f'where "{c}" is not null '
+        f'and cast(try_cast("{c}" as {t}) as varchar) is distinct from "{c}"'
+        for c, t in TYPED.items()
+    )
+    return f"* replace ({replace})", side
+
+
+def landing(db: Path, out: Path, chunk: int = ANCHOR_CHUNK) -> dict:
+    """Write raw.api_calls of `db`, chunk by chunk, in each of LANDINGS under `out`; time
+    only the writing (each chunk is read from the warehouse once, untimed), then one scan
+    of each. Memory stays bounded by a chunk."""
+    import shutil
+
+    import duckdb
+
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    src = duckdb.connect(str(db), read_only=True)
+    apply_settings(src, db)
+    reader = src.execute("select * from raw.api_calls").to_arrow_reader(chunk)
+    targets = [duckdb.connect(str(out / "text.duckdb")), duckdb.connect(str(out / "typed.duckdb")),
+               duckdb.connect()]  # fmt: skip
+    for con in targets:
+        apply_settings(con)
+    typed, side = _typed_select()
+    write_s = dict.fromkeys(LANDINGS, 0.0)
+    rows = side_values = 0
+    for i, batch in enumerate(reader):
+        rows += batch.num_rows
+        steps = (
+            ["create table if not exists a as select * from t limit 0",
+             "insert into a select * from t"],
+            [f"create table if not exists a as select {typed} from t limit 0",
+             "create table if not exists side as select * from (" + side + ") limit 0",
+             f"insert into a select {typed} from t", f"insert into side {side}"],
+            [f"copy t to '{out / f'chunk_{i:05d}.parquet'}' (format parquet, compression zstd)"],
+        )  # fmt: skip
+        for name, con, sqls in zip(LANDINGS, targets, steps, strict=True):
+            con.register("t", batch)
+            t0 = time.perf_counter()
+            for sql in sqls:
+                con.execute(sql)
+            write_s[name] += time.perf_counter() - t0
+            con.unregister("t")
+    for name, con in zip(LANDINGS[:2], targets[:2], strict=True):
+        t0 = time.perf_counter()
+        con.execute("checkpoint")
+        write_s[name] += time.perf_counter() - t0
+    side_values = targets[1].execute("select count(*) from side").fetchone()[0]
+    tables = ("a", "a", f"read_parquet('{out / 'chunk_*.parquet'}')")
+    result = {"rows": rows, "side_values": side_values, "options": []}
+    for name, con, table, files in zip(LANDINGS, targets, tables,
+                                       (["text.duckdb"], ["typed.duckdb"], ["chunk_*.parquet"]),
+                                       strict=True):  # fmt: skip
+        t0 = time.perf_counter()
+        con.execute(LANDING_SCAN.format(table=table)).fetchall()
+        scan_s = time.perf_counter() - t0
+        mib = sum(p.stat().st_size for f in files for p in out.glob(f)) / 2**20
+        result["options"].append({"name": name, "write_s": write_s[name], "scan_s": scan_s,
+                                  "mib": mib})  # fmt: skip
+        con.close()
+    src.close()
+    shutil.rmtree(out, ignore_errors=True)
+    return result
+
+
+# ---------------------------------------------------------------------------------------
 # the four metrics
 
 
@@ -293,11 +385,16 @@ def main(argv: list[str] | None = None) -> None:
     m.add_argument("--db", type=Path, required=True)
     d = sub.add_parser("direct")
     d.add_argument("--db", type=Path, required=True)
+    lo = sub.add_parser("landing")
+    lo.add_argument("--db", type=Path, required=True)
+    lo.add_argument("--out", type=Path, required=True)
     args = p.parse_args(argv)
     if args.command == "anchor":
         out = anchor(args.rows, args.db)
     elif args.command == "metrics":
         out = (metrics_duckdb if args.engine == "duckdb" else metrics_pandas)(args.db)
+    elif args.command == "landing":
+        out = landing(args.db, args.out)
     else:
         out = direct(args.db)
     print(json.dumps(out, default=str))

@@ -191,6 +191,29 @@ def render(records: list[dict]) -> str:
         sizes, anchor,
     )  # fmt: skip
 
+    landing_rows = []
+    for size in sizes:
+        lo = refs.get((size, "landing options"))
+        for o in lo["options"] if lo else []:
+            landing_rows.append([
+                f"{size:,}", o["name"], _s(o["write_s"]), _n(round(lo["rows"] / o["write_s"])),
+                _mib(o["mib"]), _s(o["scan_s"]),
+                _n(lo["side_values"]) if "side table" in o["name"] else "",
+            ])  # fmt: skip
+    lines += [
+        "", "### Landing options", "",
+        "The records generate+land wrote (`raw.api_calls`, every value as delivered) "
+        "written again, 1M-row chunk by chunk, in each candidate landing format; only the "
+        "writing is timed (`python -m api_trust.bench_refs landing`). Typed: timestamp, "
+        "latency_ms, status_code and attempt_no stored as types, and every value whose "
+        "text does not come back from its type exactly (` 123`, `12ms`, a drifted batch's "
+        "epoch timestamps) kept in a side table, so nothing is lost. Scan: one query that "
+        "reads raw as staging does (ids, text lengths, parsed times and numbers).",
+        "",
+        *_table(["rows", "format", "write s", "rows/s", "MiB", "scan s", "side-table values"],
+                landing_rows, right_from=2),
+    ]  # fmt: skip
+
     def metrics(s: int) -> list[str] | None:
         d, p = refs.get((s, "four metrics, duckdb")), refs.get((s, "four metrics, pandas"))
         if not (d and p):

@@ -16,7 +16,7 @@ import duckdb
 import pytest
 from api_trust.bench import STAGES
 from api_trust.bench_measure import StepFailed, run_measured
-from api_trust.bench_refs import METRICS, metrics_duckdb, metrics_pandas, same_results
+from api_trust.bench_refs import LANDINGS, METRICS, metrics_duckdb, metrics_pandas, same_results
 from api_trust.bench_report import PLANNED_SIZES, render
 from conftest import ROOT, generate, tool_env
 
@@ -207,9 +207,17 @@ def test_make_bench_at_a_tiny_size_reports_every_stage(tmp_path):
     assert stages["dbt build full"]["dbt_nodes"] > 50
     assert stages["four metrics, pandas"]["disagree"] == []
     assert stages["load a file (access_log)"]["rows"] == 2000
+    # every landing format wrote every generated record, and the typed one kept the values
+    # its types cannot give back (the drifted batches' epoch timestamps, at least)
+    landing = stages["landing options"]
+    assert landing["rows"] == stages["generate+land"]["raw_rows"]
+    assert [o["name"] for o in landing["options"]] == list(LANDINGS)
+    assert all(o["write_s"] > 0 and o["scan_s"] > 0 and o["mib"] > 0 for o in landing["options"])
+    assert landing["side_values"] > 0
 
     text = (tmp_path / "BENCHMARKS.md").read_text()
     for heading in ("## This run", "## Pipeline stages", "### Anchor writer",
+                    "### Landing options",
                     "### Four original metrics: DuckDB and pandas", "### dbt's overhead",
                     "### One new day against a full build", "## Disk per size",
                     "## Slowest dbt nodes"):  # fmt: skip
