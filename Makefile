@@ -144,4 +144,4 @@ eval: $(VENV)/.installed ## grade root-cause findings over many seeds -> EVALUAT
 	@$(PY) -m api_trust.evaluate --seeds $(EVAL_SEEDS) --baseline-seeds $(EVAL_BASELINE_SEEDS)
 
 clean: ## remove generated data, dashboards and dbt artefacts (keeps .venv)
-	rm -rf data/*.duckdb data/*.duckdb.wal data/*.csv data/*.parquet dashboards/*.png dashboards/*.html dashboards/*.md target logs
+	rm -rf data/*.duckdb data/*.duckdb.wal data/*.duckdb.landing data/*.csv data/*.parquet dashboards/*.png dashboards/*.html dashboards/*.md target logs

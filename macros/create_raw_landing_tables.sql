@@ -6,7 +6,10 @@
     Keep the body plain SQL: the Python side reads it without Jinja.
     Text lands masked (macros/pii.sql); fields outside the contract land in
     `extra_fields` (a JSON object, name -> value), so a wide header never
-    widens the table.
+    widens the table. raw.api_calls declared here is the column contract of
+    the landed records: the first landing replaces this (empty) table with a
+    view over Parquet files of exactly these columns (scripts/api_trust/
+    landing.py), and `create table if not exists` leaves that view alone.
 #}
 {% macro create_raw_landing_tables() %}
 create schema if not exists raw;
@@ -77,17 +80,8 @@ create table if not exists raw.load_rejects (
     line_count bigint
 );
 -- Warehouses made before these columns existed get them here (null for old batches).
-alter table raw.api_calls add column if not exists extra_fields varchar;
-alter table raw.api_calls add column if not exists http_method varchar;
-alter table raw.api_calls add column if not exists route varchar;
-alter table raw.api_calls add column if not exists service_name varchar;
-alter table raw.api_calls add column if not exists span_kind varchar;
-alter table raw.api_calls add column if not exists trace_id varchar;
-alter table raw.api_calls add column if not exists otel_status_code varchar;
-alter table raw.api_calls add column if not exists client_ip varchar;
-alter table raw.api_calls add column if not exists user_agent_family varchar;
-alter table raw.api_calls add column if not exists upstream_latency_ms varchar;
-alter table raw.api_calls add column if not exists sample_rate varchar;
+-- raw.api_calls needs none: it becomes a view over Parquet files at the first landing
+-- (scripts/api_trust/landing.py), and files without a column read it as null.
 alter table raw.load_batch_columns add column if not exists landed_as varchar;
 alter table raw.load_batches add column if not exists line_count bigint;
 alter table raw.load_batches add column if not exists header_line_count bigint;

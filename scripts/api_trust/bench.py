@@ -42,6 +42,7 @@ from api_trust.bench_measure import (
 from api_trust.bench_refs import METRICS, dbt_project, same_results
 from api_trust.bench_report import render
 from api_trust.contract import PROJECT_ROOT
+from api_trust.landing import landing_dir
 from api_trust.warehouse import duckdb_settings
 
 DEFAULT_ROWS = "120000 1000000"
@@ -109,13 +110,18 @@ class Size:
             "seconds": round(m.seconds, 3), "rows_per_s": round(rows / m.seconds) if m.seconds else None,
             "cpu_s": round(m.cpu_seconds, 2), "peak_rss_mib": round(m.peak_rss_mib),
             "tree_peak_mib": round(m.tree_peak_mib), "spill_peak_mib": round(m.spill_peak_mib, 1),
-            "warehouse_mib": round(folder_mib(self.db), 1) if self.db.exists() else 0.0,
+            "warehouse_mib": round(warehouse_mib(self.db), 1) if self.db.exists() else 0.0,
             "load_during": [round(min(m.load_during), 2), round(max(m.load_during), 2)]
             if m.load_during else None,
             "at": time.strftime("%Y-%m-%d %H:%M:%S"), **extra,
         }  # fmt: skip
         self.records.append(r)
         return r
+
+
+def warehouse_mib(db: Path) -> float:
+    """The warehouse file and its landed records' folder (api_trust.landing)."""
+    return folder_mib(db) + folder_mib(landing_dir(db))
 
 
 def generator(*extra: str, rows: int) -> list[str]:
@@ -317,7 +323,7 @@ def bench_size(rows: int, run_id: str, files: dict[str, Path], log: Callable[[di
         if s.records and s.records[-1]["kind"] == "failed":
             break
     s.records.append({"run": run_id, "kind": "disk", "size": rows,
-                      "warehouse_mib": round(folder_mib(s.db), 1),
+                      "warehouse_mib": round(warehouse_mib(s.db), 1),
                       "wal_mib": round(folder_mib(Path(f"{s.db}.wal")), 1),
                       "bench_folder_mib": round(folder_mib(work), 1)})  # fmt: skip
     log(s.records[-1])

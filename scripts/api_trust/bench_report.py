@@ -299,7 +299,7 @@ def render(records: list[dict]) -> str:
 
     lines += _section(
         "## Disk per size",
-        "Warehouse file after generate+land, after the full build, and at the end (after "
+        "Warehouse file and its landed Parquet files after generate+land, after the full build, and at the end (after "
         "the new day, its build and the loaded files); peak spill over all stages; the "
         "exports (`processed_api_logs` Parquet + CSV), the dashboards folder (HTML and "
         "PNGs) and the anchor writer's file.",

@@ -21,8 +21,9 @@ from datetime import datetime, timedelta
 import numpy as np
 import pandas as pd
 
-from api_trust import dirt
+from api_trust import dirt, landing
 from api_trust.contract import column_aliases, data_dir, db_path, log_columns
+from api_trust.landing import sql_literal
 from api_trust.pii import mask_column_sql, pii_key, row_has_pii_sql
 from api_trust.simulation import (
     CLIENT_TYPES,
@@ -198,10 +199,13 @@ def wipe_generated(con) -> None:
     kinds = con.execute("select distinct source_kind from raw.load_batches").fetchall()
     if all(k == "generator" for (k,) in kinds):
         con.execute("drop schema raw cascade")
+        landing.drop_all(db_path())
         ensure_raw_tables(con)
         return
     gen = "select batch_id from raw.load_batches where source_kind = 'generator'"
-    for table in ("api_calls", "load_batch_columns", "load_rejects", "planted_defects"):
+    for (batch_id,) in con.execute(gen).fetchall():
+        landing.drop_batch(db_path(), batch_id)
+    for table in ("load_batch_columns", "load_rejects", "planted_defects"):
         con.execute(f"delete from raw.{table} where batch_id in ({gen})")
     con.execute("delete from raw.load_batches where source_kind = 'generator'")
     con.execute("delete from raw.generator_effects")
@@ -343,13 +347,16 @@ def generate(args: argparse.Namespace) -> dict:
             mask_column_sql(c, f'"{c}"', key, "record_has_pii") + f' as "{c}"'
             for c in [*landed_cols, "extra_fields"]
         ]
-        con.execute(f"""
-            insert into raw.api_calls by name
-            select {", ".join(select)}, ? as batch_id, ? as source_name, source_record_no,
-                   ? as loaded_at
+        lineage = [
+            f"{sql_literal(batch_ids[batch_no])} as batch_id",
+            f"{sql_literal(source_names[batch_no])} as source_name",
+            "source_record_no",
+            f"timestamp {sql_literal(loaded_at.isoformat(sep=' '))} as loaded_at",
+        ]
+        landing.write_part(con, db_path(), batch_ids[batch_no], f"""
+            select {", ".join([*select, *lineage])}
             from (select *, {row_has_pii_sql(masked)} as record_has_pii from chunk_landed)
-        """, [batch_ids[batch_no], source_names[batch_no],
-              loaded_at])  # fmt: skip
+        """, i)  # fmt: skip
         record_no[batch_no] = con.execute(
             "select max(source_record_no) from chunk_landed"
         ).fetchone()[0]

@@ -3,7 +3,8 @@
     python -m api_trust.ingest FILE [FILE ...]        (make load FILES="a.csv b.csv.gz")
 
 Every file goes through the raw landing contract (macros/create_raw_landing_tables.sql)
-in one transaction: its records land as text in raw.api_calls with their lineage,
+in one transaction: its records land as text in raw.api_calls (a Parquet file of
+the batch, read through that view: api_trust.landing) with their lineage,
 the records the CSV reader refused land in raw.load_rejects, and raw.load_batches /
 raw.load_batch_columns say what arrived. A problem with one file rolls back that
 file only; earlier files and batches are never touched.
@@ -81,6 +82,7 @@ from api_trust.contract import (
     log_columns,
     project_vars,
 )
+from api_trust.landing import drop_batch, sql_literal, write_part
 from api_trust.pii import mask_column_sql, mask_text_sql, pii_key, row_has_pii_sql
 from api_trust.readers import (
     Shape,
@@ -765,7 +767,7 @@ def _land_shaped(
         )
     refuse_past_column_limit(len(read.delivered), "has {n:,} distinct fields")
     result = _in_one_transaction(
-        con, lambda: _write_shaped_batch(con, source, read, loaded_at, temps)
+        con, source.batch_id, lambda: _write_shaped_batch(con, source, read, loaded_at, temps)
     )
     result.warnings.extend(read.notes)
     if source.line_count is not None and read.line_count != source.line_count:
@@ -803,24 +805,27 @@ def _land(
     numbering = reconcile(source.profile, landed, reject_lines)
     _place_rejects(con, source, reject_lines, numbering, temps)
     write = lambda: _write_batch(con, source, plan, loaded_at, temps, numbering)  # noqa: E731
-    return _in_one_transaction(con, write), numbering
+    return _in_one_transaction(con, source.batch_id, write), numbering
 
 
 def _in_one_transaction(
-    con: duckdb.DuckDBPyConnection, write: Callable[[], BatchResult]
+    con: duckdb.DuckDBPyConnection, batch_id: str, write: Callable[[], BatchResult]
 ) -> BatchResult:
-    """Every raw.* write of one batch, or none: a DuckDB error becomes one FileError line."""
+    """Every raw.* write of one batch, or none: a DuckDB error becomes one FileError line.
+    The batch's landed files are removed with the rollback."""
     con.execute("begin")
     try:
         result = write()
         con.execute("commit")
     except duckdb.Error as err:
         con.execute("rollback")
+        drop_batch(db_path(), batch_id)
         raise FileError(
             f"DuckDB could not land it: {_first_line(err)}; nothing was loaded"
         ) from None
     except BaseException:
         con.execute("rollback")
+        drop_batch(db_path(), batch_id)
         raise
     return result
 
@@ -972,19 +977,19 @@ def _insert_records(
             mask_column_sql("extra_fields", "s.extra_fields_text", key, "s.record_has_pii")
             + " as extra_fields"
         )
-    con.execute(
+    batch_id, source_name, loaded_at = lineage
+    select += [f"{sql_literal(str(batch_id))} as batch_id",
+               f"{sql_literal(str(source_name))} as source_name",
+               f"{record_no} as source_record_no",
+               f"timestamp {sql_literal(loaded_at.isoformat(sep=' '))} as loaded_at"]  # fmt: skip
+    return write_part(
+        con, db_path(), str(batch_id),
         f"""
-        insert into raw.api_calls by name
-        select {", ".join([*select, "? as batch_id, ? as source_name"])},
-               {record_no} as source_record_no, ? as loaded_at
+        select {", ".join(select)}
         from (select {", ".join(inner)} from {scan} s) s {join}
         {order}
-        """,
-        [lineage[0], lineage[1], lineage[2]],
-    )
-    return con.execute(
-        "select count(*) from raw.api_calls where batch_id = ?", [lineage[0]]
-    ).fetchone()[0]
+        """, 0,
+    )  # fmt: skip
 
 
 def _insert_batch(

@@ -27,6 +27,7 @@ import duckdb
 import yaml
 
 from api_trust.contract import PROJECT_ROOT, column_aliases, log_columns, project_vars
+from api_trust.landing import sql_literal
 
 SHAPES_DIR = PROJECT_ROOT / "log_shapes"
 # %h %l %u %t "%r" %>s %b ["%{Referer}i" "%{User-Agent}i"] [timings...]
@@ -110,8 +111,7 @@ def detect_shape(first_line: str, is_parquet: bool = False) -> Shape:
 # --------------------------------------------------------------------------- SQL pieces
 
 
-def _lit(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
+_lit = sql_literal
 
 
 def _list_lit(items: Iterable[str]) -> str:

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 import duckdb
 
 from api_trust.contract import db_path
+from api_trust.landing import drop_batch
 from api_trust.warehouse import (
     WarehouseError,
     connect,
@@ -27,7 +28,9 @@ from api_trust.warehouse import (
     run_cli,
 )
 
-RAW_TABLES_BY_BATCH = ("api_calls", "load_rejects", "load_batch_columns", "planted_defects")
+# raw.api_calls is a view over each batch's landed files (api_trust.landing): those go
+# after the commit, and a folder left by a kill in between goes at the next landing.
+RAW_TABLES_BY_BATCH = ("load_rejects", "load_batch_columns", "planted_defects")
 
 
 def list_batches(con: duckdb.DuckDBPyConnection) -> list[tuple]:
@@ -73,6 +76,8 @@ def unload(con: duckdb.DuckDBPyConnection, names: Sequence[str]) -> list[tuple[s
     except BaseException:
         con.execute("rollback")
         raise
+    for batch_id, _ in done:
+        drop_batch(db_path(), batch_id)
     return done
 
 

@@ -85,8 +85,12 @@ def connect(path: Path | None = None, *, read_only: bool = False) -> duckdb.Duck
     return con
 
 
-def ensure_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
+def ensure_raw_tables(con: duckdb.DuckDBPyConnection, path: Path | None = None) -> None:
+    """Every raw relation, and raw.api_calls as the view over the warehouse's landed files."""
+    from api_trust.landing import ensure_view
+
     con.execute(raw_landing_ddl())
+    ensure_view(con, path or db_path())
 
 
 def run_cli(main_fn) -> None:
@@ -122,7 +126,11 @@ def check_unlocked() -> None:
     if not path.exists():
         return
     con = connect(path)
-    con.close()
+    try:
+        # a warehouse moved since its last landing gets its view's path right again
+        ensure_raw_tables(con, path)
+    finally:
+        con.close()
 
 
 if __name__ == "__main__":

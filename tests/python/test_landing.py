@@ -1,0 +1,102 @@
+"""Landed records are Parquet files of their batch, read through the view raw.api_calls.
+
+Checked on small generated warehouses: files per batch, the view's rows equal what
+raw.load_batches says landed, a warehouse from before (records in a table) moves to
+files unchanged, a folder without a batch row goes at the next landing, and a moved
+warehouse reads its files again after the check `make build` runs first.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+
+import duckdb
+from api_trust.landing import SCHEMA_FOLDER, landing_dir
+from conftest import generate, query, run
+
+ROWS = ["--rows", "3000", "--seed", "5", "--dirty-rate", "0.05", "--batches", "2", "--drift"]
+
+
+def _rows(db) -> list[tuple]:
+    with query(db) as con:
+        return con.execute(
+            "select * from raw.api_calls order by batch_id, source_record_no"
+        ).fetchall()
+
+
+def test_each_batch_lands_as_files_read_through_the_view(tmp_path) -> None:
+    db = tmp_path / "warehouse.duckdb"
+    generate(db, tmp_path, *ROWS)
+    folders = sorted(p.name for p in (landing_dir(db) / "api_calls").iterdir())
+    with query(db) as con:
+        kind = con.execute(
+            "select table_type from information_schema.tables where table_name = 'api_calls'"
+        ).fetchone()[0]
+        batches = con.execute(
+            "select batch_id, landed_count from raw.load_batches order by 1"
+        ).fetchall()
+        per_batch = con.execute(
+            "select batch_id, count(*) from raw.api_calls group by 1 order by 1"
+        ).fetchall()
+    assert kind == "VIEW"
+    assert folders == sorted([SCHEMA_FOLDER, *(b for b, _ in batches)])
+    assert per_batch == batches and sum(n for _, n in batches) > 3000  # dirt adds duplicates
+
+
+def test_records_in_a_table_from_before_move_to_files_unchanged(tmp_path) -> None:
+    """A warehouse whose raw.api_calls is a table (landed before Parquet, or made by dbt
+    alone): the first command that lands, or `make build`'s check, moves its records."""
+    db = tmp_path / "warehouse.duckdb"
+    generate(db, tmp_path, *ROWS)
+    before = _rows(db)
+    con = duckdb.connect(str(db))
+    con.execute("create table raw.api_calls_table as select * from raw.api_calls")
+    con.execute("drop view raw.api_calls")
+    con.execute("alter table raw.api_calls_table rename to api_calls")
+    con.close()
+    shutil.rmtree(landing_dir(db))
+    run([sys.executable, "-m", "api_trust.warehouse"], db, tmp_path)
+    assert _rows(db) == before
+    with query(db) as con:
+        assert (
+            con.execute(
+                "select table_type from information_schema.tables where table_name = 'api_calls'"
+            ).fetchone()[0]
+            == "VIEW"
+        )
+    assert len(list((landing_dir(db) / "api_calls").glob("gen_*/part-*.parquet"))) == 2
+
+
+def test_a_folder_without_a_batch_row_goes_at_the_next_landing(tmp_path) -> None:
+    db = tmp_path / "warehouse.duckdb"
+    generate(db, tmp_path, *ROWS)
+    before = _rows(db)
+    # what a landing killed before its commit leaves: files of a batch never recorded
+    orphan = landing_dir(db) / "api_calls" / "file_000000000000"
+    orphan.mkdir()
+    for part in (landing_dir(db) / "api_calls").glob("gen_*/part-*.parquet"):
+        shutil.copy(part, orphan / part.name)
+        break
+    assert len(_rows(db)) > len(before)
+    csv = tmp_path / "one.csv"
+    csv.write_text(
+        "timestamp,api_name,status_code,latency_ms\n2026-10-20 10:00:00,PAN_VERIFY,200,90\n"
+    )
+    run([sys.executable, "-m", "api_trust.ingest", str(csv)], db, tmp_path)
+    assert not orphan.exists()
+    after = _rows(db)
+    assert len(after) == len(before) + 1 and set(before) <= set(after)
+
+
+def test_a_moved_warehouse_reads_its_files_again(tmp_path) -> None:
+    db = tmp_path / "a" / "warehouse.duckdb"
+    db.parent.mkdir()
+    generate(db, tmp_path, *ROWS)
+    before = _rows(db)
+    moved = tmp_path / "b" / "warehouse.duckdb"
+    moved.parent.mkdir()
+    shutil.move(db, moved)
+    shutil.move(landing_dir(db), landing_dir(moved))
+    run([sys.executable, "-m", "api_trust.warehouse"], moved, tmp_path)
+    assert _rows(moved) == before
