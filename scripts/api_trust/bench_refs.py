@@ -173,7 +173,8 @@ LANDING_SCAN = """
            count(try_cast("timestamp" as timestamp)), sum(try_cast(latency_ms as bigint)),
            count(distinct api_name || region)
     from {table}"""
-LANDINGS = ("duckdb, text (today)", "duckdb, 4 columns typed + side table", "parquet, text (zstd)")
+LANDINGS = ("duckdb, text table (the landing before)", "duckdb, 4 columns typed + side table",
+            "parquet, text (zstd: the landing now)")  # fmt: skip
 
 
 def _typed_select() -> tuple[str, str]:
