@@ -113,6 +113,7 @@ class Size:
             "warehouse_mib": round(warehouse_mib(self.db), 1) if self.db.exists() else 0.0,
             "load_during": [round(min(m.load_during), 2), round(max(m.load_during), 2)]
             if m.load_during else None,
+            "other_cores": None if m.other_cores is None else round(m.other_cores, 2),
             "at": time.strftime("%Y-%m-%d %H:%M:%S"), **extra,
         }  # fmt: skip
         self.records.append(r)

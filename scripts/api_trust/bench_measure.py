@@ -38,6 +38,20 @@ class Measured:
     stdout: str = ""
     stderr: str = ""
     load_during: list[float] = field(default_factory=list)
+    # cores busy with anything but the step's own process tree, on average over the step:
+    # the machine's busy CPU time (/proc/stat) minus the tree's, over the wall time
+    other_cores: float | None = None
+
+
+def machine_busy_seconds() -> float | None:
+    """CPU seconds the whole machine has spent busy since boot (not idle, not iowait)."""
+    try:
+        with open("/proc/stat", encoding="ascii") as fh:
+            fields = [int(x) for x in fh.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
 class StepFailed(RuntimeError):
@@ -121,13 +135,13 @@ def run_measured(
 ) -> Measured:
     """Run one step as a child process and measure it; a failing step raises StepFailed."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        t0 = time.perf_counter()
+        t0, busy0 = time.perf_counter(), machine_busy_seconds()
         proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=err)
         sampler = _Sampler(proc.pid, spill or [])
         sampler.start()
         # wait4 gives the child's tree its exact peak (largest process) and CPU time
         _pid, status, usage = os.wait4(proc.pid, 0)
-        seconds = time.perf_counter() - t0
+        seconds, busy1 = time.perf_counter() - t0, machine_busy_seconds()
         sampler.done.set()
         sampler.join()
         proc.returncode = os.waitstatus_to_exitcode(status)
@@ -148,6 +162,9 @@ def run_measured(
         stdout=stdout,
         stderr=stderr,
         load_during=sampler.loads,
+        other_cores=None
+        if busy0 is None or busy1 is None or seconds <= 0
+        else max(0.0, busy1 - busy0 - usage.ru_utime - usage.ru_stime) / seconds,
     )
 
 

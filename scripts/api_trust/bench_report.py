@@ -23,11 +23,27 @@ ROWS_MEANING = {
 }
 
 
+# Other processes may use this much of a core, on average over a step, and the step still
+# counts as measured on a quiet machine (the bench's own sampler and parent use a little).
+QUIET_OTHER_CORES = 0.25
+
+
 def quiet(run: dict, records: Iterable[dict]) -> tuple[bool, str]:
-    """Were the numbers taken on a quiet machine? The bench itself keeps up to all cores
-    busy, so: a 1-minute load average at start below half the cores, and during every
-    step no higher than the cores."""
+    """Were the numbers taken on a quiet machine? What other processes used during each
+    step: the machine's busy CPU time minus the step's own process tree, per second of the
+    step, at most QUIET_OTHER_CORES. (The load average cannot tell: it counts the bench's
+    own threads, and the last minute of whatever ran before it.) Runs recorded before
+    that measure fall back to the load average: below half the cores at start and no
+    higher than the cores during every step."""
+    records = list(records)
     cores = run["machine"]["usable_cores"]
+    others = [r["other_cores"] for r in records if r.get("other_cores") is not None]
+    if others:
+        worst = max(others)
+        return worst <= QUIET_OTHER_CORES, (
+            f"other processes used up to {worst:.2g} of {cores} usable cores on average "
+            f"during a step; the bench's own steps are not counted"
+        )
     start = run["load_start"][0]
     peaks = [r["load_during"][1] for r in records if r.get("load_during")]
     during = max(peaks, default=start)

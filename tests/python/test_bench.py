@@ -172,6 +172,29 @@ def test_a_new_stage_is_one_more_row_and_the_file_says_what_was_not_measured():
     assert "Quiet machine" in one and "Not clean" not in one
 
 
+def test_quiet_is_what_other_processes_used_not_the_load_average():
+    """The bench's own threads raise the load average; only other processes' CPU counts."""
+    busy_self = _run([_stage("dbt build full", load_during=[2.5, 3.4], other_cores=0.05)])
+    busy_self[0]["load_start"] = [1.6, 1.5, 1.4]
+    assert "Quiet machine" in render(busy_self)
+    shared = _run([_stage("dbt build full", load_during=[0.5, 0.9], other_cores=0.9)])
+    assert "**Not clean: the machine was shared** (other processes used up to 0.9" in render(shared)
+
+
+def test_other_cores_counts_a_process_outside_the_step(tmp_path):
+    """A busy loop beside a sleeping step: about one other core; alone: about none."""
+    step = [sys.executable, "-c", "import time; time.sleep(1.5)"]
+    alone = run_measured(step, dict(os.environ), tmp_path)
+    spin = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        beside = run_measured(step, dict(os.environ), tmp_path)
+    finally:
+        spin.kill()
+        spin.wait()
+    assert alone.other_cores is not None and alone.other_cores < 0.5
+    assert beside.other_cores > alone.other_cores + 0.6
+
+
 def test_a_busy_machine_and_a_failed_stage_are_said():
     records = _run([_stage("generate+land", load_during=[9.0, 12.0]),
                     {"run": "r1", "kind": "failed", "size": 1000, "stage": "dbt build full",
