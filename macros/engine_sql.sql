@@ -79,11 +79,24 @@
 {%- endmacro %}
 
 {% macro default__seconds_between(start_expr, end_expr) -%}
-    date_diff('millisecond', {{ start_expr }}, {{ end_expr }}) / 1000.0
+    {{ api_trust.milliseconds_between(start_expr, end_expr) }} / 1000.0
 {%- endmacro %}
 
 {% macro spark__seconds_between(start_expr, end_expr) -%}
-    (unix_millis({{ end_expr }}) - unix_millis({{ start_expr }})) / 1000.0
+    {{ api_trust.milliseconds_between(start_expr, end_expr) }} / 1000.0
+{%- endmacro %}
+
+{# Whole milliseconds between two timestamps, as an integer (exact at any distance). #}
+{% macro milliseconds_between(start_expr, end_expr) -%}
+    {{ return(adapter.dispatch('milliseconds_between', 'api_trust')(start_expr, end_expr)) }}
+{%- endmacro %}
+
+{% macro default__milliseconds_between(start_expr, end_expr) -%}
+    date_diff('millisecond', {{ start_expr }}, {{ end_expr }})
+{%- endmacro %}
+
+{% macro spark__milliseconds_between(start_expr, end_expr) -%}
+    (unix_millis({{ end_expr }}) - unix_millis({{ start_expr }}))
 {%- endmacro %}
 
 {# First code of a ';'-separated reason list. #}
@@ -113,4 +126,25 @@
 {%- endmacro %}
 
 {% macro spark__inline_cte() -%}
+{%- endmacro %}
+
+{# Aggregate: the named columns of the row that comes first by the order columns, as one
+   struct (read its fields as `alias.column`). One pass of a GROUP BY instead of a
+   row_number() window and a join back. #}
+{% macro first_row_by(columns, order_columns) -%}
+    {{ return(adapter.dispatch('first_row_by', 'api_trust')(columns, order_columns)) }}
+{%- endmacro %}
+
+{% macro default__first_row_by(columns, order_columns) -%}
+    min_by(
+        struct_pack({% for c in columns %}{{ c }} := {{ c }}{{ ", " if not loop.last }}{% endfor %}),
+        struct_pack({% for c in order_columns %}{{ c }} := {{ c }}{{ ", " if not loop.last }}{% endfor %})
+    )
+{%- endmacro %}
+
+{% macro spark__first_row_by(columns, order_columns) -%}
+    min_by(
+        named_struct({% for c in columns %}'{{ c }}', {{ c }}{{ ", " if not loop.last }}{% endfor %}),
+        named_struct({% for c in order_columns %}'{{ c }}', {{ c }}{{ ", " if not loop.last }}{% endfor %})
+    )
 {%- endmacro %}

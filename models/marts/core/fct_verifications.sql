@@ -13,70 +13,62 @@ calls as (
     where is_api_traffic is not false
 ),
 
-ordered as (
-    select
-        *,
-        row_number() over (
-            partition by verification_id
-            order by called_at, attempt_no, request_id
-        ) as attempt_order,
-        min(called_at) over (partition by verification_id) as verification_started_at
-    from calls
-),
-
-first_attempts as (
-    select * from ordered
-    where attempt_order = 1
-),
-
 rolled_up as (
     select
         verification_id,
+        -- the first attempt's columns: earliest call, then lowest attempt number, then id
+        {{ api_trust.first_row_by(
+            ['client_id', 'api_name', 'api_family', 'owner_team', 'region', 'document_type',
+             'client_type', 'failure_class', 'is_success'],
+            ['called_at', 'attempt_no', 'request_id']) }} as first_attempt,
         count(*) as attempts,
         sum(case when is_success then 1 else 0 end) as successful_attempts,
         max(case when is_success then 1 else 0 end) = 1 as eventually_passed,
         min(called_at) as first_called_at,
         max(called_at) as last_called_at,
-        -- the user waits until the first successful answer arrives: its start plus its latency
+        -- the user waits until the first successful answer arrives: its start plus its
+        -- latency (a log without latency, such as an access log: until it started).
+        -- In whole milliseconds from a fixed instant (exact), so the verification's own
+        -- start can be taken off after the aggregation
         min(case when is_success then
-                {{ api_trust.seconds_between('verification_started_at', 'called_at') }}
-                -- a log without latency (access logs): until the successful call started
-                + coalesce(latency_ms, 0) / 1000.0
-        end) as seconds_to_verify
-    from ordered
+                {{ api_trust.milliseconds_between("cast('2000-01-01' as timestamp)", 'called_at') }}
+                + coalesce(latency_ms, 0)
+        end) as first_success_answered_ms
+    from calls
     group by verification_id
 ),
 
 final as (
     select
         -- ids
-        first_attempts.verification_id,
-        first_attempts.client_id,
+        rolled_up.verification_id,
+        rolled_up.first_attempt.client_id,
 
         -- strings
-        first_attempts.api_name,
-        first_attempts.api_family,
-        first_attempts.owner_team,
-        first_attempts.region,
-        first_attempts.document_type,
-        first_attempts.client_type,
-        first_attempts.failure_class as first_failure_class,
+        rolled_up.first_attempt.api_name,
+        rolled_up.first_attempt.api_family,
+        rolled_up.first_attempt.owner_team,
+        rolled_up.first_attempt.region,
+        rolled_up.first_attempt.document_type,
+        rolled_up.first_attempt.client_type,
+        rolled_up.first_attempt.failure_class as first_failure_class,
 
         -- numbers
         cast(rolled_up.attempts as integer) as attempts,
         cast(rolled_up.successful_attempts as integer) as successful_attempts,
-        rolled_up.seconds_to_verify,
+        (
+            rolled_up.first_success_answered_ms
+            - {{ api_trust.milliseconds_between("cast('2000-01-01' as timestamp)", 'rolled_up.first_called_at') }}
+        ) / 1000.0 as seconds_to_verify,
 
         -- booleans
-        first_attempts.is_success as first_attempt_passed,
+        rolled_up.first_attempt.is_success as first_attempt_passed,
         rolled_up.eventually_passed,
 
         -- timestamps
         rolled_up.first_called_at,
         rolled_up.last_called_at
-    from first_attempts
-    inner join rolled_up
-        on first_attempts.verification_id = rolled_up.verification_id
+    from rolled_up
 )
 
 select * from final
