@@ -185,17 +185,18 @@ def inject(con, rng, rate: float, batch_id: str, drift: dict) -> int:
         updates.append((rec, col, value))
         planted.append((rec, kind, row.request_id, col))
 
-    dirty, replaced = "chunk", []
+    landed = "select * from chunk"
     if updates:
         wide, columns = _updates_frame(updates)
         con.register("updates_df", wide)
-        replaced = [
+        replaced = ", ".join(
             f'case when coalesce(u."set__{c}", false) then u."value__{c}" else c."{c}" end as "{c}"'
             for c in columns
-        ]
-        dirty = "(select c.* replace ({}) from chunk as c left join updates_df as u using (source_record_no))"
-        dirty = dirty.format(", ".join(replaced))
-    landed = f"select * from {dirty}"
+        )
+        landed = f"""
+            select c.* replace ({replaced})
+            from chunk as c left join updates_df as u using (source_record_no)
+        """
     if duplicates:
         # a duplicate delivery is a picked record with no other defect: the same values
         # again, numbered after the chunk's last record

@@ -353,13 +353,11 @@ def generate(args: argparse.Namespace) -> dict:
             "source_record_no",
             f"timestamp {sql_literal(loaded_at.isoformat(sep=' '))} as loaded_at",
         ]
-        landing.write_part(con, db_path(), batch_ids[batch_no], f"""
+        # records are numbered on from the batch's last one, duplicates after the chunk's
+        record_no[batch_no] += landing.write_part(con, db_path(), batch_ids[batch_no], f"""
             select {", ".join([*select, *lineage])}
             from (select *, {row_has_pii_sql(masked)} as record_has_pii from chunk_landed)
         """, i)  # fmt: skip
-        record_no[batch_no] = con.execute(
-            "select max(source_record_no) from chunk_landed"
-        ).fetchone()[0]
         for frame in ("chunk_df", *dirt.FRAMES):
             con.unregister(frame)
         con.execute("commit")

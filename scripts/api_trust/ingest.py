@@ -82,7 +82,7 @@ from api_trust.contract import (
     log_columns,
     project_vars,
 )
-from api_trust.landing import drop_batch, sql_literal, write_part
+from api_trust.landing import drop_batch, quote_ident, sql_literal, write_part
 from api_trust.pii import mask_column_sql, mask_text_sql, pii_key, row_has_pii_sql
 from api_trust.readers import (
     Shape,
@@ -610,10 +610,6 @@ class BatchResult:
     rejected: int = 0
     skipped_as: str | None = None  # source_name of the earlier batch with the same content
     warnings: list[str] = field(default_factory=list)
-
-
-def quote_ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _columns_struct(internal: Sequence[str]) -> str:

@@ -47,7 +47,8 @@ def sql_literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _ident(name: str) -> str:
+def quote_ident(name: str) -> str:
+    """A SQL identifier, quoted (a double quote doubled)."""
     return '"' + name.replace('"', '""') + '"'
 
 
@@ -67,9 +68,18 @@ def _typed_select(present: set[str]) -> str:
     """Every raw column in order, cast to its declared type; a column absent from the
     source is null."""
     return ", ".join(
-        f"cast({_ident(c) if c in present else 'null'} as {t}) as {_ident(c)}"
+        f"cast({quote_ident(c) if c in present else 'null'} as {t}) as {quote_ident(c)}"
         for c, t in raw_columns()
     )
+
+
+def _copy_to_parquet(con: duckdb.DuckDBPyConnection, query: str, target: Path) -> int:
+    """The one way a landed file is written; returns how many records it holds."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    written = con.execute(
+        f"copy ({query}) to {sql_literal(str(target))} (format parquet, compression zstd)"
+    ).fetchone()
+    return int(written[0]) if written else 0
 
 
 def write_part(
@@ -77,15 +87,9 @@ def write_part(
 ) -> int:
     """Write the records of `query` (columns named as raw.api_calls', any subset, no bound
     parameters) as one Parquet file of the batch; returns how many it wrote."""
-    folder = batch_dir(db, batch_id)
-    folder.mkdir(parents=True, exist_ok=True)
     present = {row[0] for row in con.execute(f"describe {query}").fetchall()}
-    target = folder / f"part-{part:05d}.parquet"
-    written = con.execute(
-        f"copy (select {_typed_select(present)} from ({query}) q) "
-        f"to {sql_literal(str(target))} (format parquet, compression zstd)"
-    ).fetchone()
-    return int(written[0]) if written else 0
+    target = batch_dir(db, batch_id) / f"part-{part:05d}.parquet"
+    return _copy_to_parquet(con, f"select {_typed_select(present)} from ({query}) q", target)
 
 
 def drop_batch(db: Path, batch_id: str) -> None:
@@ -110,27 +114,14 @@ def ensure_view(con: duckdb.DuckDBPyConnection, db: Path) -> None:
     root = landing_dir(db) / "api_calls"
     schema = root / SCHEMA_FOLDER / "part-00000.parquet"
     if not schema.exists():
-        schema.parent.mkdir(parents=True, exist_ok=True)
-        empty = ", ".join(f"cast(null as {t}) as {_ident(c)}" for c, t in raw_columns())
-        con.execute(
-            f"copy (select {empty} limit 0) to {sql_literal(str(schema))} (format parquet, compression zstd)"
-        )
+        _copy_to_parquet(con, f"select {_typed_select(set())} limit 0", schema)
     if _kind(con) == "BASE TABLE":
         # a warehouse from before Parquet landing, or one dbt made: its records move to files
-        present = {c for (c,) in con.execute(
-            "select column_name from information_schema.columns "
-            "where table_schema = 'raw' and table_name = 'api_calls'"
-        ).fetchall()}  # fmt: skip
         migrated = [b for (b,) in con.execute(
             "select distinct batch_id from raw.api_calls order by 1").fetchall()]  # fmt: skip
         for batch_id in migrated:
-            folder = batch_dir(db, batch_id)
-            folder.mkdir(parents=True, exist_ok=True)
-            con.execute(
-                f"copy (select {_typed_select(present)} from raw.api_calls "
-                f"where batch_id = {sql_literal(batch_id)}) "
-                f"to {sql_literal(str(folder / 'part-00000.parquet'))} (format parquet, compression zstd)"
-            )
+            query = f"select * from raw.api_calls where batch_id = {sql_literal(batch_id)}"
+            write_part(con, db, batch_id, query, 0)
         con.execute("drop table raw.api_calls")
     else:
         migrated = []
@@ -140,7 +131,7 @@ def ensure_view(con: duckdb.DuckDBPyConnection, db: Path) -> None:
     for folder in root.iterdir():
         if folder.name != SCHEMA_FOLDER and folder.name not in known:
             shutil.rmtree(folder, ignore_errors=True)
-    cols = ", ".join(_ident(c) for c, _ in raw_columns())
+    cols = ", ".join(quote_ident(c) for c, _ in raw_columns())
     pattern = sql_literal(str(root / "*" / "*.parquet"))
     con.execute(
         f"create or replace view raw.api_calls as select {cols} "
@@ -148,5 +139,5 @@ def ensure_view(con: duckdb.DuckDBPyConnection, db: Path) -> None:
     )
 
 
-__all__ = ["batch_dir", "drop_all", "drop_batch", "ensure_view", "landing_dir", "raw_columns", "sql_literal",
-           "write_part"]  # fmt: skip
+__all__ = ["batch_dir", "drop_all", "drop_batch", "ensure_view", "landing_dir", "quote_ident",
+           "raw_columns", "sql_literal", "write_part"]  # fmt: skip

@@ -12,6 +12,7 @@ import duckdb
 import yaml
 
 from api_trust.contract import PROJECT_ROOT, db_path
+from api_trust.landing import ensure_view, sql_literal
 
 RAW_DDL_MACRO = PROJECT_ROOT / "macros" / "create_raw_landing_tables.sql"
 PROFILES = PROJECT_ROOT / "profiles.yml"
@@ -52,8 +53,7 @@ def apply_settings(con: duckdb.DuckDBPyConnection, path: Path | None = None) -> 
     for key, value in duckdb_settings(path).items():
         # a literal, not a bound parameter: binding a parameter makes duckdb import pandas
         # (0.6 s on every command that opens the warehouse)
-        literal = "'" + value.replace("'", "''") + "'"
-        con.execute(f"set {key} = {literal}")
+        con.execute(f"set {key} = {sql_literal(value)}")
 
 
 def lock_message(path: Path, err: Exception) -> str:
@@ -87,8 +87,6 @@ def connect(path: Path | None = None, *, read_only: bool = False) -> duckdb.Duck
 
 def ensure_raw_tables(con: duckdb.DuckDBPyConnection, path: Path | None = None) -> None:
     """Every raw relation, and raw.api_calls as the view over the warehouse's landed files."""
-    from api_trust.landing import ensure_view
-
     con.execute(raw_landing_ddl())
     ensure_view(con, path or db_path())
 
