@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from api_trust.landing import sql_literal
 from api_trust.warehouse import apply_settings
 
 FACTS = "main.fct_api_calls"
@@ -209,7 +210,7 @@ def landing(db: Path, out: Path, chunk: int = ANCHOR_CHUNK) -> dict:
         apply_settings(con)
     typed, side = _typed_select()
     write_s = dict.fromkeys(LANDINGS, 0.0)
-    rows = side_values = 0
+    rows = 0
     for i, batch in enumerate(reader):
         rows += batch.num_rows
         steps = (
@@ -218,7 +219,8 @@ def landing(db: Path, out: Path, chunk: int = ANCHOR_CHUNK) -> dict:
             [f"create table if not exists a as select {typed} from t limit 0",
              "create table if not exists side as select * from (" + side + ") limit 0",
              f"insert into a select {typed} from t", f"insert into side {side}"],
-            [f"copy t to '{out / f'chunk_{i:05d}.parquet'}' (format parquet, compression zstd)"],
+            [f"copy t to {sql_literal(str(out / f'chunk_{i:05d}.parquet'))} "
+             "(format parquet, compression zstd)"],
         )  # fmt: skip
         for name, con, sqls in zip(LANDINGS, targets, steps, strict=True):
             con.register("t", batch)
@@ -232,7 +234,7 @@ def landing(db: Path, out: Path, chunk: int = ANCHOR_CHUNK) -> dict:
         con.execute("checkpoint")
         write_s[name] += time.perf_counter() - t0
     side_values = targets[1].execute("select count(*) from side").fetchone()[0]
-    tables = ("a", "a", f"read_parquet('{out / 'chunk_*.parquet'}')")
+    tables = ("a", "a", f"read_parquet({sql_literal(str(out / 'chunk_*.parquet'))})")
     result = {"rows": rows, "side_values": side_values, "options": []}
     for name, con, table, files in zip(LANDINGS, targets, tables,
                                        (["text.duckdb"], ["typed.duckdb"], ["chunk_*.parquet"]),
