@@ -20,6 +20,7 @@ from pathlib import Path
 import duckdb
 import pytest
 from api_trust import readers
+from api_trust.contract import project_vars
 from conftest import Warehouse, ahead, built, dbt, generate, run
 
 # ../shared beside the project (as CI lays it out); API_TRUST_SHARED_DIR points elsewhere
@@ -343,3 +344,23 @@ def test_no_finding_is_about_an_unknown_value(shapes_warehouse) -> None:
         == []
     )
     assert wh.scalar("select count(*) from rca_findings where owner_team is null") == 0
+
+
+def test_impact_projects_over_the_days_that_hold_calls(shapes_warehouse) -> None:
+    """A 2015 access log beside this month's calls: eleven calendar years lie between the
+    first and last call, but a new finding's impact is projected over the days with data,
+    so no finding counts more than (days with data) x its excess."""
+    wh, _ = shapes_warehouse
+    days, span = wh.rows("""
+        select count(distinct cast(called_at as date)),
+               date_diff('day', min(called_at), max(called_at)) + 1
+        from fct_api_calls
+    """)[0]  # fmt: skip
+    assert span > 100 * days
+    projections = wh.rows(f"""
+        select impact / (greatest(excess_failures, 0) + {project_vars()["rca_slow_call_weight"]} * greatest(excess_slow_calls, 0))
+        from rca_findings
+        where greatest(excess_failures, 0) + greatest(excess_slow_calls, 0) > 0
+    """)  # fmt: skip
+    assert projections and all(p <= days + 1e-9 for (p,) in projections)
+    assert any(p > 1 for (p,) in projections)  # some finding is new and projected

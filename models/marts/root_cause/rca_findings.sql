@@ -44,13 +44,22 @@ apis as (
     select * from {{ ref('dim_apis') }}
 ),
 
+data_days as (
+    -- the days that hold calls, counted from each to the last: a window with gaps (an old
+    -- log loaded beside this month's) projects over the days it has data for, not the
+    -- calendar between its first and last call
+    select
+        called_on,
+        count(*) over (order by called_on desc rows between unbounded preceding and current row)
+            as days_to_end
+    from (select distinct called_on from leaves) as distinct_days
+),
+
 data_window as (
     select
         max(called_on) as last_day,
-        cast(floor({{ api_trust.seconds_between(
-            'cast(min(called_on) as timestamp)', 'cast(max(called_on) as timestamp)'
-        ) }} / 86400) as integer) + 1 as days  -- noqa: RF04
-    from leaves
+        count(*) as days  -- noqa: RF04
+    from data_days
 ),
 
 described as (
@@ -75,10 +84,7 @@ described as (
         case
             when dated.is_new then data_window.days / greatest(dated.days_after, 1)
             when candidates.ended_at is null and coalesce(dated.first_seen_on, candidates.started_at) is not null
-                then data_window.days / greatest(floor({{ api_trust.seconds_between(
-                    'cast(coalesce(dated.first_seen_on, cast(candidates.started_at as date)) as timestamp)',
-                    'cast(data_window.last_day as timestamp)'
-                ) }} / 86400) + 1, 1)
+                then data_window.days / coalesce(seen_days.days_to_end, data_window.days)
             when candidates.started_at is not null
                 then data_window.days / greatest({{ api_trust.seconds_between(
                     'candidates.started_at', 'candidates.ended_at'
@@ -92,6 +98,8 @@ described as (
             candidates.finding_type = dated.finding_type
             and candidates.segment = dated.segment
             and candidates.metric = dated.metric
+    left join data_days as seen_days
+        on seen_days.called_on = coalesce(dated.first_seen_on, cast(candidates.started_at as date))
     left join attributed
         on
             candidates.finding_type = attributed.finding_type
