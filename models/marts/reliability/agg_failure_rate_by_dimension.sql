@@ -1,52 +1,44 @@
 {#
     Which values of any analysis dimension fail most? Every dimension of
-    vars.analysis_dimensions (fact columns and extra delivered fields in long
-    form), each value with its calls, failures and a Wilson interval. Missing
-    and `unknown` values are left out: they say what a log lacks, not where
-    calls fail.
+    vars.analysis_dimensions (fact columns and extra delivered fields), each
+    value with its calls, failures and a Wilson interval. Summed from the leaf
+    cube (int_rca_leaves_counted: API traffic, day by every dimension), not
+    from the facts: one pass over the calls serves this mart and the root-cause
+    search. Missing and `unknown` values are null in the cube and left out:
+    they say what a log lacks, not where calls fail.
 #}
+{%- set dims = var('analysis_dimensions')['core'] + api_trust.rca_extra_dimensions() %}
 
 with
 
-calls as (
-    select * from {{ ref('fct_api_calls') }}
-    -- API traffic only: health checks, static assets, bots and probes stay in facts
-    where is_api_traffic is not false
-),
-
-call_dimensions as (
-    select * from {{ ref('fct_call_dimensions') }}
+leaves as (
+    select * from {{ ref('int_rca_leaves_counted') }}
 ),
 
 long_form as (
-    {%- for dim in var('analysis_dimensions')['core'] %}
+    {%- for dim in dims %}
         select
             '{{ dim }}' as dimension,
-            cast({{ dim }} as varchar) as dimension_value,
-            is_success,
-            sample_weight
-        from calls
-        union all
+            {{ dim }} as dimension_value,
+            records,
+            calls,
+            failures
+        from leaves
+        where {{ dim }} is not null
+        {%- if not loop.last %}
+            union all
+        {%- endif %}
     {%- endfor %}
-    select
-        call_dimensions.dimension,
-        call_dimensions.dimension_value,
-        calls.is_success,
-        calls.sample_weight
-    from call_dimensions
-    inner join calls
-        on call_dimensions.request_id = calls.request_id
 ),
 
 counted as (
     select
         dimension,
         dimension_value,
-        count(*) as sampled_calls,
-        {{ api_trust.weighted_count() }} as calls,
-        {{ api_trust.weighted_count('not is_success') }} as failures
+        cast(sum(records) as bigint) as sampled_calls,
+        sum(calls) as calls,
+        sum(failures) as failures
     from long_form
-    where dimension_value is not null and dimension_value != 'unknown'
     group by dimension, dimension_value
 ),
 
@@ -58,7 +50,7 @@ final as (
 
         -- numbers
         cast(calls as bigint) as calls,
-        cast(sampled_calls as bigint) as sampled_calls,
+        sampled_calls,
         cast(failures as bigint) as failures,
         {{ api_trust.safe_rate('failures', 'calls') }} as failure_rate,
         {{ api_trust.wilson_lower('failures', 'calls', seen='sampled_calls') }} as failure_rate_ci_lower,
