@@ -3,14 +3,61 @@
     passed, whether any did, and how long the user waited. Conversion is
     measured here, not on calls: retries make call-level failure look worse
     than what users finally get.
+
+    Incremental by day (doc incremental_days): a run rebuilds every
+    verification with a call on a day whose facts changed, or spanning such a
+    day, from all of its calls, and drops the verifications left without calls.
+    Owner and family come from dim_apis, which is folded into the days'
+    fingerprint: a changed catalogue rebuilds every day.
 #}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='verification_id',
+    on_schema_change='fail',
+    meta={'day_inputs': ['dim_apis']},
+    post_hook=[
+        "{{ api_trust.delete_verifications_without_calls() }}",
+        "{{ api_trust.record_days_built() }}",
+    ],
+) }}
+
+-- depends_on: {{ ref('int_call_days_fingerprinted') }}, {{ ref('int_incremental_days_built') }}, {{ ref('dim_apis') }}
 
 with
 
-calls as (
+{%- if is_incremental() %}
+
+stale_days as (
+    {{ api_trust.stale_days() }}
+),
+
+touched_verifications as (
+    -- a call on a stale day, or a verification built before that spans one (it may have
+    -- lost calls there)
+    select api_calls.verification_id
+    from {{ ref('fct_api_calls') }} as api_calls
+    where cast(api_calls.called_at as date) in (select stale_days.called_on from stale_days)
+    union
+    select built.verification_id
+    from {{ this }} as built
+    inner join stale_days
+        on stale_days.called_on between cast(built.first_called_at as date) and cast(built.last_called_at as date)
+),
+{%- endif %}
+
+api_calls as (
     select * from {{ ref('fct_api_calls') }}
     -- API traffic only: health checks, static assets, bots and probes stay in facts
     where is_api_traffic is not false
+),
+
+calls as (
+    select * from api_calls
+    {%- if is_incremental() %}
+        -- every call of the verifications to rebuild, whatever its day
+        where verification_id in (select touched_verifications.verification_id from touched_verifications)
+    {%- endif %}
 ),
 
 rolled_up as (

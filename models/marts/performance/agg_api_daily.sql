@@ -1,11 +1,23 @@
 {%- set fractions = [0.5, 0.95, 0.99] -%}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ api_trust.delete_stale_days('called_date') }}",
+    post_hook="{{ api_trust.record_days_built() }}",
+) }}
+
+-- depends_on: {{ ref('int_call_days_fingerprinted') }}, {{ ref('int_incremental_days_built') }}
 
 with
 
 api_calls as (
     select * from {{ ref('fct_api_calls') }}
     -- API traffic only: health checks, static assets, bots and probes stay in facts
-    where is_api_traffic is not false
+    where
+        is_api_traffic is not false
+        -- incremental by day (doc incremental_days): the days whose facts changed
+        and {{ api_trust.in_stale_days('cast(called_at as date)') }}
 ),
 
 per_day as (

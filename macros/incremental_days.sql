@@ -1,0 +1,129 @@
+{#
+    Incremental by day (doc incremental_days). A day-grain model rebuilds only
+    the days whose facts changed since it last built them: a new day, late rows
+    for a past day, a batch that left the landing zone. Each day's facts have a
+    fingerprint (int_call_days_fingerprinted: count and a sum of call hashes);
+    a model records the fingerprint of every day it built in
+    int_incremental_days_built (post-hook record_days_built), and its stale
+    days are those whose fingerprint differs from what it recorded. The
+    fingerprint also folds in the model's own code and the contents of the
+    reference relations it names in `meta: {day_inputs: [...]}`, so editing the model or a seed
+    such as the API catalogue rebuilds every day without --full-refresh.
+    Statistics over the whole history are not day-grain and stay full tables.
+#}
+
+{# The fingerprint of a set of call ids: how many, and the sum of their hashes. #}
+{% macro ids_fingerprint(id_column) -%}
+    {{ return(adapter.dispatch('ids_fingerprint', 'api_trust')(id_column)) }}
+{%- endmacro %}
+
+{% macro default__ids_fingerprint(id_column) -%}
+    cast(count(*) as varchar) || '-' || cast(sum(hash({{ id_column }})) as varchar)
+{%- endmacro %}
+
+{% macro spark__ids_fingerprint(id_column) -%}
+    cast(count(*) as string) || '-' || cast(sum(cast(xxhash64({{ id_column }}) as decimal(38, 0))) as string)
+{%- endmacro %}
+
+{# A scalar subquery: the fingerprint of every row of a (small, reference) relation. #}
+{% macro relation_fingerprint(relation) -%}
+    {{ return(adapter.dispatch('relation_fingerprint', 'api_trust')(relation)) }}
+{%- endmacro %}
+
+{% macro default__relation_fingerprint(relation) -%}
+    (select coalesce(cast(sum(hash(cast(reference_row as varchar))) as varchar), '') from {{ relation }} as reference_row)
+{%- endmacro %}
+
+{% macro spark__relation_fingerprint(relation) -%}
+    (select coalesce(cast(sum(cast(xxhash64(to_json(struct(*))) as decimal(38, 0))) as string), '') from {{ relation }})
+{%- endmacro %}
+
+{#
+    The days this model must rebuild: every day whose current fingerprint (facts,
+    this model's code, its reference inputs) differs from the one it recorded,
+    with that fingerprint (null for a day that no longer holds facts). A query. The
+    reference relations folded in are the model's `meta.day_inputs` (names of models
+    or seeds), read from its config so that body and hooks agree.
+#}
+{% macro stale_days() -%}
+    {%- set inputs = [] -%}
+    {%- for name in (model.config.get('meta') or {}).get('day_inputs', []) -%}
+        {%- do inputs.append(ref(name)) -%}
+    {%- endfor %}
+    select
+        coalesce(current_days.called_on, recorded.called_on) as called_on,
+        current_days.day_fingerprint
+    from (
+        select
+            called_on,
+            day_fingerprint || '|{{ local_md5(model.raw_code) }}'
+            {%- for relation in inputs %} || '|' || {{ api_trust.relation_fingerprint(relation) }}{% endfor %}
+                as day_fingerprint
+        from {{ ref('int_call_days_fingerprinted') }}
+    ) as current_days
+    full outer join (
+        select called_on, day_fingerprint
+        from (
+            select
+                called_on,
+                day_fingerprint,
+                row_number() over (partition by called_on order by built_at desc) as recency
+            from {{ ref('int_incremental_days_built') }}
+            where model_name = '{{ this.identifier }}'
+        ) as ranked
+        where recency = 1 and day_fingerprint is not null
+    ) as recorded
+        on current_days.called_on = recorded.called_on
+    where current_days.day_fingerprint is distinct from recorded.day_fingerprint
+{%- endmacro %}
+
+{# Post-hook of a day-incremental model: record the fingerprint of every day it just rebuilt. #}
+{% macro record_days_built() -%}
+    insert into {{ ref('int_incremental_days_built') }} (model_name, called_on, day_fingerprint, built_at)
+    select '{{ this.identifier }}', called_on, day_fingerprint, cast('{{ run_started_at }}' as timestamp)
+    from ({{ api_trust.stale_days() }}) as rebuilt
+{%- endmacro %}
+
+{# Pre-hook of a day-incremental model: remove the rows of the days it is about to rebuild. #}
+{% macro delete_stale_days(day_expression) -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }}
+        where {{ day_expression }} in (select stale.called_on from ({{ api_trust.stale_days() }}) as stale)
+    {%- else -%}
+        select 1 as nothing_to_delete
+    {%- endif -%}
+{%- endmacro %}
+
+{# The filter a day-incremental model puts on its facts: only the days it rebuilds. #}
+{% macro in_stale_days(day_expression) -%}
+    {%- if is_incremental() -%}
+        {{ day_expression }} in (select stale.called_on from ({{ api_trust.stale_days() }}) as stale)
+    {%- else -%}
+        true
+    {%- endif -%}
+{%- endmacro %}
+
+{#
+    Post-hook of fct_verifications: a verification built before that spans a stale
+    day and has no API call left (its batch left the landing zone) is removed. The
+    ones that still have calls were rebuilt by delete+insert.
+#}
+{% macro delete_verifications_without_calls() -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }}
+        where
+            verification_id in (
+                select built.verification_id
+                from {{ this }} as built
+                inner join ({{ api_trust.stale_days() }}) as stale
+                    on stale.called_on between cast(built.first_called_at as date) and cast(built.last_called_at as date)
+            )
+            and verification_id not in (
+                select api_calls.verification_id
+                from {{ ref('fct_api_calls') }} as api_calls
+                where api_calls.is_api_traffic is not false
+            )
+    {%- else -%}
+        select 1 as nothing_to_delete
+    {%- endif -%}
+{%- endmacro %}

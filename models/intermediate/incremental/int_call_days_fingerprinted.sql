@@ -1,0 +1,36 @@
+{#
+    Every day that holds facts, with a fingerprint of its calls (how many and a
+    sum of their hashes): what the day-incremental models compare against what
+    they recorded when they last built the day (macros/incremental_days.sql).
+    One small aggregate over the facts, rebuilt on every run.
+#}
+
+with
+
+calls as (
+    select * from {{ ref('fct_api_calls') }}
+),
+
+days as (
+    select
+        cast(called_at as date) as called_on,
+        count(*) as calls,
+        {{ api_trust.ids_fingerprint('request_id') }} as day_fingerprint
+    from calls
+    group by cast(called_at as date)
+),
+
+final as (
+    select
+        -- strings
+        day_fingerprint,
+
+        -- numbers
+        cast(calls as bigint) as calls,
+
+        -- dates
+        called_on
+    from days
+)
+
+select * from final
