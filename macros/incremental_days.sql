@@ -7,8 +7,10 @@
     int_incremental_days_built (post-hook record_days_built), and its stale
     days are those whose fingerprint differs from what it recorded. The
     fingerprint also folds in the model's own code and the contents of the
-    reference relations it names in `meta: {day_inputs: [...]}`, so editing the model or a seed
-    such as the API catalogue rebuilds every day without --full-refresh.
+    reference relations it names in `meta: {day_inputs: [...]}` and the vars it
+    names in `meta: {day_vars: [...]}`, so editing the model, a seed such as the
+    API catalogue or a var such as analysis_dimensions rebuilds every day without
+    --full-refresh.
     Statistics over the whole history are not day-grain and stay full tables.
 #}
 
@@ -43,12 +45,18 @@
     this model's code, its reference inputs) differs from the one it recorded,
     with that fingerprint (null for a day that no longer holds facts). A query. The
     reference relations folded in are the model's `meta.day_inputs` (names of models
-    or seeds), read from its config so that body and hooks agree.
+    or seeds), and the vars its rows depend on `meta.day_vars`, read from its config
+    so that body and hooks agree.
 #}
 {% macro stale_days() -%}
+    {%- set meta = model.config.get('meta') or {} -%}
     {%- set inputs = [] -%}
-    {%- for name in (model.config.get('meta') or {}).get('day_inputs', []) -%}
+    {%- for name in meta.get('day_inputs', []) -%}
         {%- do inputs.append(ref(name)) -%}
+    {%- endfor -%}
+    {%- set definition = [model.raw_code] -%}
+    {%- for name in meta.get('day_vars', []) -%}
+        {%- do definition.append(tojson(var(name))) -%}
     {%- endfor %}
     select
         coalesce(current_days.called_on, recorded.called_on) as called_on,
@@ -56,7 +64,7 @@
     from (
         select
             called_on,
-            day_fingerprint || '|{{ local_md5(model.raw_code) }}'
+            day_fingerprint || '|{{ local_md5(definition | join("|")) }}'
             {%- for relation in inputs %} || '|' || {{ api_trust.relation_fingerprint(relation) }}{% endfor %}
                 as day_fingerprint
         from {{ ref('int_call_days_fingerprinted') }}
@@ -123,6 +131,26 @@
                 from {{ ref('fct_api_calls') }} as api_calls
                 where api_calls.is_api_traffic is not false
             )
+    {%- else -%}
+        select 1 as nothing_to_delete
+    {%- endif -%}
+{%- endmacro %}
+
+{#
+    Pre-hook of a day-incremental model keyed by call (fct_call_dimensions, which has
+    no day column): remove the rows of the calls on the days it is about to rebuild.
+    Rows of batches that left the landing zone go with delete_batches_no_longer_landed.
+#}
+{% macro delete_calls_of_stale_days(id_column) -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }}
+        where {{ id_column }} in (
+            select validated.call_id
+            from {{ ref('int_api_calls_validated') }} as validated
+            where
+                validated.route = 'fact'
+                and cast(validated.called_at as date) in (select stale.called_on from ({{ api_trust.stale_days() }}) as stale)
+        )
     {%- else -%}
         select 1 as nothing_to_delete
     {%- endif -%}

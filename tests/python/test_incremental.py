@@ -17,8 +17,13 @@ import sys
 from conftest import Warehouse, dbt, generate, run
 
 # the day-incremental models and what they read
-DAY_INCREMENTAL = ["agg_api_daily", "agg_api_hourly", "fct_verifications"]
-DAYS = ["--select", *(f"+{m}" for m in DAY_INCREMENTAL), "--indirect-selection", "cautious",
+DAY_INCREMENTAL = [
+    "agg_api_daily", "agg_api_hourly", "fct_verifications", "fct_call_dimensions",
+    "int_rca_day_leaves_counted",
+]  # fmt: skip
+# and the models that join whole-history statistics onto them
+DAYS_AND_AFTER = ["int_rca_leaves_counted"]
+DAYS = ["--select", *(f"+{m}" for m in DAY_INCREMENTAL + DAYS_AND_AFTER), "--indirect-selection", "cautious",
         "--exclude-resource-type", "unit_test"]  # fmt: skip
 HEADER = (
     "request_id,timestamp,api_name,api_version,region,client_type,client_id,document_type,"
@@ -128,21 +133,24 @@ def _late_rows(wh: Warehouse, path, tag: str, day_no: int) -> None:
     )
 
 
-def _marts(wh: Warehouse) -> list[str]:
-    return [t for (t,) in wh.rows(
-        "select table_name from information_schema.tables "
-        "where table_schema = 'main' and table_type = 'BASE TABLE' order by 1")]  # fmt: skip
+def _tables(wh: Warehouse) -> list[str]:
+    """Every table built (marts and internal steps) but the ledger, whose rows say when."""
+    return [f"{schema}.{table}" for schema, table in wh.rows(
+        "select table_schema, table_name from information_schema.tables "
+        "where table_schema in ('main', 'intermediate') and table_type = 'BASE TABLE' "
+        "and table_name != 'int_incremental_days_built' order by 1, 2")]  # fmt: skip
 
 
-def _rows_by_kind(wh: Warehouse, table: str) -> list[tuple[tuple, tuple]]:
+def _rows_by_kind(wh: Warehouse, qualified: str) -> list[tuple[tuple, tuple]]:
     """A table's rows as (exact values, doubles), in one order: doubles are compared to a
     relative 1e-9 (a sum over other rows may round differently), the rest exactly."""
     columns = wh.rows(
         "select column_name, data_type from information_schema.columns "
-        "where table_schema = 'main' and table_name = ? order by ordinal_position", [table])  # fmt: skip
+        "where table_schema = ? and table_name = ? order by ordinal_position",
+        qualified.split("."))  # fmt: skip
     exact = [f'"{c}"' for c, kind in columns if kind not in ("DOUBLE", "FLOAT")]
     doubles = [f'"{c}"' for c, kind in columns if kind in ("DOUBLE", "FLOAT")]
-    rows = wh.rows(f"select {', '.join(exact + doubles)} from main.{table}")
+    rows = wh.rows(f"select {', '.join(exact + doubles)} from {qualified}")
     split = [(r[: len(exact)], r[len(exact) :]) for r in rows]
     return sorted(split, key=lambda r: tuple((v is None, str(v)) for v in r[0]))
 
@@ -199,9 +207,10 @@ def test_new_day_late_rows_and_an_unloaded_batch_rebuild_only_their_days(tmp_pat
     shutil.copy(db, full_db)
     dbt(full_db, tmp_path / "full", "build", "--quiet", "--full-refresh", *DAYS)
     full = Warehouse(full_db, tmp_path / "full")
-    marts = _marts(wh)
-    assert set(DAY_INCREMENTAL) <= set(marts) and marts == _marts(full)
-    for table in marts:
+    tables = _tables(wh)
+    assert {t.split(".")[1] for t in tables} >= set(DAY_INCREMENTAL + DAYS_AND_AFTER)
+    assert tables == _tables(full)
+    for table in tables:
         mine, theirs = _rows_by_kind(wh, table), _rows_by_kind(full, table)
         assert len(mine) == len(theirs), table
         for (exact_a, doubles_a), (exact_b, doubles_b) in zip(mine, theirs, strict=True):

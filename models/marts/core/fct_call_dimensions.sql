@@ -3,13 +3,33 @@
     delivered field named in vars.analysis_dimensions.extra (an `sdk_version`,
     a `country`, a `merchant_id`), so that any field a team's logs carry can
     be sliced by without a column, and contracts stay enforced.
+    Incremental by day (doc incremental_days): a run extracts the fields of
+    the calls on the days whose facts changed; a changed list of extra
+    dimensions rebuilds every day.
 #}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    meta={'day_vars': ['analysis_dimensions']},
+    pre_hook=[
+        "{{ api_trust.delete_batches_no_longer_landed() }}",
+        "{{ api_trust.delete_calls_of_stale_days('request_id') }}",
+    ],
+    post_hook="{{ api_trust.record_days_built() }}",
+) }}
+
+-- depends_on: {{ ref('int_call_days_fingerprinted') }}, {{ ref('int_incremental_days_built') }}
+-- depends_on: {{ ref('stg_logs__load_batches') }}
 
 with
 
 validated_calls as (
     select * from {{ ref('int_api_calls_validated') }}
-    where route = 'fact'
+    where
+        route = 'fact'
+        -- incremental by day: the days whose facts changed
+        and {{ api_trust.in_stale_days('cast(called_at as date)') }}
 ),
 
 extra_values as (

@@ -2,6 +2,7 @@
     materialized='incremental',
     incremental_strategy='append',
     on_schema_change='fail',
+    meta={'day_vars': ['failure_classes']},
     pre_hook="{{ api_trust.delete_stale_days('cast(called_hour_at as date)') }}",
     post_hook="{{ api_trust.record_days_built() }}",
 ) }}
