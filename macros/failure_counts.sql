@@ -27,7 +27,11 @@
     {%- endif -%}
 {%- endmacro %}
 
-{# A list of strings as a SQL tuple: ['a', 'b'] -> ('a', 'b'). #}
+{# A list of strings as a SQL tuple: ['a', 'b'] -> ('a', 'b'); an empty list matches nothing. #}
 {% macro sql_list(values) -%}
-    ({% for v in values %}'{{ v }}'{{ ', ' if not loop.last }}{% endfor %})
+    {%- if values | length == 0 -%}
+        (select null where false)
+    {%- else -%}
+        ({% for v in values %}'{{ v | replace("'", "''") }}'{{ ', ' if not loop.last }}{% endfor %})
+    {%- endif -%}
 {%- endmacro %}
