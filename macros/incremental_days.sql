@@ -119,18 +119,21 @@
 {% macro delete_verifications_without_calls() -%}
     {%- if is_incremental() -%}
         delete from {{ this }}
-        where
-            verification_id in (
-                select built.verification_id
-                from {{ this }} as built
-                inner join ({{ api_trust.stale_days() }}) as stale
-                    on stale.called_on between cast(built.first_called_at as date) and cast(built.last_called_at as date)
-            )
-            and verification_id not in (
-                select api_calls.verification_id
+        where verification_id in (
+            -- the few spanning a stale day, each looked up in the facts (an anti-join driven
+            -- by them, not a NOT IN over every verification)
+            select built.verification_id
+            from {{ this }} as built
+            inner join ({{ api_trust.stale_days() }}) as stale
+                on stale.called_on between cast(built.first_called_at as date) and cast(built.last_called_at as date)
+            where not exists (
+                select 1
                 from {{ ref('fct_api_calls') }} as api_calls
-                where api_calls.is_api_traffic is not false
+                where
+                    api_calls.verification_id = built.verification_id
+                    and api_calls.is_api_traffic is not false
             )
+        )
     {%- else -%}
         select 1 as nothing_to_delete
     {%- endif -%}

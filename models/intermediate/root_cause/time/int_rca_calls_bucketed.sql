@@ -2,16 +2,30 @@
     The one pass over the facts that every time model reads: API traffic
     counted per API and 5-minute bucket, by outcome (success, failure class,
     error reason) and latency SLI. Counts merge exactly into hours and SLO
-    windows, and a bucket depends only on its own calls, so the cube can be
-    rebuilt day by day (issue 12).
+    windows, and a bucket depends only on its own calls and its API's latency
+    SLO, so it is incremental by day (doc incremental_days): a run counts the
+    days whose facts changed, and a changed SLO catalogue recounts every day.
 #}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='sync_all_columns',
+    meta={'day_inputs': ['int_api_slos_resolved']},
+    pre_hook="{{ api_trust.delete_stale_days('cast(bucket_at as date)') }}",
+    post_hook="{{ api_trust.record_days_built() }}",
+) }}
+
+-- depends_on: {{ ref('int_call_days_fingerprinted') }}, {{ ref('int_incremental_days_built') }}
 
 with
 
 calls as (
     select * from {{ ref('fct_api_calls') }}
     -- API traffic only: health checks, static assets, bots and probes stay in facts
-    where is_api_traffic is not false
+    where
+        is_api_traffic is not false
+        -- incremental by day: the days whose facts changed
+        and {{ api_trust.in_stale_days('cast(called_at as date)') }}
 ),
 
 slos as (
