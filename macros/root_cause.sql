@@ -26,6 +26,44 @@
 {%- endmacro %}
 
 {#
+    A leaf's key per analysis dimension: the fact column of `calls_alias`, or for an
+    extra dimension the pivoted column of `call_dimensions`, as text, `unknown` null.
+    A list in the order of rca_dimensions().
+#}
+{% macro rca_leaf_keys(calls_alias) -%}
+    {%- set extras = api_trust.rca_extra_dimensions() -%}
+    {%- set keys = [] -%}
+    {%- for dim in api_trust.rca_dimensions() -%}
+        {%- set column = ("call_dimensions." if dim in extras else calls_alias ~ ".") ~ dim -%}
+        {%- do keys.append("nullif(cast(" ~ column ~ " as varchar), 'unknown')") -%}
+    {%- endfor -%}
+    {{ return(keys) }}
+{%- endmacro %}
+
+{#
+    The body of the `call_dimensions` CTE the leaf models join: the extra dimensions
+    (fct_call_dimensions, long form) of the calls in `calls_cte`, one column each.
+#}
+{% macro rca_extra_dimensions_pivoted(calls_cte) -%}
+    {%- set extras = api_trust.rca_extra_dimensions() %}
+    select
+        request_id
+        {%- for dim in extras %}
+            ,
+            max(case when dimension = '{{ dim }}' then dimension_value end) as {{ dim }}
+        {%- endfor %}
+    from {{ ref('fct_call_dimensions') }}
+    {%- if extras %}
+        where
+            dimension in {{ api_trust.sql_list(extras) }}
+            and request_id in (select {{ calls_cte }}.request_id from {{ calls_cte }})
+    {%- else %}
+        where false
+    {%- endif %}
+    group by request_id
+{%- endmacro %}
+
+{#
     The combinations searched: every set of 1 to var('rca_max_depth')
     dimensions, except those naming a dimension of var('rca_api_scoped_dimensions')
     (version labels belong to their API) without api_name. A list of lists.

@@ -24,11 +24,7 @@
 
 {%- set dims = api_trust.rca_dimensions() -%}
 {%- set extras = api_trust.rca_extra_dimensions() -%}
-{%- set keys = [] -%}
-{%- for dim in dims -%}
-    {%- set column = ("call_dimensions." if dim in extras else "calls.") ~ dim -%}
-    {%- do keys.append("nullif(cast(" ~ column ~ " as varchar), 'unknown')") -%}
-{%- endfor %}
+{%- set keys = api_trust.rca_leaf_keys('calls') %}
 
 with
 
@@ -42,23 +38,8 @@ calls as (
 ),
 
 call_dimensions as (
-    -- extra delivered fields, long form -> one column each
-    select
-        request_id
-        {%- for dim in extras %}
-            ,
-            max(case when dimension = '{{ dim }}' then dimension_value end) as {{ dim }}
-        {%- endfor %}
-    from {{ ref('fct_call_dimensions') }}
-    {%- if extras %}
-        where
-            dimension in {{ api_trust.sql_list(extras) }}
-            -- the calls of the days rebuilt
-            and request_id in (select calls.request_id from calls)
-    {%- else %}
-        where false
-    {%- endif %}
-    group by request_id
+    -- extra delivered fields of the calls of the days rebuilt, one column each
+    {{ api_trust.rca_extra_dimensions_pivoted('calls') }}
 ),
 
 leaves as (

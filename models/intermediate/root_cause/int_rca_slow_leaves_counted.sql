@@ -10,11 +10,7 @@
 #}
 {%- set dims = api_trust.rca_dimensions() -%}
 {%- set extras = api_trust.rca_extra_dimensions() -%}
-{%- set keys = [] -%}
-{%- for dim in dims -%}
-    {%- set column = ("call_dimensions." if dim in extras else "slow.") ~ dim -%}
-    {%- do keys.append("nullif(cast(" ~ column ~ " as varchar), 'unknown')") -%}
-{%- endfor %}
+{%- set keys = api_trust.rca_leaf_keys('slow') %}
 
 with
 
@@ -37,22 +33,8 @@ slow as (
 ),
 
 call_dimensions as (
-    -- extra delivered fields of the slow calls, long form -> one column each
-    select
-        request_id
-        {%- for dim in extras %}
-            ,
-            max(case when dimension = '{{ dim }}' then dimension_value end) as {{ dim }}
-        {%- endfor %}
-    from {{ ref('fct_call_dimensions') }}
-    {%- if extras %}
-        where
-            dimension in {{ api_trust.sql_list(extras) }}
-            and request_id in (select slow.request_id from slow)
-    {%- else %}
-        where false
-    {%- endif %}
-    group by request_id
+    -- extra delivered fields of the slow calls, one column each
+    {{ api_trust.rca_extra_dimensions_pivoted('slow') }}
 ),
 
 leaves as (
