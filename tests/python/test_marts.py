@@ -9,6 +9,7 @@ percentiles or rates, or bucketed a latency differently, disagrees.
 from __future__ import annotations
 
 import hashlib
+import json
 from math import sqrt
 
 import duckdb
@@ -287,3 +288,22 @@ def test_platform_overview_matches_the_facts(
         np.percentile(demo_facts["latency_ms"], 95), rel=1e-12
     )
     assert row["apis_called"] == demo_facts["api_name"].nunique()
+
+
+def test_unit_tests_and_source_freshness_pass(demo_warehouse: Warehouse) -> None:
+    """What `make dbt-test` adds to the builds here: every unit test (our SQL on fixtures)
+    and source freshness, once, on the demo warehouse that pytest builds anyway."""
+    wh = demo_warehouse
+    dbt(wh.db, wh.work, "test", "--quiet", "--select", "test_type:unit", unit_tests=True)
+    manifest = json.loads((wh.work / "target" / "manifest.json").read_text())
+    results = [  # the on-run-start hook is a result too
+        r
+        for r in json.loads((wh.work / "target" / "run_results.json").read_text())["results"]
+        if r["unique_id"].startswith("unit_test.")
+    ]
+    assert len(manifest["unit_tests"]) > 0
+    assert sorted(r["unique_id"] for r in results) == sorted(manifest["unit_tests"])
+    assert {r["status"] for r in results} == {"pass"}
+    dbt(wh.db, wh.work, "source", "freshness", "--quiet")
+    sources = json.loads((wh.work / "target" / "sources.json").read_text())["results"]
+    assert sources and {s["status"] for s in sources} == {"pass"}
