@@ -1,0 +1,73 @@
+"""make lint's sqlfluff cache (api_trust.lint_sql): a file is skipped only when it and
+everything that renders it are unchanged since it passed.
+
+sqlfluff itself runs on every file in `make lint`; here it is replaced by a recorder that
+passes or fails as told, in a throwaway project, so the test is about what gets linted.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+from api_trust import lint_sql
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch) -> tuple[Path, list[list[str]], dict[str, int]]:
+    for name, text in {
+        ".sqlfluff": "[sqlfluff]\ndialect = duckdb\n",
+        "dbt_project.yml": "name: p\n",
+        "models/a.sql": "select 1 as a\n",
+        "models/b.sql": "select 2 as b\n",
+        "models/_models.yml": "version: 2\n",
+        "macros/m.sql": "{% macro m() %}1{% endmacro %}\n",
+    }.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    linted: list[list[str]] = []
+    result = {"code": 0}
+
+    def sqlfluff(cmd: list[str], cwd: Path) -> subprocess.CompletedProcess:
+        assert cmd[1] == "lint" and cwd == tmp_path
+        linted.append(sorted(a for a in cmd[2:] if a.endswith(".sql")))
+        return subprocess.CompletedProcess(cmd, result["code"])
+
+    monkeypatch.setattr(lint_sql, "ROOT", tmp_path)
+    monkeypatch.setattr(lint_sql.subprocess, "run", sqlfluff)
+    return tmp_path, linted, result
+
+
+def test_only_changed_or_failed_files_are_linted_again(project) -> None:
+    root, linted, result = project
+    both = ["models/a.sql", "models/b.sql"]
+    assert lint_sql.main(["models", "--", "--nocolor"]) == 0 and linted == [both]
+    assert lint_sql.main(["models", "--", "--nocolor"]) == 0 and len(linted) == 1  # all cached
+
+    (root / "models/a.sql").write_text("select 10 as a\n")
+    result["code"] = 1  # a.sql now fails: it is not remembered
+    assert lint_sql.main(["models", "--", "--nocolor"]) == 1 and linted[-1] == ["models/a.sql"]
+    result["code"] = 0
+    assert lint_sql.main(["models", "--", "--nocolor"]) == 0 and linted[-1] == ["models/a.sql"]
+    assert lint_sql.main(["models", "--", "--nocolor"]) == 0 and len(linted) == 3  # cached again
+
+
+@pytest.mark.parametrize(
+    "change",
+    ["macros/m.sql", ".sqlfluff", "models/_models.yml", "models/c.sql", "args", "no-cache"],
+)
+def test_what_renders_a_file_lints_every_file_again(project, change: str) -> None:
+    root, linted, _ = project
+    args = ["models", "--", "--nocolor"]
+    assert lint_sql.main(args) == 0 and lint_sql.main(args) == 0 and len(linted) == 1
+    if change == "args":
+        args = ["models", "--", "--nocolor", "--processes", "2"]
+    elif change == "no-cache":
+        args = ["--no-cache", *args]
+    else:
+        (root / change).write_text(
+            (root / change).read_text() + "\n" if (root / change).exists() else "select 3 as c\n"
+        )
+    assert lint_sql.main(args) == 0
+    assert linted[-1][:2] == ["models/a.sql", "models/b.sql"]
