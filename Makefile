@@ -76,8 +76,8 @@ dimensions: $(VENV)/.installed ## list extra fields worth slicing by (WRITE=1 wr
 batches: $(VENV)/.installed ## list the loaded batches (ids for make unload)
 	@$(PY) -m api_trust.unload --list
 
-# Unit tests check our SQL on fixtures, not the data: they run in make dbt-test (CI), not
-# in every build of a warehouse (about 15 s of a build at any size).
+# Unit tests check our SQL on fixtures, not the data: they run once in make test (and in
+# make dbt-test), not in every build of a warehouse (about 15 s of a build at any size).
 build: $(VENV)/.installed ## dbt build (seeds, models, data tests) into API_TRUST_DB
 	@$(PY) -m api_trust.warehouse
 	@cd $(ROOT) && $(DBT) build --quiet --exclude-resource-type unit_test --warn-error-options '{"error": ["NoNodesForSelectionCriteria"]}' || \
@@ -105,9 +105,12 @@ TEST_DB := $(ROOT)/data/test_warehouse.duckdb
 LINT_DB := $(ROOT)/data/lint.duckdb
 LINT_ENV := API_TRUST_DB=$(LINT_DB) DBT_TARGET_PATH=$(ROOT)/target/lint
 
-test: setup ## lint, dbt build + source freshness on test data, pytest (real warehouses)
-	@$(MAKE) --no-print-directory lint dbt-test pytest
-	@echo "test: all checks passed (lint, dbt build on test data, pytest)"
+# pytest builds every warehouse it needs (the demo's shape among them, with every data
+# test) and runs the unit tests and source freshness on it: make test does not build
+# dbt-test's warehouse too (same checks, one build fewer).
+test: setup ## lint, then pytest (real warehouses: dbt builds, unit tests, source freshness)
+	@$(MAKE) --no-print-directory lint pytest
+	@echo "test: all checks passed (lint, pytest)"
 
 dbt-test: $(VENV)/.installed ## dbt build and source freshness on a small dirty, drifting test warehouse
 	@rm -f $(TEST_DB) $(TEST_DB).wal
@@ -119,11 +122,11 @@ dbt-test: $(VENV)/.installed ## dbt build and source freshness on a small dirty,
 pytest: $(VENV)/.installed
 	@cd $(ROOT) && $(PY) -m pytest -q --durations=15
 
-lint: $(VENV)/.installed ## ruff, sqlfluff (dbt templater), dbt-score
+lint: $(VENV)/.installed ## ruff, sqlfluff (dbt templater; files that passed unchanged are skipped), dbt-score
 	@mkdir -p $(dir $(LINT_DB))
 	@cd $(ROOT) && $(VENV)/bin/ruff check scripts tests
 	@cd $(ROOT) && $(VENV)/bin/ruff format --check scripts tests
-	@cd $(ROOT) && $(LINT_ENV) $(VENV)/bin/sqlfluff lint models tests analyses --disable-progress-bar --nocolor --processes 2
+	@cd $(ROOT) && $(LINT_ENV) $(PY) -m api_trust.lint_sql models tests analyses -- --disable-progress-bar --nocolor --processes 2
 	@cd $(ROOT) && $(LINT_ENV) $(DBT) parse --quiet && $(VENV)/bin/dbt-score lint -m $(ROOT)/target/lint/manifest.json
 	@echo "lint: ruff, sqlfluff and dbt-score clean"
 
