@@ -6,9 +6,10 @@ files passed, by content, and lints only the others. What else decides a file's
 result goes into one project key, and any change to it lints every file again:
 
 - sqlfluff's version and its config and ignore files;
-- everything dbt reads to render a file: dbt_project.yml, profiles.yml, every file
-  under macros/ and tests/generic/, every yml under models/, and the list of SQL
-  files (a renamed model changes what a `ref` renders to);
+- everything else dbt reads to render a file: dbt_project.yml, profiles.yml,
+  selectors.yml, and every file in dbt's folders (models/, macros/, seeds/,
+  analyses/, snapshots/, tests/generic/) other than the SQL files being linted, whose
+  paths go in too (a renamed model changes what a `ref` renders to);
 - the command line's arguments.
 
 Only passes are remembered: a file that fails is linted again next time. `--no-cache`
@@ -29,8 +30,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 CACHE = Path("target") / "lint" / "sqlfluff_passed.json"  # under ROOT
-KEY_FILES = (".sqlfluff", ".sqlfluffignore", "dbt_project.yml", "profiles.yml")
-KEY_GLOBS = ("macros/**/*", "tests/generic/**/*", "models/**/*.yml")
+KEY_FILES = (".sqlfluff", ".sqlfluffignore", "dbt_project.yml", "profiles.yml", "selectors.yml")
+# the folders dbt reads (tests/python is pytest's, not dbt's)
+DBT_FOLDERS = ("models", "macros", "seeds", "analyses", "snapshots", "tests/generic")
 
 
 def digest(path: Path) -> str:
@@ -49,9 +51,10 @@ def project_key(files: list[Path], args: list[str]) -> str:
     from importlib.metadata import version
 
     h = hashlib.sha256(json.dumps([version("sqlfluff"), args]).encode())
+    linted = set(files)
     keyed = [ROOT / f for f in KEY_FILES if (ROOT / f).exists()]
-    for pattern in KEY_GLOBS:
-        keyed += sorted(p for p in ROOT.glob(pattern) if p.is_file())
+    for folder in DBT_FOLDERS:
+        keyed += sorted(p for p in (ROOT / folder).rglob("*") if p.is_file() and p not in linted)
     for p in keyed:
         h.update(f"{p.relative_to(ROOT)}\0{digest(p)}\0".encode())
     h.update("\0".join(str(f.relative_to(ROOT)) for f in files).encode())

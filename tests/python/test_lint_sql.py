@@ -22,6 +22,7 @@ def project(tmp_path: Path, monkeypatch) -> tuple[Path, list[list[str]], dict[st
         "models/a.sql": "select 1 as a\n",
         "models/b.sql": "select 2 as b\n",
         "models/_models.yml": "version: 2\n",
+        "seeds/_seeds.yml": "version: 2\n",
         "macros/m.sql": "{% macro m() %}1{% endmacro %}\n",
     }.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
@@ -55,7 +56,15 @@ def test_only_changed_or_failed_files_are_linted_again(project) -> None:
 
 @pytest.mark.parametrize(
     "change",
-    ["macros/m.sql", ".sqlfluff", "models/_models.yml", "models/c.sql", "args", "no-cache"],
+    [
+        "macros/m.sql",
+        ".sqlfluff",
+        "models/_models.yml",
+        "seeds/_seeds.yml",
+        "models/c.sql",
+        "args",
+        "no-cache",
+    ],
 )
 def test_what_renders_a_file_lints_every_file_again(project, change: str) -> None:
     root, linted, _ = project
@@ -70,4 +79,4 @@ def test_what_renders_a_file_lints_every_file_again(project, change: str) -> Non
             (root / change).read_text() + "\n" if (root / change).exists() else "select 3 as c\n"
         )
     assert lint_sql.main(args) == 0
-    assert linted[-1][:2] == ["models/a.sql", "models/b.sql"]
+    assert len(linted) == 2 and linted[-1][:2] == ["models/a.sql", "models/b.sql"]
