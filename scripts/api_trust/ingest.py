@@ -66,6 +66,7 @@ import sys
 import tempfile
 import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
@@ -82,13 +83,15 @@ from api_trust.contract import (
     log_columns,
     project_vars,
 )
-from api_trust.landing import drop_batch, quote_ident, sql_literal, write_part
+from api_trust.landing import drop_batch, quote_ident, sql_literal, sql_value, write_part
 from api_trust.pii import mask_column_sql, mask_text_sql, pii_key, row_has_pii_sql
 from api_trust.readers import (
+    LINE_READERS,
     Shape,
     ShapedRead,
     detect_shape,
     known_shapes_text,
+    read_shape_lines,
     read_shaped,
     shapes,
 )
@@ -382,8 +385,18 @@ def _peek(path: Path, gzipped: bool) -> tuple[bytes, str]:
     return head, first
 
 
-def read_source(path: Path, shape_name: str | None = None) -> Source:
-    """Read a file once, streaming: hash, shape, binary/encoding checks, independent counts."""
+@dataclass(frozen=True)
+class Probe:
+    """What the first bytes of a file say: whether it is gzipped, its first line, its shape."""
+
+    path: Path
+    gzipped: bool
+    first: str
+    shape: Shape
+
+
+def probe_source(path: Path, shape_name: str | None = None) -> Probe:
+    """The cheap checks of a file (exists, not empty, not a folder) and its shape."""
     if not path.exists():
         raise FileError(
             "no such file: check the path (with make, quote a name that has spaces: "
@@ -404,9 +417,15 @@ def read_source(path: Path, shape_name: str | None = None) -> Source:
         shape = shapes()[shape_name]
     else:
         shape = detect_shape(first, is_parquet=head[:4] == b"PAR1" and not gzipped)
+    if shape.reader == "parquet" and gzipped:
+        raise FileError("is a gzipped Parquet file: unpack it (Parquet compresses itself)")
+    return Probe(path, gzipped, first, shape)
+
+
+def digest_source(probe: Probe) -> Source:
+    """Read a probed file once, streaming: hash, binary/encoding checks, independent counts."""
+    path, gzipped, first, shape = probe.path, probe.gzipped, probe.first, probe.shape
     if shape.reader == "parquet":
-        if gzipped:
-            raise FileError("is a gzipped Parquet file: unpack it (Parquet compresses itself)")
         digest = hashlib.sha256()
         with open(path, "rb") as fh:
             for chunk in iter(lambda: fh.read(READ_CHUNK), b""):
@@ -443,6 +462,11 @@ def read_source(path: Path, shape_name: str | None = None) -> Source:
     if shape.reader != "csv" and not first:
         raise FileError("has only blank lines: nothing to load")
     return Source(path, hashing.sha.hexdigest(), gzipped, profile, shape, delimiter, lines)
+
+
+def read_source(path: Path, shape_name: str | None = None) -> Source:
+    """Read a file once, streaming: hash, shape, binary/encoding checks, independent counts."""
+    return digest_source(probe_source(path, shape_name))
 
 
 # --------------------------------------------------------------------------- columns
@@ -696,23 +720,24 @@ def load_file(
     (records, rejects, batch, columns) then happens in one transaction. A CSV with
     lines dropped for an unbalanced quote is read from a copy without those lines.
     """
-    source = read_source(path, shape_name)
-    prior = con.execute(
-        "select batch_id, source_name from raw.load_batches where content_hash = ?",
-        [f"sha256:{source.content_hash}"],
-    ).fetchone()
-    if prior:
-        return BatchResult(path.name, prior[0], skipped_as=prior[1])
-    tag = f"{source.content_hash[:12]}_{next(_temp_names)}"
+    probe = probe_source(path, shape_name)
     names = ("scan", "errors", "scans", "rejects", "shift", "lines", "parsed")
-    temps = {k: f"ingest_{k}_{tag}" for k in names}
-    if source.shape.reader != "csv":
+    temps = {k: f"ingest_{k}_{next(_temp_names)}" for k in names}
+    if probe.shape.reader != "csv":
         try:
-            return _land_shaped(con, source, loaded_at, temps)
+            source, lines_error = _digest_beside_lines(con, probe, temps["lines"])
+            prior = _loaded_before(con, source)
+            if prior:
+                return BatchResult(path.name, prior[0], skipped_as=prior[1])
+            return _land_shaped(con, source, loaded_at, temps, lines_error)
         finally:
             for name in temps.values():
                 kind = "view" if name == temps["scan"] else "table"  # readers.py:_finish
                 con.execute(f"drop {kind} if exists temp.{name}")
+    source = digest_source(probe)
+    prior = _loaded_before(con, source)
+    if prior:
+        return BatchResult(path.name, prior[0], skipped_as=prior[1])
     plan = plan_columns(source.profile.header)
     with tempfile.TemporaryDirectory(prefix="api_trust_ingest_") as scratch:
         read_path = source.path
@@ -742,11 +767,47 @@ def load_file(
     return result
 
 
+def _loaded_before(con: duckdb.DuckDBPyConnection, source: Source) -> tuple[str, str] | None:
+    """(batch id, file name) of the batch that already landed these bytes, if one did."""
+    return con.execute(
+        "select batch_id, source_name from raw.load_batches "
+        f"where content_hash = {sql_value('sha256:' + source.content_hash)}"
+    ).fetchone()
+
+
+def _digest_beside_lines(
+    con: duckdb.DuckDBPyConnection, probe: Probe, lines_table: str
+) -> tuple[Source, duckdb.Error | None]:
+    """Python's digest of a file (hash, UTF-8 check, line count) and, for a line-shaped file,
+    DuckDB's read of its lines, side by side.
+
+    DuckDB numbers lines in one thread, so the digest runs on the other core: about 0.7 s
+    of a 5 s load of a million JSON lines. A digest error (not UTF-8, binary) is the one
+    reported; DuckDB's own error is returned for the reader to report.
+    """
+    if probe.shape.reader not in LINE_READERS:
+        return digest_source(probe), None
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(digest_source, probe)
+        error = None
+        try:
+            read_shape_lines(con, probe.path, probe.gzipped, probe.shape, lines_table)
+        except duckdb.Error as err:
+            error = err
+        return pending.result(), error
+
+
 def _land_shaped(
-    con: duckdb.DuckDBPyConnection, source: Source, loaded_at: datetime, temps: Mapping[str, str]
+    con: duckdb.DuckDBPyConnection,
+    source: Source,
+    loaded_at: datetime,
+    temps: Mapping[str, str],
+    lines_error: duckdb.Error | None = None,
 ) -> BatchResult:
     """Read a file of another shape (JSON lines, OTLP, access log, Parquet) and land it."""
     try:
+        if lines_error is not None:
+            raise lines_error
         read = read_shaped(con, source.path, source.gzipped, source.shape, temps,
                            pii_key(db_path()))  # fmt: skip
     except duckdb.Error as err:
@@ -864,12 +925,12 @@ def _place_rejects(
         )
         """
     )
-    if rows:
-        con.executemany(
-            f"insert into {temps['shift']} values (?, ?, ?, ?, ?)",
-            [[r, rec, line, span, texts.get(line, dropped_text.get(line))]
-             for r, rec, line, span in rows],
-        )  # fmt: skip
+    for start in range(0, len(rows), 1000):  # statements of a bounded size
+        values = "), (".join(
+            sql_value([r, rec, line, span, texts.get(line, dropped_text.get(line))])[1:-1]
+            for r, rec, line, span in rows[start : start + 1000]
+        )
+        con.execute(f"insert into {temps['shift']} values ({values})")
 
 
 def _scan(
@@ -890,15 +951,15 @@ def _scan(
         f"""
         create temp table {temps["scan"]} as
         select * from read_csv(
-            ?, auto_detect = false, header = true, skip = {profile.leading_blank_lines},
+            {sql_value(str(read_path))}, auto_detect = false, header = true,
+            skip = {profile.leading_blank_lines},
             columns = {_columns_struct(internal)}, delim = '{delimiter}', quote = '"', escape = '"',
             strict_mode = true, compression = '{"gzip" if gzipped else "none"}',
             max_line_size = {MAX_LINE_BYTES},
             store_rejects = true, rejects_table = '{temps["errors"]}',
             rejects_scan = '{temps["scans"]}'
         ) with ordinality
-        """,
-        [str(read_path)],
+        """
     )
     # reject_errors has one row per error (a short line: one per missing column): one row
     # per record here. The reader knows columns as c1..cN: report the delivered names.
@@ -907,13 +968,13 @@ def _scan(
         select line as reader_line,
                first(error_type order by column_idx nulls first) as error_type,
                first(error_message order by column_idx nulls first) as error_message,
-               string_agg(coalesce(list_extract(?::varchar[],
+               string_agg(coalesce(list_extract({sql_value(list(plan.delivered))}::varchar[],
                                                 try_cast(substr(column_name, 2) as integer)),
                                    column_name), ', ' order by column_idx) as column_name,
                trim(first(csv_line), chr(10) || chr(13)) as raw_record,
                line as source_line
         from {temps["errors"]} group by line order by line
-    """, [list(plan.delivered)])  # fmt: skip
+    """)  # fmt: skip
     landed = con.execute(f"select count(*) from {temps['scan']}").fetchone()[0]
     lines = con.execute(f"select reader_line from {temps['rejects']} order by 1").fetchall()
     return landed, [r[0] for r in lines]
@@ -924,8 +985,8 @@ def _mask_names(con: duckdb.DuckDBPyConnection, names: Sequence[str]) -> list[st
     if not names:
         return []
     masked = con.execute(
-        f"select {mask_text_sql('n')} from unnest(?::varchar[]) with ordinality as t(n, i) order by i",
-        [list(names)],
+        f"select {mask_text_sql('n')} "
+        f"from unnest({sql_value(list(names))}::varchar[]) with ordinality as t(n, i) order by i"
     ).fetchall()
     return [m[0] for m in masked]
 
@@ -1006,19 +1067,18 @@ def _insert_batch(
     ]
     names = ", ".join(values)
     con.execute(
-        f"insert into raw.load_batches ({names}) values ({', '.join('?' for _ in values)})",
-        list(values.values()),
+        f"insert into raw.load_batches ({names}) values ({sql_value(list(values.values()))[1:-1]})"
     )
-    con.executemany(
-        "insert into raw.load_batch_columns "
-        "(batch_id, column_position, column_name, sniffed_type, landed_as) values (?, ?, ?, ?, ?)",
-        [
-            [values["batch_id"], pos, col, t, target]
-            for pos, (col, t, target) in enumerate(
-                zip(delivered, types, plan.targets, strict=True), 1
-            )
-        ],
-    )
+    rows = [
+        sql_value([values["batch_id"], pos, col, t, target])[1:-1]
+        for pos, (col, t, target) in enumerate(zip(delivered, types, plan.targets, strict=True), 1)
+    ]
+    if rows:
+        con.execute(
+            "insert into raw.load_batch_columns "
+            "(batch_id, column_position, column_name, sniffed_type, landed_as) "
+            f"values ({'), ('.join(rows)})"
+        )
 
 
 def _write_batch(
@@ -1057,23 +1117,23 @@ def _write_batch(
     con.execute(
         f"""
         insert into raw.load_rejects by name
-        select ? as batch_id, ? as source_name, {reject_line} as source_line,
+        select {sql_value(batch_id)} as batch_id, {sql_value(name)} as source_name,
+               {reject_line} as source_line,
                r.column_name, r.error_type, {mask_text_sql("r.error_message")} as error_message,
                {mask_text_sql(text)} as raw_record, {span} as line_count
         from {rejects} r {mapped}
         union all
-        select ?, ?, physical_line, null, 'UNBALANCED QUOTE',
+        select {sql_value(batch_id)}, {sql_value(name)}, physical_line, null, 'UNBALANCED QUOTE',
                'a quote opened on this line is not closed before the next record: this line '
                || 'is rejected and reading resumed on the next line',
                {mask_text_sql("full_record")}, 1
         from {shift} where reader_line is null
         order by source_line
-        """,
-        [batch_id, name, batch_id, name],
+        """
     )
     rejected = con.execute(
-        "select count(*), coalesce(sum(line_count), 0) from raw.load_rejects where batch_id = ?",
-        [batch_id],
+        "select count(*), coalesce(sum(line_count), 0) from raw.load_rejects "
+        f"where batch_id = {sql_value(batch_id)}"
     ).fetchone()
     _insert_batch(con, {
         "batch_id": batch_id, "source_name": name, "source_kind": "file",
@@ -1106,15 +1166,15 @@ def _write_shaped_batch(
     con.execute(
         f"""
         insert into raw.load_rejects by name
-        select ? as batch_id, ? as source_name, source_line, null as column_name, error_type,
-               error_message, {mask_text_sql("raw_record")} as raw_record, line_count
+        select {sql_value(batch_id)} as batch_id, {sql_value(name)} as source_name, source_line,
+               null as column_name, error_type, error_message,
+               {mask_text_sql("raw_record")} as raw_record, line_count
         from {temps["rejects"]} order by source_line
-        """,
-        [batch_id, name],
+        """
     )
     rejected = con.execute(
-        "select count(*), coalesce(sum(line_count), 0) from raw.load_rejects where batch_id = ?",
-        [batch_id],
+        "select count(*), coalesce(sum(line_count), 0) from raw.load_rejects "
+        f"where batch_id = {sql_value(batch_id)}"
     ).fetchone()
     lines = source.line_count
     _insert_batch(con, {
@@ -1232,10 +1292,12 @@ if __name__ == "__main__":
 __all__ = [
     "CsvProfile",
     "FileError",
+    "digest_source",
     "load_file",
     "load_files",
     "main",
     "plan_columns",
+    "probe_source",
     "profile_csv",
     "read_source",
     "sniff_type",

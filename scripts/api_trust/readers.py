@@ -27,7 +27,7 @@ import duckdb
 import yaml
 
 from api_trust.contract import PROJECT_ROOT, column_aliases, log_columns, project_vars
-from api_trust.landing import sql_literal
+from api_trust.landing import sql_literal, sql_value
 
 SHAPES_DIR = PROJECT_ROOT / "log_shapes"
 # %h %l %u %t "%r" %>s %b ["%{Referer}i" "%{User-Agent}i"] [timings...]
@@ -259,13 +259,13 @@ def read_lines(
         select line, line_no, {BLANK_LINE_SQL} as is_blank{extra}
         from (
             select line, ordinality as line_no
-            from read_csv(?, columns = {{'line': 'VARCHAR'}}, delim = '\\x01', quote = '',
-                          escape = '', header = false, auto_detect = false, strict_mode = false,
+            from read_csv({sql_value(str(path))}, columns = {{'line': 'VARCHAR'}},
+                          delim = '\\x01', quote = '', escape = '', header = false,
+                          auto_detect = false, strict_mode = false,
                           compression = '{"gzip" if gzipped else "none"}',
                           max_line_size = {8 << 20}) with ordinality
         )
-        """,
-        [str(path)],
+        """
     )
 
 
@@ -302,12 +302,25 @@ def read_shaped(
     temps: Mapping[str, str],
     key: str,
 ) -> ShapedRead:
-    """Read a file of a non-CSV shape into the scratch tables `scan` and `rejects`."""
+    """Read a file of a non-CSV shape into the scratch tables `scan` and `rejects`.
+
+    A line-shaped file's lines must have been read first (`read_shape_lines`).
+    """
     if shape.reader == "parquet":
         return _read_parquet(con, path, shape, temps, key)
-    read_lines(con, path, gzipped, temps["lines"], LINE_FLAGS.get(shape.reader))
     reader = {"jsonl": _read_jsonl, "otlp": _read_otlp, "access_log": _read_access_log}
     return reader[shape.reader](con, shape, temps, key)
+
+
+LINE_READERS = frozenset({"jsonl", "otlp", "access_log"})
+
+
+def read_shape_lines(
+    con: duckdb.DuckDBPyConnection, path: Path, gzipped: bool, shape: Shape, table: str
+) -> None:
+    """The lines of a line-shaped file (JSON lines, OTLP, access log) into `table`, with the
+    per-line flags its reader needs."""
+    read_lines(con, path, gzipped, table, LINE_FLAGS.get(shape.reader))
 
 
 def _line_counts(con, temps) -> tuple[int, int]:
@@ -369,8 +382,11 @@ def _read_jsonl(con, shape: Shape, temps, key: str) -> ShapedRead:
     top = [k for (k,) in con.execute(
         f"select distinct unnest(json_keys(line)) as k from {lines} where is_record order by k"
     ).fetchall()]  # fmt: skip
-    # mapped names that are nested paths (`latencies.request`), present in some record
-    candidates = [name for name in shape.fields if name not in top and "." in name]
+    # mapped names that are nested paths (`latencies.request`), present in some record; a
+    # path can only be there when some record has its first key at the top level
+    top_keys = set(top)
+    rooted = [name for name in shape.fields if "." in name and name.split(".")[0] in top_keys]
+    candidates = [name for name in rooted if name not in top_keys]
     nested = []
     if candidates:
         paths = _list_lit(_json_path(n) for n in candidates)
@@ -381,7 +397,7 @@ def _read_jsonl(con, shape: Shape, temps, key: str) -> ShapedRead:
         ).fetchone()
         nested = [n for n, c in zip(candidates, counts, strict=True) if c]
     # a dotted top-level key may also be spelled as a nested path in other records
-    also_nested = [name for name in top if "." in name]
+    also_nested = [name for name in top if "." in name and name.split(".")[0] in top_keys]
     available = [*top, *nested]
     planned = plan_fields(shape, available)
     record_sql, value_sql = _json_record_sql(top, [*also_nested, *nested])

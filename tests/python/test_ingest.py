@@ -8,6 +8,7 @@ traceback) is checked by running `python -m api_trust.ingest` as a subprocess.
 from __future__ import annotations
 
 import gzip
+import json
 import os
 import subprocess
 import sys
@@ -529,3 +530,57 @@ def test_locked_warehouse(db: Path, tmp_path: Path) -> None:
     assert line.startswith("error: ") and "locked" in line and "close" in line
     # and once the holder is gone, the same command works
     assert cli(good, db=db).returncode == 0
+
+
+def test_dotted_fields_are_read_flat_or_nested(db: Path, tmp_path: Path) -> None:
+    """An OTel span spells `http.route` as one key or as nested objects, even within one
+    file; a file that never nests reads its flat keys alone (no nested path is looked for
+    unless some record has the path's first key)."""
+    flat = {"span_id": "s1", "timestamp": "2026-11-01T10:00:00Z", "duration_ms": 12.5,
+            "http.route": "/v1/pan/verify", "http.request.method": "POST",
+            "http.response.status_code": 200, "service.name": "kyc"}  # fmt: skip
+    nested = {"span_id": "s2", "timestamp": "2026-11-01T10:00:01Z", "duration_ms": 7,
+              "http": {"route": "/v2/face/match", "request": {"method": "POST"},
+                       "response": {"status_code": 503}},
+              "service": {"name": "face"}, "http.route": None}  # fmt: skip
+    mixed = write(tmp_path / "mixed.jsonl", json.dumps(flat) + "\n" + json.dumps(nested) + "\n")
+    only_flat = write(tmp_path / "flat.jsonl", json.dumps({**flat, "span_id": "s3"}) + "\n")
+    nested.pop("http.route")
+    only_nested = write(tmp_path / "nested.jsonl", json.dumps({**nested, "span_id": "s4"}) + "\n")
+    assert ingest.load_files([str(only_nested)], "otel_spans") == 0
+    assert load(mixed, only_flat) == 0
+    got = rows(db, """
+        select request_id, route, http_method, status_code, service_name, latency_ms
+        from raw.api_calls order by request_id
+    """)  # fmt: skip
+    assert got == [
+        ("s1", "/v1/pan/verify", "POST", "200", "kyc", "12.5"),
+        ("s2", "/v2/face/match", "POST", "503", "face", "7"),
+        ("s3", "/v1/pan/verify", "POST", "200", "kyc", "12.5"),
+        ("s4", "/v2/face/match", "POST", "503", "face", "7"),
+    ]
+    assert_reconciled(db)
+
+
+def test_loading_binds_no_parameter_so_pandas_is_never_imported(db: Path, tmp_path: Path) -> None:
+    """DuckDB's Python client imports pandas on the first bound parameter (0.5-1.7 s a
+    command); the loader renders its values as literals, so a load never pays it, for a
+    CSV with rejects and unbalanced quotes as for JSON lines."""
+    good = write(tmp_path / "good.csv", csv_text(5) + 'x,"never closed\n')
+    spans = write(
+        tmp_path / "spans.jsonl",
+        '{"span_id": "s1", "http.route": "/v1/x", '
+        '"timestamp": "2026-11-01T10:00:00Z", "http.response.status_code": 200}\n',
+    )
+    code = ("import sys; from api_trust import ingest; failed = ingest.load_files(sys.argv[1:]); "
+            "print(failed, sorted({'pandas', 'pyarrow'} & set(sys.modules)))")  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(good), str(spans)],
+        cwd=PROJECT_ROOT, env={**os.environ, "API_TRUST_DB": str(db)},
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == "0 []"
+    assert len(batches(db)) == 2
+    assert rows(db, "select count(*) from raw.load_rejects") == [(1,)]
+    assert_reconciled(db)
