@@ -234,6 +234,16 @@ def built(request: pytest.FixtureRequest) -> object:
     return _start(request.config._tmp_path_factory, request.fixturename, param).result()
 
 
+# Fixtures whose tests run last, so that their builds are queued after every other one:
+# a long build that no other test waits for then fills the core that the session's last
+# tests, run one at a time in the main thread, leave idle.
+RUN_LAST = frozenset({"tiny_bench"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: not RUN_LAST.isdisjoint(item.fixturenames))  # stable
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
     # pytest makes its base temp folder lazily and not thread-safely: two first calls at
     # once each make one, and mktemp then refuses paths outside "the" base. Make it here,
