@@ -83,7 +83,7 @@ from api_trust.contract import (
     log_columns,
     project_vars,
 )
-from api_trust.landing import drop_batch, quote_ident, sql_literal, sql_value, write_part
+from api_trust.landing import drop_batch, quote_ident, sql_literal, sql_row, sql_value, write_part
 from api_trust.pii import mask_column_sql, mask_text_sql, pii_key, row_has_pii_sql
 from api_trust.readers import (
     LINE_READERS,
@@ -722,7 +722,8 @@ def load_file(
     """
     probe = probe_source(path, shape_name)
     names = ("scan", "errors", "scans", "rejects", "shift", "lines", "parsed")
-    temps = {k: f"ingest_{k}_{next(_temp_names)}" for k in names}
+    tag = next(_temp_names)
+    temps = {k: f"ingest_{k}_{tag}" for k in names}
     if probe.shape.reader != "csv":
         try:
             source, lines_error = _digest_beside_lines(con, probe, temps["lines"])
@@ -926,11 +927,11 @@ def _place_rejects(
         """
     )
     for start in range(0, len(rows), 1000):  # statements of a bounded size
-        values = "), (".join(
-            sql_value([r, rec, line, span, texts.get(line, dropped_text.get(line))])[1:-1]
+        values = ", ".join(
+            sql_row([r, rec, line, span, texts.get(line, dropped_text.get(line))])
             for r, rec, line, span in rows[start : start + 1000]
         )
-        con.execute(f"insert into {temps['shift']} values ({values})")
+        con.execute(f"insert into {temps['shift']} values {values}")
 
 
 def _scan(
@@ -1066,18 +1067,16 @@ def _insert_batch(
         for i in range(len(plan.delivered))
     ]
     names = ", ".join(values)
-    con.execute(
-        f"insert into raw.load_batches ({names}) values ({sql_value(list(values.values()))[1:-1]})"
-    )
+    con.execute(f"insert into raw.load_batches ({names}) values {sql_row(list(values.values()))}")
     rows = [
-        sql_value([values["batch_id"], pos, col, t, target])[1:-1]
+        sql_row([values["batch_id"], pos, col, t, target])
         for pos, (col, t, target) in enumerate(zip(delivered, types, plan.targets, strict=True), 1)
     ]
     if rows:
         con.execute(
             "insert into raw.load_batch_columns "
             "(batch_id, column_position, column_name, sniffed_type, landed_as) "
-            f"values ({'), ('.join(rows)})"
+            f"values {', '.join(rows)}"
         )
 
 

@@ -74,6 +74,11 @@ def sql_value(value: object) -> str:
     return sql_literal(text)
 
 
+def sql_row(values: list | tuple) -> str:
+    """One row of a VALUES list: `(v1, v2, ...)`, each value by `sql_value`."""
+    return "(" + ", ".join(sql_value(v) for v in values) + ")"
+
+
 def quote_ident(name: str) -> str:
     """A SQL identifier, quoted (a double quote doubled)."""
     return '"' + name.replace('"', '""') + '"'
@@ -167,4 +172,4 @@ def ensure_view(con: duckdb.DuckDBPyConnection, db: Path) -> None:
 
 
 __all__ = ["batch_dir", "drop_all", "drop_batch", "ensure_view", "landing_dir", "quote_ident",
-           "raw_columns", "sql_literal", "sql_value", "write_part"]  # fmt: skip
+           "raw_columns", "sql_literal", "sql_row", "sql_value", "write_part"]  # fmt: skip

@@ -308,11 +308,7 @@ def read_shaped(
     """
     if shape.reader == "parquet":
         return _read_parquet(con, path, shape, temps, key)
-    reader = {"jsonl": _read_jsonl, "otlp": _read_otlp, "access_log": _read_access_log}
-    return reader[shape.reader](con, shape, temps, key)
-
-
-LINE_READERS = frozenset({"jsonl", "otlp", "access_log"})
+    return _LINE_READERS[shape.reader](con, shape, temps, key)
 
 
 def read_shape_lines(
@@ -385,8 +381,11 @@ def _read_jsonl(con, shape: Shape, temps, key: str) -> ShapedRead:
     # mapped names that are nested paths (`latencies.request`), present in some record; a
     # path can only be there when some record has its first key at the top level
     top_keys = set(top)
-    rooted = [name for name in shape.fields if "." in name and name.split(".")[0] in top_keys]
-    candidates = [name for name in rooted if name not in top_keys]
+
+    def rooted(name: str) -> bool:
+        return "." in name and name.split(".")[0] in top_keys
+
+    candidates = [name for name in shape.fields if rooted(name) and name not in top_keys]
     nested = []
     if candidates:
         paths = _list_lit(_json_path(n) for n in candidates)
@@ -397,7 +396,7 @@ def _read_jsonl(con, shape: Shape, temps, key: str) -> ShapedRead:
         ).fetchone()
         nested = [n for n, c in zip(candidates, counts, strict=True) if c]
     # a dotted top-level key may also be spelled as a nested path in other records
-    also_nested = [name for name in top if "." in name and name.split(".")[0] in top_keys]
+    also_nested = [name for name in top if rooted(name)]
     available = [*top, *nested]
     planned = plan_fields(shape, available)
     record_sql, value_sql = _json_record_sql(top, [*also_nested, *nested])
@@ -549,3 +548,8 @@ def _shaped_result(
     )  # fmt: skip
     return ShapedRead(delivered, targets, records + rejected, total, blank, landed_lines,
                       rejected, notes, made_by_parser)  # fmt: skip
+
+
+# The readers of line-shaped files (their lines read first by `read_shape_lines`).
+_LINE_READERS = {"jsonl": _read_jsonl, "otlp": _read_otlp, "access_log": _read_access_log}
+LINE_READERS = frozenset(_LINE_READERS)
