@@ -7,7 +7,7 @@
     int_incremental_days_built (post-hook record_days_built), and its stale
     days are those whose fingerprint differs from what it recorded. The
     fingerprint also folds in the model's own code and the contents of the
-    reference relations it names in `meta: {day_inputs: [...]}` and the vars it
+    reference relations it names in `meta: {day_inputs: {name: rows}}` and the vars it
     names in `meta: {day_vars: [...]}`, so editing the model, a seed such as the
     API catalogue or a var such as analysis_dimensions rebuilds every day without
     --full-refresh.
@@ -27,17 +27,22 @@
     cast(count(*) as string) || '-' || cast(sum(cast(xxhash64({{ id_column }}) as decimal(38, 0))) as string)
 {%- endmacro %}
 
-{# A scalar subquery: the fingerprint of every row of a (small, reference) relation. #}
-{% macro relation_fingerprint(relation) -%}
-    {{ return(adapter.dispatch('relation_fingerprint', 'api_trust')(relation)) }}
+{#
+    A scalar subquery: the fingerprint of the rows of a (small, reference) relation
+    that `rows` (a SQL condition; none: every row) keeps.
+#}
+{% macro relation_fingerprint(relation, rows=none) -%}
+    {{ return(adapter.dispatch('relation_fingerprint', 'api_trust')(relation, rows)) }}
 {%- endmacro %}
 
-{% macro default__relation_fingerprint(relation) -%}
-    (select coalesce(cast(sum(hash(cast(reference_row as varchar))) as varchar), '') from {{ relation }} as reference_row)
+{% macro default__relation_fingerprint(relation, rows=none) -%}
+    (select coalesce(cast(sum(hash(cast(reference_row as varchar))) as varchar), '') from {{ relation }} as reference_row
+    {%- if rows %} where {{ rows }}{% endif %})
 {%- endmacro %}
 
-{% macro spark__relation_fingerprint(relation) -%}
-    (select coalesce(cast(sum(cast(xxhash64(to_json(struct(*))) as decimal(38, 0))) as string), '') from {{ relation }})
+{% macro spark__relation_fingerprint(relation, rows=none) -%}
+    (select coalesce(cast(sum(cast(xxhash64(to_json(struct(*))) as decimal(38, 0))) as string), '') from {{ relation }}
+    {%- if rows %} where {{ rows }}{% endif %})
 {%- endmacro %}
 
 {#
@@ -45,14 +50,15 @@
     this model's code, its reference inputs) differs from the one it recorded,
     with that fingerprint (null for a day that no longer holds facts). A query. The
     reference relations folded in are the model's `meta.day_inputs` (names of models
-    or seeds), and the vars its rows depend on `meta.day_vars`, read from its config
-    so that body and hooks agree.
+    or seeds, each with the condition on the rows that can change a past day, or
+    none for every row), and the vars its rows depend on `meta.day_vars`, read from
+    its config so that body and hooks agree.
 #}
 {% macro stale_days() -%}
     {%- set meta = model.config.get('meta') or {} -%}
     {%- set inputs = [] -%}
-    {%- for name in meta.get('day_inputs', []) -%}
-        {%- do inputs.append(ref(name)) -%}
+    {%- for name, rows in (meta.get('day_inputs') or {}).items() -%}
+        {%- do inputs.append((ref(name), rows)) -%}
     {%- endfor -%}
     {%- set definition = [model.raw_code] -%}
     {%- for name in meta.get('day_vars', []) -%}
@@ -65,7 +71,7 @@
         select
             called_on,
             day_fingerprint || '|{{ local_md5(definition | join("|")) }}'
-            {%- for relation in inputs %} || '|' || {{ api_trust.relation_fingerprint(relation) }}{% endfor %}
+            {%- for relation, rows in inputs %} || '|' || {{ api_trust.relation_fingerprint(relation, rows) }}{% endfor %}
                 as day_fingerprint
         from {{ ref('int_call_days_fingerprinted') }}
     ) as current_days

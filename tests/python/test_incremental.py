@@ -113,7 +113,9 @@ def test_regenerated_batches_leave_the_incremental_models(tmp_path) -> None:
 
 def _late_rows(wh: Warehouse, path, tag: str, day_no: int) -> None:
     """A late file: a new verification on a past day, and a retry, the day after, of a
-    verification that failed its first attempt on that day (so it spans two days)."""
+    verification that failed its first attempt on that day (so it spans two days); and a
+    call that day to an API outside the catalogue, as new routes and misspelt names come
+    with most batches (it must not make every day stale)."""
     day = wh.scalar(f"select min(cast(called_at as date)) + {day_no} from fct_api_calls")
     api, version, region, client_type, client, document, verification = wh.rows(f"""
         select api_name, api_version, region, client_type, client_id, document_type, verification_id
@@ -128,7 +130,9 @@ def _late_rows(wh: Warehouse, path, tag: str, day_no: int) -> None:
         f"{HEADER}\n"
         f"{tag}_1,{day} 09:00:00,{fields},{tag}_v,1,success,200,321.5,,\n"
         f"{tag}_2,{next_day} 00:30:00,{fields},{verification},2,success,200,250,,\n"
-        f"{tag}_3,{day} 12:00:00,{fields},{tag}_v,2,success,200,100,,\n",
+        f"{tag}_3,{day} 12:00:00,{fields},{tag}_v,2,success,200,100,,\n"
+        f"{tag}_4,{day} 13:00:00,{tag.upper()}_UNCATALOGUED,{fields.split(',', 1)[1]},{tag}_w,1,"
+        "success,200,80,,\n",
         encoding="utf-8",
     )
 

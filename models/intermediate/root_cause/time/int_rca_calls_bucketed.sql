@@ -5,12 +5,18 @@
     windows, and a bucket depends only on its own calls and its API's latency
     SLO, so it is incremental by day (doc incremental_days): a run counts the
     days whose facts changed, and a changed SLO catalogue recounts every day.
+    An API with no SLO of its own has the default latency SLO (a var folded
+    into the fingerprint), so a new such API changes no past day and its row
+    is left out of the fingerprint.
 #}
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
     on_schema_change='sync_all_columns',
-    meta={'day_inputs': ['int_api_slos_resolved']},
+    meta={
+        'day_inputs': {'int_api_slos_resolved': "slo_source != 'default'"},
+        'day_vars': ['slo_default_latency_slo_ms'],
+    },
     pre_hook="{{ api_trust.delete_stale_days('cast(bucket_at as date)') }}",
     post_hook="{{ api_trust.record_days_built() }}",
 ) }}
