@@ -7,9 +7,13 @@ warehouse.connect, which reads the same profile. Both sides are asked what they 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+from api_trust.dbt_plugin import lock_holders
 from api_trust.warehouse import apply_settings, connect, duckdb_settings
 from conftest import dbt
 
@@ -104,3 +108,45 @@ def test_settings_apply_again_after_a_query_spilled(
         assert cursor.execute("select count(*) from sorted").fetchone()[0] == 2_000_000
     finally:
         con.close()
+
+
+def test_plain_dbt_on_a_held_warehouse_says_what_to_close(tmp_path: Path) -> None:
+    """A DuckDB CLI left open, even read-only, is one line naming it, not a traceback."""
+    db = tmp_path / "warehouse.duckdb"
+    connect(db).close()
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import duckdb, sys; con = duckdb.connect(sys.argv[1], read_only=True); "
+         "print('ready', flush=True); sys.stdin.read()", str(db)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        proc = dbt(db, tmp_path, "seed", check=False)
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=30)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert f"is locked by {sys.executable}" in out or f"(PID {holder.pid})" in out, out
+    assert "close the DuckDB CLI" in out and "Traceback" not in out, out
+    # once the holder is gone, the same command works
+    assert dbt(db, tmp_path, "seed", check=False).returncode == 0
+
+
+def test_lock_holders_reads_the_kernels_lock_table(tmp_path: Path) -> None:
+    target = tmp_path / "w.duckdb"
+    target.write_bytes(b"")
+    st = target.stat()
+    key = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"
+    other = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino + 1}"
+    locks = tmp_path / "locks"
+    locks.write_text(
+        f"1: POSIX  ADVISORY  READ 4242 {key} 0 EOF\n"
+        f"1: -> POSIX  ADVISORY  WRITE 4343 {key} 0 EOF\n"  # a waiter holds nothing
+        f"2: POSIX  ADVISORY  WRITE {os.getpid()} {key} 0 EOF\n"  # this process is not another
+        f"3: POSIX  ADVISORY  WRITE 4444 {other} 0 EOF\n"  # another file
+    )
+    assert lock_holders(target, locks) == {4242}
+    assert lock_holders(target, tmp_path / "no_such_table") == set()
+    assert lock_holders(tmp_path / "no_such_file", locks) == set()
