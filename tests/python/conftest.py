@@ -234,6 +234,23 @@ def built(request: pytest.FixtureRequest) -> object:
     return _start(request.config._tmp_path_factory, request.fixturename, param).result()
 
 
+def in_background(test: Callable[[Path], None]) -> Callable[[pytest.FixtureRequest], None]:
+    """Run a whole test that builds and checks warehouses of its own (sharing none) on the
+    background pool, queued like a fixture's build as soon as collection ends, with a
+    fresh folder for its `tmp_path`; the test itself then waits for it, and fails with
+    its failure. A sequence of builds with checks between them then no longer holds the
+    main thread, which runs the tests that read shared warehouses meanwhile."""
+    key = f"test:{test.__module__}.{test.__name__}"
+    AHEAD[key] = lambda factory, _: test(factory.mktemp(test.__name__[:30]))
+
+    def wait(request: pytest.FixtureRequest) -> None:
+        _start(request.config._tmp_path_factory, key, None).result()
+
+    wait.__name__, wait.__doc__, wait.__module__ = test.__name__, test.__doc__, test.__module__
+    wait.ahead_key = key  # type: ignore[attr-defined]
+    return wait
+
+
 # Fixtures whose tests run last, so that their builds are queued after every other one:
 # a long build that no other test waits for then fills the core that the session's last
 # tests, run one at a time in the main thread, leave idle.
@@ -250,6 +267,9 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     # once, before any build thread (or the main thread's tmp_path) can race for it.
     session.config._tmp_path_factory.getbasetemp()
     for item in session.items:
+        key = getattr(getattr(item, "function", None), "ahead_key", None)
+        if key is not None:
+            _start(session.config._tmp_path_factory, key, None)
         callspec = getattr(item, "callspec", None)
         for fixture in item.fixturenames:
             if fixture in AHEAD:

@@ -14,7 +14,7 @@ import duckdb
 import pytest
 from api_trust.dirt import EXPECTED_OUTCOME
 from api_trust.pii import has_pii_sql
-from conftest import Warehouse, dbt, generate, run
+from conftest import Warehouse, dbt, generate, in_background, run
 
 PII = re.compile(r"\b[A-Z]{5}[0-9]{4}[A-Z]\b|\b[0-9]{4}\s?[0-9]{4}\s?[0-9]{4}\b")
 
@@ -194,6 +194,7 @@ def test_reconciliation_test_fails_when_records_go_missing(tmp_path) -> None:
     assert "FAIL 1 expressions_are_true_dq_batch_summary " in proc.stdout  # the tampered batch
 
 
+@in_background
 def test_loader_only_warehouse_builds_with_generator_tables_empty(tmp_path) -> None:
     """A team with only its own logs: make load into a new warehouse, then build everything."""
     db, work = tmp_path / "warehouse.duckdb", tmp_path

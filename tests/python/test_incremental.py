@@ -14,7 +14,7 @@ import math
 import shutil
 import sys
 
-from conftest import Warehouse, dbt, generate, run
+from conftest import Warehouse, dbt, generate, in_background, run
 
 # the day-incremental models and what they read
 DAY_INCREMENTAL = [
@@ -45,6 +45,7 @@ def _csv_from_raw(wh: Warehouse, where: str, path) -> int:
     return len(df)
 
 
+@in_background
 def test_incremental_build_matches_full_rebuild(tmp_path) -> None:
     db, work = tmp_path / "warehouse.duckdb", tmp_path
     generate(db, work, "--rows", "20000", "--seed", "11", "--dirty-rate", "0.02", "--batches", "2")
@@ -98,6 +99,7 @@ def test_incremental_build_matches_full_rebuild(tmp_path) -> None:
     )
 
 
+@in_background
 def test_regenerated_batches_leave_the_incremental_models(tmp_path) -> None:
     db, work = tmp_path / "warehouse.duckdb", tmp_path
     generate(db, work, "--rows", "5000", "--seed", "1")
@@ -167,6 +169,7 @@ def _close(a, b) -> bool:
     return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
 
 
+@in_background
 def test_new_day_late_rows_and_an_unloaded_batch_rebuild_only_their_days(tmp_path) -> None:
     db, work = tmp_path / "warehouse.duckdb", tmp_path
     generate(db, work, "--rows", "12000", "--seed", "5", "--days", "8", "--batches", "2")
