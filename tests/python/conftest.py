@@ -166,6 +166,24 @@ def query(db: Path) -> Iterator[duckdb.DuckDBPyConnection]:
         con.close()
 
 
+@contextmanager
+def held(db: Path, *, read_only: bool = False) -> Iterator[int]:
+    """Another process holding the warehouse open, as a DuckDB CLI left open does; yields
+    its PID and lets it go on exit."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import duckdb, sys; con = duckdb.connect(sys.argv[1], read_only=sys.argv[2] == 'ro'); "
+         "print('ready', flush=True); sys.stdin.read()", str(db), "ro" if read_only else "rw"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        yield holder.pid
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=30)
+
+
 class Warehouse:
     """A built warehouse: its file, its work folder, and a read-only query helper."""
 
@@ -246,6 +264,7 @@ def in_background(test: Callable[[Path], None]) -> Callable[[pytest.FixtureReque
     def wait(request: pytest.FixtureRequest) -> None:
         _start(request.config._tmp_path_factory, key, None).result()
 
+    # not functools.wraps: pytest would follow __wrapped__ and ask for the test's tmp_path
     wait.__name__, wait.__doc__, wait.__module__ = test.__name__, test.__doc__, test.__module__
     wait.ahead_key = key  # type: ignore[attr-defined]
     return wait

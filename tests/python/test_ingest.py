@@ -20,6 +20,7 @@ import pytest
 from api_trust import ingest
 from api_trust.contract import PROJECT_ROOT
 from api_trust.warehouse import connect, ensure_raw_tables
+from conftest import held
 
 FULL = ["request_id", "timestamp", "api_name", "api_version", "region", "client_type",
         "client_id", "document_type", "verification_id", "attempt_no", "status", "status_code",
@@ -512,18 +513,8 @@ def test_no_arguments_is_a_usage_error(db: Path) -> None:
 
 def test_locked_warehouse(db: Path, tmp_path: Path) -> None:
     good = write(tmp_path / "good.csv", csv_text(10))
-    holder = subprocess.Popen(
-        [sys.executable, "-c",
-         "import duckdb, sys; con = duckdb.connect(sys.argv[1]); print('ready', flush=True); "
-         "sys.stdin.read()", str(db)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    try:
-        assert holder.stdout.readline().strip() == "ready"
+    with held(db):
         proc = cli(good, db=db)
-    finally:
-        holder.stdin.close()
-        holder.wait(timeout=30)
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr
     [line] = proc.stderr.strip().splitlines()

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from api_trust.dbt_plugin import lock_holders
 from api_trust.warehouse import apply_settings, connect, duckdb_settings
-from conftest import dbt
+from conftest import dbt, held
 
 SHOWN = ("memory_limit", "temp_directory", "preserve_insertion_order")
 
@@ -114,21 +113,11 @@ def test_plain_dbt_on_a_held_warehouse_says_what_to_close(tmp_path: Path) -> Non
     """A DuckDB CLI left open, even read-only, is one line naming it, not a traceback."""
     db = tmp_path / "warehouse.duckdb"
     connect(db).close()
-    holder = subprocess.Popen(
-        [sys.executable, "-c",
-         "import duckdb, sys; con = duckdb.connect(sys.argv[1], read_only=True); "
-         "print('ready', flush=True); sys.stdin.read()", str(db)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    try:
-        assert holder.stdout.readline().strip() == "ready"
+    with held(db, read_only=True) as pid:
         proc = dbt(db, tmp_path, "seed", check=False)
-    finally:
-        holder.stdin.close()
-        holder.wait(timeout=30)
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0
-    assert f"is locked by {sys.executable}" in out or f"(PID {holder.pid})" in out, out
+    assert f"is locked by {sys.executable}" in out or f"(PID {pid})" in out, out
     assert "close the DuckDB CLI" in out and "Traceback" not in out, out
     # once the holder is gone, the same command works
     assert dbt(db, tmp_path, "seed", check=False).returncode == 0
