@@ -5,6 +5,8 @@
     BENCH_ROWS=100000000 python -m api_trust.bench     # 100M
     BENCH_LOAD_LINES=1000000 (default): the size of the two log files each size loads
     BENCH_NOTE="...": a sentence about this run, printed in BENCHMARKS.md
+    BENCH_SKIP="landing options,one new day": stages (names as in STAGES) left out of
+                                                       # this run; BENCHMARKS.md lists them
     python -m api_trust.bench --render                 # BENCHMARKS.md again from the last
                                                        # finished run in results.jsonl
 
@@ -119,6 +121,10 @@ class Size:
         self.records.append(r)
         return r
 
+    def skipped(self, name: str, why: str) -> None:
+        self.records.append({"run": self.run_id, "kind": "skipped", "size": self.rows,
+                             "stage": name, "why": why, "at": time.strftime("%Y-%m-%d %H:%M:%S")})  # fmt: skip
+
 
 def warehouse_mib(db: Path) -> float:
     """The warehouse file and its landed records' folder (api_trust.landing)."""
@@ -193,17 +199,35 @@ def dbt_build_full(s: Size) -> None:
     dbt_build(s, "dbt build full", s.scalar("select count(*) from raw.api_calls"))
 
 
+# pandas' peak memory per fact row for the four metrics: 2,455 MiB at 10M rows in the
+# BENCHMARKS.md run of 2026-12-03 (257 bytes), rounded up.
+PANDAS_BYTES_PER_ROW = 300
+
+
+def pandas_fits(rows: int) -> bool:
+    """Whether pandas can hold the metrics' columns in at most half of this machine's RAM
+    (at 100M rows it would need about 28 GiB and the kernel would kill it, or worse)."""
+    ram_gib = machine().get("ram_gib") or 0
+    return rows * PANDAS_BYTES_PER_ROW <= ram_gib * 2**30 / 2
+
+
 def four_metrics(s: Size) -> None:
     """The four metrics in DuckDB and in pandas on the facts; the numbers must agree."""
     out = {}
-    for engine in ("duckdb", "pandas"):
+    facts = s.scalar("select count(*) from main.fct_api_calls")
+    if not pandas_fits(facts):
+        s.skipped("four metrics, pandas",
+                  f"pandas would need about {facts * PANDAS_BYTES_PER_ROW / 2**30:.0f} GiB for "
+                  f"{facts:,} rows, more than half of this machine's RAM")  # fmt: skip
+    for engine in ("duckdb", "pandas") if pandas_fits(facts) else ("duckdb",):
         cmd = [sys.executable, "-m", "api_trust.bench_refs", "metrics", "--engine", engine,
                "--db", str(s.db)]  # fmt: skip
         m = s.measure(cmd)
         out[engine] = inner = json.loads(m.stdout)
         s.record("reference", f"four metrics, {engine}", inner["rows"], m,
                  load_s=round(inner["load_s"], 3), compute_s=round(inner["compute_s"], 3))  # fmt: skip
-    s.records[-1]["disagree"] = same_results(out["duckdb"]["results"], out["pandas"]["results"])
+    if "pandas" in out:
+        s.records[-1]["disagree"] = same_results(out["duckdb"]["results"], out["pandas"]["results"])
 
 
 def dbt_overhead(s: Size) -> None:
@@ -315,7 +339,10 @@ def bench_size(rows: int, run_id: str, files: dict[str, Path], log: Callable[[di
     for name, stage in STAGES:
         done = len(s.records)
         try:
-            stage(s)
+            if name in skipped_stages():
+                s.skipped(name, "left out of this run by BENCH_SKIP")
+            else:
+                stage(s)
         except StepFailed as err:
             s.records.append({"run": run_id, "kind": "failed", "size": rows, "stage": name,
                               "error": str(err)[:2000], "at": time.strftime("%Y-%m-%d %H:%M:%S")})  # fmt: skip
@@ -331,6 +358,16 @@ def bench_size(rows: int, run_id: str, files: dict[str, Path], log: Callable[[di
     return s
 
 
+def skipped_stages() -> set[str]:
+    """The stages BENCH_SKIP names; a name that is no stage is an error, not a silent no-op."""
+    names = {x.strip() for x in os.environ.get("BENCH_SKIP", "").split(",") if x.strip()}
+    unknown = names - {name for name, _ in STAGES}
+    if unknown:
+        known = ", ".join(name for name, _ in STAGES)
+        sys.exit(f"bench: BENCH_SKIP names no stage {sorted(unknown)}; the stages are: {known}")
+    return names
+
+
 def progress(r: dict) -> None:
     if r["kind"] in ("stage", "reference"):
         print(f"bench: {r['size']:>11,} rows  {r['stage']:<36} {r['seconds']:>8.1f} s  "
@@ -338,6 +375,8 @@ def progress(r: dict) -> None:
               f"(tree {r['tree_peak_mib']:,})", file=sys.stderr, flush=True)  # fmt: skip
     elif r["kind"] == "failed":
         print(f"bench: {r['size']:,} rows: {r['stage']} FAILED\n{r['error']}", file=sys.stderr)
+    elif r["kind"] == "skipped":
+        print(f"bench: {r['size']:,} rows: {r['stage']} not run: {r['why']}", file=sys.stderr)
 
 
 def render_last_run(results: Path) -> str:
@@ -372,6 +411,7 @@ def main(argv: list[str] | None = None) -> None:
         with results.open("a", encoding="utf-8") as fh:
             fh.write(json.dumps(r) + "\n")
 
+    skipped_stages()  # a misspelt stage stops the run before it starts
     t0 = time.perf_counter()
     print(f"bench: run {run_id}, sizes {sizes}, load average {run['load_start']}", file=sys.stderr)
     files = write_log_files(out_dir / "load_files", lines)

@@ -185,6 +185,8 @@ def render(records: list[dict]) -> str:
         if r["kind"] == "failed":
             first = r["error"].strip().splitlines()[0] if r["error"].strip() else "?"
             lines.append(f"\n**{r['size']:,} rows: stage `{r['stage']}` failed**: `{first}`")
+        elif r["kind"] == "skipped":
+            lines.append(f"\n{r['size']:,} rows: `{r['stage']}` not run: {r['why']}.")
 
     lines += ["", "## References (same run, same data)"]
 

@@ -215,6 +215,25 @@ def test_a_busy_machine_and_a_failed_stage_are_said():
     assert "stage `dbt build full` failed" in text
 
 
+def test_stages_left_out_are_said_and_a_misspelt_one_stops_the_run(monkeypatch):
+    """BENCH_SKIP and the pandas guard leave a stage out on purpose: BENCHMARKS.md says
+    which and why; a name that is no stage stops the run instead of being ignored."""
+    from api_trust import bench
+
+    text = render(_run([_stage("generate+land"),
+                        {"run": "r1", "kind": "skipped", "size": 1000,
+                         "stage": "one new day", "why": "left out of this run by BENCH_SKIP"}]))  # fmt: skip
+    assert "1,000 rows: `one new day` not run: left out of this run by BENCH_SKIP." in text
+    monkeypatch.setenv("BENCH_SKIP", "landing options, one new day")
+    assert bench.skipped_stages() == {"landing options", "one new day"}
+    monkeypatch.setenv("BENCH_SKIP", "landing option")
+    with pytest.raises(SystemExit, match="names no stage"):
+        bench.skipped_stages()
+    ram = bench.machine()["ram_gib"] * 2**30
+    assert bench.pandas_fits(10_000_000) or ram < 6 * 2**30
+    assert not bench.pandas_fits(int(ram / bench.PANDAS_BYTES_PER_ROW))
+
+
 @ahead("tiny_bench")
 def _tiny_bench(tmp_path_factory: pytest.TempPathFactory, _: object):
     """`make bench` at 5,000 rows, in the background. Its test is ordered last (conftest,
