@@ -8,6 +8,8 @@ the warehouse must do with each kind.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -103,36 +105,63 @@ def _updates_frame(updates: list[tuple[int, str, str | None]]) -> tuple[pd.DataF
     return wide.astype({f"value__{c}": "string" for c in columns}), columns
 
 
-# Registered frames that the view `chunk_landed` reads: the caller lands from the view,
-# then unregisters them (FRAMES).
-FRAMES = ("updates_df", "dup_df")
+def _records(text_of: Callable[[str], str], frame: str) -> str:
+    """The text records (`text_of`) of the chunk's typed records (`chunk_df`) whose
+    source_record_no the registered frame `frame` lists: the text is made for those only."""
+    return text_of(f"(select * from chunk_df semi join {frame} using (source_record_no))")
 
 
-def inject(con, rng, rate: float, batch_id: str, drift: dict) -> int:
-    """Plant defects in the records of the view `chunk` (numbered from its first
-    source_record_no, contiguous); record them in raw.planted_defects. Returns how many.
+@dataclass(frozen=True)
+class Plan:
+    """Which records of a chunk get a defect (positions from 0) and which kind each gets."""
 
-    Nothing is rewritten: the view `chunk_landed` is `chunk` with the dirty values
-    swapped in by one left join and the duplicate deliveries appended, so the chunk is
-    written once, by the landing insert that reads the view.
-    """
-    n, first = con.execute("select count(*), min(source_record_no) from chunk").fetchone()
+    picked: np.ndarray
+    kinds: np.ndarray
+
+    @property
+    def duplicates(self) -> int:
+        """How many records the dirt appends: one duplicate delivery adds a record."""
+        return int((self.kinds == "duplicate_delivery").sum())
+
+
+def plan(rng, n: int, rate: float, drift: dict) -> Plan | None:
+    """Draw which of a chunk's n records get a defect and of which kind; None when none.
+
+    Drawn before the chunk lands, so the records a chunk lands (n plus its duplicates) are
+    known while it lands and the next chunk can be numbered on from it."""
     k = round(n * rate)
     if k == 0:
-        return 0
-    picked = np.sort(rng.choice(n, k, replace=False)) + first
+        return None
+    picked = np.sort(rng.choice(n, k, replace=False))
     kinds = list(KINDS)
     if drift["drop_message"]:
         kinds = [x for x in kinds if not x.startswith("pii_")]
-    kind_of = rng.choice(kinds, k)
-    rows = con.execute(
-        "select * from chunk where source_record_no in (select unnest(?)) order by source_record_no",
-        [picked.tolist()],
-    ).fetch_df()
+    return Plan(picked, rng.choice(kinds, k))
+
+
+def inject(con, rng, planned: Plan, batch_id: str, drift: dict,
+           text_of: Callable[[str], str]) -> int:  # fmt: skip
+    """Plant the defects `plan` drew (`planned`) (then drawing their values from the same `rng`) in the
+    records of the view `chunk` (the text, `text_of`, of the typed frame `chunk_df`,
+    numbered from its first source_record_no, contiguous); record them in
+    raw.planted_defects. Returns how many.
+
+    Nothing is rewritten: the view `chunk_landed` is `chunk` with the dirty values
+    swapped in by one left join and the duplicate deliveries appended, so the chunk is
+    written once, by the landing insert that reads the view. The frames it registers
+    (`picked_df`, `updates_df`, `dup_df`) live as long as the connection `con`.
+    """
+    first, last = con.execute(
+        "select min(source_record_no), max(source_record_no) from chunk_df"
+    ).fetchone()
+    picked = planned.picked + first
+    kind_of = planned.kinds
+    con.register("picked_df", pd.DataFrame({"source_record_no": picked}))
+    rows = con.execute(f"{_records(text_of, 'picked_df')} order by source_record_no").fetch_df()
     known = set(load_catalogue().names)
     updates: list[tuple[int, str, str | None]] = []
     planted: list[tuple[int, str, str, str | None]] = []
-    duplicates: list[int] = []
+    duplicates: list[tuple[int, str]] = []
     for row, kind in zip(rows.itertuples(index=False), kind_of, strict=True):
         rec = int(row.source_record_no)
         col: str | None = None
@@ -174,7 +203,7 @@ def inject(con, rng, rate: float, batch_id: str, drift: dict) -> int:
         elif kind == "timestamp_future":
             col, value = "timestamp", _future(int(row.called_at_ms), drift["epoch"], rng)
         elif kind == "duplicate_delivery":
-            duplicates.append(rec)
+            duplicates.append((rec, row.request_id))
             continue
         elif kind in ("pii_pan", "pii_aadhaar"):
             col = "error_message"
@@ -185,7 +214,9 @@ def inject(con, rng, rate: float, batch_id: str, drift: dict) -> int:
         updates.append((rec, col, value))
         planted.append((rec, kind, row.request_id, col))
 
-    landed = "select * from chunk"
+    # has_planted_value: only values the dirt planted can hold personal data (the generator
+    # writes the rest from its vocabularies and numbers), so only those records are checked
+    landed = "select *, false as has_planted_value from chunk"
     if updates:
         wide, columns = _updates_frame(updates)
         con.register("updates_df", wide)
@@ -194,26 +225,22 @@ def inject(con, rng, rate: float, batch_id: str, drift: dict) -> int:
             for c in columns
         )
         landed = f"""
-            select c.* replace ({replaced})
-            from chunk as c left join updates_df as u using (source_record_no)
+            select c.* replace ({replaced}), u.source_record_no is not null as has_planted_value
+            from chunk as c left join updates_df as u on c.source_record_no = u.source_record_no
         """
     if duplicates:
         # a duplicate delivery is a picked record with no other defect: the same values
         # again, numbered after the chunk's last record
-        last = con.execute("select max(source_record_no) from chunk").fetchone()[0]
-        dup = pd.DataFrame({"source_record_no": duplicates,
-                            "new_no": np.arange(last + 1, last + 1 + len(duplicates))})  # fmt: skip
+        new_no = np.arange(last + 1, last + 1 + len(duplicates))
+        dup = pd.DataFrame({"source_record_no": [rec for rec, _ in duplicates], "new_no": new_no})
         con.register("dup_df", dup)
-        landed += """
+        landed += f"""
             union all
-            select c.* replace (d.new_no as source_record_no)
-            from chunk as c inner join dup_df as d using (source_record_no)
+            select c.* replace (d.new_no as source_record_no), false as has_planted_value
+            from ({_records(text_of, "dup_df")}) as c inner join dup_df as d using (source_record_no)
         """
-        ids = con.execute("""
-            select d.new_no, c.request_id from chunk as c
-            inner join dup_df as d on c.source_record_no = d.source_record_no
-        """).fetchall()
-        planted += [(int(no), "duplicate_delivery", rid, "request_id") for no, rid in ids]
+        planted += [(int(no), "duplicate_delivery", rid, "request_id")
+                    for no, (_, rid) in zip(new_no, duplicates, strict=True)]  # fmt: skip
     con.execute(f"create or replace temp view chunk_landed as {landed}")
     truth = pd.DataFrame(planted, columns=["source_record_no", "kind", "request_id", "column_name"])
     truth.insert(0, "batch_id", batch_id)

@@ -16,7 +16,10 @@ import hashlib
 import math
 import sys
 import time
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -43,6 +46,8 @@ from api_trust.warehouse import WarehouseError, connect, ensure_raw_tables, run_
 
 DEFAULT_END = datetime(2026, 11, 1)
 CHUNK_ROWS = 1_000_000
+# Chunks landing at once while the next is simulated (see generate()).
+LANDING_THREADS = 2
 
 MESSAGES = {
     "blurry_image": "Image quality score below threshold; ask the user to recapture in better light",
@@ -162,14 +167,11 @@ def _message_case() -> str:
     return f"case cast(error_reason as varchar) {whens} end"
 
 
-def land_chunk(con, df: pd.DataFrame, seed: int, epoch: bool) -> None:
-    """One chunk as text rows under canonical column names: the temp view `chunk` over the
-    registered frame `chunk_df` (kept registered until the chunk has landed), and the
-    view `chunk_landed`, which the dirt may replace, of what lands."""
-    con.register("chunk_df", df)
+def chunk_text_sql(seed: int, epoch: bool, source: str = "chunk_df") -> str:
+    """The records of a chunk as delivered text under canonical column names, from
+    `source` (the registered typed frame `chunk_df`, or a subquery over it)."""
     ts = "cast(called_at_ms as varchar)" if epoch else "cast(epoch_ms(called_at_ms) as varchar)"
-    con.execute(f"""
-        create or replace temp view chunk as
+    return f"""
         select
             printf('req_{seed}_%010d', verification_no * 4 + attempt_no) as request_id,
             {ts} as "timestamp",
@@ -189,9 +191,53 @@ def land_chunk(con, df: pd.DataFrame, seed: int, epoch: bool) -> None:
             cast(extra_fields as varchar) as extra_fields,
             source_record_no,
             called_at_ms
-        from chunk_df
-    """)
-    con.execute("create or replace temp view chunk_landed as select * from chunk")
+        from {source}
+    """
+
+
+def land_chunk(con, df: pd.DataFrame, seed: int, epoch: bool) -> None:
+    """One chunk as text rows: the temp view `chunk` over the registered frame `chunk_df`
+    (kept registered until the chunk has landed), and the view `chunk_landed`, which the
+    dirt may replace, of what lands."""
+    con.register("chunk_df", df)
+    con.execute(f"create or replace temp view chunk as {chunk_text_sql(seed, epoch)}")
+    con.execute(
+        "create or replace temp view chunk_landed as select *, false as has_planted_value from chunk"
+    )
+
+
+def landing_select(cols: list[tuple[str, str]], key: str, batch_id: str, source_name: str,
+                   loaded_at: datetime) -> str:  # fmt: skip
+    """What a chunk lands: the view `chunk_landed` as raw.api_calls' columns, masked.
+
+    Raw holds contract columns under their contract names (a renamed `latency` is
+    recorded in load_batch_columns) and the rest in extra_fields, masked like a file.
+    One match a record decides whether its values need the per-column rules, as in the
+    file loader: nearly every record has no personal data. Only a record holding a value
+    the dirt planted can (the no_pii_in_text test on the source checks every landed value
+    at each build).
+    """
+    landed_cols = [
+        c for c in (ALIASES.get(name, name) for name, _ in cols)
+        if c not in (EXTRA_FIELD, DRIFT_FIELD)
+    ]  # fmt: skip
+    masked = [f'"{c}"' for c in landed_cols] + ["extra_fields"]
+    select = [
+        mask_column_sql(c, f'"{c}"', key, "record_has_pii") + f' as "{c}"'
+        for c in [*landed_cols, "extra_fields"]
+    ]
+    lineage = [
+        f"{sql_literal(batch_id)} as batch_id",
+        f"{sql_literal(source_name)} as source_name",
+        "source_record_no",
+        f"timestamp {sql_literal(loaded_at.isoformat(sep=' '))} as loaded_at",
+    ]
+    return f"""
+        select {", ".join([*select, *lineage])}
+        from (select *, case when has_planted_value then {row_has_pii_sql(masked)}
+                             else false end as record_has_pii
+              from chunk_landed)
+    """
 
 
 def wipe_generated(con) -> None:
@@ -318,49 +364,39 @@ def generate(args: argparse.Namespace) -> dict:
     source_names = {b: f"generator:{run_id}:batch{b + 1}of{args.batches}" for b in new_batches}
     if args.append_day:
         source_names[args.batches] = f"generator:{run_id}:day_after_{args.end}"
-    for i, (batch_no, (w0, w1), n_rows) in enumerate(plan):
-        if n_rows == 0:
-            continue
-        rng = np.random.default_rng([args.seed, i, *stream_tag])
-        drift = drift_for_batch(batch_no, args.batches, args.drift)
-        calls = calls_for_window(world, rng, n_rows, w0, w1, next_verification)
-        next_verification = int(calls.verification.max()) + 1
-        df = calls_frame(world, calls, record_no[batch_no] + 1, drift)
-        con.execute("begin")
-        land_chunk(con, df, args.seed, drift["epoch"])
-        n_dirty = 0
-        if args.dirty_rate > 0:
-            dirt_rng = np.random.default_rng([args.seed, i, 99, *stream_tag])
-            n_dirty = dirt.inject(con, dirt_rng, args.dirty_rate, batch_ids[batch_no], drift)
-            planted += n_dirty
-        cols = batch_columns(drift)
-        # Raw holds contract columns under their contract names (a renamed `latency` is
-        # recorded in load_batch_columns) and the rest in extra_fields, masked like a file.
-        # One match a record decides whether its values need the per-column rules, as
-        # in the file loader: nearly every record has no personal data.
-        landed_cols = [
-            c for c in (ALIASES.get(name, name) for name, _ in cols)
-            if c not in (EXTRA_FIELD, DRIFT_FIELD)
-        ]  # fmt: skip
-        masked = [f'"{c}"' for c in landed_cols] + ["extra_fields"]
-        select = [
-            mask_column_sql(c, f'"{c}"', key, "record_has_pii") + f' as "{c}"'
-            for c in [*landed_cols, "extra_fields"]
-        ]
-        lineage = [
-            f"{sql_literal(batch_ids[batch_no])} as batch_id",
-            f"{sql_literal(source_names[batch_no])} as source_name",
-            "source_record_no",
-            f"timestamp {sql_literal(loaded_at.isoformat(sep=' '))} as loaded_at",
-        ]
-        # records are numbered on from the batch's last one, duplicates after the chunk's
-        record_no[batch_no] += landing.write_part(con, db_path(), batch_ids[batch_no], f"""
-            select {", ".join([*select, *lineage])}
-            from (select *, {row_has_pii_sql(masked)} as record_has_pii from chunk_landed)
-        """, i)  # fmt: skip
-        for frame in ("chunk_df", *dirt.FRAMES):
-            con.unregister(frame)
-        con.execute("commit")
+
+    def land(i: int, batch_no: int, df: pd.DataFrame, drift: dict, dirt_rng,
+             planned: dirt.Plan | None, records: int) -> int:  # fmt: skip
+        """Land one chunk on a connection of its own, in its own transaction; returns the
+        defects it planted. Runs on a landing thread while the next chunk is simulated."""
+        cur = con.cursor()
+        try:
+            cur.execute("begin")
+            land_chunk(cur, df, args.seed, drift["epoch"])
+            n_dirty = 0
+            if planned is not None:
+                n_dirty = dirt.inject(cur, dirt_rng, planned, batch_ids[batch_no], drift,
+                                      partial(chunk_text_sql, args.seed, drift["epoch"]))  # fmt: skip
+            query = landing_select(batch_columns(drift), key, batch_ids[batch_no],
+                                   source_names[batch_no], loaded_at)  # fmt: skip
+            written = landing.write_part(cur, db_path(), batch_ids[batch_no], query, i)
+            if written != records:
+                raise RuntimeError(f"chunk {i + 1} landed {written} records, not {records}")
+            cur.execute("commit")
+            return n_dirty
+        finally:
+            cur.close()
+
+    # The main thread simulates chunk i+1 (numpy) while landing threads write chunks i and
+    # i-1 (DuckDB writes one Parquet file on about one core): at most LANDING_THREADS + 1
+    # chunks are in memory at once.
+    pool = ThreadPoolExecutor(LANDING_THREADS, thread_name_prefix="landing")
+    in_flight: deque[tuple[Future, int, int, int]] = deque()
+
+    def finish_oldest() -> None:
+        nonlocal done, planted
+        future, i, batch_no, n_rows = in_flight.popleft()
+        planted += future.result()
         done += n_rows
         rate = done / max(time.perf_counter() - t0, 1e-9)
         if len(plan) > 1 or args.rows >= 1_000_000:
@@ -370,6 +406,29 @@ def generate(args: argparse.Namespace) -> dict:
                 file=sys.stderr,
                 flush=True,
             )
+
+    try:
+        for i, (batch_no, (w0, w1), n_rows) in enumerate(plan):
+            if n_rows == 0:
+                continue
+            rng = np.random.default_rng([args.seed, i, *stream_tag])
+            drift = drift_for_batch(batch_no, args.batches, args.drift)
+            calls = calls_for_window(world, rng, n_rows, w0, w1, next_verification)
+            next_verification = int(calls.verification.max()) + 1
+            df = calls_frame(world, calls, record_no[batch_no] + 1, drift)
+            dirt_rng = np.random.default_rng([args.seed, i, 99, *stream_tag])
+            planned = dirt.plan(dirt_rng, n_rows, args.dirty_rate, drift)
+            records = n_rows + (planned.duplicates if planned else 0)
+            # records are numbered on from the batch's last one, duplicates after the chunk's
+            record_no[batch_no] += records
+            while len(in_flight) >= LANDING_THREADS:
+                finish_oldest()
+            future = pool.submit(land, i, batch_no, df, drift, dirt_rng, planned, records)
+            in_flight.append((future, i, batch_no, n_rows))
+        while in_flight:
+            finish_oldest()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
     for b, batch_id in batch_ids.items():
         drift = drift_for_batch(b, args.batches, args.drift)

@@ -862,6 +862,21 @@ _NOT_PER_CALL = {
 }
 
 
+def _reason_probabilities(world: World, api, day, is_retry) -> np.ndarray:
+    """Each row's probability of each failure reason (rows x REASONS), before effects."""
+    cat = world.catalogue
+    class_rate = cat.class_rate[api] * world.day_factor[api, day][:, None]
+    class_rate[is_retry, 0] *= RETRY_CLIENT_INPUT_FACTOR
+    return class_rate[:, REASON_CLASS] * cat.reason_mix[api]
+
+
+def _cumulative(reason_p: np.ndarray) -> np.ndarray:
+    """Cumulative reason probabilities per row, scaled so no row fails more than 95%."""
+    total = reason_p.sum(axis=1)
+    scale = np.where(total > 0.95, 0.95 / np.maximum(total, 1e-12), 1.0)
+    return np.cumsum(reason_p * scale[:, None], axis=1)
+
+
 def simulate(world: World, rng, calls: Calls) -> Calls:
     """Draw latency and outcome for every call of a layer."""
     cat = world.catalogue
@@ -875,13 +890,10 @@ def simulate(world: World, rng, calls: Calls) -> Calls:
     if world.old_version_latency != 1.0:
         median = median * np.where(version_numbers(cat, calls) == 1, world.old_version_latency, 1.0)
 
-    day = (calls.called_at_ms - _epoch_ms(world.start)) // DAY_MS
-    day = np.clip(day, 0, world.day_factor.shape[1] - 1)
-    class_rate = cat.class_rate[a] * world.day_factor[a, day][:, None]
-    class_rate[calls.attempt_no > 1, 0] *= RETRY_CLIENT_INPUT_FACTOR
-    reason_p = class_rate[:, REASON_CLASS] * cat.reason_mix[a]
+    n_days = world.day_factor.shape[1]
+    day = np.clip((calls.called_at_ms - _epoch_ms(world.start)) // DAY_MS, 0, n_days - 1)
     rows_of_api = _rows_of_api(calls, len(cat.names))
-    client_input = np.flatnonzero(REASON_CLASS == 0)
+    changes_reason = []  # (effect, its rows) of the effects that change the reason mix
     for e in world.effects:
         if e.kind in _NOT_PER_CALL or (
             e.latency_multiplier is None and e.failure_rate_added is None
@@ -892,18 +904,37 @@ def simulate(world: World, rng, calls: Calls) -> Calls:
             continue
         if e.latency_multiplier is not None:
             median[idx] *= e.latency_multiplier
-        if e.client_input_multiplier is not None:
-            reason_p[np.ix_(idx, client_input)] *= e.client_input_multiplier
-        elif e.failure_rate_added is not None and e.error_reason is not None:
-            for reason, share in e.reason_mix or ((e.error_reason, 1.0),):
-                reason_p[idx, R[reason]] += e.failure_rate_added * share
+        if e.client_input_multiplier is not None or (
+            e.failure_rate_added is not None and e.error_reason is not None
+        ):
+            changes_reason.append((e, idx))
 
-    total = reason_p.sum(axis=1)
-    scale = np.where(total > 0.95, 0.95 / np.maximum(total, 1e-12), 1.0)
-    cum = np.cumsum(reason_p * scale[:, None], axis=1)
+    # A call's reason probabilities depend on its API, day and whether it is a retry, until
+    # an effect changes them: computed once per such key (the same arithmetic as per call,
+    # so the same numbers), then again per call only for the calls an effect touches.
+    key = (a * n_days + day) * 2 + (calls.attempt_no > 1)
+    keys, key_of = np.unique(key, return_inverse=True)
+    base = _reason_probabilities(world, keys // 2 // n_days, keys // 2 % n_days, keys % 2 == 1)
     u = rng.random(n)
-    reason = (u[:, None] >= cum).sum(axis=1)
-    reason = np.where(reason >= len(REASONS), -1, reason)
+    cum = _cumulative(base)
+    # u past the last cumulative probability is a success; a failure's reason is how many
+    # cumulative probabilities u passes
+    reason = np.full(n, -1, dtype=np.int64)
+    failed = np.flatnonzero(u < cum[key_of, -1])
+    reason[failed] = (u[failed, None] >= cum[key_of[failed]]).sum(axis=1)
+    if changes_reason:
+        touched = np.unique(np.concatenate([idx for _, idx in changes_reason]))
+        reason_p = base[key_of[touched]]
+        client_input = np.flatnonzero(REASON_CLASS == 0)
+        for e, idx in changes_reason:
+            pos = np.searchsorted(touched, idx)
+            if e.client_input_multiplier is not None:
+                reason_p[np.ix_(pos, client_input)] *= e.client_input_multiplier
+            else:
+                for name, share in e.reason_mix or ((e.error_reason, 1.0),):
+                    reason_p[pos, R[name]] += e.failure_rate_added * share
+        drawn = (u[touched, None] >= _cumulative(reason_p)).sum(axis=1)
+        reason[touched] = np.where(drawn >= len(REASONS), -1, drawn)
 
     timeout = cat.timeout_ms[a]
     latency = median * np.exp(cat.sigma[a] * rng.standard_normal(n))
