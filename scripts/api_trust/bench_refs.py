@@ -175,7 +175,7 @@ LANDING_SCAN = """
            count(distinct api_name || region)
     from {table}"""
 LANDINGS = ("duckdb, text table (the landing before)", "duckdb, 4 columns typed + side table",
-            "parquet, text (zstd: the landing now)")  # fmt: skip
+            "parquet, text (zstd: the file loaders' landing)")  # fmt: skip
 
 
 def _typed_select() -> tuple[str, str]:

@@ -222,7 +222,10 @@ def render(records: list[dict]) -> str:
         "", "### Landing options", "",
         "The records generate+land wrote (`raw.api_calls`, every value as delivered) "
         "written again, 1M-row chunk by chunk, in each candidate landing format; only the "
-        "writing is timed (`python -m api_trust.bench_refs landing`). Typed: timestamp, "
+        "writing is timed (`python -m api_trust.bench_refs landing`). The generator itself "
+        "lands typed Parquet with its planted values in side columns "
+        "(`scripts/api_trust/landing.py`), so its cost is the generate+land stage; the "
+        "file loaders land Parquet text. Typed: timestamp, "
         "latency_ms, status_code and attempt_no stored as types, and every value whose "
         "text does not come back from its type exactly (` 123`, `12ms`, a drifted batch's "
         "epoch timestamps) kept in a side table, so nothing is lost. Scan: one query that "

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 import numpy as np
 import pandas as pd
 
+from api_trust.landing import GENERATED_TEXT, planted_bit
 from api_trust.simulation import load_catalogue
 
 # kind -> (where it must end up, the reason code if quarantined; "{col}" is the column)
@@ -141,14 +142,14 @@ def plan(rng, n: int, rate: float, drift: dict) -> Plan | None:
 
 def inject(con, rng, planned: Plan, batch_id: str, drift: dict,
            text_of: Callable[[str], str]) -> int:  # fmt: skip
-    """Plant the defects `plan` drew (`planned`) (then drawing their values from the same `rng`) in the
-    records of the view `chunk` (the text, `text_of`, of the typed frame `chunk_df`,
-    numbered from its first source_record_no, contiguous); record them in
+    """Plant the defects `plan` drew (`planned`; their values are drawn from the same
+    `rng`) in the records of the registered frame `chunk_df` (numbered from its first
+    source_record_no, contiguous), whose delivered text `text_of` gives; record them in
     raw.planted_defects. Returns how many.
 
-    Nothing is rewritten: the view `chunk_landed` is `chunk` with the dirty values
-    swapped in by one left join and the duplicate deliveries appended, so the chunk is
-    written once, by the landing insert that reads the view. The frames it registers
+    Nothing is rewritten: the view `chunk_landed` is `chunk_df` with the planted values
+    beside it by one left join and the duplicate deliveries appended, so the chunk is
+    written once, by the landing that reads the view. The frames it registers
     (`picked_df`, `updates_df`, `dup_df`) live as long as the connection `con`.
     """
     first, last = con.execute(
@@ -214,19 +215,23 @@ def inject(con, rng, planned: Plan, batch_id: str, drift: dict,
         updates.append((rec, col, value))
         planted.append((rec, kind, row.request_id, col))
 
-    # has_planted_value: only values the dirt planted can hold personal data (the generator
-    # writes the rest from its vocabularies and numbers), so only those records are checked
-    landed = "select *, false as has_planted_value from chunk"
+    # chunk_landed: the chunk's records with their planted values beside them (a bit of
+    # planted_mask per column says which were planted, a planted null included)
+    nothing = ", ".join(f"cast(null as varchar) as planted__{c}" for c in GENERATED_TEXT)
+    landed = f"select *, 0 as planted_mask, {nothing} from chunk_df"
     if updates:
         wide, columns = _updates_frame(updates)
+        wide["planted_mask"] = sum(
+            np.where(wide[f"set__{c}"], planted_bit(c), 0) for c in columns
+        ).astype(np.int32)
         con.register("updates_df", wide)
-        replaced = ", ".join(
-            f'case when coalesce(u."set__{c}", false) then u."value__{c}" else c."{c}" end as "{c}"'
-            for c in columns
+        values = ", ".join(
+            (f'u."value__{c}"' if c in columns else "cast(null as varchar)") + f" as planted__{c}"
+            for c in GENERATED_TEXT
         )
         landed = f"""
-            select c.* replace ({replaced}), u.source_record_no is not null as has_planted_value
-            from chunk as c left join updates_df as u on c.source_record_no = u.source_record_no
+            select c.*, coalesce(u.planted_mask, 0) as planted_mask, {values}
+            from chunk_df as c left join updates_df as u on c.source_record_no = u.source_record_no
         """
     if duplicates:
         # a duplicate delivery is a picked record with no other defect: the same values
@@ -236,8 +241,8 @@ def inject(con, rng, planned: Plan, batch_id: str, drift: dict,
         con.register("dup_df", dup)
         landed += f"""
             union all
-            select c.* replace (d.new_no as source_record_no), false as has_planted_value
-            from ({_records(text_of, "dup_df")}) as c inner join dup_df as d using (source_record_no)
+            select c.* replace (d.new_no as source_record_no), 0 as planted_mask, {nothing}
+            from chunk_df as c inner join dup_df as d on c.source_record_no = d.source_record_no
         """
         planted += [(int(no), "duplicate_delivery", rid, "request_id")
                     for no, (_, rid) in zip(new_no, duplicates, strict=True)]  # fmt: skip

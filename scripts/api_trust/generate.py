@@ -19,18 +19,24 @@ import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta
-from functools import partial
 
 import numpy as np
 import pandas as pd
 
 from api_trust import dirt, landing
 from api_trust.contract import column_aliases, data_dir, db_path, log_columns
-from api_trust.landing import sql_literal
-from api_trust.pii import mask_column_sql, pii_key, row_has_pii_sql
+from api_trust.landing import (
+    GENERATED_COLUMNS,
+    GENERATED_TEXT,
+    GENERATED_VALUES,
+    quote_ident,
+    sql_literal,
+)
+from api_trust.pii import mask_column_sql, pii_key
 from api_trust.simulation import (
     CLIENT_TYPES,
     DOCUMENT_TYPES,
+    N_CLIENTS,
     REASON_STATUS,
     REASONS,
     REGIONS,
@@ -139,105 +145,95 @@ def drift_for_batch(batch_no: int, batches: int, drift: bool) -> dict:
     return {"rename_latency": True, "new_field": True, "drop_message": late, "epoch": late}
 
 
-def calls_frame(world: World, calls: Calls, first_record_no: int, drift: dict) -> pd.DataFrame:
+def _categories(codes: np.ndarray, names: list[str]) -> pd.Categorical:
+    """Text from codes (-1: null) as categories: it lands dictionary-encoded, at the cost
+    of a number."""
+    return pd.Categorical.from_codes(codes, categories=names)
+
+
+def _constant(text: str, n: int) -> pd.Categorical:
+    return _categories(np.zeros(n, dtype=np.int8), [text])
+
+
+def calls_frame(world: World, calls: Calls, first_record_no: int, drift: dict,
+                seed: int) -> pd.DataFrame:  # fmt: skip
+    """A chunk's records as the generator lands them: the values of landing.GENERATED_VALUES,
+    in order (landing.GENERATED_TEXT says what text each record delivers)."""
     cat = world.catalogue
+    n = len(calls.api)
     failed = calls.reason >= 0
-    return pd.DataFrame({
-        "source_record_no": np.arange(first_record_no, first_record_no + len(calls.api), dtype=np.int64),
-        "api_name": pd.Categorical.from_codes(calls.api, categories=list(cat.names)),
-        "version_no": version_numbers(cat, calls),
-        "region": pd.Categorical.from_codes(calls.region, categories=list(REGIONS)),
-        "client_type": pd.Categorical.from_codes(world.client_type_of[calls.client],
-                                                 categories=list(CLIENT_TYPES)),
-        "client_no": calls.client + 1,
-        "document_type": pd.Categorical.from_codes(calls.document, categories=list(DOCUMENT_TYPES)),
-        "extra_fields": extra_fields(calls, drift),
+    versions = version_numbers(cat, calls)
+    messages = [MESSAGES.get(r) for r in REASONS]
+    message_names = [m for m in messages if m is not None]
+    message_code = np.array([message_names.index(m) if m else -1 for m in messages] + [-1])
+    if drift["drop_message"]:
+        message_code[:] = -1
+    frame = pd.DataFrame({
+        "request_prefix": _constant(f"req_{seed}_", n),
+        "request_no": calls.verification * 4 + calls.attempt_no,
+        "timestamp_as_epoch": np.full(n, drift["epoch"]),
+        "called_at_ms": calls.called_at_ms,
+        "api_name": _categories(calls.api, list(cat.names)),
+        "api_version": _categories(versions, [f"v{k}" for k in range(versions.max() + 1)]),
+        "region": _categories(calls.region, list(REGIONS)),
+        "client_type": _categories(world.client_type_of[calls.client], list(CLIENT_TYPES)),
+        "client_id": _categories(calls.client, [f"C{k:04d}" for k in range(1, N_CLIENTS + 1)]),
+        "document_type": _categories(calls.document, list(DOCUMENT_TYPES)),
+        "verification_prefix": _constant(f"ver_{seed}_", n),
         "verification_no": calls.verification,
         "attempt_no": calls.attempt_no,
-        "is_failed": failed,
-        "status_code": np.where(failed, REASON_STATUS[np.maximum(calls.reason, 0)], 200),
-        "error_reason": pd.Categorical.from_codes(calls.reason, categories=list(REASONS)),
-        "called_at_ms": calls.called_at_ms,
+        "status": _categories(failed.astype(np.int8), ["success", "fail"]),
+        "status_code": np.where(failed, REASON_STATUS[np.maximum(calls.reason, 0)], 200)
+                      .astype(np.int32),
         "latency_ms": calls.latency_ms,
+        "error_reason": _categories(calls.reason, list(REASONS)),
+        "error_message": _categories(message_code[calls.reason], message_names),
+        "extra_fields": extra_fields(calls, drift),
+        "source_record_no": np.arange(first_record_no, first_record_no + n, dtype=np.int64),
     })  # fmt: skip
+    assert tuple(frame.columns) == tuple(c for c, _ in GENERATED_VALUES)
+    return frame
 
 
-def _message_case() -> str:
-    whens = " ".join(f"when '{k}' then '{v}'" for k, v in MESSAGES.items())
-    return f"case cast(error_reason as varchar) {whens} end"
+def chunk_text_sql(source: str = "chunk_df") -> str:
+    """The text a chunk's records deliver (landing.GENERATED_TEXT), with their numbers and
+    times, from `source` (the registered frame `chunk_df`, or a subquery over it)."""
+    text = ", ".join(f"{expr} as {quote_ident(c)}" for c, expr in GENERATED_TEXT.items())
+    return f"select {text}, source_record_no, called_at_ms from {source}"
 
 
-def chunk_text_sql(seed: int, epoch: bool, source: str = "chunk_df") -> str:
-    """The records of a chunk as delivered text under canonical column names, from
-    `source` (the registered typed frame `chunk_df`, or a subquery over it)."""
-    ts = "cast(called_at_ms as varchar)" if epoch else "cast(epoch_ms(called_at_ms) as varchar)"
-    return f"""
-        select
-            printf('req_{seed}_%010d', verification_no * 4 + attempt_no) as request_id,
-            {ts} as "timestamp",
-            cast(api_name as varchar) as api_name,
-            'v' || version_no as api_version,
-            cast(region as varchar) as region,
-            cast(client_type as varchar) as client_type,
-            printf('C%04d', client_no) as client_id,
-            cast(document_type as varchar) as document_type,
-            printf('ver_{seed}_%010d', verification_no) as verification_id,
-            cast(attempt_no as varchar) as attempt_no,
-            case when is_failed then 'fail' else 'success' end as status,
-            cast(status_code as varchar) as status_code,
-            cast(latency_ms as varchar) as latency_ms,
-            cast(error_reason as varchar) as error_reason,
-            {_message_case()} as error_message,
-            cast(extra_fields as varchar) as extra_fields,
-            source_record_no,
-            called_at_ms
-        from {source}
-    """
-
-
-def land_chunk(con, df: pd.DataFrame, seed: int, epoch: bool) -> None:
-    """One chunk as text rows: the temp view `chunk` over the registered frame `chunk_df`
-    (kept registered until the chunk has landed), and the view `chunk_landed`, which the
-    dirt may replace, of what lands."""
+def land_chunk(con, df: pd.DataFrame) -> None:
+    """One chunk to land: the registered frame `chunk_df` and the view `chunk_landed`, which
+    the dirt may replace, of what lands (its values, then the planted ones: none here)."""
     con.register("chunk_df", df)
-    con.execute(f"create or replace temp view chunk as {chunk_text_sql(seed, epoch)}")
+    planted = ", ".join(f"cast(null as varchar) as planted__{c}" for c in GENERATED_TEXT)
     con.execute(
-        "create or replace temp view chunk_landed as select *, false as has_planted_value from chunk"
+        "create or replace temp view chunk_landed as "
+        f"select *, 0 as planted_mask, {planted} from chunk_df"
     )
 
 
-def landing_select(cols: list[tuple[str, str]], key: str, batch_id: str, source_name: str,
-                   loaded_at: datetime) -> str:  # fmt: skip
-    """What a chunk lands: the view `chunk_landed` as raw.api_calls' columns, masked.
+def landing_select(key: str, batch_id: str, source_name: str, loaded_at: datetime) -> str:
+    """What a chunk lands: the view `chunk_landed` as landing.GENERATED_COLUMNS.
 
-    Raw holds contract columns under their contract names (a renamed `latency` is
-    recorded in load_batch_columns) and the rest in extra_fields, masked like a file.
-    One match a record decides whether its values need the per-column rules, as in the
-    file loader: nearly every record has no personal data. Only a record holding a value
-    the dirt planted can (the no_pii_in_text test on the source checks every landed value
-    at each build).
+    Personal data can only be in a value the dirt planted (the generator writes the rest
+    from its vocabularies and numbers; the no_pii_in_text test on the source checks every
+    landed value at each build): planted values are masked as a file's values are.
     """
-    landed_cols = [
-        c for c in (ALIASES.get(name, name) for name, _ in cols)
-        if c not in (EXTRA_FIELD, DRIFT_FIELD)
-    ]  # fmt: skip
-    masked = [f'"{c}"' for c in landed_cols] + ["extra_fields"]
-    select = [
-        mask_column_sql(c, f'"{c}"', key, "record_has_pii") + f' as "{c}"'
-        for c in [*landed_cols, "extra_fields"]
-    ]
-    lineage = [
-        f"{sql_literal(batch_id)} as batch_id",
-        f"{sql_literal(source_name)} as source_name",
-        "source_record_no",
-        f"timestamp {sql_literal(loaded_at.isoformat(sep=' '))} as loaded_at",
-    ]
-    return f"""
-        select {", ".join([*select, *lineage])}
-        from (select *, case when has_planted_value then {row_has_pii_sql(masked)}
-                             else false end as record_has_pii
-              from chunk_landed)
-    """
+    lineage = {
+        "batch_id": sql_literal(batch_id),
+        "source_name": sql_literal(source_name),
+        "loaded_at": f"timestamp {sql_literal(loaded_at.isoformat(sep=' '))}",
+    }
+    select = []
+    for c, t in GENERATED_COLUMNS:
+        if c.startswith("planted__"):
+            expr = mask_column_sql(c.removeprefix("planted__"), quote_ident(c), key)
+        else:
+            expr = lineage.get(c, quote_ident(c))
+        select.append(f"cast({expr} as {t}) as {quote_ident(c)}" if c in lineage else
+                      f"{expr} as {quote_ident(c)}")  # fmt: skip
+    return f"select {', '.join(select)} from chunk_landed"
 
 
 def wipe_generated(con) -> None:
@@ -372,14 +368,13 @@ def generate(args: argparse.Namespace) -> dict:
         cur = con.cursor()
         try:
             cur.execute("begin")
-            land_chunk(cur, df, args.seed, drift["epoch"])
+            land_chunk(cur, df)
             n_dirty = 0
             if planned is not None:
                 n_dirty = dirt.inject(cur, dirt_rng, planned, batch_ids[batch_no], drift,
-                                      partial(chunk_text_sql, args.seed, drift["epoch"]))  # fmt: skip
-            query = landing_select(batch_columns(drift), key, batch_ids[batch_no],
-                                   source_names[batch_no], loaded_at)  # fmt: skip
-            written = landing.write_part(cur, db_path(), batch_ids[batch_no], query, i)
+                                      chunk_text_sql)  # fmt: skip
+            query = landing_select(key, batch_ids[batch_no], source_names[batch_no], loaded_at)
+            written = landing.write_generated_part(cur, db_path(), batch_ids[batch_no], query, i)
             if written != records:
                 raise RuntimeError(f"chunk {i + 1} landed {written} records, not {records}")
             cur.execute("commit")
@@ -415,7 +410,7 @@ def generate(args: argparse.Namespace) -> dict:
             drift = drift_for_batch(batch_no, args.batches, args.drift)
             calls = calls_for_window(world, rng, n_rows, w0, w1, next_verification)
             next_verification = int(calls.verification.max()) + 1
-            df = calls_frame(world, calls, record_no[batch_no] + 1, drift)
+            df = calls_frame(world, calls, record_no[batch_no] + 1, drift, args.seed)
             dirt_rng = np.random.default_rng([args.seed, i, 99, *stream_tag])
             planned = dirt.plan(dirt_rng, n_rows, args.dirty_rate, drift)
             records = n_rows + (planned.duplicates if planned else 0)

@@ -12,7 +12,7 @@ import shutil
 import sys
 
 import duckdb
-from api_trust.landing import SCHEMA_FOLDER, landing_dir
+from api_trust.landing import GENERATED_TEXT, SCHEMA_FOLDER, landing_dir, quote_ident
 from conftest import generate, query, run
 
 ROWS = ["--rows", "3000", "--seed", "5", "--dirty-rate", "0.05", "--batches", "2", "--drift"]
@@ -42,6 +42,38 @@ def test_each_batch_lands_as_files_read_through_the_view(tmp_path) -> None:
     assert kind == "VIEW"
     assert folders == sorted([SCHEMA_FOLDER, *(b for b, _ in batches)])
     assert per_batch == batches and sum(n for _, n in batches) > 3000  # dirt adds duplicates
+
+
+def test_generated_records_land_typed_and_show_exactly_their_planted_values(tmp_path) -> None:
+    """The generator lands typed files with its planted values beside them: through the
+    view, a record differs from the text its typed values deliver exactly in the column
+    the dirt planted (a null, an empty or a blank value included), and nowhere else."""
+    db = tmp_path / "warehouse.duckdb"
+    generate(db, tmp_path, *ROWS)
+    parts = list((landing_dir(db) / "api_calls").glob("gen_*/*.parquet"))
+    assert parts and all(p.name.startswith("gen-") for p in parts)
+    files = ", ".join(f"'{p}'" for p in parts)
+    delivered = ", ".join(
+        f"{expr} as {quote_ident('gen__' + c)}" for c, expr in GENERATED_TEXT.items()
+    )
+    generated = f"select batch_id, source_record_no, {delivered} from read_parquet([{files}])"
+    differs = " union all ".join(
+        f"select r.batch_id, r.source_record_no, '{c}' from raw.api_calls as r "
+        f"inner join ({generated}) as g "
+        "on r.batch_id = g.batch_id and r.source_record_no = g.source_record_no "
+        f"where r.{quote_ident(c)} is distinct from g.{quote_ident('gen__' + c)}"
+        for c in GENERATED_TEXT
+    )
+    with query(db) as con:
+        changed = set(con.execute(differs).fetchall())
+        planted = set(con.execute(
+            "select batch_id, source_record_no, column_name from raw.planted_defects "
+            "where kind != 'duplicate_delivery'"
+        ).fetchall())  # fmt: skip
+        blanks = con.execute(
+            "select count(*) from raw.planted_defects where kind = 'missing_required'"
+        ).fetchone()[0]
+    assert blanks > 0 and len(planted) > 50 and changed == planted
 
 
 def test_records_in_a_table_from_before_move_to_files_unchanged(tmp_path) -> None:
@@ -75,7 +107,7 @@ def test_a_folder_without_a_batch_row_goes_at_the_next_landing(tmp_path) -> None
     # what a landing killed before its commit leaves: files of a batch never recorded
     orphan = landing_dir(db) / "api_calls" / "file_000000000000"
     orphan.mkdir()
-    for part in (landing_dir(db) / "api_calls").glob("gen_*/part-*.parquet"):
+    for part in (landing_dir(db) / "api_calls").glob("gen_*/*.parquet"):
         shutil.copy(part, orphan / part.name)
         break
     assert len(_rows(db)) > len(before)
