@@ -912,8 +912,8 @@ def simulate(world: World, rng, calls: Calls) -> Calls:
     # A call's reason probabilities depend on its API, day and whether it is a retry, until
     # an effect changes them: computed once per such key (the same arithmetic as per call,
     # so the same numbers), then again per call only for the calls an effect touches.
-    key = (a * n_days + day) * 2 + (calls.attempt_no > 1)
-    keys, key_of = np.unique(key, return_inverse=True)
+    key_of = (a * n_days + day) * 2 + (calls.attempt_no > 1)
+    keys = np.arange(len(cat.names) * n_days * 2)
     base = _reason_probabilities(world, keys // 2 // n_days, keys // 2 % n_days, keys % 2 == 1)
     u = rng.random(n)
     cum = _cumulative(base)
