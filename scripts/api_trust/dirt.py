@@ -73,37 +73,43 @@ def _typo(name: str, rng, known: set[str]) -> str:
     return name + "_X"
 
 
-def _pan(rng) -> str:
-    return (
-        "".join(rng.choice(_LETTERS, 5))
-        + f"{int(rng.integers(0, 10000)):04d}"
-        + str(rng.choice(_LETTERS))
-    )
+def _pick(options, u: float):
+    """The option a uniform draw u in [0, 1) falls on."""
+    return options[int(u * len(options))]
 
 
-def _aadhaar(rng) -> str:
-    digits = str(int(rng.integers(2, 10))) + "".join(str(d) for d in rng.integers(0, 10, 11))
-    return digits if rng.random() < 0.5 else f"{digits[:4]} {digits[4:8]} {digits[8:]}"
+def _pan(letters: np.ndarray, digits: np.ndarray) -> str:
+    """A PAN-shaped secret from drawn letter (6) and digit (4) codes."""
+    return "".join(_LETTERS[letters[:5]]) + "".join(map(str, digits[:4])) + _LETTERS[letters[5]]
 
 
-def _future(called_at_ms: int, epoch: bool, rng) -> str:
-    ms = called_at_ms + int(rng.integers(3, 8)) * 365 * 86_400_000
+def _aadhaar(digits: np.ndarray, u: float) -> str:
+    """An Aadhaar-shaped secret (12 digits, the first 2-9) from drawn digit codes, spaced
+    in fours half of the time."""
+    text = str(2 + digits[0] % 8) + "".join(map(str, digits[1:12]))
+    return text if u < 0.5 else f"{text[:4]} {text[4:8]} {text[8:]}"
+
+
+def _future(called_at_ms: int, epoch: bool, years: int) -> str:
+    ms = called_at_ms + years * 365 * 86_400_000
     if epoch:
         return str(ms)
     return (datetime(1970, 1, 1) + timedelta(milliseconds=ms)).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _updates_frame(updates: list[tuple[int, str, str | None]]) -> tuple[pd.DataFrame, list[str]]:
-    """The dirty values wide, one row a dirty record: a `set__` flag and a `value__` per
-    column (a None value is a planted null, so the flag says the column was set)."""
-    long = pd.DataFrame(updates, columns=["source_record_no", "column_name", "value"])
-    columns = sorted(long["column_name"].unique())
-    wide = pd.DataFrame({"source_record_no": long["source_record_no"].unique()})
+    """The planted values wide, one row a dirty record (each has one): its planted_mask bit
+    and a `value__` per column (a None value is a planted null: the bit says it was set)."""
+    records = np.array([rec for rec, _, _ in updates], dtype=np.int64)
+    cols = [col for _, col, _ in updates]
+    columns = sorted(set(cols))
+    wide = {"source_record_no": records,
+            "planted_mask": np.array([planted_bit(c) for c in cols], dtype=np.int32)}  # fmt: skip
     for col in columns:
-        part = long[long["column_name"] == col].set_index("source_record_no")["value"]
-        wide[f"set__{col}"] = wide["source_record_no"].isin(part.index)
-        wide[f"value__{col}"] = wide["source_record_no"].map(part).astype(object)
-    return wide.astype({f"value__{c}": "string" for c in columns}), columns
+        wide[f"value__{col}"] = pd.array(
+            [value if c == col else None for _, c, value in updates], dtype="string"
+        )
+    return pd.DataFrame(wide), columns
 
 
 def _records(text_of: Callable[[str], str], frame: str) -> str:
@@ -163,52 +169,60 @@ def inject(con, rng, planned: Plan, batch_id: str, drift: dict,
     updates: list[tuple[int, str, str | None]] = []
     planted: list[tuple[int, str, str, str | None]] = []
     duplicates: list[tuple[int, str]] = []
-    for row, kind in zip(rows.itertuples(index=False), kind_of, strict=True):
+    # every draw up front, a row of each per dirty record (a call to the generator per
+    # value cost more than the rest of the dirt together)
+    k = len(rows)
+    u = rng.random((k, 2))
+    letters, digits = rng.integers(0, 26, (k, 6)), rng.integers(0, 10, (k, 12))
+    small = rng.integers(1, 500, k)
+    years = rng.integers(3, 8, k)
+    for j, (row, kind) in enumerate(zip(rows.itertuples(index=False), kind_of, strict=True)):
         rec = int(row.source_record_no)
         col: str | None = None
         value: str | None = None
+        u0, u1 = u[j]
         if kind == "missing_required":
-            col = str(rng.choice(REQUIRED_FOR_NULLS))
-            value = [None, "", "   "][int(rng.integers(3))]
+            col = _pick(REQUIRED_FOR_NULLS, u0)
+            value = _pick([None, "", "   "], u1)
         elif kind == "case_variant":
-            col = str(rng.choice(["region", "document_type", "client_type", "status", "api_name",
-                                  "api_version"]))  # fmt: skip
+            col = _pick(["region", "document_type", "client_type", "status", "api_name",
+                         "api_version"], u0)  # fmt: skip
             current = getattr(row, col)
             if col == "api_name":
-                value = [current.lower(), f" {current.title().replace('_', '-')}", f"{current} "][
-                    int(rng.integers(3))
-                ]
+                value = _pick(
+                    [current.lower(), f" {current.title().replace('_', '-')}", f"{current} "], u1
+                )
             elif col == "api_version":
-                value = [current.upper(), f" {current}"][int(rng.integers(2))]
+                value = _pick([current.upper(), f" {current}"], u1)
             else:
-                value = str(rng.choice(_VARIANTS[col][current]))
+                value = _pick(_VARIANTS[col][current], u1)
         elif kind == "unknown_value":
-            col = str(rng.choice(list(_UNKNOWN)))
-            value = str(rng.choice(_UNKNOWN[col]))
+            col = _pick(list(_UNKNOWN), u0)
+            value = _pick(_UNKNOWN[col], u1)
         elif kind == "api_typo":
             col, value = "api_name", _typo(row.api_name, rng, known)
         elif kind.startswith("latency_"):
             col = "latency_ms"
             value = {
-                "latency_non_numeric": f"{row.latency_ms}ms" if rng.random() < 0.7 else "n/a",
-                "latency_negative": f"-{int(rng.integers(1, 500))}",
+                "latency_non_numeric": f"{row.latency_ms}ms" if u0 < 0.7 else "n/a",
+                "latency_negative": f"-{small[j]}",
                 "latency_zero": "0",
-                "latency_absurd": str(rng.choice(["9e9", "86400000", "123456789"])),
+                "latency_absurd": _pick(["9e9", "86400000", "123456789"], u0),
             }[kind]
         elif kind == "status_code_mismatch":
             col, value = "status_code", ("500" if row.status == "success" else "200")
         elif kind == "timestamp_unparseable":
             col = "timestamp"
-            value = str(rng.choice(["not-a-timestamp", "2026-13-45 25:61:00", "31/10/2026 10:00:00",
-                                    "yesterday"]))  # fmt: skip
+            value = _pick(["not-a-timestamp", "2026-13-45 25:61:00", "31/10/2026 10:00:00",
+                           "yesterday"], u0)  # fmt: skip
         elif kind == "timestamp_future":
-            col, value = "timestamp", _future(int(row.called_at_ms), drift["epoch"], rng)
+            col, value = "timestamp", _future(int(row.called_at_ms), drift["epoch"], int(years[j]))
         elif kind == "duplicate_delivery":
             duplicates.append((rec, row.request_id))
             continue
         elif kind in ("pii_pan", "pii_aadhaar"):
             col = "error_message"
-            secret = _pan(rng) if kind == "pii_pan" else _aadhaar(rng)
+            secret = _pan(letters[j], digits[j]) if kind == "pii_pan" else _aadhaar(digits[j], u0)
             label = "PAN" if kind == "pii_pan" else "Aadhaar"
             base = row.error_message if isinstance(row.error_message, str) else "Verification note"
             value = f"{base} (customer {label} {secret})"
@@ -221,9 +235,6 @@ def inject(con, rng, planned: Plan, batch_id: str, drift: dict,
     landed = f"select *, 0 as planted_mask, {nothing} from chunk_df"
     if updates:
         wide, columns = _updates_frame(updates)
-        wide["planted_mask"] = sum(
-            np.where(wide[f"set__{c}"], planted_bit(c), 0) for c in columns
-        ).astype(np.int32)
         con.register("updates_df", wide)
         values = ", ".join(
             (f'u."value__{c}"' if c in columns else "cast(null as varchar)") + f" as planted__{c}"
