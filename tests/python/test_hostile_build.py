@@ -309,12 +309,19 @@ def test_every_hostile_record_lands_once_and_reconciles(hostile_demo: Warehouse)
 
 def test_zone_does_not_leak_to_later_rows(hostile_demo: Warehouse) -> None:
     """Issue 2: on main the 20 ISO rows after the Kolkata row were shifted by -330 minutes."""
-    shifted = hostile_demo.rows("""
-        select call_id, timestamp_raw, called_at from intermediate.int_api_calls_validated
-        where call_id like 'zl\\_0%' escape '\\'
-            and (route <> 'fact' or called_at <> cast(timestamp_raw as timestamp))
+    # each row's delivered timestamp beside where it was placed
+    rows = hostile_demo.rows("""
+        select v.call_id, r."timestamp", v.route, v.called_at
+        from intermediate.int_api_calls_validated as v
+        inner join raw.api_calls as r
+            on v.batch_id = r.batch_id and v.source_record_no = r.source_record_no
+        where v.call_id like 'zl\\_0%' escape '\\'
     """)  # fmt: skip
-    assert not shifted, f"{len(shifted)} rows moved, e.g. {shifted[:3]}"
+    shifted = [
+        row for row in rows
+        if row[2] != "fact" or row[3] != datetime.fromisoformat(row[1].strip())
+    ]  # fmt: skip
+    assert len(rows) >= 2600 and not shifted, f"{len(shifted)} rows moved, e.g. {shifted[:3]}"
     assert (
         hostile_demo.scalar("select count(*) from fct_api_calls where request_id like 'zl_0%'")
         == 2600

@@ -24,8 +24,14 @@
 
 with
 
-validated_calls as (
-    select * from {{ ref('int_api_calls_validated') }}
+validated_calls as {{ api_trust.inline_cte() }} (
+    -- read once per extra dimension: kept inline and narrow, since DuckDB stores a CTE
+    -- read twice, whole (at 100M rows every column of the facts: out of memory)
+    select
+        call_id,
+        batch_id,
+        extra_fields
+    from {{ ref('int_api_calls_validated') }}
     where
         route = 'fact'
         -- incremental by day: the days whose facts changed
