@@ -128,23 +128,3 @@
 {% macro spark__inline_cte() -%}
 {%- endmacro %}
 
-{# Aggregate: the named columns of the row that comes first by the order columns, as one
-   struct (read its fields as `alias.column`). One pass of a GROUP BY instead of a
-   row_number() window and a join back. #}
-{% macro first_row_by(columns, order_columns) -%}
-    {{ return(adapter.dispatch('first_row_by', 'api_trust')(columns, order_columns)) }}
-{%- endmacro %}
-
-{% macro default__first_row_by(columns, order_columns) -%}
-    min_by(
-        struct_pack({% for c in columns %}{{ c }} := {{ c }}{{ ", " if not loop.last }}{% endfor %}),
-        struct_pack({% for c in order_columns %}{{ c }} := {{ c }}{{ ", " if not loop.last }}{% endfor %})
-    )
-{%- endmacro %}
-
-{% macro spark__first_row_by(columns, order_columns) -%}
-    min_by(
-        named_struct({% for c in columns %}'{{ c }}', {{ c }}{{ ", " if not loop.last }}{% endfor %}),
-        named_struct({% for c in order_columns %}'{{ c }}', {{ c }}{{ ", " if not loop.last }}{% endfor %})
-    )
-{%- endmacro %}

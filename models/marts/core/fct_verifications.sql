@@ -55,7 +55,8 @@ api_calls as (
     where is_api_traffic is not false
 ),
 
-calls as (
+calls as {{ api_trust.inline_cte() }} (
+    -- read twice (first attempts, roll-up): inline, not stored whole
     select * from api_calls
     {%- if is_incremental() %}
         -- every call of the verifications to rebuild, whatever its day
@@ -63,14 +64,37 @@ calls as (
     {%- endif %}
 ),
 
-rolled_up as (
+first_attempts as (
+    -- each verification's first attempt: earliest call, then lowest attempt number, then id.
+    -- A window, not min_by over a struct in the roll-up: an aggregate state holding text
+    -- cannot spill, and at 100M rows (94M verifications) it ran out of memory; a
+    -- window's sort spills
     select
         verification_id,
-        -- the first attempt's columns: earliest call, then lowest attempt number, then id
-        {{ api_trust.first_row_by(
-            ['client_id', 'api_name', 'api_family', 'owner_team', 'region', 'document_type',
-             'client_type', 'failure_class', 'is_success'],
-            ['called_at', 'attempt_no', 'request_id']) }} as first_attempt,
+        client_id,
+        api_name,
+        api_family,
+        owner_team,
+        region,
+        document_type,
+        client_type,
+        failure_class,
+        is_success
+    from (
+        select
+            *,
+            row_number() over (
+                partition by verification_id order by called_at, attempt_no, request_id
+            ) as call_order
+        from calls
+    ) as ordered
+    where call_order = 1
+),
+
+rolled_up as (
+    -- numbers only: fixed-size aggregate states, which spill
+    select
+        verification_id,
         count(*) as attempts,
         sum(case when is_success then 1 else 0 end) as successful_attempts,
         max(case when is_success then 1 else 0 end) = 1 as eventually_passed,
@@ -92,16 +116,16 @@ final as (
     select
         -- ids
         rolled_up.verification_id,
-        rolled_up.first_attempt.client_id,
+        first_attempts.client_id,
 
         -- strings
-        rolled_up.first_attempt.api_name,
-        rolled_up.first_attempt.api_family,
-        rolled_up.first_attempt.owner_team,
-        rolled_up.first_attempt.region,
-        rolled_up.first_attempt.document_type,
-        rolled_up.first_attempt.client_type,
-        rolled_up.first_attempt.failure_class as first_failure_class,
+        first_attempts.api_name,
+        first_attempts.api_family,
+        first_attempts.owner_team,
+        first_attempts.region,
+        first_attempts.document_type,
+        first_attempts.client_type,
+        first_attempts.failure_class as first_failure_class,
 
         -- numbers
         cast(rolled_up.attempts as integer) as attempts,
@@ -112,13 +136,15 @@ final as (
         ) / 1000.0 as seconds_to_verify,
 
         -- booleans
-        rolled_up.first_attempt.is_success as first_attempt_passed,
+        first_attempts.is_success as first_attempt_passed,
         rolled_up.eventually_passed,
 
         -- timestamps
         rolled_up.first_called_at,
         rolled_up.last_called_at
     from rolled_up
+    inner join first_attempts
+        on rolled_up.verification_id = first_attempts.verification_id
 )
 
 select * from final
