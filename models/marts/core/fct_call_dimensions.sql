@@ -26,7 +26,7 @@ with
 
 validated_calls as {{ api_trust.inline_cte() }} (
     -- read once per extra dimension: kept inline and narrow, since DuckDB stores a CTE
-    -- read twice, whole (at 100M rows every column of the facts: out of memory)
+    -- that is read twice, whole
     select
         call_id,
         batch_id,
