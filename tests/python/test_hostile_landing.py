@@ -104,7 +104,9 @@ def pii_hits(db: Path, schemas: tuple[str, ...]) -> list[tuple[str, str, str, in
             select table_schema, table_name, column_name from information_schema.columns
             where table_schema in ({", ".join("?" for _ in schemas)})
               and (data_type = 'VARCHAR' or data_type like 'MAP%')
-              and column_name != 'content_hash'  -- a sha256 digest, not text from a log
+              -- digests, not text from a log: a sha256, and the day fingerprints (an md5 of
+              -- a model's code and sums of hashes, whose digit runs can read as a phone number)
+              and column_name not in ('content_hash', 'day_fingerprint')
             """,
             list(schemas),
         ).fetchall()
