@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 import numpy as np
 import pandas as pd
 
-from api_trust.landing import GENERATED_TEXT, planted_bit
+from api_trust.landing import GENERATED_TEXT, planted_bit, unplanted_sql
 from api_trust.simulation import load_catalogue
 
 # kind -> (where it must end up, the reason code if quarantined; "{col}" is the column)
@@ -231,8 +231,7 @@ def inject(con, rng, planned: Plan, batch_id: str, drift: dict,
 
     # chunk_landed: the chunk's records with their planted values beside them (a bit of
     # planted_mask per column says which were planted, a planted null included)
-    nothing = ", ".join(f"cast(null as varchar) as planted__{c}" for c in GENERATED_TEXT)
-    landed = f"select *, 0 as planted_mask, {nothing} from chunk_df"
+    landed = f"select *, {unplanted_sql()} from chunk_df"
     if updates:
         wide, columns = _updates_frame(updates)
         con.register("updates_df", wide)
@@ -252,7 +251,7 @@ def inject(con, rng, planned: Plan, batch_id: str, drift: dict,
         con.register("dup_df", dup)
         landed += f"""
             union all
-            select c.* replace (d.new_no as source_record_no), 0 as planted_mask, {nothing}
+            select c.* replace (d.new_no as source_record_no), {unplanted_sql()}
             from chunk_df as c inner join dup_df as d on c.source_record_no = d.source_record_no
         """
         planted += [(int(no), "duplicate_delivery", rid, "request_id")

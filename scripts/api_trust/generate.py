@@ -31,6 +31,7 @@ from api_trust.landing import (
     GENERATED_VALUES,
     quote_ident,
     sql_literal,
+    unplanted_sql,
 )
 from api_trust.pii import mask_column_sql, pii_key
 from api_trust.simulation import (
@@ -206,10 +207,8 @@ def land_chunk(con, df: pd.DataFrame) -> None:
     """One chunk to land: the registered frame `chunk_df` and the view `chunk_landed`, which
     the dirt may replace, of what lands (its values, then the planted ones: none here)."""
     con.register("chunk_df", df)
-    planted = ", ".join(f"cast(null as varchar) as planted__{c}" for c in GENERATED_TEXT)
     con.execute(
-        "create or replace temp view chunk_landed as "
-        f"select *, 0 as planted_mask, {planted} from chunk_df"
+        f"create or replace temp view chunk_landed as select *, {unplanted_sql()} from chunk_df"
     )
 
 

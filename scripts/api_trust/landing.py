@@ -92,6 +92,12 @@ def planted_bit(column: str) -> int:
     return 1 << list(GENERATED_TEXT).index(column)
 
 
+def unplanted_sql() -> str:
+    """The planted columns of a generated record with nothing planted (select-list items)."""
+    nulls = ", ".join(f"cast(null as varchar) as planted__{c}" for c in GENERATED_TEXT)
+    return f"0 as planted_mask, {nulls}"
+
+
 def generated_text_sql(column: str) -> str:
     """A raw column's text in a generated file: the planted value where one was planted
     (a planted null included), else the text the generator delivers."""
@@ -274,5 +280,5 @@ def ensure_view(con: duckdb.DuckDBPyConnection, db: Path) -> None:
 
 __all__ = ["GENERATED_COLUMNS", "GENERATED_TEXT", "GENERATED_VALUES", "batch_dir", "drop_all",
            "drop_batch", "ensure_view", "generated_text_sql", "landing_dir", "planted_bit",
-           "quote_ident", "raw_columns", "sql_literal", "sql_row", "sql_value", "write_generated_part",
-           "write_part"]  # fmt: skip
+           "quote_ident", "raw_columns", "sql_literal", "sql_row", "sql_value", "unplanted_sql",
+           "write_generated_part", "write_part"]  # fmt: skip

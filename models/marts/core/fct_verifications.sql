@@ -25,6 +25,10 @@
     ],
 ) }}
 
+{#- what a verification takes from its first attempt, beside whether it passed #}
+{%- set first_attempt_columns = ['client_id', 'api_name', 'api_family', 'owner_team', 'region',
+    'document_type', 'client_type', 'failure_class'] %}
+
 -- depends_on: {{ ref('int_call_days_fingerprinted') }}, {{ ref('int_incremental_days_built') }}, {{ ref('dim_apis') }}
 
 with
@@ -57,8 +61,7 @@ api_calls as (
 
 calls as {{ api_trust.inline_cte() }} (
     -- read twice (first attempts, roll-up): inline, not stored whole, and only the columns
-    -- used, which the first attempts' window carries through its sort (with every column
-    -- of the facts, 100M rows spilled 42 GB)
+    -- used, which the first attempts' window carries through its sort
     select
         verification_id,
         request_id,
@@ -66,14 +69,7 @@ calls as {{ api_trust.inline_cte() }} (
         attempt_no,
         latency_ms,
         is_success,
-        client_id,
-        api_name,
-        api_family,
-        owner_team,
-        region,
-        document_type,
-        client_type,
-        failure_class
+        {{ first_attempt_columns | join(',\n        ') }}
     from api_calls
     {%- if is_incremental() %}
         -- every call of the verifications to rebuild, whatever its day
@@ -88,15 +84,8 @@ first_attempts as (
     -- window's sort spills
     select
         verification_id,
-        client_id,
-        api_name,
-        api_family,
-        owner_team,
-        region,
-        document_type,
-        client_type,
-        failure_class,
-        is_success
+        is_success,
+        {{ first_attempt_columns | join(',\n        ') }}
     from (
         select
             *,
