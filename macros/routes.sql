@@ -51,6 +51,12 @@
     json_extract_string({{ expr }}, '$."{{ key }}"')
 {%- endmacro %}
 
+{# An extra dimension's value on a call: the delivered field, trimmed, empty as null. The one
+   definition, read by fct_call_dimensions (long form) and the root-cause leaves (inline). #}
+{% macro extra_dimension_value(fields_expr, dimension) -%}
+    nullif(trim({{ api_trust.json_field(fields_expr, dimension) }}), '')
+{%- endmacro %}
+
 {% macro spark__json_field(expr, key) -%}
     get_json_object({{ expr }}, '$.{{ key }}')
 {%- endmacro %}

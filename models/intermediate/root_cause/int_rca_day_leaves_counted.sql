@@ -23,7 +23,6 @@
 -- depends_on: {{ ref('int_call_days_fingerprinted') }}, {{ ref('int_incremental_days_built') }}
 
 {%- set dims = api_trust.rca_dimensions() -%}
-{%- set extras = api_trust.rca_extra_dimensions() -%}
 {%- set keys = api_trust.rca_leaf_keys('calls') %}
 
 with
@@ -35,11 +34,6 @@ calls as (
         is_api_traffic is not false
         -- incremental by day: the days whose facts changed
         and {{ api_trust.in_stale_days('cast(called_at as date)') }}
-),
-
-call_dimensions as (
-    -- extra delivered fields of the calls of the days rebuilt, one column each
-    {{ api_trust.rca_extra_dimensions_pivoted('calls') }}
 ),
 
 leaves as (
@@ -60,10 +54,6 @@ leaves as (
         min(calls.called_at) as first_called_at,
         max(calls.called_at) as last_called_at
     from calls
-    {%- if extras %}
-        left join call_dimensions
-            on calls.request_id = call_dimensions.request_id
-    {%- endif %}
     group by
         cast(calls.called_at as date),
         {%- for key in keys %}

@@ -11,7 +11,7 @@
     window's calls show no such effect; otherwise it stays API-wide.
 #}
 {%- set dims = api_trust.rca_dimensions() -%}
-{%- set extras = api_trust.rca_extra_dimensions() -%}
+{%- set keys = api_trust.rca_leaf_keys('calls') -%}
 {%- set local_dims = dims | reject('equalto', 'api_name') | list -%}
 {%- set min_calls = var('rca_min_calls') -%}
 {%- set local_sets = [[]] + api_trust.rca_combinations(local_dims, var('rca_max_depth', 3) - 1) %}
@@ -59,12 +59,13 @@ window_calls as (
         windows.api_name,
         windows.started_at,
         windows.ended_at,
-        calls.request_id,
-        calls.client_id,
+        -- the caller as delivered, for clients_affected; the client_id dimension below
+        -- (when it is one) has `unknown` null, as every leaf key
+        calls.client_id as caller_id,
         calls.is_success,
         calls.sample_weight
-        {%- for dim in local_dims if dim not in extras %},
-            nullif(cast(calls.{{ dim }} as varchar), 'unknown') as {{ dim }}
+        {%- for dim in local_dims %},
+            {{ keys[dims.index(dim)] }} as {{ dim }}
         {%- endfor %}
     from windows
     inner join calls
@@ -74,40 +75,22 @@ window_calls as (
             and windows.ended_at > calls.called_at
 ),
 
-window_dimensions as (
-    -- extra delivered fields of the window's calls only
-    select
-        window_calls.request_id
-        {%- for dim in extras %},
-            nullif(
-                max(case when call_dimensions.dimension = '{{ dim }}' then call_dimensions.dimension_value end),
-                'unknown'
-            ) as {{ dim }}
-        {%- endfor %}
-    from window_calls
-    inner join {{ ref('fct_call_dimensions') }} as call_dimensions
-        on window_calls.request_id = call_dimensions.request_id
-    group by window_calls.request_id
-),
-
 window_leaves as (
     select
         window_calls.api_name,
         window_calls.started_at,
         {%- for dim in local_dims %}
-            {{ 'window_dimensions.' if dim in extras else 'window_calls.' }}{{ dim }},
+            window_calls.{{ dim }},
         {%- endfor %}
         count(*) as records,
         sum(window_calls.sample_weight) as calls,
         sum(case when window_calls.is_success then 0 else window_calls.sample_weight end) as failures
     from window_calls
-    left join window_dimensions
-        on window_calls.request_id = window_dimensions.request_id
     group by
         window_calls.api_name,
         window_calls.started_at
         {%- for dim in local_dims %},
-            {{ 'window_dimensions.' if dim in extras else 'window_calls.' }}{{ dim }}
+            window_calls.{{ dim }}
         {%- endfor %}
 ),
 
@@ -240,18 +223,16 @@ affected as (
     select
         chosen.api_name,
         chosen.started_at,
-        count(distinct case when not window_calls.is_success then window_calls.client_id end) as clients_affected
+        count(distinct case when not window_calls.is_success then window_calls.caller_id end) as clients_affected
     from chosen
     inner join window_calls
         on
             chosen.api_name = window_calls.api_name
             and chosen.started_at = window_calls.started_at
-    left join window_dimensions
-        on window_calls.request_id = window_dimensions.request_id
     where
         {%- for dim in local_dims %}
             (chosen.{{ dim }} is null
-            or chosen.{{ dim }} = {{ 'window_dimensions.' if dim in extras else 'window_calls.' }}{{ dim }})
+            or chosen.{{ dim }} = window_calls.{{ dim }})
             {{- ' and' if not loop.last }}
         {%- endfor %}
     group by chosen.api_name, chosen.started_at

@@ -5,11 +5,9 @@
     their API's usual p95 (the exact p95 of its successful calls over the whole
     history, agg_latency_by_api), by day and every analysis dimension. That p95
     moves with every new day, so this is a full table; it only groups the few
-    calls past it (about one in twenty), and only their extra dimensions are
-    read.
+    calls past it (about one in twenty).
 #}
 {%- set dims = api_trust.rca_dimensions() -%}
-{%- set extras = api_trust.rca_extra_dimensions() -%}
 {%- set keys = api_trust.rca_leaf_keys('slow') %}
 
 with
@@ -32,11 +30,6 @@ slow as (
     where calls.latency_ms > latency.p95_success_latency_ms
 ),
 
-call_dimensions as (
-    -- extra delivered fields of the slow calls, one column each
-    {{ api_trust.rca_extra_dimensions_pivoted('slow') }}
-),
-
 leaves as (
     select
         cast(slow.called_at as date) as called_on,
@@ -45,10 +38,6 @@ leaves as (
         {%- endfor %}
         sum(slow.sample_weight) as slow_calls
     from slow
-    {%- if extras %}
-        left join call_dimensions
-            on slow.request_id = call_dimensions.request_id
-    {%- endif %}
     group by
         {%- for key in keys %}
             {{ key }},

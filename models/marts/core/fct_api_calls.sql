@@ -71,6 +71,9 @@ facts as (
         validated_calls.is_request_id_derived,
         validated_calls.has_pii_in_message as is_message_masked,
 
+        -- delivered fields outside the contract, as landed (name -> value)
+        validated_calls.extra_fields,
+
         -- timestamps
         validated_calls.called_at,
         validated_calls.loaded_at

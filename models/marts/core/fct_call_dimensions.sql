@@ -45,7 +45,7 @@ extra_values as (
             call_id,
             batch_id,
             '{{ dim }}' as dimension,
-            nullif(trim({{ api_trust.json_field('extra_fields', dim) }}), '') as dimension_value
+            {{ api_trust.extra_dimension_value('extra_fields', dim) }} as dimension_value
         from validated_calls
         where {{ api_trust.json_field('extra_fields', dim) }} is not null
         {%- if not loop.last %}
