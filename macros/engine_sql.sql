@@ -99,6 +99,33 @@
     (unix_millis({{ end_expr }}) - unix_millis({{ start_expr }}))
 {%- endmacro %}
 
+{#
+    One number that orders a verification's calls: by time (microseconds), then attempt
+    number, then a 32-bit digest of the request id (which breaks a tie of time and attempt,
+    deterministically). A fixed-size value, so its min() is a numeric aggregate that spills,
+    and the call holding the min is found by an equi-join instead of a window's sort.
+    Attempt numbers are at least 1 (validation) and below 2^31 (integer).
+#}
+{% macro call_order_key(called_at_expr, attempt_no_expr, request_id_expr) -%}
+    {{ return(adapter.dispatch('call_order_key', 'api_trust')(called_at_expr, attempt_no_expr, request_id_expr)) }}
+{%- endmacro %}
+
+{% macro default__call_order_key(called_at_expr, attempt_no_expr, request_id_expr) -%}
+    (
+        cast(epoch_us({{ called_at_expr }}) as hugeint) * 18446744073709551616
+        + cast({{ attempt_no_expr }} as hugeint) * 4294967296
+        + (hash({{ request_id_expr }}) >> 32)
+    )
+{%- endmacro %}
+
+{% macro spark__call_order_key(called_at_expr, attempt_no_expr, request_id_expr) -%}
+    (
+        cast(unix_micros({{ called_at_expr }}) as decimal(38, 0)) * 100000000000000000000
+        + cast({{ attempt_no_expr }} as decimal(38, 0)) * 10000000000
+        + pmod(xxhash64({{ request_id_expr }}), 4294967296)
+    )
+{%- endmacro %}
+
 {# First code of a ';'-separated reason list. #}
 {% macro first_reason(expr) -%}
     {{ return(adapter.dispatch('first_reason', 'api_trust')(expr)) }}

@@ -53,48 +53,22 @@ touched_verifications as (
 ),
 {%- endif %}
 
-api_calls as (
-    select * from {{ ref('fct_api_calls') }}
-    -- API traffic only: health checks, static assets, bots and probes stay in facts
-    where is_api_traffic is not false
-),
-
 calls as {{ api_trust.inline_cte() }} (
-    -- read twice (first attempts, roll-up): inline, not stored whole, and only the columns
-    -- used, which the first attempts' window carries through its sort
+    -- read twice (roll-up, first attempts): inline, not stored whole, and only the columns
+    -- used. API traffic only: health checks, static assets, bots and probes stay in facts
     select
         verification_id,
-        request_id,
         called_at,
-        attempt_no,
         latency_ms,
         is_success,
+        {{ api_trust.call_order_key('called_at', 'attempt_no', 'request_id') }} as call_order_key,
         {{ first_attempt_columns | join(',\n        ') }}
-    from api_calls
+    from {{ ref('fct_api_calls') }}
+    where is_api_traffic is not false
     {%- if is_incremental() %}
         -- every call of the verifications to rebuild, whatever its day
-        where verification_id in (select touched_verifications.verification_id from touched_verifications)
+        and verification_id in (select touched_verifications.verification_id from touched_verifications)
     {%- endif %}
-),
-
-first_attempts as (
-    -- each verification's first attempt: earliest call, then lowest attempt number, then id.
-    -- A window, not min_by over a struct in the roll-up: an aggregate state holding text
-    -- cannot spill, and at 100M rows (94M verifications) it ran out of memory; a
-    -- window's sort spills
-    select
-        verification_id,
-        is_success,
-        {{ first_attempt_columns | join(',\n        ') }}
-    from (
-        select
-            *,
-            row_number() over (
-                partition by verification_id order by called_at, attempt_no, request_id
-            ) as call_order
-        from calls
-    ) as ordered
-    where call_order = 1
 ),
 
 rolled_up as (
@@ -106,6 +80,11 @@ rolled_up as (
         max(case when is_success then 1 else 0 end) = 1 as eventually_passed,
         min(called_at) as first_called_at,
         max(called_at) as last_called_at,
+        -- the first attempt: earliest call, then lowest attempt number, then the request id's
+        -- digest (call_order_key), found below by an equi-join on it. Neither a window (its
+        -- sort of every call was the model's largest cost at 10M rows) nor min_by over the
+        -- columns (an aggregate state holding text cannot spill: out of memory at 100M)
+        min(call_order_key) as first_call_order_key,
         -- the user waits until the first successful answer arrives: its start plus its
         -- latency (a log without latency, such as an access log: until it started).
         -- In whole milliseconds from a fixed instant (exact), so the verification's own
@@ -118,10 +97,22 @@ rolled_up as (
     group by verification_id
 ),
 
+first_attempts as (
+    select
+        rolled_up.*,
+        calls.is_success,
+        {{ 'calls.' ~ first_attempt_columns | join(',\n        calls.') }}
+    from rolled_up
+    inner join calls
+        on
+            rolled_up.verification_id = calls.verification_id
+            and rolled_up.first_call_order_key = calls.call_order_key
+),
+
 final as (
     select
         -- ids
-        rolled_up.verification_id,
+        first_attempts.verification_id,
         first_attempts.client_id,
 
         -- strings
@@ -134,23 +125,21 @@ final as (
         first_attempts.failure_class as first_failure_class,
 
         -- numbers
-        cast(rolled_up.attempts as integer) as attempts,
-        cast(rolled_up.successful_attempts as integer) as successful_attempts,
+        cast(first_attempts.attempts as integer) as attempts,
+        cast(first_attempts.successful_attempts as integer) as successful_attempts,
         (
-            rolled_up.first_success_answered_ms
-            - {{ api_trust.milliseconds_between("cast('2000-01-01' as timestamp)", 'rolled_up.first_called_at') }}
+            first_attempts.first_success_answered_ms
+            - {{ api_trust.milliseconds_between("cast('2000-01-01' as timestamp)", 'first_attempts.first_called_at') }}
         ) / 1000.0 as seconds_to_verify,
 
         -- booleans
         first_attempts.is_success as first_attempt_passed,
-        rolled_up.eventually_passed,
+        first_attempts.eventually_passed,
 
         -- timestamps
-        rolled_up.first_called_at,
-        rolled_up.last_called_at
-    from rolled_up
-    inner join first_attempts
-        on rolled_up.verification_id = first_attempts.verification_id
+        first_attempts.first_called_at,
+        first_attempts.last_called_at
+    from first_attempts
 )
 
 select * from final
