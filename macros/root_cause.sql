@@ -134,10 +134,14 @@
     it names an API and by the first other dimension it names), so a join on
     branch and rca_covers is an equi-join on one or two columns plus a check. A cross-API
     segment joined on `api_name is null` alone compared each of them with every leaf:
-    90 s of two models at 10M rows.
+    90 s of two models at 10M rows. The other dimensions are taken with the most values
+    first (rca_dimensions_most_values_first), so a segment joins on its most selective one:
+    in the var's order `region` came first, and a cross-API segment naming a region and a
+    client met a quarter of all leaves (94M joined rows at 10M calls) instead of a client's.
+    Any order puts each segment in exactly one branch: the order changes no result.
 #}
 {% macro rca_leaf_join_keys(segment, leaf) -%}
-    {%- set others = api_trust.rca_dimensions()[1:] -%}
+    {%- set others = api_trust.rca_dimensions_most_values_first()[1:] -%}
     {%- set branches = [] -%}
     {%- set none_named = [] -%}
     {%- for dim in others -%}{%- do none_named.append(segment ~ '.' ~ dim ~ ' is null') -%}{%- endfor -%}
@@ -150,6 +154,27 @@
         {%- do branches.append(segment ~ '.api_name is null and ' ~ on_dim) -%}
     {%- endfor -%}
     {{ return(branches) }}
+{%- endmacro %}
+
+{#
+    rca_dimensions() with api_name first and the others by their number of distinct values
+    in the leaf cube (int_rca_leaves_summed), most first; in the var's order at parse time
+    or before the cube exists. A model that calls it declares
+    `-- depends_on: {{ ref('int_rca_leaves_summed') }}`.
+#}
+{% macro rca_dimensions_most_values_first() -%}
+    {%- set dims = api_trust.rca_dimensions() -%}
+    {%- if not execute -%}{{ return(dims) }}{%- endif -%}
+    {%- set summed = load_relation(ref('int_rca_leaves_summed')) -%}
+    {%- if summed is none -%}{{ return(dims) }}{%- endif -%}
+    {%- set counts = [] -%}
+    {%- for dim in dims[1:] -%}{%- do counts.append('count(distinct ' ~ dim ~ ')') -%}{%- endfor -%}
+    {%- set row = run_query('select ' ~ counts | join(', ') ~ ' from ' ~ summed).rows[0] -%}
+    {%- set ranked = [] -%}
+    {%- for dim in dims[1:] -%}{%- do ranked.append((-(row[loop.index0] or 0), loop.index0, dim)) -%}{%- endfor -%}
+    {%- set out = ['api_name'] -%}
+    {%- for entry in ranked | sort -%}{%- do out.append(entry[2]) -%}{%- endfor -%}
+    {{ return(out) }}
 {%- endmacro %}
 
 {# The value a segment gives dimension `dimension_expr` (a column holding a dimension name). #}

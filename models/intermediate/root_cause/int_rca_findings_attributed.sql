@@ -1,3 +1,4 @@
+-- depends_on: {{ ref('int_rca_leaves_summed') }}
 {#
     Which error reason carries each significant finding's excess, and how many
     clients it touched (doc rca_method). A reason's excess is its failures in

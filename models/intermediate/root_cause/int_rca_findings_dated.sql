@@ -1,3 +1,4 @@
+-- depends_on: {{ ref('int_rca_leaves_summed') }}
 {#
     When did each significant segment finding start (doc rca_method, "new")?
     Its daily observed and expected counts (the API's usual rate per call)
@@ -200,7 +201,10 @@ confined as (
                 partition by outside.finding_type, outside.segment, outside.metric
                 order by
                     outside.excess_inside desc, outside.incident_metric = outside.metric desc,
-                    outside.incident_segment asc, outside.incident_metric asc
+                    outside.incident_segment asc, outside.incident_metric asc,
+                    -- two incidents of one segment over the same days (a window of hours
+                    -- and a run of days) tie on all else: the earlier, never either
+                    outside.incident_started_at asc
             ) as incident_rank
         from (
             select
