@@ -157,21 +157,34 @@
 {%- endmacro %}
 
 {#
+    Each analysis dimension's number of distinct values in the leaf cube
+    (int_rca_leaves_summed), as {dimension: count}: one small query at run time. Empty at
+    parse time, in unit tests and before the cube exists. A model that calls it (or a macro
+    below) declares `-- depends_on: {{ ref('int_rca_leaves_summed') }}`. Speed choices
+    only read it: no result depends on it.
+#}
+{% macro rca_dimension_value_counts() -%}
+    {%- if not execute or model.resource_type != 'model' -%}{{ return({}) }}{%- endif -%}
+    {%- set summed = load_relation(ref('int_rca_leaves_summed')) -%}
+    {%- if summed is none -%}{{ return({}) }}{%- endif -%}
+    {%- set dims = api_trust.rca_dimensions() -%}
+    {%- set counts = [] -%}
+    {%- for dim in dims -%}{%- do counts.append('count(distinct ' ~ dim ~ ')') -%}{%- endfor -%}
+    {%- set row = run_query('select ' ~ counts | join(', ') ~ ' from ' ~ summed).rows[0] -%}
+    {%- set out = {} -%}
+    {%- for dim in dims -%}{%- do out.update({dim: row[loop.index0] or 0}) -%}{%- endfor -%}
+    {{ return(out) }}
+{%- endmacro %}
+
+{#
     rca_dimensions() with api_name first and the others by their number of distinct values
-    in the leaf cube (int_rca_leaves_summed), most first; in the var's order at parse time
-    or before the cube exists. A model that calls it declares
-    `-- depends_on: {{ ref('int_rca_leaves_summed') }}`.
+    (rca_dimension_value_counts), most first; in the var's order when there are no counts.
 #}
 {% macro rca_dimensions_most_values_first() -%}
     {%- set dims = api_trust.rca_dimensions() -%}
-    {%- if not execute -%}{{ return(dims) }}{%- endif -%}
-    {%- set summed = load_relation(ref('int_rca_leaves_summed')) -%}
-    {%- if summed is none -%}{{ return(dims) }}{%- endif -%}
-    {%- set counts = [] -%}
-    {%- for dim in dims[1:] -%}{%- do counts.append('count(distinct ' ~ dim ~ ')') -%}{%- endfor -%}
-    {%- set row = run_query('select ' ~ counts | join(', ') ~ ' from ' ~ summed).rows[0] -%}
+    {%- set counts = api_trust.rca_dimension_value_counts() -%}
     {%- set ranked = [] -%}
-    {%- for dim in dims[1:] -%}{%- do ranked.append((-(row[loop.index0] or 0), loop.index0, dim)) -%}{%- endfor -%}
+    {%- for dim in dims[1:] -%}{%- do ranked.append((-counts.get(dim, 0), loop.index0, dim)) -%}{%- endfor -%}
     {%- set out = ['api_name'] -%}
     {%- for entry in ranked | sort -%}{%- do out.append(entry[2]) -%}{%- endfor -%}
     {{ return(out) }}

@@ -18,20 +18,12 @@
 {#- Speed only (same result): the combinations without the dimension with the most values
     are summed from the leaves without it, which are far fewer. -#}
 {%- set ns = namespace(heavy=none) -%}
-{%- if execute and model.resource_type == 'model' -%}
-    {%- set summed = load_relation(ref('int_rca_leaves_summed')) -%}
-    {%- if summed is not none -%}
-        {%- set distinct_counts = [] -%}
-        {%- for dim in dims -%}{%- do distinct_counts.append('count(distinct ' ~ dim ~ ')') -%}{%- endfor -%}
-        {%- set counts = run_query('select ' ~ distinct_counts | join(', ') ~ ' from ' ~ summed) -%}
-        {%- set row = counts.rows[0] -%}
-        {%- for dim in dims -%}
-            {%- if row[loop.index0] >= 50 and (ns.heavy is none or row[loop.index0] > row[dims.index(ns.heavy)]) -%}
-                {%- set ns.heavy = dim -%}
-            {%- endif -%}
-        {%- endfor -%}
+{%- set counts = api_trust.rca_dimension_value_counts() -%}
+{%- for dim in dims if counts.get(dim, 0) >= 50 -%}
+    {%- if ns.heavy is none or counts[dim] > counts[ns.heavy] -%}
+        {%- set ns.heavy = dim -%}
     {%- endif -%}
-{%- endif -%}
+{%- endfor -%}
 {%- set light_dims = dims | reject('equalto', ns.heavy) | list -%}
 
 with
