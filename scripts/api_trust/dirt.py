@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 import numpy as np
 import pandas as pd
 
-from api_trust.landing import GENERATED_TEXT, planted_bit, unplanted_sql
+from api_trust.landing import planted_bit
 from api_trust.simulation import load_catalogue
 
 # kind -> (where it must end up, the reason code if quarantined; "{col}" is the column)
@@ -97,27 +97,6 @@ def _future(called_at_ms: int, epoch: bool, years: int) -> str:
     return (datetime(1970, 1, 1) + timedelta(milliseconds=ms)).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _updates_frame(updates: list[tuple[int, str, str | None]]) -> tuple[pd.DataFrame, list[str]]:
-    """The planted values wide, one row a dirty record (each has one): its planted_mask bit
-    and a `value__` per column (a None value is a planted null: the bit says it was set)."""
-    records = np.array([rec for rec, _, _ in updates], dtype=np.int64)
-    cols = [col for _, col, _ in updates]
-    columns = sorted(set(cols))
-    wide = {"source_record_no": records,
-            "planted_mask": np.array([planted_bit(c) for c in cols], dtype=np.int32)}  # fmt: skip
-    for col in columns:
-        wide[f"value__{col}"] = pd.array(
-            [value if c == col else None for _, c, value in updates], dtype="string"
-        )
-    return pd.DataFrame(wide), columns
-
-
-def _records(text_of: Callable[[str], str], frame: str) -> str:
-    """The text records (`text_of`) of the chunk's typed records (`chunk_df`) whose
-    source_record_no the registered frame `frame` lists: the text is made for those only."""
-    return text_of(f"(select * from chunk_df semi join {frame} using (source_record_no))")
-
-
 @dataclass(frozen=True)
 class Plan:
     """Which records of a chunk get a defect (positions from 0) and which kind each gets."""
@@ -147,24 +126,22 @@ def plan(rng, n: int, rate: float, drift: dict) -> Plan | None:
 
 
 def inject(con, rng, planned: Plan, batch_id: str, drift: dict,
-           text_of: Callable[[str], str]) -> int:  # fmt: skip
+           text_of: Callable[[str], str], chunk: pd.DataFrame) -> int:  # fmt: skip
     """Plant the defects `plan` drew (`planned`; their values are drawn from the same
-    `rng`) in the records of the registered frame `chunk_df` (numbered from its first
-    source_record_no, contiguous), whose delivered text `text_of` gives; record them in
-    raw.planted_defects. Returns how many.
+    `rng`) in the records of the chunk `chunk`, registered as `chunk_df` (numbered from
+    its first source_record_no, contiguous), whose delivered text `text_of` gives; record
+    them in raw.planted_defects. Returns how many.
 
-    Nothing is rewritten: the view `chunk_landed` is `chunk_df` with the planted values
-    beside it by one left join and the duplicate deliveries appended, so the chunk is
-    written once, by the landing that reads the view. The frames it registers
-    (`picked_df`, `updates_df`, `dup_df`) live as long as the connection `con`.
+    Nothing is rewritten: `chunk_landed` becomes the chunk's frame with the planted
+    values beside it and the duplicate deliveries appended, so the chunk is written once,
+    by the landing that reads it. The frames it registers (`picked_df`, `chunk_landed`)
+    live as long as the connection `con`.
     """
-    first, last = con.execute(
-        "select min(source_record_no), max(source_record_no) from chunk_df"
-    ).fetchone()
-    picked = planned.picked + first
+    last = int(chunk["source_record_no"].iat[-1])
     kind_of = planned.kinds
-    con.register("picked_df", pd.DataFrame({"source_record_no": picked}))
-    rows = con.execute(f"{_records(text_of, 'picked_df')} order by source_record_no").fetch_df()
+    # the text of the picked records only (their typed rows, in order, by position)
+    con.register("picked_df", chunk.iloc[planned.picked])
+    rows = con.execute(f"{text_of('picked_df')} order by source_record_no").fetch_df()
     known = set(load_catalogue().names)
     updates: list[tuple[int, str, str | None]] = []
     planted: list[tuple[int, str, str, str | None]] = []
@@ -229,34 +206,33 @@ def inject(con, rng, planned: Plan, batch_id: str, drift: dict,
         updates.append((rec, col, value))
         planted.append((rec, kind, row.request_id, col))
 
-    # chunk_landed: the chunk's records with their planted values beside them (a bit of
-    # planted_mask per column says which were planted, a planted null included)
-    landed = f"select *, {unplanted_sql()} from chunk_df"
+    # chunk_landed: the chunk's records, each with its planted value (a bit of planted_mask
+    # says which column it replaces; a planted null is a null with its bit set), then the
+    # duplicate deliveries: built on the chunk's frame, so the landing scans no join
+    first = int(chunk["source_record_no"].iat[0])
+    mask = np.zeros(len(chunk), dtype=np.int32)
+    value = np.full(len(chunk), None, dtype=object)
     if updates:
-        wide, columns = _updates_frame(updates)
-        con.register("updates_df", wide)
-        values = ", ".join(
-            (f'u."value__{c}"' if c in columns else "cast(null as varchar)") + f" as planted__{c}"
-            for c in GENERATED_TEXT
-        )
-        landed = f"""
-            select c.*, coalesce(u.planted_mask, 0) as planted_mask, {values}
-            from chunk_df as c left join updates_df as u on c.source_record_no = u.source_record_no
-        """
+        at = np.array([rec for rec, _, _ in updates], dtype=np.int64) - first
+        mask[at] = [planted_bit(col) for _, col, _ in updates]
+        value[at] = [v for _, _, v in updates]
+    # in place: the chunk is this landing's own (a copy of its columns cost a fifth of the
+    # dirt); `value` lands as text, None as null
+    chunk["planted_mask"] = mask
+    chunk["planted_value"] = value
+    landed = chunk
     if duplicates:
         # a duplicate delivery is a picked record with no other defect: the same values
         # again, numbered after the chunk's last record
         new_no = np.arange(last + 1, last + 1 + len(duplicates))
-        dup = pd.DataFrame({"source_record_no": [rec for rec, _ in duplicates], "new_no": new_no})
-        con.register("dup_df", dup)
-        landed += f"""
-            union all
-            select c.* replace (d.new_no as source_record_no), {unplanted_sql()}
-            from chunk_df as c inner join dup_df as d on c.source_record_no = d.source_record_no
-        """
+        again = np.array([rec for rec, _ in duplicates], dtype=np.int64) - first
+        landed = pd.concat(
+            [landed, landed.iloc[again].assign(source_record_no=new_no)], ignore_index=True
+        )
         planted += [(int(no), "duplicate_delivery", rid, "request_id")
                     for no, (_, rid) in zip(new_no, duplicates, strict=True)]  # fmt: skip
-    con.execute(f"create or replace temp view chunk_landed as {landed}")
+    con.execute("drop view chunk_landed")
+    con.register("chunk_landed", landed)
     truth = pd.DataFrame(planted, columns=["source_record_no", "kind", "request_id", "column_name"])
     truth.insert(0, "batch_id", batch_id)
     con.register("truth_df", truth)

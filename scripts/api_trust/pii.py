@@ -62,14 +62,18 @@ def mask_column_sql(column: str, expr: str, key: str, row_has_pii: str | None = 
     record's values: a record without personal data (nearly all) skips the per-column
     rules, one regular-expression match a record instead of one a value.
     """
-    if column in ID_COLUMNS:
-        masked = mask_id_sql(expr, key)
-    else:
-        # Values without personal data stay exactly as delivered (no normalisation).
-        masked = f"case when {has_pii_sql(expr)} then {mask_text_sql(expr)} else {expr} end"
+    masked = mask_value_sql(expr, key, identifier=column in ID_COLUMNS)
     return (
         masked if row_has_pii is None else f"case when {row_has_pii} then {masked} else {expr} end"
     )
+
+
+def mask_value_sql(expr: str, key: str, *, identifier: bool) -> str:
+    """The landing expression for a value of an identifier column or of a text column."""
+    if identifier:
+        return mask_id_sql(expr, key)
+    # Values without personal data stay exactly as delivered (no normalisation).
+    return f"case when {has_pii_sql(expr)} then {mask_text_sql(expr)} else {expr} end"
 
 
 def row_has_pii_sql(exprs: list[str]) -> str:

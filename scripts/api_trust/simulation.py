@@ -739,7 +739,11 @@ def window_weight(start: datetime, end: datetime) -> float:
 
 def sdk_of(world: World, client: np.ndarray, called_at_ms: np.ndarray) -> np.ndarray:
     """The SDK release each call's client runs at its time (index into SDK_RELEASES)."""
-    return (world.sdk_first_ms[client] <= called_at_ms[:, None]).sum(axis=1) - 1
+    # one release at a time: a calls x releases matrix costs more to allocate than to compare
+    sdk = np.full(len(client), -1, dtype=np.int8)
+    for first_ms in world.sdk_first_ms.T:
+        sdk += first_ms[client] <= called_at_ms
+    return sdk
 
 
 def _hold_back_new_versions(world: World, rng, api, version, called_at_ms) -> np.ndarray:
@@ -767,15 +771,24 @@ def first_attempts(
     version = np.clip(n_versions - 1 - back, 0, None)
     version = _hold_back_new_versions(world, rng, api, version, called_at_ms)
     client = rng.choice(len(world.client_type_of), n, p=world.client_traffic)
-    region_cum = np.cumsum(REGION_SHARE_BY_CLIENT_TYPE, axis=1)[world.client_type_of[client]]
-    region = np.minimum((rng.random(n)[:, None] >= region_cum).sum(axis=1), len(REGIONS) - 1)
+    # a call's region: how many of its client type's cumulative shares its draw passes
+    u_region = rng.random(n)
+    client_type = world.client_type_of[client]
+    region = np.empty(n, dtype=np.int8)
+    for t, cum in enumerate(np.cumsum(REGION_SHARE_BY_CLIENT_TYPE, axis=1)):
+        of_type = client_type == t
+        region[of_type] = np.searchsorted(cum, u_region[of_type], side="right")
+    np.minimum(region, len(REGIONS) - 1, out=region)
     document = rng.choice(len(DOCUMENT_TYPES), n, p=DOCUMENT_SHARE)
     native = cat.native_doc[api]
     document = np.where(native >= 0, native, document)
+    # indexes as the smallest integers that hold them: a chunk's arrays are copied, sorted
+    # and gathered several times, and that is memory traffic, not arithmetic
     return Calls(
-        api=api, version=version, region=region, document=document, client=client,
+        api=api.astype(np.int16), version=version.astype(np.int8), region=region,
+        document=document.astype(np.int8), client=client.astype(np.int16),
         sdk=sdk_of(world, client, called_at_ms), called_at_ms=called_at_ms,
-        attempt_no=np.ones(n, dtype=np.int64), verification=first_id + np.arange(n, dtype=np.int64),
+        attempt_no=np.ones(n, dtype=np.int8), verification=first_id + np.arange(n, dtype=np.int64),
     )  # fmt: skip
 
 
@@ -912,18 +925,23 @@ def simulate(world: World, rng, calls: Calls) -> Calls:
     # A call's reason probabilities depend on its API, day and whether it is a retry, until
     # an effect changes them: computed once per such key (the same arithmetic as per call,
     # so the same numbers), then again per call only for the calls an effect touches.
-    key_of = (a * n_days + day) * 2 + (calls.attempt_no > 1)
+    key_of = (a.astype(np.int64) * n_days + day) * 2 + (calls.attempt_no > 1)
     keys = np.arange(len(cat.names) * n_days * 2)
     base = _reason_probabilities(world, keys // 2 // n_days, keys // 2 % n_days, keys % 2 == 1)
     u = rng.random(n)
     cum = _cumulative(base)
     # u past the last cumulative probability is a success; a failure's reason is how many
     # cumulative probabilities u passes
-    reason = np.full(n, -1, dtype=np.int64)
+    reason = np.full(n, -1, dtype=np.int8)
     failed = np.flatnonzero(u < cum[key_of, -1])
     reason[failed] = (u[failed, None] >= cum[key_of[failed]]).sum(axis=1)
     if changes_reason:
-        touched = np.unique(np.concatenate([idx for _, idx in changes_reason]))
+        # the calls any such effect touches, in order, each once (a mask: a sort of their
+        # concatenation cost more than the draws)
+        is_touched = np.zeros(n, dtype=bool)
+        for _, idx in changes_reason:
+            is_touched[idx] = True
+        touched = np.flatnonzero(is_touched)
         reason_p = base[key_of[touched]]
         client_input = np.flatnonzero(REASON_CLASS == 0)
         for e, idx in changes_reason:
@@ -944,7 +962,7 @@ def simulate(world: World, rng, calls: Calls) -> Calls:
     fast_fail = np.isin(reason, [R["service_down"], R["invalid_api_key"], R["insufficient_scope"]])
     latency = np.where(fast_fail, rng.lognormal(np.log(35), 0.4, n), latency)
     calls.reason = reason
-    calls.latency_ms = np.maximum(1, np.rint(latency)).astype(np.int64)
+    calls.latency_ms = np.maximum(1, np.rint(latency)).astype(np.int32)
     return calls
 
 

@@ -2,7 +2,7 @@
 
 Checked on small generated warehouses: files per batch, the view's rows equal what
 raw.load_batches says landed, a warehouse from before (records in a table) moves to
-files unchanged, a folder without a batch row goes at the next landing, and a moved
+files unchanged, generated files of the first typed layout are rewritten unchanged, a folder without a batch row goes at the next landing, and a moved
 warehouse reads its files again after the check `make build` runs first.
 """
 
@@ -12,7 +12,13 @@ import shutil
 import sys
 
 import duckdb
-from api_trust.landing import GENERATED_TEXT, SCHEMA_FOLDER, landing_dir, quote_ident
+from api_trust.landing import (
+    GENERATED_TEXT,
+    SCHEMA_FOLDER,
+    landing_dir,
+    planted_bit,
+    quote_ident,
+)
 from conftest import generate, query, run
 
 ROWS = ["--rows", "3000", "--seed", "5", "--dirty-rate", "0.05", "--batches", "2", "--drift"]
@@ -98,6 +104,38 @@ def test_records_in_a_table_from_before_move_to_files_unchanged(tmp_path) -> Non
             == "VIEW"
         )
     assert len(list((landing_dir(db) / "api_calls").glob("gen_*/part-*.parquet"))) == 2
+
+
+def test_generated_files_of_the_first_typed_layout_are_rewritten_unchanged(tmp_path) -> None:
+    """A warehouse generated with a `planted__<column>` per raw column (the first typed
+    layout): `make build`'s check rewrites its files with one planted_value, and the view
+    shows the same records, planted values included."""
+    db = tmp_path / "warehouse.duckdb"
+    generate(db, tmp_path, *ROWS)
+    before = _rows(db)
+    parts = sorted((landing_dir(db) / "api_calls").glob("*/gen-*.parquet"))
+    con = duckdb.connect()
+    for part in parts:
+        # the old layout: the planted value in the column its bit names, the rest null
+        old = ", ".join(
+            f"case when planted_mask & {planted_bit(c)} <> 0 then planted_value end "
+            f"as {quote_ident('planted__' + c)}"
+            for c in GENERATED_TEXT
+        )
+        source = f"read_parquet('{part}')"
+        old_file = part.with_name("old.parquet")
+        con.execute(
+            f"copy (select * exclude (planted_value, batch_id, source_name, loaded_at), {old}, "
+            f"batch_id, source_name, loaded_at from {source}) to '{old_file}' (format parquet)"
+        )
+        old_file.replace(part)
+    con.close()
+    run([sys.executable, "-m", "api_trust.warehouse"], db, tmp_path)
+    assert _rows(db) == before
+    with query(db) as con:
+        for part in parts:
+            names = [r[0] for r in con.execute(f"describe from read_parquet('{part}')").fetchall()]
+            assert "planted_value" in names and not any(n.startswith("planted__") for n in names)
 
 
 def test_a_folder_without_a_batch_row_goes_at_the_next_landing(tmp_path) -> None:
