@@ -171,7 +171,9 @@ def calls_frame(world: World, calls: Calls, first_record_no: int, drift: dict,
     message_code = np.array([message_names.index(m) if m else -1 for m in messages] + [-1])
     if drift["drop_message"]:
         message_code[:] = -1
-    frame = pd.DataFrame({
+    # copy=False: the arrays are this chunk's own, and consolidating them into blocks copied
+    # every number column (0.2 s a chunk)
+    frame = pd.DataFrame(copy=False, data={
         "request_prefix": _constant(f"req_{seed}_", n),
         "request_no": calls.verification * 4 + calls.attempt_no,
         "timestamp_as_epoch": np.full(n, drift["epoch"]),

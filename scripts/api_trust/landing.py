@@ -182,11 +182,13 @@ def _typed_select(present: set[str]) -> str:
 
 
 def _copy_to_parquet(con: duckdb.DuckDBPyConnection, query: str, target: Path) -> int:
-    """The one way a landed file is written; returns how many records it holds."""
+    """The one way a landed file is written; returns how many records it holds.
+
+    zstd at level 1: a generated 1M-record chunk wrote in 0.50-0.53 CPU-seconds against
+    0.58-0.65 at the default level 3, to a file of the same size (14.9 MB; 2026-12-03)."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    written = con.execute(
-        f"copy ({query}) to {sql_literal(str(target))} (format parquet, compression zstd)"
-    ).fetchone()
+    options = "format parquet, compression zstd, compression_level 1"
+    written = con.execute(f"copy ({query}) to {sql_literal(str(target))} ({options})").fetchone()
     return int(written[0]) if written else 0
 
 
