@@ -7,7 +7,8 @@ Compiles MODEL as a full refresh (`dbt compile --full-refresh`), runs it as
 table is measured, as in a build), with DuckDB's JSON profiler on, then drops
 the table. Prints the wall time, the rows, DuckDB's CPU time and the N
 operators that took longest (their own time, depth in the plan, rows out and
-what they compute). The full profile stays in target/profile/MODEL.json.
+what they compute). The full profile stays in target/profile/MODEL.json
+($DBT_TARGET_PATH/profile/ when that is set).
 
 The model's inputs must already be built (`make build`); the model itself is
 not changed. A DuckDB operator's time is its own; the `CREATE_TABLE_AS` line
@@ -42,7 +43,7 @@ def compiled_sql(model: str) -> str:
         | {
             "API_TRUST_DB": str(db_path()),
             "DBT_PROFILES_DIR": str(PROJECT_ROOT),
-            "DBT_TARGET_PATH": str(PROJECT_ROOT / "target" / "profile"),
+            "DBT_TARGET_PATH": str(profile_dir()),
         },
     )
     start = proc.stdout.find("{")
@@ -53,6 +54,12 @@ def compiled_sql(model: str) -> str:
             f"`dbt compile --select {model}` shows why){': ' + detail if detail else ''}"
         )
     return json.loads(proc.stdout[start:])["compiled"]
+
+
+def profile_dir() -> Path:
+    """`profile/` in dbt's target folder: $DBT_TARGET_PATH when set (relative to the
+    project, as dbt reads it), else target/."""
+    return PROJECT_ROOT / os.environ.get("DBT_TARGET_PATH", "target") / "profile"
 
 
 def operators(plan: dict) -> list[tuple[float, int, str, int | None, str]]:
@@ -86,7 +93,7 @@ def operators(plan: dict) -> list[tuple[float, int, str, int | None, str]]:
 
 def profile(model: str, top: int) -> None:
     sql = compiled_sql(model)
-    out = PROJECT_ROOT / "target" / "profile" / f"{model}.json"
+    out = profile_dir() / f"{model}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     con = connect(db_path())
     try:

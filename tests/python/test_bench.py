@@ -306,7 +306,8 @@ def test_make_bench_at_a_tiny_size_reports_every_stage(tiny_bench) -> None:
 def test_make_profile_times_a_model_without_changing_the_warehouse(demo_warehouse) -> None:
     """`make profile MODEL=agg_api_daily`: the model's SQL run once under DuckDB's profiler
     into a scratch table that is dropped; it reports the rows the model has and the plan's
-    operators with their times, and the warehouse keeps its tables as they were."""
+    operators with their times, writes the plan under $DBT_TARGET_PATH, and the warehouse
+    keeps its tables as they were."""
     wh = demo_warehouse
     tables = "select table_schema, table_name from information_schema.tables order by all"
     before, rows = wh.rows(tables), wh.scalar("select count(*) from agg_api_daily")
@@ -320,4 +321,6 @@ def test_make_profile_times_a_model_without_changing_the_warehouse(demo_warehous
     assert said and int(said.group(2).replace(",", "")) == rows > 0
     listed = re.findall(r"^ +([0-9.]+) +d[0-9]+ +([A-Z_]+) ", proc.stdout, re.M)
     assert len(listed) == 5 and any(name == "SEQ_SCAN" for _, name in listed)
+    # the full plan goes to the dbt target folder this warehouse's commands use
+    assert (wh.work / "target" / "profile" / "agg_api_daily.json").stat().st_size > 0
     assert wh.rows(tables) == before
