@@ -211,15 +211,19 @@ def inject(con, rng, planned: Plan, batch_id: str, drift: dict,
     # duplicate deliveries: built on the chunk's frame, so the landing scans no join
     first = int(chunk["source_record_no"].iat[0])
     mask = np.zeros(len(chunk), dtype=np.int32)
-    value = np.full(len(chunk), None, dtype=object)
+    # the planted values as categories (code -1: null): a column of Python objects, one a
+    # record, is read and freed holding the interpreter the simulation needs
+    code = np.full(len(chunk), -1, dtype=np.int32)
+    values = sorted({v for _, _, v in updates if v is not None})
     if updates:
         at = np.array([rec for rec, _, _ in updates], dtype=np.int64) - first
         mask[at] = [planted_bit(col) for _, col, _ in updates]
-        value[at] = [v for _, _, v in updates]
+        index = {v: j for j, v in enumerate(values)}
+        code[at] = [-1 if v is None else index[v] for _, _, v in updates]
     # in place: the chunk is this landing's own (a copy of its columns cost a fifth of the
-    # dirt); `value` lands as text, None as null
+    # dirt)
     chunk["planted_mask"] = mask
-    chunk["planted_value"] = value
+    chunk["planted_value"] = pd.Categorical.from_codes(code, categories=values or [""])
     landed = chunk
     if duplicates:
         # a duplicate delivery is a picked record with no other defect: the same values
