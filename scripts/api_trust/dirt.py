@@ -137,7 +137,7 @@ def inject(con, rng, planned: Plan, batch_id: str, drift: dict,
     by the landing that reads it. The frames it registers (`picked_df`, `chunk_landed`)
     live as long as the connection `con`.
     """
-    last = int(chunk["source_record_no"].iat[-1])
+    first, last = (int(chunk["source_record_no"].iat[k]) for k in (0, -1))
     kind_of = planned.kinds
     # the text of the picked records only (their typed rows, in order, by position)
     con.register("picked_df", chunk.iloc[planned.picked])
@@ -209,7 +209,6 @@ def inject(con, rng, planned: Plan, batch_id: str, drift: dict,
     # chunk_landed: the chunk's records, each with its planted value (a bit of planted_mask
     # says which column it replaces; a planted null is a null with its bit set), then the
     # duplicate deliveries: built on the chunk's frame, so the landing scans no join
-    first = int(chunk["source_record_no"].iat[0])
     mask = np.zeros(len(chunk), dtype=np.int32)
     # the planted values as categories (code -1: null): a column of Python objects, one a
     # record, is read and freed holding the interpreter the simulation needs

@@ -232,16 +232,20 @@ def _upgrade_generated_files(con: duckdb.DuckDBPyConnection, root: Path) -> None
     `planted__<column>` per raw column) in the current one, value for value: a record's
     one planted value moves to `planted_value`, its bit in planted_mask unchanged."""
     old_columns = [f"planted__{c}" for c in GENERATED_TEXT]
-    for path in sorted(root.glob(f"*/{GENERATED_PARTS}")):
-        source = f"read_parquet({sql_literal(str(path))})"
-        present = [row[0] for row in con.execute(f"describe select * from {source}").fetchall()]
-        if "planted_value" in present or not set(old_columns) <= set(present):
-            continue
-        planted = f"coalesce({', '.join(quote_ident(c) for c in old_columns)})"
-        select = ", ".join(
-            planted + " as planted_value" if c == "planted_value" else quote_ident(c)
-            for c, _ in GENERATED_COLUMNS
-        )
+    # one read of every generated file's footer names the old ones
+    files = sql_literal(str(root / "*" / GENERATED_PARTS))
+    old = con.execute(
+        f"select distinct file_name from parquet_schema({files}) "
+        f"where name = {sql_literal(old_columns[0])} order by 1"
+    ).fetchall()
+    planted = f"coalesce({', '.join(quote_ident(c) for c in old_columns)})"
+    select = ", ".join(
+        planted + " as planted_value" if c == "planted_value" else quote_ident(c)
+        for c, _ in GENERATED_COLUMNS
+    )
+    for (file_name,) in old:
+        path = Path(file_name)
+        source = f"read_parquet({sql_literal(file_name)})"
         rewritten = path.with_name(path.name + ".upgrade")
         _copy_to_parquet(con, f"select {select} from {source}", rewritten)
         rewritten.replace(path)

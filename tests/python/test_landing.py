@@ -2,8 +2,9 @@
 
 Checked on small generated warehouses: files per batch, the view's rows equal what
 raw.load_batches says landed, a warehouse from before (records in a table) moves to
-files unchanged, generated files of the first typed layout are rewritten unchanged, a folder without a batch row goes at the next landing, and a moved
-warehouse reads its files again after the check `make build` runs first.
+files unchanged, generated files of the first typed layout are rewritten unchanged, a
+folder without a batch row goes at the next landing, and a moved warehouse reads its
+files again after the check `make build` runs first.
 """
 
 from __future__ import annotations
@@ -114,14 +115,14 @@ def test_generated_files_of_the_first_typed_layout_are_rewritten_unchanged(tmp_p
     generate(db, tmp_path, *ROWS)
     before = _rows(db)
     parts = sorted((landing_dir(db) / "api_calls").glob("*/gen-*.parquet"))
+    # the old layout: the planted value in the column its bit names, the rest null
+    old = ", ".join(
+        f"case when planted_mask & {planted_bit(c)} <> 0 then planted_value end "
+        f"as {quote_ident('planted__' + c)}"
+        for c in GENERATED_TEXT
+    )
     con = duckdb.connect()
     for part in parts:
-        # the old layout: the planted value in the column its bit names, the rest null
-        old = ", ".join(
-            f"case when planted_mask & {planted_bit(c)} <> 0 then planted_value end "
-            f"as {quote_ident('planted__' + c)}"
-            for c in GENERATED_TEXT
-        )
         source = f"read_parquet('{part}')"
         old_file = part.with_name("old.parquet")
         con.execute(
