@@ -131,7 +131,8 @@ def test_generated_files_of_the_first_typed_layout_are_rewritten_unchanged(tmp_p
         )
         old_file.replace(part)
     con.close()
-    run([sys.executable, "-m", "api_trust.warehouse"], db, tmp_path)
+    proc = run([sys.executable, "-m", "api_trust.warehouse"], db, tmp_path)
+    assert proc.stderr.count("landing: rewriting generated file") == len(parts)
     assert _rows(db) == before
     with query(db) as con:
         for part in parts:
