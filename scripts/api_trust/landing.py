@@ -33,6 +33,7 @@ unload killed after its commit) is removed the next time a command lands.
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import sys
 from datetime import datetime
@@ -302,12 +303,24 @@ def ensure_view(con: duckdb.DuckDBPyConnection, db: Path) -> None:
     cols = ", ".join(quote_ident(c) for c, _ in raw_columns())
     text = sql_literal(str(root / "*" / TEXT_PARTS))
     generated = sql_literal(str(root / "*" / GENERATED_PARTS))
-    con.execute(f"""
-        create or replace view raw.api_calls as
+    definition = f"""
         select {cols} from read_parquet({text}, union_by_name = true)
         union all
         select {_generated_select()} from read_parquet({generated})
-    """)
+    """
+    # The view is replaced only when its definition changes (a fingerprint in its comment):
+    # replacing it makes the next checkpoint, at the latest when the connection closes,
+    # rewrite the catalog (0.5 s on a 10M-row warehouse, on every load and build).
+    fingerprint = sql_literal(
+        "Every landed record as delivered, read from this warehouse's Parquet files "
+        f"(view definition {hashlib.sha256(definition.encode()).hexdigest()[:16]})"
+    )
+    current = con.execute(
+        "select comment from duckdb_views() where schema_name = 'raw' and view_name = 'api_calls'"
+    ).fetchone()
+    if current is None or sql_literal(current[0] or "") != fingerprint:
+        con.execute(f"create or replace view raw.api_calls as {definition}")
+        con.execute(f"comment on view raw.api_calls is {fingerprint}")
 
 
 __all__ = ["GENERATED_COLUMNS", "GENERATED_TEXT", "GENERATED_VALUES", "batch_dir", "drop_all",

@@ -3,8 +3,9 @@
 Checked on small generated warehouses: files per batch, the view's rows equal what
 raw.load_batches says landed, a warehouse from before (records in a table) moves to
 files unchanged, generated files of the first typed layout are rewritten unchanged, a
-folder without a batch row goes at the next landing, and a moved warehouse reads its
-files again after the check `make build` runs first.
+folder without a batch row goes at the next landing, a moved warehouse reads its
+files again after the check `make build` runs first, and the view is replaced only when
+its definition changes.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from api_trust.landing import (
     planted_bit,
     quote_ident,
 )
+from api_trust.warehouse import connect, ensure_raw_tables
 from conftest import generate, query, run
 
 ROWS = ["--rows", "3000", "--seed", "5", "--dirty-rate", "0.05", "--batches", "2", "--drift"]
@@ -172,3 +174,36 @@ def test_a_moved_warehouse_reads_its_files_again(tmp_path) -> None:
     shutil.move(landing_dir(db), landing_dir(moved))
     run([sys.executable, "-m", "api_trust.warehouse"], moved, tmp_path)
     assert _rows(moved) == before
+
+
+def _view(con) -> tuple[int, str]:
+    return con.execute(
+        "select view_oid, comment from duckdb_views() "
+        "where schema_name = 'raw' and view_name = 'api_calls'"
+    ).fetchone()
+
+
+def test_the_view_is_replaced_only_when_its_definition_changes(tmp_path) -> None:
+    """Each landing and build makes sure of raw.api_calls; replacing an unchanged view would
+    make every command's last checkpoint rewrite the catalog. (A view's oid is stable
+    within one connection only, so the checks run on one.)"""
+    db = tmp_path / "a" / "warehouse.duckdb"
+    db.parent.mkdir()
+    generate(db, tmp_path, *ROWS)
+    moved = tmp_path / "b" / "warehouse.duckdb"  # the files' folder is in the definition
+    moved.parent.mkdir()
+    shutil.move(db, moved)
+    shutil.move(landing_dir(db), landing_dir(moved))
+    con = connect(moved)
+    try:
+        before = _view(con)
+        ensure_raw_tables(con, moved)
+        replaced = _view(con)
+        ensure_raw_tables(con, moved)
+        kept = _view(con)
+        rows = con.execute("select count(*) from raw.api_calls").fetchone()[0]
+    finally:
+        con.close()
+    assert replaced[0] != before[0] and replaced[1] != before[1]
+    assert kept == replaced
+    assert rows > 3000
