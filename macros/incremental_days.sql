@@ -20,7 +20,7 @@
 {%- endmacro %}
 
 {% macro default__ids_fingerprint(id_column) -%}
-    cast(count(*) as varchar) || '-' || cast(sum(hash({{ id_column }})) as varchar)
+    cast(count(*) as string) || '-' || cast(sum(hash({{ id_column }})) as string)
 {%- endmacro %}
 
 {% macro spark__ids_fingerprint(id_column) -%}
@@ -36,7 +36,7 @@
 {%- endmacro %}
 
 {% macro default__relation_fingerprint(relation, rows=none) -%}
-    (select coalesce(cast(sum(hash(cast(reference_row as varchar))) as varchar), '') from {{ relation }} as reference_row
+    (select coalesce(cast(sum(hash(cast(reference_row as string))) as string), '') from {{ relation }} as reference_row
     {%- if rows %} where {{ rows }}{% endif %})
 {%- endmacro %}
 

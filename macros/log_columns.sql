@@ -33,7 +33,7 @@
         {%- endif -%}
     {%- endfor -%}
     {%- if found | length == 0 -%}
-        cast(null as varchar)
+        cast(null as string)
     {%- elif found | length == 1 -%}
         {{ found[0] }}
     {%- else -%}

@@ -41,7 +41,7 @@
         {%- else -%}
             {%- set column = calls_alias ~ '.' ~ dim -%}
         {%- endif -%}
-        {%- do keys.append("nullif(cast(" ~ column ~ " as varchar), 'unknown')") -%}
+        {%- do keys.append("nullif(cast(" ~ column ~ " as string), 'unknown')") -%}
     {%- endfor -%}
     {{ return(keys) }}
 {%- endmacro %}
@@ -88,7 +88,7 @@
     {%- set prefix = relation ~ '.' if relation else '' -%}
     {%- set dims = api_trust.rca_dimensions() if dims is none else dims -%}
     {%- if not dims -%}
-        cast(null as varchar)
+        cast(null as string)
     {%- else -%}
     concat_ws(', '
     {%- for dim in dims %},
@@ -201,22 +201,22 @@
 
 {# Plain-text number formats for evidence sentences (portable casts and rounding). #}
 {% macro fmt_pct(expr, digits=1) -%}
-    cast(round(100 * ({{ expr }}), {{ digits }}) as varchar) || '%'
+    cast(round(100 * ({{ expr }}), {{ digits }}) as string) || '%'
 {%- endmacro %}
 
 {# A number rounded to a whole number, as text. #}
 {% macro fmt_int(expr) -%}
-    cast(cast(round({{ expr }}) as bigint) as varchar)
+    cast(cast(round({{ expr }}) as bigint) as string)
 {%- endmacro %}
 
 {# A ratio as text with two decimals and an x (2.16x). #}
 {% macro fmt_x(expr) -%}
-    cast(round({{ expr }}, 2) as varchar) || 'x'
+    cast(round({{ expr }}, 2) as string) || 'x'
 {%- endmacro %}
 
 {# A timestamp as text to the minute (2026-10-29 10:00). #}
 {% macro fmt_minute(expr) -%}
-    substr(cast({{ expr }} as varchar), 1, 16)
+    substr(cast({{ expr }} as string), 1, 16)
 {%- endmacro %}
 
 {# Concatenate the values of a group into one string, in a given order. #}
@@ -292,7 +292,7 @@
     concat_ws(', '
     {%- for dim in api_trust.rca_dimensions() %},
         case
-            when false then cast(null as varchar)
+            when false then cast(null as string)
             {%- if dim != skip and (only is none or dim == only) %}
                 when {{ a }}.{{ dim }} is not null and {{ b }}.{{ dim }} is null then '{{ dim }}=' || {{ a }}.{{ dim }}
             {%- endif %}

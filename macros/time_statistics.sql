@@ -169,7 +169,7 @@
     from (
         select
             {%- for column in columns %}
-            cast(null as varchar) as {{ column }}{{ ',' if not loop.last }}
+            cast(null as string) as {{ column }}{{ ',' if not loop.last }}
             {%- endfor %}
         where false
         {%- if path %}

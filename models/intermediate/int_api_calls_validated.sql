@@ -93,8 +93,8 @@ keyed as {{ api_trust.inline_cte() }} (
         api_calls.*,
         coalesce(
             api_calls.request_id,
-            'rec_' || api_calls.record_hash || '_' || cast(record_copies.copy_no as varchar),
-            api_calls.batch_id || '#' || cast(api_calls.source_record_no as varchar)
+            'rec_' || api_calls.record_hash || '_' || cast(record_copies.copy_no as string),
+            api_calls.batch_id || '#' || cast(api_calls.source_record_no as string)
         ) as call_id,
         api_calls.request_id is null as is_request_id_derived
     from api_calls
@@ -175,7 +175,7 @@ status_code_reasons as (
         code_reasons.failure_class as code_reason_class
     from normalised
     left join error_reasons as code_reasons
-        on code_reasons.error_reason = 'http_' || cast(normalised.status_code as varchar)
+        on code_reasons.error_reason = 'http_' || cast(normalised.status_code as string)
 ),
 
 protocol as (
@@ -265,7 +265,7 @@ checked as (
         case
             -- a batch without versions (an access log) is `unknown`; an empty value is not
             when has_api_version_column and api_version_raw is null then 'missing_api_version'
-            when api_version is not null and not {{ api_trust.full_match('api_version', 'v[0-9]+(\.[0-9]+)*') }}
+            when api_version is not null and not {{ api_trust.full_match('api_version', 'v[0-9]+([.][0-9]+)*') }}
                 then 'invalid_api_version'
         end as api_version_issue,
         {%- for dim in ['region', 'client_type', 'document_type'] %}

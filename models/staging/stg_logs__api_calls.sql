@@ -114,8 +114,9 @@ renamed as (
         {{ api_trust.mask_pii('error_message_raw') }} as error_message,
 
         -- protocol fields of gateway, access-log and trace shapes (log_shapes/);
-        -- a route key such as `POST /v1/pan/verify` gives the method too
-        upper(coalesce(http_method_raw, regexp_extract(route_raw, '^([A-Za-z]+)\s+/', 1))) as http_method,
+        -- a route key such as `POST /v1/pan/verify` gives the method too (white space as a
+        -- class, not `\s`: a backslash in a literal is an escape on Spark)
+        upper(coalesce(http_method_raw, regexp_extract(route_raw, '^([A-Za-z]+)[ \t\n\f\r]+/', 1))) as http_method,
         {{ api_trust.route_path('route_raw') }} as http_route,
         {{ api_trust.template_route(api_trust.route_path('route_raw')) }} as route_template,
         coalesce(service_name_raw, 'default') as service_name,

@@ -14,7 +14,7 @@
         {%- if col.is_string() -%}
             {%- do text_columns.append(adapter.quote(col.name)) -%}
         {%- elif col.dtype.upper().startswith(('MAP', 'STRUCT', 'LIST')) or col.dtype.endswith('[]') -%}
-            {%- do text_columns.append('cast(' ~ adapter.quote(col.name) ~ ' as varchar)') -%}
+            {%- do text_columns.append('cast(' ~ adapter.quote(col.name) ~ ' as string)') -%}
         {%- endif -%}
     {%- endfor -%}
 {%- endif %}

@@ -15,8 +15,8 @@
 
 select
     -- strings
-    cast(null as varchar) as model_name,
-    cast(null as varchar) as day_fingerprint,
+    cast(null as string) as model_name,
+    cast(null as string) as day_fingerprint,
 
     -- dates
     cast(null as date) as called_on,

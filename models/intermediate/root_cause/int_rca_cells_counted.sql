@@ -82,7 +82,7 @@ grouped as (
             select
                 {%- for dim in dims %}
                     {%- if dim not in grouped_dims %}
-                        cast(null as varchar) as {{ dim }},
+                        cast(null as string) as {{ dim }},
                         1 as is_any_{{ dim }},
                     {%- else %}
                         {{ dim }},

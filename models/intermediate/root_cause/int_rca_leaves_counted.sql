@@ -50,8 +50,8 @@ stacked as (
         {%- for dim in dims %}
             {{ dim }},
         {%- endfor %}
-        cast(null as varchar) as error_reason,
-        cast(null as varchar) as failure_class,
+        cast(null as string) as error_reason,
+        cast(null as string) as failure_class,
         called_on,
         cast(0 as bigint) as records,
         cast(0 as double) as calls,

@@ -30,13 +30,13 @@ final as (
         cast(lift as double) as lift,
         cast(coalesce(lift_lower, 0) as double) as lift_lower,
         cast(p_value as double) as p_value,
-        cast(null as varchar) as error_reason,
-        cast(null as varchar) as failure_class,
+        cast(null as string) as error_reason,
+        cast(null as string) as failure_class,
         case when p_value <= {{ var('rca_fdr_q') }} then
                 case metric
                     when 'failure_rate' then 'Calls with ' || segment || ' failed '
                     when 'slow_call_share' then 'Successful calls with ' || segment
-                        || ' were slower than their API''s usual p95 '
+                        || ' were slower than the usual p95 of their API '
                 end
                 || {{ api_trust.fmt_pct('observed / trials') }} || ' of ' || {{ api_trust.fmt_int('trials') }}
                 || ' times vs ' || {{ api_trust.fmt_pct('expected / trials') }} || ' expected ('

@@ -72,7 +72,7 @@ scopes as (
     union all
     select
         metric,
-        cast(null as varchar) as api_name,
+        cast(null as string) as api_name,
         sum(trials) as trials
     from by_metric
     where depth = 1 and api_name is not null

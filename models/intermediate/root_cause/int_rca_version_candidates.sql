@@ -28,10 +28,10 @@ final as (
         lift,
         lift_lower,
         p_value,
-        cast(null as varchar) as error_reason,
-        cast(null as varchar) as failure_class,
+        cast(null as string) as error_reason,
+        cast(null as string) as failure_class,
         api_name || ' ' || api_version
-        || case metric when 'failure_rate' then ' failed ' else ' was slower than the API''s usual p95 on ' end
+        || case metric when 'failure_rate' then ' failed ' else ' was slower than the usual p95 of its API on ' end
         || {{ api_trust.fmt_pct('observed / trials') }} || ' of ' || {{ api_trust.fmt_int('trials') }}
         || case metric when 'failure_rate' then ' calls' else ' successful calls' end
         || ' on the days it ran beside ' || previous_version || ', vs '

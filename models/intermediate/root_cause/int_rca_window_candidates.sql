@@ -179,7 +179,7 @@ series as (
         select
             '{{ metric }}' as metric,
             {{ api_trust.rca_segment('daily', all_dims) }} as segment,
-            {{ 'daily.api_name' if 'api_name' in all_dims else 'cast(null as varchar)' }} as api_name,
+            {{ 'daily.api_name' if 'api_name' in all_dims else 'cast(null as string)' }} as api_name,
             daily.called_on,
             daily.records,
             daily.{{ trials }} as calls,  -- noqa: AL09
@@ -344,16 +344,16 @@ final as (
             'observed_in * records_in / calls_in', 'records_in', 'expected_run * records_in / calls_in', 'inflation'
         ) }}, 0) as double) as lift_lower,
         cast(p_value as double) as p_value,
-        cast(null as varchar) as error_reason,
-        cast(null as varchar) as failure_class,
+        cast(null as string) as error_reason,
+        cast(null as string) as failure_class,
         case when p_value <= {{ var('rca_fdr_q') }} then
             case metric
                 when 'failure_rate' then 'Calls with ' || segment || ' failed '
-                else 'Successful calls with ' || segment || ' were slower than their API''s usual p95 '
+                else 'Successful calls with ' || segment || ' were slower than the usual p95 of their API '
             end
             || {{ api_trust.fmt_pct('observed_in / calls_in') }}
-            || ' of ' || {{ api_trust.fmt_int('calls_in') }} || ' from ' || cast(first_called_on as varchar)
-            || ' to ' || cast(last_called_on as varchar) || ', ' || {{ api_trust.fmt_x('lift_in / lift_out') }}
+            || ' of ' || {{ api_trust.fmt_int('calls_in') }} || ' from ' || cast(first_called_on as string)
+            || ' to ' || cast(last_called_on as string) || ', ' || {{ api_trust.fmt_x('lift_in / lift_out') }}
             || ' their usual rate on the other days across every API: '
             || {{ api_trust.fmt_int('observed_in - expected_run') }}
             || case metric when 'failure_rate' then ' excess failures.' else ' excess slow calls.' end

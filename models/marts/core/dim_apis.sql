@@ -27,8 +27,8 @@ seen_but_unknown as (
         api_name,
         'UNKNOWN' as api_family,
         '{{ var("default_owner_team") }}' as owner_team,
-        cast(null as varchar) as live_versions,
-        cast(null as varchar) as latest_version,
+        cast(null as string) as live_versions,
+        cast(null as string) as latest_version,
         cast(null as double) as availability_target,
         cast(null as double) as latency_slo_ms,
         false as is_known_api

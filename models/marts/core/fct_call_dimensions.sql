@@ -54,10 +54,10 @@ extra_values as (
     {%- endfor %}
     {%- if extras | length == 0 %}
         select
-            cast(null as varchar) as call_id,
-            cast(null as varchar) as batch_id,
-            cast(null as varchar) as dimension,
-            cast(null as varchar) as dimension_value
+            cast(null as string) as call_id,
+            cast(null as string) as batch_id,
+            cast(null as string) as dimension,
+            cast(null as string) as dimension_value
         where false
     {%- endif %}
 ),

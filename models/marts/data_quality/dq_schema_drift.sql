@@ -57,9 +57,9 @@ added as (
         batch_id,
         'added' as change_type,
         column_name,
-        cast(null as varchar) as contract_column,
+        cast(null as string) as contract_column,
         sniffed_type,
-        cast(null as varchar) as expected_type,
+        cast(null as string) as expected_type,
         false as is_required
     from delivered
     where not is_contract_column
@@ -108,7 +108,7 @@ missing as (
         'missing' as change_type,
         expected.column_name,
         expected.column_name as contract_column,
-        cast(null as varchar) as sniffed_type,
+        cast(null as string) as sniffed_type,
         expected.expected_type,
         expected.is_required
     from batches

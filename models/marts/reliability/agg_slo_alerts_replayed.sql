@@ -84,7 +84,7 @@ episodes as (
 final as (
     select
         -- ids
-        episodes.api_name || '#' || episodes.severity || '#' || cast(episodes.first_step_no as varchar) as alert_id,
+        episodes.api_name || '#' || episodes.severity || '#' || cast(episodes.first_step_no as string) as alert_id,
 
         -- strings
         episodes.api_name,

@@ -366,7 +366,7 @@ grouped as (
             when common_causes.common_cause is not null
                 then unrepeated.finding_type || '|' || unrepeated.metric || '|' || common_causes.common_cause
             else unrepeated.finding_type || '|' || unrepeated.metric || '|' || unrepeated.segment || '|'
-                || coalesce(cast(unrepeated.started_at as varchar), '')
+                || coalesce(cast(unrepeated.started_at as string), '')
         end as group_key
     from unrepeated
     left join common_causes
@@ -433,7 +433,7 @@ related as (
         {{ api_trust.ordered_string_agg(
             "case when repeats.related_rank <= 5 then repeats.segment end", '; ', 'repeats.related_rank'
         ) }}
-        || case when count(*) > 5 then ' and ' || cast(count(*) - 5 as varchar) || ' more' else '' end
+        || case when count(*) > 5 then ' and ' || cast(count(*) - 5 as string) || ' more' else '' end
             as related_segments
     from (
         select
@@ -497,7 +497,7 @@ identified as (
         -- twelve digits in a row that a PII scan would take for an Aadhaar number
         translate(substr(md5(
             capped.finding_type || '|' || capped.segment || '|' || capped.metric || '|'
-            || coalesce(cast(capped.started_at as varchar), '')
+            || coalesce(cast(capped.started_at as string), '')
         ), 1, 16), '0123456789', 'ghijklmnop') as finding_id,
         coalesce(nullif(advised.owner_team, ''), apis.owner_team, '{{ var("default_owner_team") }}') as owner_team,
         replace(replace(replace(replace(
@@ -559,7 +559,7 @@ final as (
         end
         || case
             when identified.is_new and identified.lift_after is not null
-                then ' New since ' || substr(cast(identified.changed_at as varchar), 1, 10) || ': '
+                then ' New since ' || substr(cast(identified.changed_at as string), 1, 10) || ': '
                     || {{ api_trust.fmt_x('identified.lift_before') }} || ' its usual rate before, '
                     || {{ api_trust.fmt_x('identified.lift_after') }} || ' after.'
             else ''
@@ -567,7 +567,7 @@ final as (
         -- the text above is the top member's; the numbers of a grouped finding are the group's
         || case
             when identified.group_size > 1
-                then ' One cause with ' || cast(identified.group_size - 1 as varchar) || ' linked segment'
+                then ' One cause with ' || cast(identified.group_size - 1 as string) || ' linked segment'
                     || case when identified.group_size > 2 then 's' else '' end || ' (related_segments): '
                     || case identified.metric
                         when 'failure_rate'

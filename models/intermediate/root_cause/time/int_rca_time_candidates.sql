@@ -29,8 +29,8 @@ windows_described as (
         *,
         -- the end's time of day, with its date when the window crosses midnight
         case
-            when cast(ended_at as date) = cast(started_at as date) then substr(cast(ended_at as varchar), 12, 5)
-            else substr(cast(ended_at as varchar), 1, 16)
+            when cast(ended_at as date) = cast(started_at as date) then substr(cast(ended_at as string), 12, 5)
+            else substr(cast(ended_at as string), 1, 16)
         end as end_text
     from windows
 ),
@@ -55,17 +55,17 @@ window_candidates as (
         case
             when window_type = 'incident'
                 then
-                    api_name || ' failed ' || cast(failures as varchar) || ' of ' || cast(calls as varchar)
+                    api_name || ' failed ' || cast(failures as string) || ' of ' || cast(calls as string)
                     || ' calls (' || {{ api_trust.fmt_pct('failures / calls') }} || ') from '
-                    || substr(cast(started_at as varchar), 1, 16) || ' to ' || end_text
-                    || ' UTC, against ' || cast(round(expected, 1) as varchar) || ' expected at those hours'
+                    || substr(cast(started_at as string), 1, 16) || ' to ' || end_text
+                    || ' UTC, against ' || cast(round(expected, 1) as string) || ' expected at those hours'
                     || coalesce('; the excess is mostly ' || error_reason, '')
             else
-                api_name || ' received ' || cast(calls as varchar) || ' calls from '
-                || substr(cast(started_at as varchar), 1, 16) || ' to ' || end_text
-                || ' UTC, against ' || cast(round(expected, 1) as varchar) || ' expected at those hours'
+                api_name || ' received ' || cast(calls as string) || ' calls from '
+                || substr(cast(started_at as string), 1, 16) || ' to ' || end_text
+                || ' UTC, against ' || cast(round(expected, 1) as string) || ' expected at those hours'
                 || case
-                    when silent_hours > 0 then ' (' || cast(silent_hours as varchar) || ' h with no call at all)'
+                    when silent_hours > 0 then ' (' || cast(silent_hours as string) || ' h with no call at all)'
                     else ''
                 end
         end as evidence
@@ -90,10 +90,10 @@ bump_candidates as (
         p_value,
         error_reason,
         failure_class,
-        'Every day from ' || lpad(cast(first_hour_of_day as varchar), 2, '0') || ':00 to '
-        || lpad(cast(end_hour_of_day as varchar), 2, '0') || ':00 UTC ' || api_name || ' failed '
-        || cast(failures as varchar) || ' of ' || cast(calls as varchar) || ' calls ('
-        || {{ api_trust.fmt_pct('failures / calls') }} || '), against ' || cast(round(expected, 1) as varchar)
+        'Every day from ' || lpad(cast(first_hour_of_day as string), 2, '0') || ':00 to '
+        || lpad(cast(end_hour_of_day as string), 2, '0') || ':00 UTC ' || api_name || ' failed '
+        || cast(failures as string) || ' of ' || cast(calls as string) || ' calls ('
+        || {{ api_trust.fmt_pct('failures / calls') }} || '), against ' || cast(round(expected, 1) as string)
         || ' expected from its rate at other hours: a recurring bump, not an incident every night'
             as evidence
     from bumps
@@ -116,12 +116,12 @@ slo_candidates as (
         chronic_p_value as p_value,
         error_reason,
         failure_class,
-        api_name || ' failed ' || cast(bad_calls as varchar) || ' of ' || cast(eligible_calls as varchar)
-        || ' eligible calls by the platform''s fault over its ' || cast(cast(slo_period_days as integer) as varchar)
+        api_name || ' failed ' || cast(bad_calls as string) || ' of ' || cast(eligible_calls as string)
+        || ' eligible calls by the fault of the platform over its ' || cast(cast(slo_period_days as integer) as string)
         || '-day SLO period ('
-        || cast(round(chronic_bad_calls, 1) as varchar)
+        || cast(round(chronic_bad_calls, 1) as string)
         || ' beyond its incidents), against a budget of '
-        || cast(round(error_budget_calls, 1) as varchar)
+        || cast(round(error_budget_calls, 1) as string)
         || ' (target '
         || {{ api_trust.fmt_pct('availability_target', 2) }}
         || ')'
@@ -140,12 +140,12 @@ unioned as (
 
 final as (
     select
-        cast(finding_type as varchar) as finding_type,
-        cast(api_name as varchar) as api_name,
-        cast(segment as varchar) as segment,
+        cast(finding_type as string) as finding_type,
+        cast(api_name as string) as api_name,
+        cast(segment as string) as segment,
         cast(started_at as timestamp) as started_at,
         cast(ended_at as timestamp) as ended_at,
-        cast(metric as varchar) as metric,
+        cast(metric as string) as metric,
         cast(calls as double) as calls,
         cast(observed as double) as observed,
         cast(expected as double) as expected,
@@ -154,9 +154,9 @@ final as (
         cast(lift as double) as lift,
         cast(lift_lower as double) as lift_lower,
         cast(coalesce(p_value, 1.0) as double) as p_value,
-        cast(error_reason as varchar) as error_reason,
-        cast(failure_class as varchar) as failure_class,
-        cast(evidence as varchar) as evidence
+        cast(error_reason as string) as error_reason,
+        cast(failure_class as string) as failure_class,
+        cast(evidence as string) as evidence
     from unioned
 )
 

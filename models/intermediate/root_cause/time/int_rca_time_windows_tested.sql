@@ -506,7 +506,7 @@ final as (
     select
         -- ids
         tested.api_name || '#' || case when tested.window_type = 'traffic_drop' then 'drop#' else '' end
-        || cast(tested.first_hour_no as varchar) as window_id,
+        || cast(tested.first_hour_no as string) as window_id,
 
         -- strings
         tested.api_name,
