@@ -51,6 +51,19 @@
     ({{ expr }} rlike '^(?:{{ pattern }})$')
 {%- endmacro %}
 
+{# True when the pattern matches somewhere in the text. #}
+{% macro matches(expr, pattern) -%}
+    {{ return(adapter.dispatch('matches', 'api_trust')(expr, pattern)) }}
+{%- endmacro %}
+
+{% macro default__matches(expr, pattern) -%}
+    regexp_matches({{ expr }}, '{{ pattern }}')
+{%- endmacro %}
+
+{% macro spark__matches(expr, pattern) -%}
+    ({{ expr }} rlike '{{ api_trust.spark_pattern(pattern) }}')
+{%- endmacro %}
+
 {# Start of the hour / day of a timestamp. #}
 {% macro truncate_to(part, expr) -%}
     {{ return(adapter.dispatch('truncate_to', 'api_trust')(part, expr)) }}

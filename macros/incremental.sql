@@ -27,3 +27,13 @@
     ) -%}
     {{ return(result.columns[0].values() | list) }}
 {%- endmacro %}
+
+{#
+    The models kept up to date by deleting and inserting again the batches or
+    days a run touches: incremental where the engine deletes rows (DuckDB), a
+    table rebuilt whole where it cannot (Spark on plain Parquet tables, which
+    have no DELETE). Their delete hooks do nothing outside an incremental run.
+#}
+{% macro incremental_materialization() -%}
+    {{ return('table' if target.type == 'spark' else 'incremental') }}
+{%- endmacro %}

@@ -58,6 +58,20 @@
     end
 {%- endmacro %}
 
+{% macro spark__pii_normalise(expr) -%}
+    {%- set tr = pii_translation().split('\n') -%}
+    case
+        when octet_length({{ expr }}) <> length({{ expr }})
+            then translate({{ expr }}, '{{ tr[0] }}', '{{ tr[1] }}')
+        else {{ expr }}
+    end
+{%- endmacro %}
+
+{# A pattern as a Spark string literal's body: a backslash is an escape there. #}
+{% macro spark_pattern(pattern) -%}
+    {{- pattern.replace('\\', '\\\\').replace("'", "\\'") -}}
+{%- endmacro %}
+
 {# Free text with every match replaced by its token ([PAN], [AADHAAR], [EMAIL], [PHONE], [IP]). #}
 {% macro mask_pii(expr) -%}
     {{ return(adapter.dispatch('mask_pii', 'api_trust')(expr)) }}
@@ -79,6 +93,23 @@
     {{ ns.sql }}
 {%- endmacro %}
 
+{% macro spark__mask_pii(expr) -%}
+    {#- Spark's regexp_replace replaces every match; groups are $1 in the replacement -#}
+    {%- set ns = namespace(sql=spark__pii_normalise(expr)) -%}
+    {%- for line in pii_rules().split('\n') -%}
+        {%- set rule = line.split(' ', 2) -%}
+        {%- set pattern = "'(?i)" ~ spark_pattern(rule[2]) ~ "'" -%}
+        {%- if rule[1] == 'bounded' -%}
+            {%- for _ in range(2) -%}
+                {%- set ns.sql = "regexp_replace(" ~ ns.sql ~ ", " ~ pattern ~ ", '$1" ~ rule[0] ~ "$2')" -%}
+            {%- endfor -%}
+        {%- else -%}
+            {%- set ns.sql = "regexp_replace(" ~ ns.sql ~ ", " ~ pattern ~ ", '" ~ rule[0] ~ "')" -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ ns.sql }}
+{%- endmacro %}
+
 {# True when the text holds anything mask_pii masks. #}
 {% macro has_pii(expr) -%}
     {{ return(adapter.dispatch('has_pii', 'api_trust')(expr)) }}
@@ -90,6 +121,12 @@
     regexp_matches({{ default__pii_normalise(expr) }}, '(?i){{ patterns | join("|") }}')
 {%- endmacro %}
 
+{% macro spark__has_pii(expr) -%}
+    {%- set patterns = [] -%}
+    {%- for line in pii_rules().split('\n') -%}{%- do patterns.append(line.split(' ', 2)[2]) -%}{%- endfor -%}
+    ({{ spark__pii_normalise(expr) }} rlike '(?i){{ spark_pattern(patterns | join("|")) }}')
+{%- endmacro %}
+
 {# True when masked text carries a mask token (the record held personal data at landing). #}
 {% macro has_pii_token(expr) -%}
     {{ return(adapter.dispatch('has_pii_token', 'api_trust')(expr)) }}
@@ -97,6 +134,10 @@
 
 {% macro default__has_pii_token(expr) -%}
     regexp_matches({{ expr }}, '\[(PAN|AADHAAR|EMAIL|PHONE|IP)\]|^pii_[a-p]{32}$')
+{%- endmacro %}
+
+{% macro spark__has_pii_token(expr) -%}
+    ({{ expr }} rlike '\\[(PAN|AADHAAR|EMAIL|PHONE|IP)\\]|^pii_[a-p]{32}$')
 {%- endmacro %}
 
 {#

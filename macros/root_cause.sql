@@ -314,5 +314,7 @@
 {%- endmacro %}
 
 {% macro spark__star_except(relation, columns) -%}
-    {{ relation }}.* except ({{ columns | join(', ') }})
+    {#- Spark 3.5 has no `* except`: a quoted regular expression of the other names, which
+        profiles.yml's spark.sql.parser.quotedRegexColumnNames turns into a column list -#}
+    {{ relation }}.`(?!({{ columns | join('|') }})$).+`
 {%- endmacro %}

@@ -9,8 +9,19 @@
     {{ return(adapter.dispatch('route_path', 'api_trust')(expr)) }}
 {%- endmacro %}
 
+{# What route_path removes, in order: a leading method, then a query string or fragment. #}
+{% macro route_path_patterns() -%}
+    {{ return(['^[A-Za-z]+\\s+', '[?#].*$']) }}
+{%- endmacro %}
+
 {% macro default__route_path(expr) -%}
-    nullif(regexp_replace(regexp_replace(trim({{ expr }}), '^[A-Za-z]+\s+', ''), '[?#].*$', ''), '')
+    {%- set p = api_trust.route_path_patterns() -%}
+    nullif(regexp_replace(regexp_replace(trim({{ expr }}), '{{ p[0] }}', ''), '{{ p[1] }}', ''), '')
+{%- endmacro %}
+
+{% macro spark__route_path(expr) -%}
+    {%- set p = api_trust.route_path_patterns() -%}
+    nullif(regexp_replace(regexp_replace(trim({{ expr }}), '{{ api_trust.spark_pattern(p[0]) }}', ''), '{{ api_trust.spark_pattern(p[1]) }}', ''), '')
 {%- endmacro %}
 
 {#
@@ -23,11 +34,31 @@
     {{ return(adapter.dispatch('template_route', 'api_trust')(expr)) }}
 {%- endmacro %}
 
+{# A segment that is an id whatever its length, and one that is an id from six characters. #}
+{% macro route_id_patterns() -%}
+    {{ return([
+        '(?i)[0-9]+|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{12,}|\\[[A-Z]+\\].*|.*\\[[A-Z]+\\]|pii_[a-p]{32}|ip_[a-p]{32}',
+        '(?i)[a-z_.-]*[0-9][a-z0-9_.-]*',
+    ]) }}
+{%- endmacro %}
+
 {% macro default__template_route(expr) -%}
+    {%- set p = api_trust.route_id_patterns() -%}
     array_to_string(list_transform(string_split({{ expr }}, '/'), segment -> case
-        when regexp_full_match(segment, '(?i)[0-9]+|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{12,}|\[[A-Z]+\].*|.*\[[A-Z]+\]|pii_[a-p]{32}|ip_[a-p]{32}')
+        when regexp_full_match(segment, '{{ p[0] }}')
             then '{id}'
-        when length(segment) >= 6 and regexp_full_match(segment, '(?i)[a-z_.-]*[0-9][a-z0-9_.-]*')
+        when length(segment) >= 6 and regexp_full_match(segment, '{{ p[1] }}')
+            then '{id}'
+        else segment
+    end), '/')
+{%- endmacro %}
+
+{% macro spark__template_route(expr) -%}
+    {%- set p = api_trust.route_id_patterns() -%}
+    array_join(transform(split({{ expr }}, '/'), segment -> case
+        when segment rlike '^(?:{{ api_trust.spark_pattern(p[0]) }})$'
+            then '{id}'
+        when length(segment) >= 6 and segment rlike '^(?:{{ api_trust.spark_pattern(p[1]) }})$'
             then '{id}'
         else segment
     end), '/')

@@ -9,7 +9,7 @@
     that left the landing zone (a regenerated demo) are deleted first.
 #}
 {{ config(
-    materialized='incremental',
+    materialized=api_trust.incremental_materialization(),
     incremental_strategy='delete+insert',
     unique_key='batch_id',
     on_schema_change='append_new_columns',
@@ -118,7 +118,7 @@ routes_resolved as (
     -- a call that names no API but a route gets the route's API (seed route_patterns,
     -- else the templated route); missing versions come from the path
     select
-        api_calls.* exclude (api_name, api_version),
+        {{ api_trust.star_except('api_calls', ['api_name', 'api_version']) }},
         coalesce(api_calls.api_name, api_routes.api_name) as api_name,
         coalesce(api_calls.api_version, api_routes.path_version) as api_version,
         api_calls.api_name is null and api_routes.api_name is not null as is_api_from_route,
@@ -222,7 +222,7 @@ protocol as (
 
 reasons_resolved as (
     select
-        protocol.* exclude (error_reason),
+        {{ api_trust.star_except('protocol', ['error_reason']) }},
         coalesce(protocol.error_reason, protocol.derived_error_reason) as error_reason,
         protocol.derived_error_reason is not null as is_error_reason_derived,
         coalesce(
@@ -312,8 +312,8 @@ checked as (
         -- what kind of traffic this is: only `api` reaches the metric marts
         case
             when http_method in {{ api_trust.sql_list(var('non_api_methods')) }} then 'probe_method'
-            when regexp_matches(lower(http_route), '{{ var("health_check_route_pattern") }}') then 'health_check'
-            when regexp_matches(lower(http_route), '{{ var("static_asset_route_pattern") }}') then 'static_asset'
+            when {{ api_trust.matches('lower(http_route)', var('health_check_route_pattern')) }} then 'health_check'
+            when {{ api_trust.matches('lower(http_route)', var('static_asset_route_pattern')) }} then 'static_asset'
             when user_agent_family = 'bot' then 'bot'
             when span_kind is not null and span_kind not in ('SERVER', 'UNSPECIFIED') then 'internal_span'
             else 'api'

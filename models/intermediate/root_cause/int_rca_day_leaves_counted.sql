@@ -12,7 +12,7 @@
     (int_rca_slow_leaves_counted) and joined in int_rca_leaves_counted.
 #}
 {{ config(
-    materialized='incremental',
+    materialized=api_trust.incremental_materialization(),
     incremental_strategy='append',
     on_schema_change='sync_all_columns',
     meta={'day_vars': ['analysis_dimensions']},

@@ -8,7 +8,7 @@
     dimensions rebuilds every day.
 #}
 {{ config(
-    materialized='incremental',
+    materialized=api_trust.incremental_materialization(),
     incremental_strategy='append',
     on_schema_change='fail',
     meta={'day_vars': ['analysis_dimensions']},

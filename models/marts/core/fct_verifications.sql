@@ -14,7 +14,7 @@
     with most batches, changes no past day and is left out.
 #}
 {{ config(
-    materialized='incremental',
+    materialized=api_trust.incremental_materialization(),
     incremental_strategy='delete+insert',
     unique_key='verification_id',
     on_schema_change='fail',

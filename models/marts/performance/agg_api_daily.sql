@@ -1,6 +1,6 @@
 {%- set fractions = [0.5, 0.95, 0.99] -%}
 {{ config(
-    materialized='incremental',
+    materialized=api_trust.incremental_materialization(),
     incremental_strategy='append',
     on_schema_change='fail',
     meta={'day_vars': ['failure_classes']},

@@ -1,5 +1,5 @@
 {{ config(
-    materialized='incremental',
+    materialized=api_trust.incremental_materialization(),
     incremental_strategy='append',
     on_schema_change='fail',
     meta={'day_vars': ['failure_classes']},

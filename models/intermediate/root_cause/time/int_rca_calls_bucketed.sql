@@ -10,7 +10,7 @@
     is left out of the fingerprint.
 #}
 {{ config(
-    materialized='incremental',
+    materialized=api_trust.incremental_materialization(),
     incremental_strategy='append',
     on_schema_change='sync_all_columns',
     meta={
