@@ -51,6 +51,12 @@
     ({{ expr }} rlike '^(?:{{ pattern }})$')
 {%- endmacro %}
 
+{# The largest of some expressions, nulls skipped; one expression is itself (Spark's greatest
+   wants two or more). #}
+{% macro greatest_of(exprs) -%}
+    {{- exprs[0] if exprs | length == 1 else 'greatest(' ~ exprs | join(', ') ~ ')' -}}
+{%- endmacro %}
+
 {# True when the pattern matches somewhere in the text. #}
 {% macro matches(expr, pattern) -%}
     {{ return(adapter.dispatch('matches', 'api_trust')(expr, pattern)) }}

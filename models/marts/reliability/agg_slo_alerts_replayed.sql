@@ -39,18 +39,13 @@ firing as (
                 {{ 'is_' ~ rule.rule ~ '_firing' if rule.severity == severity else 'false' }}
                     as is_{{ rule.rule }}_firing,
             {%- endfor %}
-            greatest(
-                {%- for rule in severity_rules %}
-                    case when is_{{ rule.rule }}_firing then burn_rate_{{ rule.long_window_minutes }}m end
-                    {{- ',' if not loop.last }}
-                {%- endfor %}
-            ) as burn_rate,
-            greatest(
-                {%- for rule in severity_rules %}
-                    case when is_{{ rule.rule }}_firing then bad_calls_{{ rule.long_window_minutes }}m end
-                    {{- ',' if not loop.last }}
-                {%- endfor %}
-            ) as bad_calls,
+            {%- set burn_rates, bad_calls = [], [] %}
+            {%- for rule in severity_rules %}
+                {%- do burn_rates.append('case when is_' ~ rule.rule ~ '_firing then burn_rate_' ~ rule.long_window_minutes ~ 'm end') %}
+                {%- do bad_calls.append('case when is_' ~ rule.rule ~ '_firing then bad_calls_' ~ rule.long_window_minutes ~ 'm end') %}
+            {%- endfor %}
+            {{ api_trust.greatest_of(burn_rates) }} as burn_rate,
+            {{ api_trust.greatest_of(bad_calls) }} as bad_calls,
             step_no - row_number() over (partition by api_name order by step_no) as episode
         from replayed
         where is_{{ severity }}_alerting
