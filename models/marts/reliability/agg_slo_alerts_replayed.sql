@@ -41,8 +41,9 @@ firing as (
             {%- endfor %}
             {%- set burn_rates, bad_calls = [], [] %}
             {%- for rule in severity_rules %}
-                {%- do burn_rates.append('case when is_' ~ rule.rule ~ '_firing then burn_rate_' ~ rule.long_window_minutes ~ 'm end') %}
-                {%- do bad_calls.append('case when is_' ~ rule.rule ~ '_firing then bad_calls_' ~ rule.long_window_minutes ~ 'm end') %}
+                {%- set firing = 'case when is_' ~ rule.rule ~ '_firing then ' %}
+                {%- do burn_rates.append(firing ~ 'burn_rate_' ~ rule.long_window_minutes ~ 'm end') %}
+                {%- do bad_calls.append(firing ~ 'bad_calls_' ~ rule.long_window_minutes ~ 'm end') %}
             {%- endfor %}
             {{ api_trust.greatest_of(burn_rates) }} as burn_rate,
             {{ api_trust.greatest_of(bad_calls) }} as bad_calls,
