@@ -67,7 +67,7 @@
 {%- endmacro %}
 
 {% macro spark__matches(expr, pattern) -%}
-    ({{ expr }} rlike '{{ api_trust.spark_pattern(pattern) }}')
+    ({{ expr }} rlike '{{ api_trust.spark_literal_body(pattern) }}')
 {%- endmacro %}
 
 {# Start of the hour / day of a timestamp. #}

@@ -36,9 +36,9 @@
 {% macro spark__timestamp_wall_clock(expr) -%}
     case
         when {{ expr }} rlike '^[0-9]{13}$'
-            then cast(timestamp_millis(cast({{ expr }} as bigint)) as timestamp)
+            then timestamp_millis(cast({{ expr }} as bigint))
         when {{ expr }} rlike '^[0-9]{10}$'
-            then cast(timestamp_seconds(cast({{ expr }} as bigint)) as timestamp)
+            then timestamp_seconds(cast({{ expr }} as bigint))
         else try_cast(nullif(regexp_extract({{ expr }}, '{{ api_trust.iso_timestamp_pattern() }}', 1), '') as timestamp)
     end
 {%- endmacro %}

@@ -21,7 +21,7 @@
 
 {% macro spark__route_path(expr) -%}
     {%- set p = api_trust.route_path_patterns() -%}
-    nullif(regexp_replace(regexp_replace(trim({{ expr }}), '{{ api_trust.spark_pattern(p[0]) }}', ''), '{{ api_trust.spark_pattern(p[1]) }}', ''), '')
+    nullif(regexp_replace(regexp_replace(trim({{ expr }}), '{{ api_trust.spark_literal_body(p[0]) }}', ''), '{{ api_trust.spark_literal_body(p[1]) }}', ''), '')
 {%- endmacro %}
 
 {#
@@ -56,9 +56,9 @@
 {% macro spark__template_route(expr) -%}
     {%- set p = api_trust.route_id_patterns() -%}
     array_join(transform(split({{ expr }}, '/'), segment -> case
-        when segment rlike '^(?:{{ api_trust.spark_pattern(p[0]) }})$'
+        when segment rlike '^(?:{{ api_trust.spark_literal_body(p[0]) }})$'
             then '{id}'
-        when length(segment) >= 6 and segment rlike '^(?:{{ api_trust.spark_pattern(p[1]) }})$'
+        when length(segment) >= 6 and segment rlike '^(?:{{ api_trust.spark_literal_body(p[1]) }})$'
             then '{id}'
         else segment
     end), '/')

@@ -27,9 +27,9 @@
     {{ return(statements[0]) }}
 {% endmacro %}
 
-{# A value as a Spark SQL string literal (backslash escapes), or null. #}
+{# A value as a Spark SQL string literal, or null. #}
 {% macro spark_string_literal(value) -%}
     {%- if value is none -%}null
-    {%- else -%}'{{ (value | string).replace('\\', '\\\\').replace("'", "\\'") }}'
+    {%- else -%}'{{ api_trust.spark_literal_body(value | string) }}'
     {%- endif -%}
 {%- endmacro %}

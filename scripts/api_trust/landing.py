@@ -311,16 +311,16 @@ def ensure_view(con: duckdb.DuckDBPyConnection, db: Path) -> None:
     # The view is replaced only when its definition changes (a fingerprint in its comment):
     # replacing it makes the next checkpoint, at the latest when the connection closes,
     # rewrite the catalog (0.5 s on a 10M-row warehouse, on every load and build).
-    fingerprint = sql_literal(
+    comment = (
         "Every landed record as delivered, read from this warehouse's Parquet files "
         f"(view definition {hashlib.sha256(definition.encode()).hexdigest()[:16]})"
     )
     current = con.execute(
         "select comment from duckdb_views() where schema_name = 'raw' and view_name = 'api_calls'"
     ).fetchone()
-    if current is None or sql_literal(current[0] or "") != fingerprint:
+    if current is None or current[0] != comment:
         con.execute(f"create or replace view raw.api_calls as {definition}")
-        con.execute(f"comment on view raw.api_calls is {fingerprint}")
+        con.execute(f"comment on view raw.api_calls is {sql_literal(comment)}")
 
 
 __all__ = ["GENERATED_COLUMNS", "GENERATED_TEXT", "GENERATED_VALUES", "batch_dir", "drop_all",
