@@ -31,7 +31,7 @@ export API_TRUST_FILES := $(value FILES)
 export API_TRUST_BATCHES := $(value BATCH)
 
 .PHONY: help setup system-deps demo generate load unload batches dimensions build dashboards report export docs profile \
-        test pytest dbt-test lint format bench eval clean java-deps build-spark
+        test pytest dbt-test lint format bench eval clean java-deps build-spark test-spark
 
 help: ## list the tasks
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -158,13 +158,15 @@ java-deps: ## install Debian's Java 17 for Spark (root only)
 		apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null; \
 	else echo "error: Spark needs Java 17 (java not found, and not root to install it)"; exit 1; fi
 
-SPARK_ROWS ?= 5000
-# Not yet on Spark (README "Running on Spark"): two root-cause models whose chains of CTEs
-# Spark copies into every reference (their plans never finish), and what reads them. Unit
-# tests run once, as in make build.
-SPARK_EXCLUDE ?= int_rca_segments_explained+ int_rca_api_hours_baselined+
-build-spark: $(VENV)/.spark-installed java-deps ## the same dbt project on local Spark over a small generated dataset (in progress: README "Running on Spark")
-	@$(PY) -m api_trust.spark --rows $(SPARK_ROWS) -- build --exclude-resource-type unit_test --exclude $(SPARK_EXCLUDE)
+SPARK_ROWS ?= 10000
+SPARK_DAYS ?= 3
+# Unit tests run once, in make test-spark (as in make build).
+build-spark: $(VENV)/.spark-installed java-deps ## the same dbt project on local Spark over a small generated dataset (README "Running on Spark")
+	@$(PY) -m api_trust.spark --rows $(SPARK_ROWS) --days $(SPARK_DAYS) -- build --exclude-resource-type unit_test
+
+test-spark: $(VENV)/.spark-installed java-deps ## everything on Spark (unit tests too), then every mart compared with DuckDB's on the same data
+	@cd $(ROOT) && API_TRUST_SPARK_TEST_ROWS=$(SPARK_ROWS) API_TRUST_SPARK_TEST_DAYS=$(SPARK_DAYS) $(PY) -m pytest -q -m spark tests/python/test_spark.py
+	@echo "test-spark: the project passes on Spark and every mart agrees with DuckDB"
 
 clean: ## remove generated data, dashboards and dbt artefacts (keeps .venv)
 	rm -rf data/*.duckdb data/*.duckdb.wal data/*.duckdb.landing data/*.csv data/*.parquet dashboards/*.png dashboards/*.html dashboards/*.md target logs .spark

@@ -26,13 +26,18 @@
     ({{ expr }} + make_interval(0, 0, 0, 0, 0, {{ minutes }}))
 {%- endmacro %}
 
-{# Hour of the week (0-167, the same day numbering within one engine) and hour of the day. #}
+{# Hour of the week (0-167 from Sunday 00:00, on every engine) and hour of the day. #}
 {% macro hour_of_week(expr) -%}
     {{ return(adapter.dispatch('hour_of_week', 'api_trust')(expr)) }}
 {%- endmacro %}
 
 {% macro default__hour_of_week(expr) -%}
     cast(dayofweek({{ expr }}) * 24 + hour({{ expr }}) as integer)
+{%- endmacro %}
+
+{# Spark numbers the days 1 (Sunday) to 7, DuckDB 0 to 6. #}
+{% macro spark__hour_of_week(expr) -%}
+    cast((dayofweek({{ expr }}) - 1) * 24 + hour({{ expr }}) as integer)
 {%- endmacro %}
 
 {% macro hour_of_day(expr) -%}

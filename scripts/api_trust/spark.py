@@ -26,7 +26,10 @@ from api_trust.contract import PROJECT_ROOT
 from api_trust.landing import quote_ident, sql_literal
 from api_trust.warehouse import WarehouseError, connect, ensure_raw_tables, run_cli
 
-DEFAULT_ROWS = 5000
+# Small, but enough for every mart to hold rows (an incident, SLO alerts) when built
+# on both engines and compared: 10,000 calls over 3 days
+DEFAULT_ROWS = 10000
+DEFAULT_DAYS = 3
 # Spark's own logging: errors only, to stderr (its INFO and WARN lines would bury dbt's)
 LOG4J2 = """\
 rootLogger.level = error
@@ -36,6 +39,10 @@ appender.stderr.name = stderr
 appender.stderr.target = SYSTEM_ERR
 appender.stderr.layout.type = PatternLayout
 appender.stderr.layout.pattern = spark: %p %c{1}: %m%n
+# whole-stage code generation that outgrows Janino falls back to interpreted execution
+# (spark.sql.codegen.fallback); each fallback would print a compiler stack trace
+logger.codegen.name = org.apache.spark.sql.catalyst.expressions.codegen.CodeGenerator
+logger.codegen.level = off
 """
 
 
@@ -84,9 +91,9 @@ def spark_env(root: Path) -> dict[str, str]:
     )
 
 
-def generate(db: Path, rows: int) -> None:
-    cmd = [sys.executable, "-m", "api_trust.generate", "--rows", str(rows), "--seed", "42",
-           "--dirty-rate", "0.03", "--batches", "3", "--drift"]  # fmt: skip
+def generate(db: Path, rows: int, days: int) -> None:
+    cmd = [sys.executable, "-m", "api_trust.generate", "--rows", str(rows), "--days", str(days),
+           "--seed", "42", "--dirty-rate", "0.03", "--batches", "3", "--drift"]  # fmt: skip
     proc = subprocess.run(cmd, env=dict(os.environ, API_TRUST_DB=str(db)), cwd=PROJECT_ROOT,
                           capture_output=True, text=True)  # fmt: skip
     if proc.returncode != 0:
@@ -108,6 +115,9 @@ def main(argv: list[str] | None = None) -> None:
         "--rows", type=int, default=DEFAULT_ROWS, help="generated calls (default %(default)s)"
     )
     p.add_argument(
+        "--days", type=int, default=DEFAULT_DAYS, help="days they span (default %(default)s)"
+    )
+    p.add_argument(
         "dbt_args",
         nargs="*",
         default=["build"],
@@ -119,10 +129,11 @@ def main(argv: list[str] | None = None) -> None:
     (root / "log4j2.properties").write_text(LOG4J2, encoding="utf-8")
     db = root / "duckdb" / "warehouse.duckdb"
     t0 = time.perf_counter()
-    print(f"spark: generating {args.rows:,} calls into {db}", file=sys.stderr, flush=True)
+    print(f"spark: generating {args.rows:,} calls over {args.days} days into {db}", file=sys.stderr,
+          flush=True)  # fmt: skip
     shutil.rmtree(db.parent, ignore_errors=True)
     db.parent.mkdir(parents=True)
-    generate(db, args.rows)
+    generate(db, args.rows, args.days)
     written = export_raw(db, raw_dir(root))
     print(f"spark: raw exported as Parquet to {raw_dir(root)}: "
           + ", ".join(f"{t} {n:,}" for t, n in written.items()), file=sys.stderr, flush=True)  # fmt: skip

@@ -7,29 +7,11 @@
     rca_playbook, and flagged when acknowledged (seed rca_acknowledged_findings).
 #}
 {%- set wide = ['api_name', 'api_version', 'region', 'document_type', 'client_type', 'client_id'] -%}
-{%- set slow_weight = var('rca_slow_call_weight', 0.5) -%}
 
 with
 
-candidates as (
-    select * from {{ ref('int_rca_candidates_tested') }}
-    where is_significant
-),
-
-dated as (
-    select * from {{ ref('int_rca_findings_dated') }}
-),
-
-attributed as (
-    select * from {{ ref('int_rca_findings_attributed') }}
-),
-
-localised as (
-    select * from {{ ref('int_rca_incidents_localised') }}
-),
-
-leaves as (
-    select * from {{ ref('int_rca_leaves_counted') }}
+unrepeated as (
+    select * from {{ ref('int_rca_findings_unrepeated') }}
 ),
 
 playbook as (
@@ -42,204 +24,6 @@ acknowledged as (
 
 apis as (
     select * from {{ ref('dim_apis') }}
-),
-
-data_days as (
-    -- the days that hold calls, counted from each to the last: a window with gaps (an old
-    -- log loaded beside this month's) projects over the days it has data for, not the
-    -- calendar between its first and last call
-    select
-        called_on,
-        count(*) over (order by called_on desc rows between unbounded preceding and current row)
-            as days_to_end
-    from (select distinct called_on from leaves) as distinct_days
-),
-
-data_window as (
-    select
-        max(called_on) as last_day,
-        count(*) as days  -- noqa: RF04
-    from data_days
-),
-
-described as (
-    select
-        candidates.*,
-        {{ api_trust.rca_segment_columns('candidates.segment', skip=['api_name']) }},
-        coalesce(candidates.error_reason, attributed.error_reason) as carried_reason,
-        coalesce(candidates.failure_class, attributed.failure_class) as carried_class,
-        attributed.reason_share_of_excess,
-        coalesce(attributed.clients_affected, localised.clients_affected, 0) as clients_affected,
-        coalesce(dated.is_new, false) or candidates.started_at is not null as is_new,
-        coalesce(candidates.started_at, case when dated.is_new then dated.changed_at end) as changed_at,
-        dated.lift_before,
-        dated.lift_after,
-        dated.confined_to_segment,
-        dated.confined_to_metric,
-        dated.confined_to_started_at,
-        -- a new problem's impact projected over the whole window from its start, at the
-        -- rate it ran at: from the day it started when it runs to the end, over the days it
-        -- lasted (one at least) when it ended; a segment that first appeared during the
-        -- window (a release, a new client) from its first day (doc rca_method)
-        case
-            when dated.is_new then data_window.days / greatest(dated.days_after, 1)
-            when candidates.ended_at is null and coalesce(dated.first_seen_on, candidates.started_at) is not null
-                then data_window.days / coalesce(seen_days.days_to_end, data_window.days)
-            when candidates.started_at is not null
-                then data_window.days / greatest({{ api_trust.seconds_between(
-                    'candidates.started_at', 'candidates.ended_at'
-                ) }} / 86400, 1)
-            else 1
-        end as projection
-    from candidates
-    cross join data_window
-    left join dated
-        on
-            candidates.finding_type = dated.finding_type
-            and candidates.segment = dated.segment
-            and candidates.metric = dated.metric
-    left join data_days as seen_days
-        on seen_days.called_on = coalesce(dated.first_seen_on, cast(candidates.started_at as date))
-    left join attributed
-        on
-            candidates.finding_type = attributed.finding_type
-            and candidates.segment = attributed.segment
-            and candidates.metric = attributed.metric
-            and candidates.started_at is not distinct from attributed.started_at
-    left join localised
-        on
-            candidates.finding_type = 'incident'
-            and candidates.api_name = localised.api_name
-            and candidates.started_at = localised.started_at
-),
-
-scored as (
-    select
-        *,
-        (greatest(excess_failures, 0) + {{ slow_weight }} * greatest(excess_slow_calls, 0)) * projection as impact,
-        -- surprise on one scale for every producer: which of two nested findings holds the effect
-        {{ api_trust.llr_z('observed', 'calls', 'expected') }} as surprise,
-        -- identical segments: the more specific finding type speaks for them
-        case finding_type when 'version_regression' then 1 else 2 end as type_rank
-    from described
-),
-
-repeats as (
-    -- a finding nested in (or around) a more surprising one of the same metric, over the
-    -- same time, repeats it
-    select
-        weaker.finding_type,
-        weaker.segment,
-        weaker.metric,
-        weaker.started_at,
-        stronger.segment as stronger_segment,
-        stronger.metric as stronger_metric,
-        stronger.finding_type as stronger_finding_type,
-        stronger.started_at as stronger_started_at,
-        -- failures and slowness of one incident: the other metric's harm adds to it
-        weaker.ended_at is not null and weaker.segment = stronger.segment and weaker.metric <> stronger.metric
-            as is_other_metric
-    from scored as weaker
-    inner join scored as stronger
-        on
-            -- both whole-window, or both time-bounded with overlapping windows
-            (weaker.ended_at is null) = (stronger.ended_at is null)
-            and (weaker.ended_at is null or (
-                weaker.started_at < stronger.ended_at and weaker.ended_at > stronger.started_at
-            ))
-            and not (
-                weaker.finding_type = stronger.finding_type and weaker.segment = stronger.segment
-                and weaker.metric = stronger.metric
-                and weaker.started_at is not distinct from stronger.started_at
-            )
-            and (
-                -- nested segments of one metric; of a time-bounded finding, failures and slowness
-                -- of one incident are one finding too
-                (
-                    (weaker.metric = stronger.metric or weaker.ended_at is not null)
-                    and (
-                        {{ api_trust.rca_covers('weaker', 'stronger') }}
-                        or {{ api_trust.rca_covers('stronger', 'weaker') }}
-                    )
-                )
-                -- time-bounded findings have no explain-away: overlapping segments of one
-                -- metric that started within a day of each other are one incident
-                or (
-                    weaker.ended_at is not null and weaker.metric = stronger.metric
-                    and {{ api_trust.rca_overlaps('weaker', 'stronger') }}
-                    and abs({{ api_trust.seconds_between('weaker.started_at', 'stronger.started_at') }}) <= 86400
-                )
-            )
-            and (
-                stronger.type_rank < weaker.type_rank
-                or (stronger.type_rank = weaker.type_rank and stronger.surprise > weaker.surprise)
-                or (
-                    stronger.type_rank = weaker.type_rank and stronger.surprise = weaker.surprise
-                    and stronger.segment < weaker.segment
-                )
-            )
-
-    union all
-
-    -- a whole-window finding confined to an incident's days repeats the incident
-    -- (int_rca_findings_dated)
-    select
-        finding_type,
-        segment,
-        metric,
-        started_at,
-        confined_to_segment as stronger_segment,
-        confined_to_metric as stronger_metric,
-        'incident' as stronger_finding_type,
-        confined_to_started_at as stronger_started_at,
-        false as is_other_metric
-    from scored
-    where confined_to_segment is not null
-),
-
-absorbed as (
-    -- the other metric of an incident kept under this one (its excess is harm of its own)
-    select
-        repeats.stronger_finding_type,
-        repeats.stronger_segment,
-        repeats.stronger_metric,
-        repeats.stronger_started_at,
-        sum(scored.excess_failures) as excess_failures,
-        sum(scored.excess_slow_calls) as excess_slow_calls,
-        sum(scored.impact) as impact
-    from repeats
-    inner join scored
-        on
-            repeats.finding_type = scored.finding_type
-            and repeats.segment = scored.segment
-            and repeats.metric = scored.metric
-            and repeats.started_at is not distinct from scored.started_at
-    where repeats.is_other_metric
-    group by
-        repeats.stronger_finding_type, repeats.stronger_segment, repeats.stronger_metric, repeats.stronger_started_at
-),
-
-unrepeated as (
-    select
-        {{ api_trust.star_except('scored', ['impact', 'excess_failures', 'excess_slow_calls']) }},
-        scored.impact + coalesce(absorbed.impact, 0) as impact,
-        scored.excess_failures + coalesce(absorbed.excess_failures, 0) as excess_failures,
-        scored.excess_slow_calls + coalesce(absorbed.excess_slow_calls, 0) as excess_slow_calls
-    from scored
-    left join absorbed
-        on
-            scored.finding_type = absorbed.stronger_finding_type
-            and scored.segment = absorbed.stronger_segment
-            and scored.metric = absorbed.stronger_metric
-            and scored.started_at is not distinct from absorbed.stronger_started_at
-    where not exists (
-            select 1 as is_repeat from repeats
-            where
-                repeats.finding_type = scored.finding_type
-                and repeats.segment = scored.segment
-                and repeats.metric = scored.metric
-                and repeats.started_at is not distinct from scored.started_at
-        )
 ),
 
 chronic as (
@@ -287,18 +71,41 @@ shared_values as (
                 and chronic.segment <> parents.segment
                 and {{ api_trust.rca_covers('parents', 'chronic') }}
         union all
-        {%- for dim in api_trust.rca_dimensions() %}
+        -- one row per hotspot and dimension it names (a cross join reads chronic once; a
+        -- select per dimension read it once each, and Spark plans each read anew)
+        select
+            finding_type,
+            segment,
+            metric,
+            carried_reason,
+            shared_value
+        from (
             select
-                finding_type,
-                segment,
-                metric,
-                coalesce(carried_reason, '') as carried_reason,
-                replace(', ' || segment || ',', ', {{ dim }}=' || {{ dim }} || ',', ', {{ dim }}=*,')
-                    as shared_value
-            from chronic
-            where {{ dim }} is not null
-            {{- ' union all' if not loop.last }}
-        {%- endfor %}
+                hotspot.finding_type,
+                hotspot.segment,
+                hotspot.metric,
+                coalesce(hotspot.carried_reason, '') as carried_reason,
+                case dimensions.dimension_no
+                    {%- for dim in api_trust.rca_dimensions() %}
+                        when {{ loop.index }}
+                            then replace(hotspot.padded, ', {{ dim }}=' || hotspot.{{ dim }} || ',', ', {{ dim }}=*,')
+                    {%- endfor %}
+                end as shared_value
+            from (
+                select
+                    *,
+                    ', ' || segment || ',' as padded
+                from chronic
+            ) as hotspot
+            cross join (
+                {%- for dim in api_trust.rca_dimensions() %}
+                    select {{ loop.index }} as dimension_no
+                    {{- ' union all' if not loop.last }}
+                {%- endfor %}
+            ) as dimensions
+        ) as dimension_patterns
+        -- a dimension the hotspot leaves open shares nothing
+        where shared_value is not null
     ) as patterns
 ),
 
@@ -425,43 +232,6 @@ kept as (
     where members.member_rank = 1
 ),
 
-related as (
-    -- the five strongest segments each finding speaks for, and how many more
-    select
-        repeats.stronger_segment,
-        repeats.stronger_metric,
-        {{ api_trust.ordered_string_agg(
-            "case when repeats.related_rank <= 5 then repeats.segment end", '; ', 'repeats.related_rank'
-        ) }}
-        || case when count(*) > 5 then ' and ' || cast(count(*) - 5 as string) || ' more' else '' end
-            as related_segments
-    from (
-        select
-            distinct_repeats.*,
-            row_number() over (
-                partition by distinct_repeats.stronger_segment, distinct_repeats.stronger_metric
-                order by distinct_repeats.impact desc, distinct_repeats.segment asc
-            ) as related_rank
-        from (
-            select distinct
-                repeats.stronger_segment,
-                repeats.stronger_metric,
-                repeats.segment,
-                scored.impact
-            from repeats
-            inner join scored
-                on
-                    repeats.finding_type = scored.finding_type
-                    and repeats.segment = scored.segment
-                    and repeats.metric = scored.metric
-                    and repeats.started_at is not distinct from scored.started_at
-            -- the same segment under another finding type is not another segment
-            where repeats.segment <> repeats.stronger_segment
-        ) as distinct_repeats
-    ) as repeats
-    group by repeats.stronger_segment, repeats.stronger_metric
-),
-
 capped as (
     select *
     from kept
@@ -507,7 +277,7 @@ identified as (
         '{api_name}', coalesce(capped.api_name, 'the platform')),
         '{value}', coalesce(advised.rule_value, capped.segment)),
         '{error_reason}', coalesce(capped.carried_reason, 'failures')) as recommendation,
-        nullif(concat_ws('; ', capped.sibling_segments, related.related_segments), '') as related_segments
+        nullif(concat_ws('; ', capped.sibling_segments, capped.repeated_segments), '') as related_segments
     from capped
     left join advised
         on
@@ -518,10 +288,6 @@ identified as (
             and advised.rule_rank = 1
     left join apis
         on capped.api_name = apis.api_name
-    left join related
-        on
-            capped.segment = related.stronger_segment
-            and capped.metric = related.stronger_metric
 ),
 
 final as (

@@ -5,9 +5,9 @@
     p-value that allows for the API's day-to-day variation and the baseline's
     own uncertainty (doc rca_time_baseline). An hour is flagged on its own or
     when the rest of its day, as one count, is (a slow burn no single hour
-    shows). Two passes: hours the first pass flags are left out of every
-    baseline sum of the second, so an outage does not raise its own
-    expectation.
+    shows). The second of two passes: hours the first pass
+    (int_rca_api_hours_screened) flags are left out of every baseline sum, so
+    an outage does not raise its own expectation.
 #}
 {%- set flag_p = var('rca_incident_flag_p') -%}
 
@@ -27,36 +27,35 @@ traffic_hours as (
     where is_traffic_tested
 ),
 
-{{ api_trust.seasonal_baseline_ctes('failure_first', 'failure_hours', 'failures', 'calls', 'false', flag_p) }},
+screened as (
+    -- the first pass's flags
+    select * from {{ ref('int_rca_api_hours_screened') }}
+),
 
 failure_hours_flagged as (
     select
         failure_hours.*,
-        (failure_first_scored.p_upper <= {{ flag_p }} or failure_first_scored.p_day_upper <= {{ flag_p }})
-            as is_flagged_first
+        coalesce(screened.is_failure_flagged, false) as is_flagged_first
     from failure_hours
-    inner join failure_first_scored
+    left join screened
         on
-            failure_hours.api_name = failure_first_scored.api_name
-            and failure_hours.hour_at = failure_first_scored.hour_at
+            failure_hours.api_name = screened.api_name
+            and failure_hours.hour_at = screened.hour_at
 ),
 
 {{ api_trust.seasonal_baseline_ctes(
     'failure', 'failure_hours_flagged', 'failures', 'calls', 'is_flagged_first', flag_p
 ) }},
 
-{{ api_trust.seasonal_baseline_ctes('traffic_first', 'traffic_hours', 'calls', '1', 'false', flag_p) }},
-
 traffic_hours_flagged as (
     select
         traffic_hours.*,
-        (traffic_first_scored.p_lower <= {{ flag_p }} or traffic_first_scored.p_day_lower <= {{ flag_p }})
-            as is_flagged_first
+        coalesce(screened.is_traffic_flagged, false) as is_flagged_first
     from traffic_hours
-    inner join traffic_first_scored
+    left join screened
         on
-            traffic_hours.api_name = traffic_first_scored.api_name
-            and traffic_hours.hour_at = traffic_first_scored.hour_at
+            traffic_hours.api_name = screened.api_name
+            and traffic_hours.hour_at = screened.hour_at
 ),
 
 {{ api_trust.seasonal_baseline_ctes(

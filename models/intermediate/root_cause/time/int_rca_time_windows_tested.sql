@@ -76,36 +76,41 @@ running as (
     window series_order as (partition by api_name, window_type order by series_rank rows unbounded preceding)
 ),
 
-window_sums as (
-    select
-        {%- for length in scales %}
-            {%- for total in ['observed', 'expected', 'rel_var_expected', 'dispersion_expected'] %}
-                running_{{ total }} - coalesce(lag(running_{{ total }}, {{ length }}) over series_order, 0)
-                    as {{ total }}_{{ length }},
-            {%- endfor %}
-        {%- endfor %}
-        *
-    from running
-    window series_order as (partition by api_name, window_type order by series_rank)
+scales as (
+    -- the window lengths in hours, with the grid step of their starts
+    {%- for length in scales %}
+        select
+            {{ length }} as window_hours,
+            {{ [1, length // 4] | max }} as start_step
+        {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
 ),
 
 grid as (
-    {%- for length in scales %}
-        select
-            api_name,
-            window_type,
-            {{ length }} as window_hours,
-            series_rank - {{ length - 1 }} as start_rank,
-            series_rank as end_rank,
-            observed_{{ length }} as observed,
-            expected_{{ length }} as expected,
-            rel_var_expected_{{ length }} as rel_var_expected,
-            dispersion_expected_{{ length }} as dispersion_expected
-        from window_sums
-        -- starts on a grid of a quarter of the length
-        where series_rank >= {{ length }} and mod(series_rank - {{ length }}, {{ [1, length // 4] | max }}) = 0
-        {% if not loop.last %}union all{% endif %}
-    {%- endfor %}
+    -- every window ending at a series hour, its start on the grid: totals as the difference of
+    -- the running totals at its end and just before its start (zero before the first hour)
+    select
+        window_end.api_name,
+        window_end.window_type,
+        scales.window_hours,
+        window_end.series_rank - scales.window_hours + 1 as start_rank,
+        window_end.series_rank as end_rank,
+        window_end.running_observed - coalesce(before_start.running_observed, 0) as observed,
+        window_end.running_expected - coalesce(before_start.running_expected, 0) as expected,
+        window_end.running_rel_var_expected - coalesce(before_start.running_rel_var_expected, 0)
+            as rel_var_expected,
+        window_end.running_dispersion_expected - coalesce(before_start.running_dispersion_expected, 0)
+            as dispersion_expected
+    from running as window_end
+    inner join scales
+        on
+            window_end.series_rank >= scales.window_hours
+            and mod(window_end.series_rank - scales.window_hours, scales.start_step) = 0
+    left join running as before_start
+        on
+            window_end.api_name = before_start.api_name
+            and window_end.window_type = before_start.window_type
+            and window_end.series_rank - scales.window_hours = before_start.series_rank
 ),
 
 grid_sizes as (
