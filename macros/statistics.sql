@@ -21,7 +21,8 @@
 {#
     Lower bound of the Wilson score interval (95% at z = 1.96): honest for small
     counts and for rates at 0 or 1, where the normal interval collapses. With `seen`
-    (records behind weighted calls), see wilson_sample.
+    (records behind weighted calls), see wilson_sample. z x z is cast to double: over
+    whole-number trials Spark would divide it as a decimal (six decimal places).
 #}
 {% macro wilson_lower(hits, trials, z=1.96, seen=none) -%}
     {%- set hits, trials = api_trust.wilson_sample(hits, trials, seen) -%}
@@ -30,12 +31,12 @@
         least(
             cast({{ hits }} as double) / {{ trials }},
             greatest(0.0, (
-                cast({{ hits }} as double) / {{ trials }} + {{ z }} * {{ z }} / (2.0 * {{ trials }})
+                cast({{ hits }} as double) / {{ trials }} + cast({{ z }} * {{ z }} as double) / (2.0 * {{ trials }})
                 - {{ z }} * sqrt(
                     (cast({{ hits }} as double) / {{ trials }}) * (1 - cast({{ hits }} as double) / {{ trials }}) / {{ trials }}
-                    + {{ z }} * {{ z }} / (4.0 * {{ trials }} * {{ trials }})
+                    + cast({{ z }} * {{ z }} as double) / (4.0 * {{ trials }} * {{ trials }})
                 )
-            ) / (1 + {{ z }} * {{ z }} / {{ trials }}))
+            ) / (1 + cast({{ z }} * {{ z }} as double) / {{ trials }}))
         )
     end
 {%- endmacro %}
@@ -47,12 +48,12 @@
         greatest(
             cast({{ hits }} as double) / {{ trials }},
             least(1.0, (
-                cast({{ hits }} as double) / {{ trials }} + {{ z }} * {{ z }} / (2.0 * {{ trials }})
+                cast({{ hits }} as double) / {{ trials }} + cast({{ z }} * {{ z }} as double) / (2.0 * {{ trials }})
                 + {{ z }} * sqrt(
                     (cast({{ hits }} as double) / {{ trials }}) * (1 - cast({{ hits }} as double) / {{ trials }}) / {{ trials }}
-                    + {{ z }} * {{ z }} / (4.0 * {{ trials }} * {{ trials }})
+                    + cast({{ z }} * {{ z }} as double) / (4.0 * {{ trials }} * {{ trials }})
                 )
-            ) / (1 + {{ z }} * {{ z }} / {{ trials }}))
+            ) / (1 + cast({{ z }} * {{ z }} as double) / {{ trials }}))
         )
     end
 {%- endmacro %}
@@ -111,7 +112,7 @@
             asin(sqrt((cast({{ hits_1 }} as double) + 0.375) / ({{ trials_1 }} + 0.75)))
             - asin(sqrt((cast({{ hits_2 }} as double) + 0.375) / ({{ trials_2 }} + 0.75)))
         )
-        / sqrt(1.0 / (4.0 * {{ trials_1 }}) + 1.0 / (4.0 * {{ trials_2 }}))
+        / sqrt(cast(1 as double) / (4 * {{ trials_1 }}) + cast(1 as double) / (4 * {{ trials_2 }}))
     )
 {%- endmacro %}
 

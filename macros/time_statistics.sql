@@ -69,18 +69,18 @@
     case
         when {{ observed }} >= 1 then
             -(
-                ({{ observed }} - 1 - ({{ expected }}) + 2.0 / 3 + 0.02 / ({{ observed }}))
+                ({{ observed }} - 1 - ({{ expected }}) + cast(2 as double) / 3 + 0.02 / ({{ observed }}))
                 * sqrt((1 + {{ api_trust.peizer_pratt_g('(' ~ observed ~ ' - 0.5) / (' ~ expected ~ ')') }}) / ({{ expected }}))
             )
         else
-            (power(cast({{ expected }} as double) / ({{ observed }}), 1.0 / 3) - 1 + 1 / (9.0 * ({{ observed }})))
+            (power(cast({{ expected }} as double) / ({{ observed }}), cast(1 as double) / 3) - 1 + 1 / (9.0 * ({{ observed }})))
             * 3 * sqrt(cast({{ observed }} as double))
     end
 {%- endmacro %}
 
 {% macro poisson_lower_z(observed, expected) -%}
     (
-        ({{ observed }} - ({{ expected }}) + 2.0 / 3 + 0.02 / ({{ observed }} + 1))
+        ({{ observed }} - ({{ expected }}) + cast(2 as double) / 3 + 0.02 / ({{ observed }} + 1))
         * sqrt((1 + {{ api_trust.peizer_pratt_g('(' ~ observed ~ ' + 0.5) / (' ~ expected ~ ')') }}) / ({{ expected }}))
     )
 {%- endmacro %}

@@ -1,5 +1,6 @@
 """Do two engines agree? Every mart of a DuckDB warehouse against the same mart as Spark
-wrote it (Parquet under Spark's warehouse folder), read side by side in DuckDB.
+exported it (Parquet, `<folder>/<mart>/`: api_trust.spark.export_models), read side by
+side in DuckDB.
 
 Rows are matched after sorting both sides by every column (doubles rounded for the
 sort only). Text, integers, booleans and timestamps must be equal; doubles equal to a
@@ -55,16 +56,16 @@ def _close(a: object, b: object) -> bool:
 
 
 def compare_mart(
-    con: duckdb.DuckDBPyConnection, mart: str, duck_schema: str, spark_folder: Path
+    con: duckdb.DuckDBPyConnection, mart: str, duck_relation: str, spark_folder: Path
 ) -> Comparison:
-    """One mart: `duck.<duck_schema>.<mart>` against the Parquet files of `spark_folder`."""
+    """One mart: `duck_relation` (attached) against the Parquet files of `spark_folder`."""
     result = Comparison(mart)
     files = sorted(spark_folder.glob("*.parquet"))
     if not files:
         result.problems.append(f"Spark wrote no Parquet file in {spark_folder}")
         return result
     spark = f"read_parquet({sql_literal(str(spark_folder / '*.parquet'))})"
-    duck = f"duck.{quote_ident(duck_schema)}.{quote_ident(mart)}"
+    duck = duck_relation
     duck_columns = con.execute(f"describe select * from {duck}").fetchall()
     spark_columns = {r[0]: r[1] for r in con.execute(f"describe select * from {spark}").fetchall()}
     names = [c[0] for c in duck_columns]
@@ -104,14 +105,17 @@ def compare_mart(
 
 
 def compare_marts(
-    duck_db: Path, spark_warehouse: Path, marts: list[str] | None = None, schema: str = "main"
+    duck_db: Path, spark_marts: Path, marts: list[str] | None = None, schema: str = "main"
 ) -> list[Comparison]:
-    """Every mart (or those named) of the DuckDB warehouse against Spark's."""
+    """Every mart (or those named) of the DuckDB warehouse against Spark's export."""
     con = duckdb.connect()
+    # attached under its own name: a view's catalog is the file's stem
+    catalog = quote_ident(duck_db.stem)
     try:
-        con.execute(f"attach {sql_literal(str(duck_db))} as duck (read_only)")
+        con.execute(f"attach {sql_literal(str(duck_db))} as {catalog} (read_only)")
+        prefix = f"{catalog}.{quote_ident(schema)}"
         return [
-            compare_mart(con, mart, schema, spark_warehouse / f"{schema}.db" / mart)
+            compare_mart(con, mart, f"{prefix}.{quote_ident(mart)}", spark_marts / mart)
             for mart in (marts or mart_names())
         ]
     finally:

@@ -15,6 +15,7 @@ today and what does not yet is in README "Running on Spark".
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -30,6 +31,19 @@ from api_trust.warehouse import WarehouseError, connect, ensure_raw_tables, run_
 # on both engines and compared: 10,000 calls over 3 days
 DEFAULT_ROWS = 10000
 DEFAULT_DAYS = 3
+# Unit tests left out on Spark: their models chain many CTEs over literal fixture rows, and
+# Spark spends minutes planning each (measured: more than 4 min for one, against 1-4 s for
+# every other unit test). The models themselves are built and compared on Spark.
+UNIT_TESTS_NOT_ON_SPARK = [
+    "int_rca_api_hours_screened", "int_rca_api_hours_baselined", "int_rca_time_windows_tested",
+]  # fmt: skip
+
+
+def unit_test_exclusions() -> list[str]:
+    """`dbt build` arguments that leave out the unit tests of UNIT_TESTS_NOT_ON_SPARK."""
+    return ["--exclude", *(f"test_type:unit,{model}" for model in UNIT_TESTS_NOT_ON_SPARK)]
+
+
 # Spark's own logging: errors only, to stderr (its INFO and WARN lines would bury dbt's)
 LOG4J2 = """\
 rootLogger.level = error
@@ -105,6 +119,12 @@ def dbt_spark(root: Path, *args: str) -> int:
     dbt = Path(sys.executable).with_name("dbt")
     cmd = [str(dbt), *args, "--target", "spark", "--project-dir", str(PROJECT_ROOT)]
     return subprocess.run(cmd, env=spark_env(root), cwd=root).returncode
+
+
+def export_models(root: Path, names: list[str], folder: Path) -> int:
+    """Models of the Spark build as Parquet, `folder/<name>/` (macro export_parquet)."""
+    args = json.dumps({"names": names, "folder": str(folder)})
+    return dbt_spark(root, "run-operation", "export_parquet", "--args", args)
 
 
 def main(argv: list[str] | None = None) -> None:
