@@ -75,21 +75,6 @@
 {%- endmacro %}
 
 {# True when the engine's time-zone database knows the name (any case). #}
-{% macro is_time_zone_name(zone) -%}
-    {{ return(adapter.dispatch('is_time_zone_name', 'api_trust')(zone)) }}
-{%- endmacro %}
-
-{% macro default__is_time_zone_name(zone) -%}
-    {#- uncorrelated: a correlated EXISTS made DuckDB buffer every row of the query to join
-        the answer back (a third of int_api_calls_validated's time at 10M rows) -#}
-    coalesce(lower({{ zone }}) in (select lower(known_zones.name) from pg_timezone_names() as known_zones), false)
-{%- endmacro %}
-
-{% macro spark__is_time_zone_name(zone) -%}
-    {#- Spark has no zone list in SQL: only region names of the tz database's shape pass. -#}
-    ({{ zone }} rlike '^(UTC|GMT|[A-Z][A-Za-z_]+(/[A-Z][A-Za-z0-9_+-]+)+)$')
-{%- endmacro %}
-
 {# Naive wall-clock time minus a whole number of minutes: a fixed offset applied. #}
 {% macro minus_minutes(expr, minutes) -%}
     {{ return(adapter.dispatch('minus_minutes', 'api_trust')(expr, minutes)) }}

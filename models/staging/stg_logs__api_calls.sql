@@ -39,26 +39,34 @@ timestamp_parts as (
     from delivered
 ),
 
+known_zones as (
+    -- the zone names both engines convert, as the seed spells them (Spark's are case-sensitive)
+    select
+        zone_name,
+        lower(zone_name) as zone_key
+    from {{ ref('time_zone_names') }}
+),
+
 timestamp_zones as (
     -- what the zone is; only wall-clock times near the accepted window (a day's
     -- margin covers any offset) and known zone names ever reach the zone database
     select
-        *,
-        {{ api_trust.fixed_offset_minutes('timestamp_zone') }} as fixed_offset_minutes,
+        timestamp_parts.*,
+        {{ api_trust.fixed_offset_minutes('timestamp_parts.timestamp_zone') }} as fixed_offset_minutes,
         case
             when
-                called_at_local between {{ api_trust.add_hours(
+                timestamp_parts.called_at_local between {{ api_trust.add_hours(
                     "cast('" ~ var('min_timestamp') ~ "' as timestamp)", -24) }}
-                and {{ api_trust.add_hours('loaded_at', var('future_tolerance_hours') + 24) }}
-                then called_at_local
+                and {{ api_trust.add_hours('timestamp_parts.loaded_at', var('future_tolerance_hours') + 24) }}
+                then timestamp_parts.called_at_local
         end as window_local_at,
-        case
-            when
-                {{ api_trust.fixed_offset_minutes('timestamp_zone') }} is null
-                and {{ api_trust.is_time_zone_name('timestamp_zone') }}
-                then timestamp_zone
-        end as zone_name
+        -- a name, not an offset (`Z`, `+05:30`), that the seed holds
+        known_zones.zone_name
     from timestamp_parts
+    left join known_zones
+        on
+            {{ api_trust.fixed_offset_minutes('timestamp_parts.timestamp_zone') }} is null
+            and lower(timestamp_parts.timestamp_zone) = known_zones.zone_key
 ),
 
 zone_resolved as (

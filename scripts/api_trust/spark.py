@@ -121,6 +121,16 @@ def dbt_spark(root: Path, *args: str) -> int:
     return subprocess.run(cmd, env=spark_env(root), cwd=root).returncode
 
 
+def load(db: Path, files: list[str]) -> None:
+    """A team's own log files loaded into the generated warehouse (make load's reader)."""
+    cmd = [sys.executable, "-m", "api_trust.ingest", *files]
+    proc = subprocess.run(cmd, env=dict(os.environ, API_TRUST_DB=str(db)), cwd=PROJECT_ROOT,
+                          capture_output=True, text=True)  # fmt: skip
+    if proc.returncode != 0:
+        raise WarehouseError(f"loading {' '.join(files)} failed: "
+                             f"{(proc.stdout + proc.stderr).strip()[-2000:]}")  # fmt: skip
+
+
 def export_models(root: Path, names: list[str], folder: Path) -> int:
     """Models of the Spark build as Parquet, `folder/<name>/` (macro export_parquet)."""
     args = json.dumps({"names": names, "folder": str(folder)})
@@ -138,6 +148,10 @@ def main(argv: list[str] | None = None) -> None:
         "--days", type=int, default=DEFAULT_DAYS, help="days they span (default %(default)s)"
     )
     p.add_argument(
+        "--load", action="append", default=[], metavar="FILE",
+        help="a log file to load beside the generated calls (repeatable; make load reads it)",
+    )  # fmt: skip
+    p.add_argument(
         "dbt_args",
         nargs="*",
         default=["build"],
@@ -154,6 +168,9 @@ def main(argv: list[str] | None = None) -> None:
     shutil.rmtree(db.parent, ignore_errors=True)
     db.parent.mkdir(parents=True)
     generate(db, args.rows, args.days)
+    if args.load:
+        print(f"spark: loading {', '.join(args.load)}", file=sys.stderr, flush=True)
+        load(db, [str(Path(f).resolve()) for f in args.load])
     written = export_raw(db, raw_dir(root))
     print(f"spark: raw exported as Parquet to {raw_dir(root)}: "
           + ", ".join(f"{t} {n:,}" for t, n in written.items()), file=sys.stderr, flush=True)  # fmt: skip
