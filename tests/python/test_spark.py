@@ -96,11 +96,9 @@ def test_every_model_seed_and_test_passes_on_spark(engines) -> None:
     for r in results:
         kind = r["unique_id"].split(".")[0]
         by_type[kind] = by_type.get(kind, 0) + 1
-        assert r["status"] in ("success", "pass", "warn"), (
-            r["unique_id"],
-            r["status"],
-            r["message"],
-        )
+        # exposures (the dashboards) are documentation: dbt runs nothing for them
+        ok = ("no-op",) if kind == "exposure" else ("success", "pass", "warn")
+        assert r["status"] in ok, (r["unique_id"], r["status"], r["message"])
     warned = {r["unique_id"] for r in results if r["status"] == "warn"}
     assert warned == {r["unique_id"] for r in duck if r["status"] == "warn"}
     manifest = json.loads((engines / "target" / "manifest.json").read_text())
