@@ -101,8 +101,10 @@
     {{ api_trust.milliseconds_between(start_expr, end_expr) }} / 1000.0
 {%- endmacro %}
 
+{#- a double, as on DuckDB: over the decimal 1000.0 Spark keeps a decimal, and a later
+    division of it rounds to six places (a projection of 0.492669 where DuckDB had 0.4926685...) -#}
 {% macro spark__seconds_between(start_expr, end_expr) -%}
-    {{ api_trust.milliseconds_between(start_expr, end_expr) }} / 1000.0
+    {{ api_trust.milliseconds_between(start_expr, end_expr) }} / cast(1000 as double)
 {%- endmacro %}
 
 {# Whole milliseconds between two timestamps, as an integer (exact at any distance). #}
