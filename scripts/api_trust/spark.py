@@ -1,15 +1,16 @@
-"""The same dbt project on local Apache Spark (`make build-spark`): a port in progress.
+"""The same dbt project on local Apache Spark (`make build-spark`, `make test-spark`).
 
 What it does, in order:
 1. a small generated warehouse (DuckDB, the generator as `make generate` runs it) in
-   the Spark folder (`API_TRUST_SPARK_DIR`, default `.spark/` in the project);
+   the Spark folder (`API_TRUST_SPARK_DIR`, default `.spark/` in the project), with
+   any `--load` log files loaded beside the generated calls;
 2. every raw relation exported as Parquet (`<spark dir>/raw/<table>/`): the landing
    as Spark reads it, text as delivered, through the same view DuckDB reads;
 3. `dbt build --target spark` (dbt-spark, `method: session`: a local SparkSession in
    the dbt process), whose on-run-start registers those folders as the `raw` tables.
 
-Spark's warehouse, metastore and logs stay in the Spark folder. What builds on Spark
-today and what does not yet is in README "Running on Spark".
+Spark's warehouse, metastore and logs stay in the Spark folder. What differs on Spark,
+and what is not there yet, is in README "Running on Spark".
 """
 
 from __future__ import annotations
