@@ -257,24 +257,17 @@ conditioning_keys as (
     select
         pairs.pair_no,
         pairs.metric,
-        case conditionings.conditioning
-            when 0 then pairs.given_both_key
-            {%- for dim in dims %}
-                {%- set i = loop.index %}
-                {%- for suffix in conditionings %}
-                    when {{ 2 * i - 1 + loop.index0 }} then pairs.given_both_key{{ suffix }}_{{ i }}
+        {%- for side in ['both', 'segment'] %}
+            case conditionings.conditioning
+                when 0 then pairs.given_{{ side }}_key
+                {%- for dim in dims %}
+                    {%- set i = loop.index %}
+                    {%- for suffix in conditionings %}
+                        when {{ 2 * i - 1 + loop.index0 }} then pairs.given_{{ side }}_key{{ suffix }}_{{ i }}
+                    {%- endfor %}
                 {%- endfor %}
-            {%- endfor %}
-        end as both_key,
-        case conditionings.conditioning
-            when 0 then pairs.given_segment_key
-            {%- for dim in dims %}
-                {%- set i = loop.index %}
-                {%- for suffix in conditionings %}
-                    when {{ 2 * i - 1 + loop.index0 }} then pairs.given_segment_key{{ suffix }}_{{ i }}
-                {%- endfor %}
-            {%- endfor %}
-        end as segment_key
+            end as {{ side }}_key{{ ',' if loop.first }}
+        {%- endfor %}
     from pairs
     cross join (
         {%- for conditioning in range(2 * (dims | length) + 1) %}

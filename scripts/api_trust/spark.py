@@ -106,13 +106,17 @@ def spark_env(root: Path) -> dict[str, str]:
     )
 
 
-def generate(db: Path, rows: int, days: int) -> None:
-    cmd = [sys.executable, "-m", "api_trust.generate", "--rows", str(rows), "--days", str(days),
-           "--seed", "42", "--dirty-rate", "0.03", "--batches", "3", "--drift"]  # fmt: skip
-    proc = subprocess.run(cmd, env=dict(os.environ, API_TRUST_DB=str(db)), cwd=PROJECT_ROOT,
-                          capture_output=True, text=True)  # fmt: skip
+def run_on(db: Path, args: list[str], what: str) -> None:
+    """A project module run against the warehouse `db`; its output shown only on failure."""
+    proc = subprocess.run([sys.executable, "-m", *args], env=dict(os.environ, API_TRUST_DB=str(db)),
+                          cwd=PROJECT_ROOT, capture_output=True, text=True)  # fmt: skip
     if proc.returncode != 0:
-        raise WarehouseError(f"the generator failed: {(proc.stdout + proc.stderr).strip()[-2000:]}")
+        raise WarehouseError(f"{what} failed: {(proc.stdout + proc.stderr).strip()[-2000:]}")
+
+
+def generate(db: Path, rows: int, days: int) -> None:
+    run_on(db, ["api_trust.generate", "--rows", str(rows), "--days", str(days), "--seed", "42",
+                "--dirty-rate", "0.03", "--batches", "3", "--drift"], "the generator")  # fmt: skip
 
 
 def dbt_spark(root: Path, *args: str) -> int:
@@ -124,12 +128,7 @@ def dbt_spark(root: Path, *args: str) -> int:
 
 def load(db: Path, files: list[str]) -> None:
     """A team's own log files loaded into the generated warehouse (make load's reader)."""
-    cmd = [sys.executable, "-m", "api_trust.ingest", *files]
-    proc = subprocess.run(cmd, env=dict(os.environ, API_TRUST_DB=str(db)), cwd=PROJECT_ROOT,
-                          capture_output=True, text=True)  # fmt: skip
-    if proc.returncode != 0:
-        raise WarehouseError(f"loading {' '.join(files)} failed: "
-                             f"{(proc.stdout + proc.stderr).strip()[-2000:]}")  # fmt: skip
+    run_on(db, ["api_trust.ingest", *files], f"loading {' '.join(files)}")
 
 
 def export_models(root: Path, names: list[str], folder: Path) -> int:
