@@ -80,3 +80,12 @@ def test_what_renders_a_file_lints_every_file_again(project, change: str) -> Non
         )
     assert lint_sql.main(args) == 0
     assert len(linted) == 2 and linted[-1][:2] == ["models/a.sql", "models/b.sql"]
+
+
+def test_a_file_sqlfluff_ignores_is_not_linted_but_still_keys_the_others(project) -> None:
+    root, linted, _ = project
+    (root / ".sqlfluffignore").write_text("models/b.sql\n")
+    args = ["models", "--", "--nocolor"]
+    assert lint_sql.main(args) == 0 and linted == [["models/a.sql"]]
+    (root / "models/b.sql").write_text("select 20 as b\n")  # dbt still renders it: a ref may change
+    assert lint_sql.main(args) == 0 and linted[-1] == ["models/a.sql"] and len(linted) == 2
