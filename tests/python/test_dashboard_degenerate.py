@@ -75,7 +75,9 @@ def build(tmp: Path, name: str, rows: list[list[str]]) -> Warehouse:
 
 
 @pytest.fixture(scope="module")
-def degenerate(request, tmp_path_factory) -> dict[str, Warehouse]:
+def degenerate_warehouses(request, tmp_path_factory) -> dict[str, Warehouse]:
+    # not named `degenerate`: conftest starts the builder registered under a fixture's name
+    # (@ahead("degenerate"), test_hostile_build) for every test that uses that name
     shared = {
         n: _start(request.config._tmp_path_factory, "degenerate", group)
         for n, group in SHARED.items()
@@ -92,8 +94,8 @@ def degenerate(request, tmp_path_factory) -> dict[str, Warehouse]:
 @pytest.mark.browser
 @needs_chromium
 @pytest.mark.parametrize("name", list(DEGENERATE_FACTS))
-def test_dashboards_and_report_never_traceback(degenerate, name: str) -> None:
-    wh = degenerate[name]
+def test_dashboards_and_report_never_traceback(degenerate_warehouses, name: str) -> None:
+    wh = degenerate_warehouses[name]
     # the warehouse really is this degenerate
     assert wh.scalar(f"select {DEGENERATE_FACTS[name]} from fct_api_calls") is True
     dash = run([sys.executable, "-m", "api_trust.dashboards"], wh.db, wh.work)
