@@ -640,7 +640,8 @@ def hostile_csv(path: Path, good_rows: int = 40) -> Path:
 
 
 @pytest.fixture(scope="module")
-def hostile_warehouse(tmp_path_factory) -> Warehouse:
+def markup_warehouse(tmp_path_factory) -> Warehouse:
+    # not named hostile_warehouse: that is conftest's warehouse of every hostile file
     work = tmp_path_factory.mktemp("hostile")
     db = work / "warehouse.duckdb"
     generate(db, work, "--rows", "3000", "--seed", "5")
@@ -668,9 +669,9 @@ HOSTILE_DOM_JS = """(() => ({
 @pytest.mark.browser
 @needs_chromium
 def test_hostile_names_from_logs_render_as_text(
-    hostile_warehouse: Warehouse, page, tmp_path: Path
+    markup_warehouse: Warehouse, page, tmp_path: Path
 ) -> None:
-    out, _ = build_dashboards(hostile_warehouse)
+    out, _ = build_dashboards(markup_warehouse)
     index = out / "index.html"
     raw = index.read_text(encoding="utf-8")
     assert XSS_IMG not in raw and XSS_SCRIPT not in raw  # only escaped forms reach the file
