@@ -143,8 +143,9 @@ EVAL_BASELINE_SEEDS ?= 20
 profile: $(VENV)/.installed ## where one model spends its time in the built warehouse: MODEL=int_api_calls_validated
 	@$(PY) -m api_trust.profile $(MODEL)
 
-eval: $(VENV)/.installed ## grade root-cause findings over many seeds -> EVALUATION.md (EVAL_SEEDS= EVAL_BASELINE_SEEDS=)
+eval: $(VENV)/.installed ## grade root-cause findings over many seeds -> EVALUATION.md; the marts' planted structure on 5 seeds
 	@$(PY) -m api_trust.evaluate --seeds $(EVAL_SEEDS) --baseline-seeds $(EVAL_BASELINE_SEEDS)
+	@cd $(ROOT) && API_TRUST_ALL_SEEDS=1 $(PY) -m pytest -q -m seeds tests/python
 
 $(VENV)/.spark-installed: $(VENV)/.installed requirements-spark.txt
 	@echo "setup: adding dbt-spark and PySpark to $(VENV) (first run: about a minute)"

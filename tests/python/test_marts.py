@@ -1,7 +1,9 @@
 """The performance and reliability marts: planted structure, determinism, exact arithmetic.
 
-Structure is checked on five generator seeds straight from fct_api_calls, so a
-finding that only holds for the demo seed fails here. Mart numbers are
+Structure is checked on generator seeds other than the demo's, straight from
+fct_api_calls, so a finding that only holds for the demo seed fails here: two seeds
+in `make test`, five in `make eval` (API_TRUST_ALL_SEEDS=1), as the speed issue keeps
+multi-seed evaluation out of the test suite. Mart numbers are
 recomputed independently in numpy/pandas from the facts: a mart that averaged
 percentiles or rates, or bucketed a latency differently, disagrees.
 """
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from math import sqrt
 
 import duckdb
@@ -19,7 +22,7 @@ import pytest
 from api_trust.simulation import FAMILY
 from conftest import Warehouse, ahead, built, dbt, generate, query
 
-SEEDS = (1, 2, 3, 4, 5)
+SEEDS = (1, 2, 3, 4, 5) if os.environ.get("API_TRUST_ALL_SEEDS") == "1" else (1, 2)
 Z_95 = 1.96
 PERCENTILES = (50, 90, 95, 99)
 # The same formula as macros/histogram.sql, written again so the test can disagree.
@@ -115,6 +118,7 @@ def seed_facts(request) -> pd.DataFrame:
 
 
 @pytest.mark.slow
+@pytest.mark.seeds
 def test_family_p95_spread_is_at_least_twofold(seed_facts: pd.DataFrame) -> None:
     p95 = family_p95(seed_facts)
     assert len(p95) == len(FAMILY), (
@@ -127,6 +131,7 @@ def test_family_p95_spread_is_at_least_twofold(seed_facts: pd.DataFrame) -> None
 
 
 @pytest.mark.slow
+@pytest.mark.seeds
 def test_ocr_success_outside_cities_is_significantly_lower(seed_facts: pd.DataFrame) -> None:
     ocr = {"PAN_OCR", "AADHAAR_OCR"}
     outside_hits, outside_calls = segment_success(seed_facts, ocr, {"Tier2", "Rural"})
