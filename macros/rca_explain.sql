@@ -82,7 +82,7 @@ test_count as (
     -- the Benjamini-Hochberg family: every tested segment and metric
     select count(*) as tests
     from by_metric
-    where is_tested and expected > 0
+    where is_in_test_family
 ),
 
 family as (

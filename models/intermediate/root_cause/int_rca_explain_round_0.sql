@@ -21,7 +21,7 @@ tests as (
         {%- endfor %}
         expected as current_expected
     from by_metric
-    where is_tested and expected > 0
+    where is_in_test_family
 ),
 
 scored as (

@@ -33,7 +33,9 @@ final as (
             {{ expected }} as expected,
             {{ 'inflation * retry_design_effect' if metric == 'failure_rate' else 'inflation' }} as inflation,
             records / calls as scale,
-            is_tested
+            is_tested,
+            -- the Benjamini-Hochberg family, what every round counts and tests: said here once
+            is_tested and {{ expected }} > 0 as is_in_test_family
         from cells
         where {{ trials }} > 0
         {%- if loop.first %}
