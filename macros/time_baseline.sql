@@ -1,3 +1,22 @@
+{# The API-hours each seasonal baseline reads, for both passes: `hours` (every counted
+   API-hour), `failure_hours` (hours with calls) and `traffic_hours` (hours whose API is busy
+   enough for a traffic test). #}
+{% macro seasonal_baseline_hours_ctes() -%}
+hours as (
+    select * from {{ ref('int_rca_api_hours_counted') }}
+),
+
+failure_hours as (
+    select * from hours
+    where calls > 0
+),
+
+traffic_hours as (
+    select * from hours
+    where is_traffic_tested
+)
+{%- endmacro %}
+
 {#
     One pass of the seasonal baseline (doc rca_time_baseline), as CTEs named
     `<prefix>_...` to paste into a model's `with`. `source` is a CTE with

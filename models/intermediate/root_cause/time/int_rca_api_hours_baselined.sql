@@ -13,19 +13,7 @@
 
 with
 
-hours as (
-    select * from {{ ref('int_rca_api_hours_counted') }}
-),
-
-failure_hours as (
-    select * from hours
-    where calls > 0
-),
-
-traffic_hours as (
-    select * from hours
-    where is_traffic_tested
-),
+{{ api_trust.seasonal_baseline_hours_ctes() }},
 
 screened as (
     -- the first pass's flags
