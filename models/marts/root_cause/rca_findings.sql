@@ -6,7 +6,9 @@
     (projected from its start when new), routed and advised by seed
     rca_playbook, and flagged when acknowledged (seed rca_acknowledged_findings).
 #}
-{%- set wide = ['api_name', 'api_version', 'region', 'document_type', 'client_type', 'client_id'] -%}
+{#- the analysis dimensions that are columns of this mart, as its yml (the contract) lists them;
+    the others are in `segment` only #}
+{%- set wide = model.columns.keys() | select('in', api_trust.rca_dimensions()) | list -%}
 
 with
 
