@@ -285,6 +285,18 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: not RUN_LAST.isdisjoint(item.fixturenames))  # stable
 
 
+def _check_ahead_fixture(item: pytest.Item, fixture: str) -> None:
+    """A fixture that only shares a builder's name would start that builder for nothing
+    (and with no parameter): a fixture of that name must live where its builder does."""
+    defs = getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {}).get(fixture)
+    module = defs[-1].func.__module__ if defs else None
+    if module is not None and module != AHEAD[fixture].__module__:
+        raise pytest.UsageError(
+            f"{item.nodeid}: fixture {fixture!r} of {module} has the name of the background "
+            f"builder in {AHEAD[fixture].__module__} (@ahead({fixture!r})); rename it"
+        )
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
     # pytest makes its base temp folder lazily and not thread-safely: two first calls at
     # once each make one, and mktemp then refuses paths outside "the" base. Make it here,
@@ -297,6 +309,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         callspec = getattr(item, "callspec", None)
         for fixture in item.fixturenames:
             if fixture in AHEAD:
+                _check_ahead_fixture(item, fixture)
                 param = callspec.params.get(fixture) if callspec else None
                 _start(session.config._tmp_path_factory, fixture, param)
 
