@@ -2,9 +2,10 @@
 
 sqlfluff with the dbt templater is the slowest part of `make lint` (a cold lint took
 4m05 and 467 CPU-seconds on 2 cores, 2026-12-04, `--persist-timing`: parsing and the
-layout rules over the templated SQL, which is 3.4x the source). Like ruff's own cache, this one remembers which
-files passed, by content, and lints only the others. What else decides a file's
-result goes into one project key, and any change to it lints every file again:
+layout rules over the templated SQL, which is 3.4x the source). Like ruff's own cache,
+this one remembers which files passed, by content, and lints only the others. What
+else decides a file's result goes into one project key, and any change to it lints
+every file again:
 
 - sqlfluff's version and its config and ignore files;
 - everything else dbt reads to render a file: dbt_project.yml, profiles.yml,
