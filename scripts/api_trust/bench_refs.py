@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from api_trust.landing import sql_literal
+from api_trust.landing import PARQUET_OPTIONS, sql_literal
 from api_trust.warehouse import apply_settings
 
 FACTS = "main.fct_api_calls"
@@ -175,7 +175,7 @@ LANDING_SCAN = """
            count(distinct api_name || region)
     from {table}"""
 LANDINGS = ("duckdb, text table (the landing before)", "duckdb, 4 columns typed + side table",
-            "parquet, text (zstd: the file loaders' landing)")  # fmt: skip
+            "parquet, text (the file loaders' landing)")  # fmt: skip
 
 
 def _typed_select() -> tuple[str, str]:
@@ -220,7 +220,7 @@ def landing(db: Path, out: Path, chunk: int = ANCHOR_CHUNK) -> dict:
              "create table if not exists side as select * from (" + side + ") limit 0",
              f"insert into a select {typed} from t", f"insert into side {side}"],
             [f"copy t to {sql_literal(str(out / f'chunk_{i:05d}.parquet'))} "
-             "(format parquet, compression zstd)"],
+             f"({PARQUET_OPTIONS})"],
         )  # fmt: skip
         for name, con, sqls in zip(LANDINGS, targets, steps, strict=True):
             con.register("t", batch)
