@@ -47,7 +47,6 @@ extra_values as (
             '{{ dim }}' as dimension,
             {{ api_trust.extra_dimension_value('extra_fields', dim) }} as dimension_value
         from validated_calls
-        where {{ api_trust.json_field('extra_fields', dim) }} is not null
         {%- if not loop.last %}
             union all
         {%- endif %}
@@ -72,6 +71,8 @@ final as (
         dimension,
         dimension_value
     from extra_values
+    -- the one filter: a call without the field (or with it empty) has no row. A filter on
+    -- the field beside it parsed each record twice (10M calls: 4.8 of 13.3 CPU-s)
     where dimension_value is not null
 )
 
