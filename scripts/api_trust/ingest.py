@@ -368,7 +368,7 @@ def _count_lines(raw: io.RawIOBase) -> int:
     while chunk := raw.read(READ_CHUNK):
         # an ASCII chunk after a complete character is valid UTF-8: checking that is about
         # 5x cheaper than decoding it (0.025 against 0.13 s for 243 MB of JSON lines)
-        if not (chunk.isascii() and not decoder.getstate()[0]):
+        if decoder.getstate()[0] or not chunk.isascii():
             decoder.decode(chunk)
         lines += chunk.count(b"\n")
         last = chunk[-1:]

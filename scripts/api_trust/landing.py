@@ -196,8 +196,9 @@ def _copy_to_parquet(con: duckdb.DuckDBPyConnection, query: str, target: Path) -
     """The one way a landed file is written (PARQUET_OPTIONS); returns how many records it
     holds."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    options = PARQUET_OPTIONS
-    written = con.execute(f"copy ({query}) to {sql_literal(str(target))} ({options})").fetchone()
+    written = con.execute(
+        f"copy ({query}) to {sql_literal(str(target))} ({PARQUET_OPTIONS})"
+    ).fetchone()
     return int(written[0]) if written else 0
 
 

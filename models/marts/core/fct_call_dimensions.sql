@@ -71,8 +71,9 @@ final as (
         dimension,
         dimension_value
     from extra_values
-    -- the one filter: a call without the field (or with it empty) has no row. A filter on
-    -- the field beside it parsed each record twice (10M calls: 4.8 of 13.3 CPU-s)
+    -- the one filter: a call without the field (or with it empty) has no row. A second
+    -- filter on the field beside it parsed each record once more (make profile, 10M calls:
+    -- 13.3 -> 11.7 CPU-s without it)
     where dimension_value is not null
 )
 
