@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import platform
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -130,21 +131,50 @@ class _Sampler(threading.Thread):
             self.done.wait(SAMPLE_S)
 
 
+# The step runs as the child of this small launcher, which reports the step's rusage.
+# A process started straight from the bench inherits the bench's own peak RSS as its
+# ru_maxrss floor (Linux keeps the larger of the old and new peaks across exec, and
+# Python starts children with vfork): a step after a 400 MiB peak of its parent read
+# 417 MiB for `true`. Forked from the launcher, the floor is the launcher's few MiB. The
+# launcher adds its start (about 0.02 s) to the wall time and its few MiB to the tree's sum.
+LAUNCHER = """
+import os, sys
+pid = os.fork()
+if pid == 0:
+    try:
+        os.execvp(sys.argv[2], sys.argv[2:])
+    finally:
+        os._exit(127)
+_pid, status, usage = os.wait4(pid, 0)
+with open(sys.argv[1], "w") as fh:
+    code = os.waitstatus_to_exitcode(status)
+    fh.write(f"{usage.ru_maxrss} {usage.ru_utime} {usage.ru_stime} {code}")
+sys.exit(code % 256)
+"""
+
+
 def run_measured(
     cmd: list[str], env: dict[str, str], cwd: Path, spill: list[Path] | None = None
 ) -> Measured:
     """Run one step as a child process and measure it; a failing step raises StepFailed."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+    with (
+        tempfile.TemporaryFile() as out,
+        tempfile.TemporaryFile() as err,
+        tempfile.NamedTemporaryFile("r", suffix=".rusage") as rusage,
+    ):
         t0, busy0 = time.perf_counter(), machine_busy_seconds()
-        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=err)
+        launch = [sys.executable, "-I", "-S", "-c", LAUNCHER, rusage.name, *cmd]
+        proc = subprocess.Popen(launch, cwd=cwd, env=env, stdout=out, stderr=err)
         sampler = _Sampler(proc.pid, spill or [])
         sampler.start()
-        # wait4 gives the child's tree its exact peak (largest process) and CPU time
-        _pid, status, usage = os.wait4(proc.pid, 0)
+        launcher_code = proc.wait()
         seconds, busy1 = time.perf_counter() - t0, machine_busy_seconds()
         sampler.done.set()
         sampler.join()
-        proc.returncode = os.waitstatus_to_exitcode(status)
+        # the step's exact peak (its largest process) and CPU time, from the launcher's wait4
+        report = rusage.read().split()
+        maxrss_kib, utime, stime = (float(x) for x in report[:3]) if report else (0.0, 0.0, 0.0)
+        proc.returncode = int(report[3]) if report else launcher_code
         out.seek(0)
         err.seek(0)
         stdout = out.read().decode("utf-8", "replace")
@@ -155,16 +185,16 @@ def run_measured(
         )
     return Measured(
         seconds=seconds,
-        cpu_seconds=usage.ru_utime + usage.ru_stime,
-        peak_rss_mib=usage.ru_maxrss / 1024,
-        tree_peak_mib=max(sampler.tree_peak, usage.ru_maxrss / 1024),
+        cpu_seconds=utime + stime,
+        peak_rss_mib=maxrss_kib / 1024,
+        tree_peak_mib=max(sampler.tree_peak, maxrss_kib / 1024),
         spill_peak_mib=sampler.spill_peak,
         stdout=stdout,
         stderr=stderr,
         load_during=sampler.loads,
         other_cores=None
         if busy0 is None or busy1 is None or seconds <= 0
-        else max(0.0, busy1 - busy0 - usage.ru_utime - usage.ru_stime) / seconds,
+        else max(0.0, busy1 - busy0 - utime - stime) / seconds,
     )
 
 

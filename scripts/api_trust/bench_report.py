@@ -165,7 +165,8 @@ def render(records: list[dict]) -> str:
         "",
         "One process per stage, in this order per size. Wall and CPU seconds (CPU: user + "
         "system of the stage's whole process tree); peak RSS of the largest process "
-        "(exact, from the kernel); peak of the process tree (proportional set size summed "
+        "(exact, from the kernel, read by a small launcher so that the bench's own peak "
+        "is not counted); peak of the process tree (proportional set size summed "
         "over its processes, sampled every 0.2 s, never below the former); peak size of "
         "DuckDB's spill folder. Rows: "
         + "; ".join(f"{k}: {val}" for k, val in ROWS_MEANING.items())

@@ -26,6 +26,17 @@ END_MS = 1_793_491_200_000  # 2026-11-01, the generator's default window end
 ALLOCATE = "import time; b = bytearray({mib} * 2**20); b[::4096] = b'x' * len(b[::4096]); time.sleep({sleep})"
 
 
+def test_a_step_is_not_charged_with_the_bench_process_own_peak(tmp_path):
+    """Started straight from a process that once held 400 MiB, a step's ru_maxrss began at
+    400 MiB (the parent's peak survives vfork and exec): `true` measured 417 MiB."""
+    held = bytearray(400 * 2**20)
+    held[::4096] = b"x" * len(held[::4096])
+    del held
+    m = run_measured(["true"], dict(os.environ), tmp_path)
+    assert 0 < m.peak_rss_mib < 50
+    assert m.tree_peak_mib < 50
+
+
 def test_peak_memory_of_the_largest_process_and_of_the_tree(tmp_path):
     """Two children holding 150 MiB each at the same time: the largest process peaks at
     about 150, the tree at about 300 (item 6: the whole tree, not its largest child).
