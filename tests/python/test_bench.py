@@ -37,6 +37,19 @@ def test_a_step_is_not_charged_with_the_bench_process_own_peak(tmp_path):
     assert m.tree_peak_mib < 50
 
 
+def test_the_cpu_of_a_process_the_step_orphans_is_the_step_s(tmp_path):
+    """A step whose child outlives it (as a headless browser's helpers do): the child's CPU
+    is the step's, not "other processes busy" (which marked every bench run not clean)."""
+    burn = "import time; t = time.process_time(); exec('while time.process_time() - t < 0.6: pass')"
+    step = (
+        "import subprocess, sys; "
+        f"subprocess.Popen([sys.executable, '-c', {burn!r}], start_new_session=True)"
+    )
+    m = run_measured([sys.executable, "-c", step], dict(os.environ), tmp_path)
+    assert m.cpu_seconds >= 0.6
+    assert m.seconds < 0.6  # the step itself ended before its orphan
+
+
 def test_peak_memory_of_the_largest_process_and_of_the_tree(tmp_path):
     """Two children holding 150 MiB each at the same time: the largest process peaks at
     about 150, the tree at about 300 (item 6: the whole tree, not its largest child).
