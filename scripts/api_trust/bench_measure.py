@@ -2,8 +2,8 @@
 its peak memory, and the disk it leaves or spills; plus what machine it ran on.
 
 Peak memory is read two ways, because each misses something: the kernel's
-exact peak of the largest single process of the step's tree (wait4's
-ru_maxrss), and the sampled sum over the whole tree (proportional set size, so
+exact peak of the largest single process of the step's tree (ru_maxrss of
+the launcher's reaped children, orphans included), and the sampled sum over the whole tree (proportional set size, so
 pages shared between processes count once; every SAMPLE_S seconds, so a spike
 shorter than that can be missed). The same sampler records the peak size of
 the step's spill folders.
@@ -40,8 +40,8 @@ class Measured:
     stdout: str = ""
     stderr: str = ""
     load_during: list[float] = field(default_factory=list)
-    # cores busy with anything but the step's own process tree, on average over the step:
-    # the machine's busy CPU time (/proc/stat) minus the tree's, over the wall time
+    # cores busy with anything but the step's own process tree and this process, on average
+    # over the step: the machine's busy CPU time (/proc/stat) minus theirs, over the wall time
     other_cores: float | None = None
 
 
@@ -154,7 +154,7 @@ if pid == 0:
         os.execvp(sys.argv[2], sys.argv[2:])
     finally:
         os._exit(127)
-_pid, status, _usage = os.wait4(pid, 0)
+_pid, status = os.waitpid(pid, 0)
 seconds = time.perf_counter() - t0
 deadline = time.monotonic() + 5
 while time.monotonic() < deadline:  # reap the orphans, so that their CPU counts
@@ -192,10 +192,9 @@ def run_measured(
         own = _own_cpu_seconds() - own0  # this process's sampler, reading /proc meanwhile
         # the step's wall time, exact peak (its largest process) and CPU time, orphans
         # included, as the launcher measured them
-        report = rusage.read().split()
-        maxrss_kib, utime, stime = (float(x) for x in report[:3]) if report else (0.0, 0.0, 0.0)
-        proc.returncode = int(report[3]) if report else launcher_code
-        seconds = float(report[4]) if report else window
+        report = rusage.read().split() or [0, 0, 0, launcher_code, window]
+        maxrss_kib, utime, stime, code, seconds = (float(x) for x in report)
+        proc.returncode = int(code)
         out.seek(0)
         err.seek(0)
         stdout = out.read().decode("utf-8", "replace")
