@@ -22,6 +22,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import duckdb
 import pytest
 from conftest import Warehouse, ahead, built, dbt, run
 
@@ -237,6 +238,33 @@ def gap_day(folder: Path) -> Path:
     return write_csv(folder, "gap_day", rows)
 
 
+def digest_twins() -> tuple[str, str]:
+    """Two request ids whose 32-bit digests in fct_verifications' order key are equal
+    (macro call_order_key: DuckDB's hash() >> 32), found by a birthday search: a file can
+    craft them as easily."""
+    return duckdb.sql("""
+        select list(request_id order by request_id)[1:2]
+        from (select 'tie_' || i as request_id from range(400000) as r(i))
+        group by hash(request_id) >> 32
+        having count(*) > 1
+        order by min(request_id)
+        limit 1
+    """).fetchone()[0]  # fmt: skip
+
+
+def digest_tie(folder: Path) -> Path:
+    """Two calls of one verification at the same microsecond, same attempt, and request ids
+    whose digests collide: their order keys are equal, and both joined as the first attempt
+    (two rows of one verification: the unique test failed the build)."""
+    low, high = digest_twins()
+    both = {"api_name": "HOSTILE_TIE_API", "verification_id": "ver_digest_tie"}
+    rows = [
+        failed(high, at(1010), "blurry_image", "422", client_id="C_HIGH", **both),
+        call(low, at(1010), client_id="C_LOW", **both),
+    ]
+    return write_csv(folder, "digest_tie", rows)
+
+
 MODEL_HOSTILE_FILES: dict[str, Callable[[Path], Path]] = {
     "zone_leak": zone_leak,
     "infinite_timestamps": infinite_timestamps,
@@ -252,6 +280,7 @@ MODEL_HOSTILE_FILES: dict[str, Callable[[Path], Path]] = {
     "no_success": no_success,
     "one_call": one_call,
     "gap_day": gap_day,
+    "digest_tie": digest_tie,
 }
 # the files that are degenerate as a whole warehouse (each builds alone into an empty one)
 DEGENERATE = ["one_call", "all_success", "no_success", "only_401", "gap_day"]
@@ -404,6 +433,16 @@ def test_mean_latency_of_equal_calls_passes_its_bound(hostile_demo: Warehouse) -
         ["HOSTILE_FLOAT_API"],
     )
     assert row == [(3, pytest.approx(0.1), 0.1)]
+
+
+def test_a_tie_for_first_attempt_goes_to_the_lower_request_id(hostile_demo: Warehouse) -> None:
+    """Two calls equal in time, attempt and digest: one verification row, whose first
+    attempt is the call with the lower request id (here the success, listed second)."""
+    rows = hostile_demo.rows("""
+        select client_id, attempts, first_attempt_passed, first_failure_class
+        from fct_verifications where verification_id = 'ver_digest_tie'
+    """)  # fmt: skip
+    assert rows == [("C_LOW", 2, True, None)]
 
 
 def test_status_code_is_the_integer_as_written(hostile_demo: Warehouse) -> None:
