@@ -47,8 +47,10 @@
     regexp_full_match({{ expr }}, '{{ pattern }}')
 {%- endmacro %}
 
+{#- A backslash is an escape in a Spark string literal: doubled, as spark_literal_body does. A
+    quote is not escaped: int_api_routes_mapped splices a column into the pattern with one. -#}
 {% macro spark__full_match(expr, pattern) -%}
-    ({{ expr }} rlike '^(?:{{ pattern }})$')
+    ({{ expr }} rlike '^(?:{{ pattern | replace('\\', '\\\\') }})$')
 {%- endmacro %}
 
 {# The largest of some expressions, nulls skipped; one expression is itself (Spark's greatest
