@@ -6,6 +6,26 @@
 #}
 
 {#
+    vars.analysis_dimensions.extra, each name checked: the models write an extra
+    dimension as a column name and as SQL text, so a name that is not a plain
+    identifier (vars.dimension_name_pattern, the rule `make dimensions` also applies)
+    stops compilation with a message that names it, not with an SQL error deep in a
+    model. A configuration error, not a record's: no delivered value reaches here.
+#}
+{% macro listed_extra_dimensions() -%}
+    {%- set extras = var('analysis_dimensions')['extra'] -%}
+    {%- set pattern = var('dimension_name_pattern') -%}
+    {%- for dim in extras -%}
+        {%- if dim is not string or not modules.re.fullmatch(pattern, dim) -%}
+            {{ exceptions.raise_compiler_error(
+                "vars.analysis_dimensions.extra: " ~ dim ~ " is not a plain identifier (" ~ pattern
+                ~ "); rename the field in its log shape's mapping, or leave it out of the list") }}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(extras) }}
+{%- endmacro %}
+
+{#
     Every analysis dimension, in segment order: api_name first, then
     vars.analysis_dimensions core (fact columns) and extra (delivered fields,
     fct_api_calls.extra_fields; long form in fct_call_dimensions). Adding a dimension is one line there.
@@ -13,7 +33,7 @@
 {% macro rca_dimensions() -%}
     {%- set dims = var('analysis_dimensions') -%}
     {%- set out = ['api_name'] -%}
-    {%- for dim in dims['core'] + dims['extra'] -%}
+    {%- for dim in dims['core'] + api_trust.listed_extra_dimensions() -%}
         {%- if dim not in out -%}{%- do out.append(dim) -%}{%- endif -%}
     {%- endfor -%}
     {{ return(out) }}
@@ -22,7 +42,7 @@
 {# The extra (delivered, long-form) dimensions that are not fact columns. #}
 {% macro rca_extra_dimensions() -%}
     {%- set core = var('analysis_dimensions')['core'] -%}
-    {{ return(var('analysis_dimensions')['extra'] | reject('in', core + ['api_name']) | list) }}
+    {{ return(api_trust.listed_extra_dimensions() | reject('in', core + ['api_name']) | list) }}
 {%- endmacro %}
 
 {#

@@ -6,7 +6,11 @@
 A candidate is a field outside the contract (raw.api_calls.extra_fields) with at
 most `vars.max_dimension_values` distinct values that does not look like an id:
 fewer distinct values than half its rows, and values that are not mostly
-numbers, UUIDs or long hex. `--write` replaces `analysis_dimensions.extra` in
+numbers, UUIDs or long hex; and whose name the models can carry as a column
+(`vars.dimension_name_pattern`, not a reserved SQL keyword, not a name the facts or the
+root-cause cube already use, and read back as itself from the var's YAML).
+A field named otherwise stays in raw, with the reason: a log shape's mapping
+can rename it. `--write` replaces `analysis_dimensions.extra` in
 dbt_project.yml with the candidates (plus any already listed that still
 occur), which fct_call_dimensions, agg_failure_rate_by_dimension and the
 dashboards read. High-cardinality fields stay in raw.
@@ -19,6 +23,7 @@ import re
 from dataclasses import dataclass
 
 import duckdb
+import yaml
 
 from api_trust.contract import PROJECT_ROOT, db_path, project_vars
 from api_trust.warehouse import connect, run_cli
@@ -42,14 +47,44 @@ class Field:
         )
 
 
+def name_problem(name: str, pattern: str, taken: set[str], keywords: set[str]) -> str | None:
+    """Why a field's name cannot be a dimension (None when it can). The models write a
+    dimension as a column name and the var as YAML, so the name must be a plain identifier
+    that no column of the facts or the cube already has and that YAML reads as itself
+    (`on`, `no`, `null` would come back as a boolean or nothing)."""
+    if not re.fullmatch(pattern, name):
+        return f"its name is not a plain identifier ({pattern})"
+    if name.lower() in keywords:
+        return "its name is a reserved SQL keyword"
+    if name.lower() in taken:
+        return "its name is already a column of the facts or the root-cause cube, or a candidate's"
+    try:
+        if yaml.safe_load(f"[{name}]") != [name]:
+            return "YAML would read its name as something else"
+    except yaml.YAMLError:
+        return "YAML cannot read its name"
+    return None
+
+
+def taken_names(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """Column names of the facts and the root-cause cube, where the warehouse has them."""
+    rows = con.execute("""
+        select distinct lower(column_name) from information_schema.columns
+        where (table_schema, table_name) in (('main', 'fct_api_calls'),
+                                             ('intermediate', 'int_rca_leaves_counted'))
+    """).fetchall()  # fmt: skip
+    return {n for (n,) in rows}
+
+
 def profile_fields(con: duckdb.DuckDBPyConnection) -> list[Field]:
     """Every extra field with its rows, distinct values, id-like share and a few values."""
     rows = con.execute(
         f"""
         with entries as (
-            select unnest(json_keys(extra_fields)) as name,
-                   json_extract_string(extra_fields, '$."' || name || '"') as value
-            from raw.api_calls where extra_fields is not null
+            -- json_each, not a JSON path built from the name: a name may hold any character
+            select field.key as name, json_extract_string(field.value, '$') as value
+            from raw.api_calls, json_each(raw.api_calls.extra_fields) as field
+            where raw.api_calls.extra_fields is not null
         )
         select name, count(value), count(distinct value),
                avg(case when regexp_matches(value, '{ID_LIKE}') then 1.0 else 0.0 end),
@@ -80,15 +115,24 @@ def main(argv: list[str] | None = None) -> None:
     def _run() -> None:
         dims = project_vars()["analysis_dimensions"]
         max_values = int(project_vars().get("max_dimension_values", 1000))
+        pattern = project_vars()["dimension_name_pattern"]
         con = connect(db_path(), read_only=True)
         try:
             fields = profile_fields(con)
+            taken = taken_names(con) - set(dims["extra"])
+            # unreserved keywords (`version`, `type`, `source`) are column names like any other
+            keywords = {k for (k,) in con.execute(
+                "select keyword_name from duckdb_keywords() where keyword_category <> 'unreserved'"
+            ).fetchall()}  # fmt: skip
         finally:
             con.close()
         chosen = []
         for f in fields:
-            ok = f.is_candidate(max_values)
-            mark = "candidate" if ok else "stays in raw"
+            problem = name_problem(f.name, pattern, taken, keywords)
+            ok = f.is_candidate(max_values) and problem is None
+            if ok:  # a column name is one whatever its case: the first of such names only
+                taken.add(f.name.lower())
+            mark = "candidate" if ok else "stays in raw" + (f": {problem}" if problem else "")
             listed = " (listed)" if f.name in dims["extra"] else ""
             print(f"dimensions: {f.name}: {f.rows:,} values, {f.distinct:,} distinct, "
                   f"{f.id_like_share:.0%} id-like -> {mark}{listed}; e.g. {', '.join(f.examples)}")  # fmt: skip

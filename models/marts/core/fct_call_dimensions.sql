@@ -39,7 +39,7 @@ validated_calls as {{ api_trust.inline_cte() }} (
 ),
 
 extra_values as (
-    {%- set extras = var('analysis_dimensions')['extra'] %}
+    {%- set extras = api_trust.listed_extra_dimensions() %}
     {%- for dim in extras %}
         select
             call_id,

@@ -1,0 +1,94 @@
+"""`make dimensions`: which delivered fields become analysis dimensions, and which stay in raw.
+
+The models write an extra dimension as a column name (the root-cause cube) and as SQL
+text (fct_call_dimensions), and `--write` writes it into dbt_project.yml as YAML. A
+field name from a team's log can be anything a JSON key can be, so the command must
+read every name without failing and propose only names the models can carry; the
+models refuse any other name in the var with a message that names it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+import pytest
+from api_trust import dimensions
+from api_trust.contract import project_vars
+from conftest import run
+
+# field name -> why it stays in raw (None: a candidate); each has two values over 40 calls
+FIELDS: dict[str, str | None] = {
+    "country": None,
+    "SDKVERSION": None,  # listed first (byte order), so the first of these two
+    "sdkVersion": "a candidate's",  # the same column name as SDKVERSION, whatever its case
+    'sel"ect': "not a plain identifier",  # a quote once broke the command's JSON path
+    "it's": "not a plain identifier",
+    "deployment.environment": "not a plain identifier",
+    "a b": "not a plain identifier",
+    "select": "reserved SQL keyword",
+    "language": None,  # a keyword, not a reserved one: a column name like any other
+    "no": "YAML would read",  # YAML 1.1 reads it as false
+}
+
+
+def test_every_field_name_is_read_and_only_names_the_models_can_carry_are_proposed(
+    tmp_path,
+) -> None:
+    db = tmp_path / "warehouse.duckdb"
+    path = tmp_path / "named.jsonl"
+    with path.open("w", encoding="utf-8") as fh:
+        for i in range(40):
+            record = {"request_id": f"dim-{i}", "timestamp": "2026-11-01T10:00:00Z",
+                      "http.route": "/v1/pan/verify", "http.request.method": "POST",
+                      "http.response.status_code": 200 if i % 3 else 500, "duration_ms": 100 + i}  # fmt: skip
+            record |= {name: f"v{i % 2}" for name in FIELDS}
+            fh.write(json.dumps(record) + "\n")
+    run([sys.executable, "-m", "api_trust.ingest", str(path)], db, tmp_path)
+    proc = run([sys.executable, "-m", "api_trust.dimensions"], db, tmp_path)
+    assert "Traceback" not in proc.stderr
+    said = dict(re.findall(r"^dimensions: (.+?): 40 values, 2 distinct, .*?-> (.+?)(?: \(listed\))?; e\.g\.",
+                           proc.stdout, re.M))  # fmt: skip
+    assert set(said) >= set(FIELDS), proc.stdout
+    for name, reason in FIELDS.items():
+        if reason is None:
+            assert said[name] == "candidate", (name, said[name])
+        else:
+            assert said[name].startswith("stays in raw: ") and reason in said[name], (
+                name,
+                said[name],
+            )
+
+
+def test_a_taken_name_and_the_written_var_read_back(tmp_path, monkeypatch) -> None:
+    """A cube column (`calls`) is never proposed; `--write` writes names YAML reads as
+    themselves, which the models accept (vars.dimension_name_pattern)."""
+    pattern = project_vars()["dimension_name_pattern"]
+    assert "column" in dimensions.name_problem("calls", pattern, {"calls"}, set())
+    assert dimensions.name_problem("merchant_tier", pattern, {"calls"}, {"select"}) is None
+    root = Path(dimensions.PROJECT_ROOT)
+    (tmp_path / "dbt_project.yml").write_text(
+        (root / "dbt_project.yml").read_text(encoding="utf-8")
+    )
+    monkeypatch.setattr(dimensions, "PROJECT_ROOT", tmp_path)
+    dimensions.write_extra(["country", "sdkVersion"])
+    import yaml
+
+    written = yaml.safe_load((tmp_path / "dbt_project.yml").read_text(encoding="utf-8"))
+    extra = written["vars"]["analysis_dimensions"]["extra"]
+    assert extra == ["country", "sdkVersion"]
+    assert all(re.fullmatch(pattern, name) for name in extra)
+
+
+@pytest.mark.parametrize("name", ["it's", "deployment.environment"])
+def test_the_models_refuse_an_extra_dimension_they_cannot_carry(tmp_path, name: str) -> None:
+    """A name written into the var by hand stops compilation with one message naming it."""
+    db = tmp_path / "warehouse.duckdb"
+    dims = json.dumps({"analysis_dimensions": {"core": ["region"], "extra": [name]}})
+    proc = run([str(Path(sys.executable).with_name("dbt")), "compile", "--quiet", "--select",
+                "fct_call_dimensions", "--vars", dims], db, tmp_path, check=False)  # fmt: skip
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and "Traceback" not in out
+    assert f"vars.analysis_dimensions.extra: {name} is not a plain identifier" in out, out
