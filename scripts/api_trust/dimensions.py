@@ -9,8 +9,8 @@ fewer distinct values than half its rows, and values that are not mostly
 numbers, UUIDs or long hex; and whose name the models can carry as a column
 (`vars.dimension_name_pattern`, not a reserved SQL keyword, not a name the facts or the
 root-cause cube already use, and read back as itself from the var's YAML).
-A field named otherwise stays in raw, with the reason: a log shape's mapping
-can rename it. `--write` replaces `analysis_dimensions.extra` in
+A field named otherwise stays in raw, with the reason; a log shape's mapping
+can land it under another name (`{extra: name}`). `--write` replaces `analysis_dimensions.extra` in
 dbt_project.yml with the candidates (plus any already listed that still
 occur), which fct_call_dimensions, agg_failure_rate_by_dimension and the
 dashboards read. High-cardinality fields stay in raw.
@@ -53,7 +53,7 @@ def name_problem(name: str, pattern: str, taken: set[str], keywords: set[str]) -
     that no column of the facts or the cube already has and that YAML reads as itself
     (`on`, `no`, `null` would come back as a boolean or nothing)."""
     if not re.fullmatch(pattern, name):
-        return f"its name is not a plain identifier ({pattern})"
+        return f"its name is not a plain identifier ({pattern}); a mapping can rename it (extra:)"
     if name.lower() in keywords:
         return "its name is a reserved SQL keyword"
     if name.lower() in taken:

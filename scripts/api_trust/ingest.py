@@ -488,6 +488,8 @@ class ColumnPlan:
     # positions whose values our own parsers made (a keyed hash, a user-agent family, a
     # formatted timestamp): nothing personal can be in them, so masking skips them
     made_by_parser: frozenset[int] = frozenset()
+    # per delivered name, the name it lands under in extra_fields when a mapping renames it
+    extra_names: tuple[str | None, ...] = ()
 
     @property
     def contract(self) -> list[tuple[int, str]]:
@@ -496,6 +498,10 @@ class ColumnPlan:
     @property
     def extras(self) -> list[tuple[int, str]]:
         return [(i, self.delivered[i]) for i, t in enumerate(self.targets) if t is None]
+
+    def renamed(self, i: int) -> str | None:
+        """The name extra field i lands under when its mapping renames it, else None."""
+        return self.extra_names[i] if i < len(self.extra_names) else None
 
 
 def refuse_past_column_limit(count: int, what: str, hint: str = "") -> None:
@@ -1017,7 +1023,8 @@ def _insert_records(
     if plan.extras:
         # one JSON object: far cheaper to write than a MAP, and masked as one text
         pairs = ", ".join(
-            "'" + delivered[i].replace("'", "''") + f"', s.c{i + 1}" for i, _ in plan.extras
+            "'" + (plan.renamed(i) or delivered[i]).replace("'", "''") + f"', s.c{i + 1}"
+            for i, _ in plan.extras
         )
         inner.append(f"json_object({pairs})::varchar as extra_fields_text")
         masked.append("extra_fields_text")
@@ -1071,8 +1078,9 @@ def _insert_batch(
     ]
     names = ", ".join(values)
     con.execute(f"insert into raw.load_batches ({names}) values {sql_row(list(values.values()))}")
+    # landed_as: the contract column, or the name a mapping gave an extra field
     rows = [
-        sql_row([values["batch_id"], pos, col, t, target])
+        sql_row([values["batch_id"], pos, col, t, target or plan.renamed(pos - 1)])
         for pos, (col, t, target) in enumerate(zip(delivered, types, plan.targets, strict=True), 1)
     ]
     if rows:
@@ -1160,7 +1168,7 @@ def _write_shaped_batch(
     """Every raw.* write for one batch of another shape; the caller holds the transaction."""
     batch_id = source.batch_id
     name = _mask_names(con, [source.path.name])[0]
-    plan = ColumnPlan(read.delivered, read.targets, read.made_by_parser)
+    plan = ColumnPlan(read.delivered, read.targets, read.made_by_parser, read.extra_names)
     delivered = _mask_names(con, plan.delivered)
     landed = _insert_records(
         con, plan, delivered, temps["scan"], "", "s.record_no", (batch_id, name, loaded_at)

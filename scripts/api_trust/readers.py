@@ -28,6 +28,7 @@ import yaml
 
 from api_trust.contract import PROJECT_ROOT, column_aliases, log_columns, project_vars
 from api_trust.landing import sql_literal, sql_value
+from api_trust.warehouse import WarehouseError
 
 SHAPES_DIR = PROJECT_ROOT / "log_shapes"
 # %h %l %u %t "%r" %>s %b ["%{Referer}i" "%{User-Agent}i"] [timings...]
@@ -48,10 +49,16 @@ REQUEST_PATTERN = r"^(\S+)\s+(\S+)(?:\s+(\S+))?$"
 
 @dataclass(frozen=True)
 class FieldMap:
-    column: str
+    """One mapping entry: the contract column a field lands in (`column`), or the name a
+    field outside the contract lands under in extra_fields (`extra`): an OTel attribute
+    such as `deployment.environment` as `deployment_environment`, a name the models can
+    carry as an analysis dimension (vars.dimension_name_pattern)."""
+
+    column: str | None = None
     parser: str = "text"
     unit: str | None = None
     fallback: bool = False
+    extra: str | None = None
 
 
 @dataclass(frozen=True)
@@ -63,13 +70,24 @@ class Shape:
     fields: Mapping[str, FieldMap] = field(default_factory=dict)
 
 
+def _field_map(path: Path, name: str, spec: object) -> FieldMap:
+    """One mapping entry, or one clear error naming the file and the field."""
+    try:
+        fm = FieldMap(**spec) if isinstance(spec, dict) else None
+    except TypeError as err:  # a key FieldMap does not know (`colum:`)
+        raise WarehouseError(f"{path}: field {name!r}: {err}") from None
+    if fm is None or (fm.column is None) == (fm.extra is None):
+        raise WarehouseError(f"{path}: field {name!r} needs `column:` or `extra:` (one of them)")
+    return fm
+
+
 @cache
 def shapes() -> dict[str, Shape]:
     """Every known shape, from log_shapes/*.yml."""
     out = {}
     for path in sorted(SHAPES_DIR.glob("*.yml")):
         spec = yaml.safe_load(path.read_text(encoding="utf-8"))
-        fields = {k: FieldMap(**v) for k, v in (spec.get("fields") or {}).items()}
+        fields = {k: _field_map(path, k, v) for k, v in (spec.get("fields") or {}).items()}
         out[spec["shape"]] = Shape(spec["shape"], spec["reader"], spec["description"],
                                    tuple(spec.get("detect") or ()), fields)  # fmt: skip
     return out
@@ -197,6 +215,27 @@ class ShapedRead:
     rejected_lines: int
     notes: tuple[str, ...] = ()
     made_by_parser: frozenset[int] = frozenset()  # positions whose values our parsers made
+    # per field, the name an extra field lands under when its mapping renames it (`extra`)
+    extra_names: tuple[str | None, ...] = ()
+
+
+def extra_names(
+    shape: Shape, delivered: Sequence[str], targets: Sequence[str | None]
+) -> tuple[str | None, ...]:
+    """The name each extra field lands under where its mapping renames it (else None).
+    A rename never takes a name that another field of the file is delivered under, or that
+    an earlier rename took: that field keeps its own name (nothing is overwritten)."""
+    taken = set(delivered)
+    out: list[str | None] = []
+    for name, target in zip(delivered, targets, strict=True):
+        fm = shape.fields.get(name)
+        new = fm.extra if fm is not None and target is None else None
+        if new is not None and new not in taken:
+            taken.add(new)
+            out.append(new)
+        else:
+            out.append(None)
+    return tuple(out)
 
 
 def plan_fields(shape: Shape, available: Sequence[str]) -> list[tuple[str, str | None, str]]:
@@ -211,6 +250,8 @@ def plan_fields(shape: Shape, available: Sequence[str]) -> list[tuple[str, str |
     planned: list[tuple[str, str | None, str]] = []
     taken: set[str] = set()
     for name, fm in sorted(shape.fields.items(), key=lambda kv: kv[1].fallback):
+        if fm.column is None:  # renamed extra fields land with the others, below
+            continue
         if name in present and fm.column not in taken:
             planned.append((name, fm.column, name))
             taken.add(fm.column)
@@ -222,7 +263,7 @@ def plan_fields(shape: Shape, available: Sequence[str]) -> list[tuple[str, str |
         if target is not None and target not in taken:
             planned.append((name, target, name))
             taken.add(target)
-        elif name not in shape.fields:
+        elif name not in shape.fields or shape.fields[name].column is None:
             planned.append((name, None, name))
     return planned
 
@@ -532,7 +573,8 @@ def _read_parquet(con, path: Path, shape: Shape, temps, key: str) -> ShapedRead:
     records = con.execute(
         "select sum(num_rows) from parquet_file_metadata(?)", [str(path)]
     ).fetchone()[0]
-    return ShapedRead(delivered, targets, int(records or 0), None, 0, 0, 0)
+    return ShapedRead(delivered, targets, int(records or 0), None, 0, 0, 0,
+                      extra_names=extra_names(shape, delivered, targets))  # fmt: skip
 
 
 def _shaped_result(
@@ -549,7 +591,7 @@ def _shaped_result(
         if name in shape.fields and shape.fields[name].parser in SAFE_PARSERS
     )  # fmt: skip
     return ShapedRead(delivered, targets, records + rejected, total, blank, landed_lines,
-                      rejected, notes, made_by_parser)  # fmt: skip
+                      rejected, notes, made_by_parser, extra_names(shape, delivered, targets))  # fmt: skip
 
 
 # The readers of line-shaped files (their lines read first by `read_shape_lines`).

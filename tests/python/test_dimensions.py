@@ -26,7 +26,7 @@ FIELDS: dict[str, str | None] = {
     "sdkVersion": "a candidate's",  # the same column name as SDKVERSION, whatever its case
     'sel"ect': "not a plain identifier",  # a quote once broke the command's JSON path
     "it's": "not a plain identifier",
-    "deployment.environment": "not a plain identifier",
+    "k8s.namespace.name": "not a plain identifier",
     "a b": "not a plain identifier",
     "select": "reserved SQL keyword",
     "language": None,  # a keyword, not a reserved one: a column name like any other
@@ -82,7 +82,7 @@ def test_a_taken_name_and_the_written_var_read_back(tmp_path, monkeypatch) -> No
     assert all(re.fullmatch(pattern, name) for name in extra)
 
 
-@pytest.mark.parametrize("name", ["it's", "deployment.environment"])
+@pytest.mark.parametrize("name", ["it's", "k8s.namespace.name"])
 def test_the_models_refuse_an_extra_dimension_they_cannot_carry(tmp_path, name: str) -> None:
     """A name written into the var by hand stops compilation with one message naming it."""
     db = tmp_path / "warehouse.duckdb"

@@ -21,6 +21,7 @@ import duckdb
 import pytest
 from api_trust import readers
 from api_trust.contract import project_vars
+from api_trust.warehouse import WarehouseError
 from conftest import Warehouse, ahead, built, dbt, generate, run
 
 # ../shared beside the project (as CI lays it out); API_TRUST_SHARED_DIR points elsewhere
@@ -69,7 +70,8 @@ OTEL = _json_lines(
     {"trace_id": "abc", "span_id": "s1", "timestamp": "2026-11-01T10:00:00Z", "duration_ms": 12.5,
      "http.route": "/v2/bank/verify", "http.request.method": "POST",
      "http.response.status_code": 200, "service.name": "bank", "sdk_version": "1.2.3",
-     "SampleRate": 10},
+     "SampleRate": 10, "deployment.environment": "prod", "cloud.region": "ap-south-1",
+     "cloud_region": "delivered-too"},
     {"trace_id": "abd", "span_id": "s2", "timestamp": "2026-11-01T10:00:01Z", "duration_ms": 40,
      "http.route": "/v2/bank/verify", "http.request.method": "POST",
      "http.response.status_code": 500, "error.type": "java.net.SocketTimeoutException",
@@ -309,6 +311,16 @@ def test_personal_data_and_unknown_fields(shapes_warehouse) -> None:
     assert wh.rows(
         "select distinct sample_weight from fct_api_calls where batch_id = ?", [otel]
     ) == [(10.0,)]
+    # the mapping lands deployment.environment as deployment_environment (a name that can
+    # be a dimension); cloud.region keeps its name, since the file also delivers cloud_region
+    assert wh.rows(
+        "select list_sort(json_keys(extra_fields)) from raw.api_calls "
+        "where batch_id = ? and request_id = 's1'",
+        [otel]) == [(["cloud.region", "cloud_region", "deployment_environment", "sdk_version"],)]  # fmt: skip
+    assert wh.rows(
+        "select column_name, canonical_name from staging.stg_logs__load_batch_columns "
+        "where batch_id = ? and column_name like '%environment%'", [otel]
+    ) == [("deployment.environment", "deployment_environment")]  # fmt: skip
 
 
 def test_sampled_calls_count_by_their_weight_and_intervals_by_what_was_seen(
@@ -364,3 +376,27 @@ def test_impact_projects_over_the_days_that_hold_calls(shapes_warehouse) -> None
     """)  # fmt: skip
     assert projections and all(p <= days + 1e-9 for (p,) in projections)
     assert any(p > 1 for (p,) in projections)  # some finding is new and projected
+
+
+@pytest.mark.parametrize(
+    ("entry", "said"),
+    [("{colum: route}", "unexpected keyword argument 'colum'"),
+     ("{parser: lower}", "needs `column:` or `extra:`"),
+     ("{column: route, extra: route_name}", "needs `column:` or `extra:`")],
+)  # fmt: skip
+def test_a_mapping_entry_names_a_column_or_an_extra_field(
+    tmp_path, monkeypatch, entry, said
+) -> None:
+    """A mistyped mapping file (they are written by hand) is one clear error naming the file
+    and the field, not a traceback."""
+    (tmp_path / "tyk.yml").write_text(
+        f"shape: tyk\nreader: jsonl\ndescription: Tyk\nfields:\n  Path: {entry}\n", encoding="utf-8"
+    )
+    monkeypatch.setattr(readers, "SHAPES_DIR", tmp_path)
+    readers.shapes.cache_clear()
+    try:
+        with pytest.raises(WarehouseError, match=re.escape(said)) as err:
+            readers.shapes()
+        assert "tyk.yml: field 'Path'" in str(err.value)
+    finally:
+        readers.shapes.cache_clear()
