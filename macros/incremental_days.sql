@@ -98,7 +98,11 @@
     from ({{ api_trust.stale_days() }}) as rebuilt
 {%- endmacro %}
 
-{# Pre-hook of a day-incremental model: remove the rows of the days it is about to rebuild. #}
+{# Pre-hook of a day-incremental model: remove the rows of the days it is about to rebuild.
+   A model that syncs its columns runs it before its transaction (before_begin): DuckDB
+   cannot commit a transaction that deletes rows of a table and then alters it. Safe: the
+   days' fingerprints are recorded only when the model succeeds, so a model that fails
+   after the delete rebuilds those days on the next run. #}
 {% macro delete_stale_days(day_expression) -%}
     {%- if is_incremental() -%}
         delete from {{ this }}

@@ -8,12 +8,15 @@
     later delivery of a call_id counts the deliveries already stored. Batches
     that left the landing zone (a regenerated demo) are deleted first.
 #}
+{#- The pre-hook runs before the model's transaction (before_begin): DuckDB cannot commit one
+    that deletes rows of a table and then alters it, as append_new_columns does when the
+    contract grows (macro delete_stale_days says why that is safe). -#}
 {{ config(
     materialized=api_trust.incremental_materialization(),
     incremental_strategy='delete+insert',
     unique_key='batch_id',
     on_schema_change='append_new_columns',
-    pre_hook="{{ api_trust.delete_batches_no_longer_landed() }}",
+    pre_hook=before_begin("{{ api_trust.delete_batches_no_longer_landed() }}"),
 ) }}
 {%- set required = api_trust.required_log_columns() -%}
 {%- set issue_columns = api_trust.validation_issue_columns() -%}

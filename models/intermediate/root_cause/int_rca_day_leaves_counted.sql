@@ -11,12 +11,16 @@
     API's p95 over the whole history, so they are counted apart
     (int_rca_slow_leaves_counted) and joined in int_rca_leaves_counted.
 #}
+{#- The pre-hook runs before the model's transaction (before_begin): DuckDB cannot commit one
+    that deletes rows of a table and then alters it, as sync_all_columns does when the
+    dimension list changes (which also makes every day stale) (macro delete_stale_days says why
+    that is safe). -#}
 {{ config(
     materialized=api_trust.incremental_materialization(),
     incremental_strategy='append',
     on_schema_change='sync_all_columns',
     meta={'day_vars': ['analysis_dimensions']},
-    pre_hook="{{ api_trust.delete_stale_days('called_on') }}",
+    pre_hook=before_begin("{{ api_trust.delete_stale_days('called_on') }}"),
     post_hook="{{ api_trust.record_days_built() }}",
 ) }}
 

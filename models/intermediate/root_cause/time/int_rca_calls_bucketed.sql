@@ -9,6 +9,9 @@
     into the fingerprint), so a new such API changes no past day and its row
     is left out of the fingerprint.
 #}
+{#- The pre-hook runs before the model's transaction (before_begin): DuckDB cannot commit one
+    that deletes rows of a table and then alters it, as sync_all_columns does when the model
+    gains a column (macro delete_stale_days says why that is safe). -#}
 {{ config(
     materialized=api_trust.incremental_materialization(),
     incremental_strategy='append',
@@ -17,7 +20,7 @@
         'day_inputs': {'int_api_slos_resolved': "slo_source != 'default'"},
         'day_vars': ['slo_default_latency_slo_ms'],
     },
-    pre_hook="{{ api_trust.delete_stale_days('cast(bucket_at as date)') }}",
+    pre_hook=before_begin("{{ api_trust.delete_stale_days('cast(bucket_at as date)') }}"),
     post_hook="{{ api_trust.record_days_built() }}",
 ) }}
 
