@@ -1,7 +1,10 @@
 {#
     Pre-hook of the batch-incremental models: remove rows of batches that are
     no longer in the landing zone (the generator replaces its own batches on
-    every run). Does nothing on a first or full-refresh build.
+    every run). Does nothing on a first or full-refresh build. A model that also
+    adds columns runs it before its transaction (before_begin): DuckDB cannot
+    commit a transaction that deletes rows of a table and then alters it. Safe:
+    those batches are gone whether or not the model then succeeds.
 #}
 {% macro delete_batches_no_longer_landed() -%}
     {%- if is_incremental() -%}

@@ -8,9 +8,8 @@
     later delivery of a call_id counts the deliveries already stored. Batches
     that left the landing zone (a regenerated demo) are deleted first.
 #}
-{#- The pre-hook runs before the model's transaction (before_begin): DuckDB cannot commit one
-    that deletes rows of a table and then alters it, as append_new_columns does when the
-    contract grows (macro delete_stale_days says why that is safe). -#}
+{#- before_begin: append_new_columns alters the table after the pre-hook's delete (why: macro
+    delete_batches_no_longer_landed) -#}
 {{ config(
     materialized=api_trust.incremental_materialization(),
     incremental_strategy='delete+insert',

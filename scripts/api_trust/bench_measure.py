@@ -3,10 +3,10 @@ its peak memory, and the disk it leaves or spills; plus what machine it ran on.
 
 Peak memory is read two ways, because each misses something: the kernel's
 exact peak of the largest single process of the step's tree (ru_maxrss of
-the launcher's reaped children, orphans included), and the sampled sum over the whole tree (proportional set size, so
-pages shared between processes count once; every SAMPLE_S seconds, so a spike
-shorter than that can be missed). The same sampler records the peak size of
-the step's spill folders.
+the launcher's reaped children, orphans included), and the sampled sum over
+the whole tree (proportional set size, so pages shared between processes
+count once; every SAMPLE_S seconds, so a spike shorter than that can be
+missed). The same sampler records the peak size of the step's spill folders.
 """
 
 from __future__ import annotations

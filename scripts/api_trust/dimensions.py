@@ -7,11 +7,11 @@ A candidate is a field outside the contract (raw.api_calls.extra_fields) with at
 most `vars.max_dimension_values` distinct values that does not look like an id:
 fewer distinct values than half its rows, and values that are not mostly
 numbers, UUIDs or long hex; and whose name the models can carry as a column
-(`vars.dimension_name_pattern`, not a reserved SQL keyword, not a name the facts or the
-root-cause cube already use, and read back as itself from the var's YAML).
-A field named otherwise stays in raw, with the reason; a log shape's mapping
-can land it under another name (`{extra: name}`). `--write` replaces `analysis_dimensions.extra` in
-dbt_project.yml with the candidates (plus any already listed that still
+(`vars.dimension_name_pattern`, not a reserved SQL keyword, not a name the
+facts or the root-cause cube already use, and read back as itself from the
+var's YAML). A field named otherwise stays in raw, with the reason; a log
+shape's mapping can land it under another name (`{extra: name}`). `--write`
+replaces `analysis_dimensions.extra` in dbt_project.yml with the candidates (plus any already listed that still
 occur), which fct_call_dimensions, agg_failure_rate_by_dimension and the
 dashboards read. High-cardinality fields stay in raw.
 """

@@ -11,10 +11,8 @@
     API's p95 over the whole history, so they are counted apart
     (int_rca_slow_leaves_counted) and joined in int_rca_leaves_counted.
 #}
-{#- The pre-hook runs before the model's transaction (before_begin): DuckDB cannot commit one
-    that deletes rows of a table and then alters it, as sync_all_columns does when the
-    dimension list changes (which also makes every day stale) (macro delete_stale_days says why
-    that is safe). -#}
+{#- before_begin: a changed dimension list makes every day stale and sync_all_columns then
+    alters the table after the pre-hook's delete (why: macro delete_stale_days) -#}
 {{ config(
     materialized=api_trust.incremental_materialization(),
     incremental_strategy='append',

@@ -82,10 +82,10 @@ rolled_up as (
         min(called_at) as first_called_at,
         max(called_at) as last_called_at,
         -- the first attempt: earliest call, then lowest attempt number, then the request id's
-        -- digest (call_order_key), found below by an equi-join on it (and, where digests tie,
-        -- the lower request id). Neither a window (its
-        -- sort of every call was the model's largest cost at 10M rows) nor min_by over the
-        -- columns (an aggregate state holding text cannot spill: out of memory at 100M)
+        -- digest (call_order_key), found below by an equi-join on it (where digests tie, the
+        -- lower request id). Neither a window (its sort of every call was the model's largest
+        -- cost at 10M rows) nor min_by over the columns (an aggregate state holding text
+        -- cannot spill: out of memory at 100M)
         min(call_order_key) as first_call_order_key,
         -- the user waits until the first successful answer arrives: its start plus its
         -- latency (a log without latency, such as an access log: until it started).

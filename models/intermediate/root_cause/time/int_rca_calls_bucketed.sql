@@ -9,9 +9,8 @@
     into the fingerprint), so a new such API changes no past day and its row
     is left out of the fingerprint.
 #}
-{#- The pre-hook runs before the model's transaction (before_begin): DuckDB cannot commit one
-    that deletes rows of a table and then alters it, as sync_all_columns does when the model
-    gains a column (macro delete_stale_days says why that is safe). -#}
+{#- before_begin: sync_all_columns alters the table after the pre-hook's delete when the model
+    gains a column (why: macro delete_stale_days) -#}
 {{ config(
     materialized=api_trust.incremental_materialization(),
     incremental_strategy='append',
