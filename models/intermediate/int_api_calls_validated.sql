@@ -474,7 +474,10 @@ final as (
 
         -- timestamps
         called_at,
-        loaded_at
+        loaded_at,
+        -- the run that validated the batch: a batch's facts change only when it is validated
+        -- again (a full refresh), which int_fact_batches_scanned_for_pii must see
+        cast('{{ run_started_at }}' as timestamp) as validated_at
     from routed
 )
 

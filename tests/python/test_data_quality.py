@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import sys
 
 import duckdb
@@ -179,6 +180,75 @@ def test_no_pii_test_flags_a_value_never_a_row_split_across_columns(tmp_path) ->
                 "--inline", f"{{{{ api_trust.test_no_pii_in_text({relation}) }}}}")  # fmt: skip
     flagged = sorted(row["id"] for row in json.loads(shown.stdout)["show"])
     assert flagged == [3, 4, 5, 6]
+
+
+SCANS = ["int_landed_batches_scanned_for_pii", "int_fact_batches_scanned_for_pii"]
+SCAN_SELECTION = ["--select", *(f"+{m}" for m in SCANS), "--indirect-selection", "cautious"]
+
+
+def test_personal_data_in_a_landed_batch_fails_every_build_until_the_batch_leaves(
+    tmp_path,
+) -> None:
+    """The landed records and the facts are scanned for personal data once per batch:
+    a batch that lands with a PAN (here written past the loader's masking) fails the
+    build, and the next one too, until it leaves; a batch scanned before is not scanned
+    again unless its facts are validated again (a full refresh)."""
+    db, work = tmp_path / "warehouse.duckdb", tmp_path
+    generate(db, work, "--rows", "2000", "--seed", "3")
+    dbt(db, work, "build", "--quiet", *SCAN_SELECTION)
+    wh = Warehouse(db, work)
+    scans = " union all ".join(
+        f"select '{m.split('_')[1]}' as scan, batch_id, pii_record_count, first_pii_record_no, "
+        f"scanned_at from intermediate.{m}"
+        for m in SCANS
+    )
+    ((first, scanned_at),) = wh.rows(f"select distinct batch_id, scanned_at from ({scans})")
+
+    # a second batch: the first one's records as new calls, one with a PAN for client id
+    folder = db.parent / f"{db.name}.landing" / "api_calls" / "leaky_b1"
+    folder.mkdir(parents=True)
+    with duckdb.connect(str(db)) as con:
+        con.execute(f"""
+            copy (select * replace ('leaky_b1' as batch_id, 'leaky_' || request_id as request_id,
+                                    case when source_record_no = 7 then 'ABCDE1234F'
+                                         else client_id end as client_id)
+                  from raw.api_calls where batch_id = '{first}')
+            to '{folder / "part-00000.parquet"}' (format parquet)
+        """)  # fmt: skip
+        con.execute(f"""
+            insert into raw.load_batches by name
+            select * replace ('leaky_b1' as batch_id, now()::timestamp as loaded_at)
+            from raw.load_batches where batch_id = '{first}'
+        """)  # fmt: skip
+    for _ in range(2):  # the batch keeps failing the build while it is landed
+        proc = dbt(db, work, "build", *SCAN_SELECTION, check=False)
+        assert proc.returncode != 0
+        for scan in SCANS:
+            assert f"FAIL 1 expressions_are_true_{scan}" in proc.stdout
+        assert wh.rows(f"""
+            select scan, batch_id, pii_record_count, first_pii_record_no, scanned_at = '{scanned_at}'
+            from ({scans}) order by all
+        """) == [
+            ("fact", first, 0, None, True), ("fact", "leaky_b1", 1, 7, False),
+            ("landed", first, 0, None, True), ("landed", "leaky_b1", 1, 7, False),
+        ]  # fmt: skip
+
+    # the batch leaves: its scans go with it and the build passes
+    with duckdb.connect(str(db)) as con:
+        con.execute("delete from raw.load_batches where batch_id = 'leaky_b1'")
+    shutil.rmtree(folder)
+    dbt(db, work, "build", "--quiet", *SCAN_SELECTION)
+    assert wh.rows(f"select scan, batch_id, scanned_at = '{scanned_at}' from ({scans}) order by all") == [
+        ("fact", first, True), ("landed", first, True)
+    ]  # fmt: skip
+
+    # the facts validated again (a full refresh of that model alone): the facts' scan runs
+    # again, the landed records' is kept
+    dbt(db, work, "build", "--quiet", "--full-refresh", "--select", "int_api_calls_validated")
+    dbt(db, work, "build", "--quiet", *SCAN_SELECTION)
+    assert wh.rows(f"select scan, scanned_at = '{scanned_at}' from ({scans}) order by all") == [
+        ("fact", False), ("landed", True)
+    ]  # fmt: skip
 
 
 def test_reconciliation_test_fails_when_records_go_missing(tmp_path) -> None:

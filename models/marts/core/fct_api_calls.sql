@@ -26,6 +26,7 @@ facts as (
         coalesce(validated_calls.verification_id, validated_calls.call_id) as verification_id,
         coalesce(validated_calls.client_id, 'unknown') as client_id,
         validated_calls.batch_id,
+        validated_calls.source_record_no,
 
         -- strings
         validated_calls.api_name,

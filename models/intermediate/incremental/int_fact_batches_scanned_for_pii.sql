@@ -1,0 +1,29 @@
+{#
+    The personal-data scan of fct_api_calls, one row per landed batch (doc
+    pii_batch_scans). A batch's facts change when the batch is validated again
+    (int_api_calls_validated's validated_at) or when the API catalogue changes
+    the family or owner of one of the batch's APIs, so both are its generation.
+#}
+{{ config(materialized='table') }}
+
+{%- set generations -%}
+    select
+        apis_called.batch_id,
+        cast(max(apis_called.validated_at) as string)
+        || '|' || coalesce(cast(sum(hash(apis_called.api_name, apis.api_family, apis.owner_team)) as string), '')
+            as generation
+    from (
+        select
+            batch_id,
+            api_name,
+            max(validated_at) as validated_at
+        from {{ ref('int_api_calls_validated') }}
+        where route = 'fact'
+        group by batch_id, api_name
+    ) as apis_called
+    left join {{ ref('dim_apis') }} as apis
+        on apis_called.api_name = apis.api_name
+    group by apis_called.batch_id
+{%- endset %}
+
+{{ api_trust.pii_batch_scans(ref('fct_api_calls'), generations) }}
