@@ -84,7 +84,8 @@ def _attr(key: str, value: str, kind: str = "stringValue") -> dict:
 
 
 OTLP = _json_lines({"resourceSpans": [{
-    "resource": {"attributes": [_attr("service.name", "kyc-api"), _attr("country", "IN")]},
+    "resource": {"attributes": [_attr("service.name", "kyc-api"), _attr("country", "IN"),
+                                _attr("deployment.environment.name", "prod")]},
     "scopeSpans": [{"scope": {"name": "http"}, "spans": [
         {"traceId": "5B8EFFF798038103D269B633813FC60C", "spanId": "EEE19B7EC3C1B174",
          "name": "POST /v1/pan/verify", "kind": 2, "startTimeUnixNano": "1793520000000000000",
@@ -321,6 +322,10 @@ def test_personal_data_and_unknown_fields(shapes_warehouse) -> None:
         "select column_name, canonical_name from staging.stg_logs__load_batch_columns "
         "where batch_id = ? and column_name like '%environment%'", [otel]
     ) == [("deployment.environment", "deployment_environment")]  # fmt: skip
+    # and so does the OTLP mapping, for a resource attribute of both spans
+    assert wh.rows(
+        "select extra_fields->>'$.deployment_environment_name' from raw.api_calls "
+        "where batch_id = ?", [_batch(wh, "otlp.json")]) == [("prod",), ("prod",)]  # fmt: skip
 
 
 def test_sampled_calls_count_by_their_weight_and_intervals_by_what_was_seen(
