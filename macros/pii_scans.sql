@@ -23,8 +23,9 @@
 
 {# A row's text columns joined by a line feed, which no rule matches inside a value (each
    rule's boundary takes it as it takes the start or end of a value): one match a row
-   instead of one a column; null without text columns. Join it once in a subquery: has_pii reads its argument three
-   times (10M facts: 12.4-14.5 s with the join inline, 9.0 s so). #}
+   instead of one a column; null without text columns. Join it once in a subquery:
+   has_pii reads its argument three times (10M facts: 12.4-14.5 s with the join inline,
+   9.0 s so). #}
 {% macro pii_joined_text(text_columns) -%}
     {%- if text_columns | length == 0 -%}
         cast(null as string)

@@ -9,7 +9,8 @@
 {%- set generations -%}
     select
         apis_called.batch_id,
-        cast(max(apis_called.validated_at) as string)
+        -- '' for a batch validated before validated_at existed, so that its APIs' part still counts
+        coalesce(cast(max(apis_called.validated_at) as string), '')
         || '|' || coalesce(cast(sum(hash(apis_called.api_name, apis.api_family, apis.owner_team)) as string), '')
             as generation
     from (
