@@ -186,6 +186,7 @@ SCANS = ["int_landed_batches_scanned_for_pii", "int_fact_batches_scanned_for_pii
 SCAN_SELECTION = ["--select", *(f"+{m}" for m in SCANS), "--indirect-selection", "cautious"]
 
 
+@in_background
 def test_personal_data_in_a_landed_batch_fails_every_build_until_the_batch_leaves(
     tmp_path,
 ) -> None:
