@@ -78,6 +78,19 @@ def _field_map(path: Path, name: str, spec: object) -> FieldMap:
         raise WarehouseError(f"{path}: field {name!r}: {err}") from None
     if fm is None or (fm.column is None) == (fm.extra is None):
         raise WarehouseError(f"{path}: field {name!r} needs `column:` or `extra:` (one of them)")
+    if fm.extra is not None:
+        # the name is what a renamed field is for: one the models can carry as a dimension
+        pattern = project_vars()["dimension_name_pattern"]
+        if not re.fullmatch(pattern, fm.extra):
+            raise WarehouseError(
+                f"{path}: field {name!r}: `extra: {fm.extra}` is not a plain identifier ({pattern})"
+            )
+        contract = {c.name.lower(): c.name for c in log_columns()}
+        if fm.extra.lower() in contract:
+            raise WarehouseError(
+                f"{path}: field {name!r}: `extra: {fm.extra}` is a contract column; "
+                f"map the field with `column: {contract[fm.extra.lower()]}` instead"
+            )
     return fm
 
 
