@@ -81,7 +81,7 @@ def _field_map(path: Path, name: str, spec: object) -> FieldMap:
     if fm.extra is not None:
         # the name is what a renamed field is for: one the models can carry as a dimension
         pattern = project_vars()["dimension_name_pattern"]
-        if not re.fullmatch(pattern, fm.extra):
+        if not isinstance(fm.extra, str) or not re.fullmatch(pattern, fm.extra):
             raise WarehouseError(
                 f"{path}: field {name!r}: `extra: {fm.extra}` is not a plain identifier ({pattern})"
             )

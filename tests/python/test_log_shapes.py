@@ -389,6 +389,7 @@ def test_impact_projects_over_the_days_that_hold_calls(shapes_warehouse) -> None
      ("{parser: lower}", "needs `column:` or `extra:`"),
      ("{column: route, extra: route_name}", "needs `column:` or `extra:`"),
      ("{extra: route.name}", "`extra: route.name` is not a plain identifier"),
+     ("{extra: no}", "`extra: False` is not a plain identifier"),  # YAML reads `no` as false
      ("{extra: API_Name}", "`extra: API_Name` is a contract column; map the field with `column: api_name`")],
 )  # fmt: skip
 def test_a_mapping_entry_names_a_column_or_an_extra_field(
