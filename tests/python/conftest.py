@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -133,6 +134,24 @@ def dbt_server() -> str:
 DBT_TEST_ENV = {"DBT_EXCLUDE_RESOURCE_TYPES": "unit_test", "DBT_LOG_LEVEL_FILE": "warn"}
 
 
+# API_TRUST_TEST_TIMELINE=FILE appends one line per dbt command and background job (start,
+# seconds, thread, what): where a session's time goes, to shorten `make test` by.
+TIMELINE = os.environ.get("API_TRUST_TEST_TIMELINE")
+_t0 = time.monotonic()
+
+
+@contextmanager
+def timed(what: str) -> Iterator[None]:
+    start = time.monotonic()
+    try:
+        yield
+    finally:
+        if TIMELINE:
+            with open(TIMELINE, "a", encoding="utf-8") as fh:
+                fh.write(f"{start - _t0:8.1f}\t{time.monotonic() - start:6.1f}\t"
+                         f"{threading.current_thread().name}\t{what}\n")  # fmt: skip
+
+
 def dbt(
     db: Path, work: Path, *args: str, check: bool = True, unit_tests: bool = False
 ) -> subprocess.CompletedProcess:
@@ -153,7 +172,8 @@ def dbt(
     out, err = Path(tempfile.mkstemp(dir=work)[1]), Path(tempfile.mkstemp(dir=work)[1])
     request = {"args": [*args, "--project-dir", str(ROOT)], "env": env, "cwd": str(db.parent),
                "stdout": str(out), "stderr": str(err)}  # fmt: skip
-    code = dbt_server_call(dbt_server(), request)
+    with timed(f"dbt {' '.join(args)} [{work.name}]"):
+        code = dbt_server_call(dbt_server(), request)
     proc = subprocess.CompletedProcess(["dbt", *args], code, out.read_text(), err.read_text())
     out.unlink()
     err.unlink()
@@ -243,11 +263,16 @@ def ahead(fixture: str) -> Callable[[Builder], Builder]:
     return register
 
 
+def _timed_build(fixture: str, factory: pytest.TempPathFactory, param: object) -> object:
+    with timed(f"job {fixture}[{param}]"):
+        return AHEAD[fixture](factory, param)
+
+
 def _start(factory: pytest.TempPathFactory, fixture: str, param: object) -> Future:
     with _ahead_lock:
         key = (fixture, param)
         if key not in _ahead_jobs:
-            _ahead_jobs[key] = _ahead_pool.submit(AHEAD[fixture], factory, param)
+            _ahead_jobs[key] = _ahead_pool.submit(_timed_build, fixture, factory, param)
         return _ahead_jobs[key]
 
 
@@ -332,20 +357,6 @@ def demo_warehouse(request) -> Warehouse:
     return built(request)
 
 
-@ahead("clean_warehouse")
-def _clean(tmp_path_factory: pytest.TempPathFactory, _: object) -> Warehouse:
-    return build_warehouse(
-        tmp_path_factory, "clean", "--rows", "120000", "--seed", "42", "--batches", "3", "--drift"
-    )
-
-
-@pytest.fixture(scope="session")
-def clean_warehouse(request) -> Warehouse:
-    """demo_warehouse's calls without the dirt: same seed, batches and drift, so the same
-    traffic is drawn and only the planted defects differ. Findings must agree."""
-    return built(request)
-
-
 @ahead("hostile_warehouse")
 def _hostile(tmp_path_factory: pytest.TempPathFactory, _: object) -> Warehouse:
     from test_hostile_build import MODEL_HOSTILE_FILES
@@ -369,3 +380,9 @@ def hostile_warehouse(request) -> Warehouse:
     demo-shaped run with dirt and drift: the model-side files of test_hostile_build and
     the landing-side files of test_hostile_landing. `make build` must pass on it."""
     return built(request)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None):
+    with timed(f"test {item.nodeid}"):
+        yield

@@ -24,7 +24,7 @@ from api_trust.dashboard.marts import CORE_DIMENSIONS, EXTRA_DIMENSIONS, field_w
 from api_trust.dashboard.page import plotly_js, render_page
 from api_trust.report import REPORTED_FIELDS
 from browser import HeadlessChromium, needs_chromium
-from conftest import Warehouse, dbt, run
+from conftest import Warehouse, ahead, built, dbt, run
 from test_dashboards import XSS_IMG, XSS_SCRIPT, assert_clean, embedded_payload
 from test_log_shapes import REAL_LOG
 
@@ -45,8 +45,8 @@ def words(text: str) -> str:
     return " ".join(re.sub(r"<[^>]+>", " ", text).split())
 
 
-@pytest.fixture(scope="module")
-def access_log(tmp_path_factory) -> tuple[Warehouse, subprocess.CompletedProcess, str]:
+@ahead("access_log")
+def _access_log(tmp_path_factory, _: object) -> tuple[Warehouse, subprocess.CompletedProcess, str]:
     work = tmp_path_factory.mktemp("access_log")
     wh = Warehouse(work / "warehouse.duckdb", work)
     run([sys.executable, "-m", "api_trust.ingest", str(REAL_LOG)], wh.db, work)
@@ -56,6 +56,13 @@ def access_log(tmp_path_factory) -> tuple[Warehouse, subprocess.CompletedProcess
     for proc in (dash, report):
         assert "Traceback" not in proc.stderr, proc.stderr
     return wh, dash, (work / "dashboards" / "insights.md").read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def access_log(request) -> tuple[Warehouse, subprocess.CompletedProcess, str]:
+    """The real access log in a warehouse of its own, its dashboards and report (built
+    ahead, on the background pool): its process and the report's text."""
+    return built(request)
 
 
 @pytest.fixture(scope="module")

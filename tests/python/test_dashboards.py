@@ -26,7 +26,7 @@ import yaml
 from api_trust import dashboards
 from api_trust.dashboard.page import plotly_js, render_page
 from browser import HeadlessChromium, needs_chromium
-from conftest import ROOT, Warehouse, dbt, generate, run
+from conftest import ROOT, Warehouse, ahead, built, dbt, generate, run
 
 XSS_IMG = "<img src=x onerror=window.__xss=1>"
 XSS_SCRIPT = "</script><script>window.__xss=2</script>"
@@ -639,9 +639,8 @@ def hostile_csv(path: Path, good_rows: int = 40) -> Path:
     return path
 
 
-@pytest.fixture(scope="module")
-def markup_warehouse(tmp_path_factory) -> Warehouse:
-    # not named hostile_warehouse: that is conftest's warehouse of every hostile file
+@ahead("markup_warehouse")
+def _markup(tmp_path_factory, _: object) -> Warehouse:
     work = tmp_path_factory.mktemp("hostile")
     db = work / "warehouse.duckdb"
     generate(db, work, "--rows", "3000", "--seed", "5")
@@ -654,6 +653,13 @@ def markup_warehouse(tmp_path_factory) -> Warehouse:
     wh = Warehouse(db, work)
     assert wh.scalar("select count(*) from dq_quarantine where api_name_raw = ?", [XSS_IMG]) == 1
     return wh
+
+
+@pytest.fixture(scope="module")
+def markup_warehouse(request) -> Warehouse:
+    """A small run with hostile_csv loaded, built ahead on the background pool (not named
+    hostile_warehouse: that is conftest's warehouse of every hostile file)."""
+    return built(request)
 
 
 HOSTILE_DOM_JS = """(() => ({

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from api_trust.contract import project_vars
-from conftest import Warehouse, dbt, generate
+from conftest import Warehouse, ahead, built, dbt, generate
 
 VARS = project_vars()
 FIVE_MINUTES = pd.Timedelta(minutes=5)
@@ -35,15 +35,21 @@ TIME_SELECTION = (
 )
 
 
-@pytest.fixture(scope="module")
-def baseline_warehouse(tmp_path_factory) -> Warehouse:
-    """Every nuisance the generator has (seasonality, overdispersion, the nightly bump)
-    and no planted incident, at the demo's size: only the time side is built."""
+@ahead("baseline_warehouse")
+def _baseline(tmp_path_factory, _: object) -> Warehouse:
     work = tmp_path_factory.mktemp("time_baseline")
     wh = Warehouse(work / "warehouse.duckdb", work)
     generate(wh.db, wh.work, "--rows", "120000", "--seed", "5", "--scenario", "baseline")
     dbt(wh.db, wh.work, "build", "--quiet", *TIME_SELECTION)
     return wh
+
+
+@pytest.fixture(scope="module")
+def baseline_warehouse(request) -> Warehouse:
+    """Every nuisance the generator has (seasonality, overdispersion, the nightly bump)
+    and no planted incident, at the demo's size: only the time side is built (ahead, on
+    the background pool)."""
+    return built(request)
 
 
 def planted_windows(wh: Warehouse) -> pd.DataFrame:
