@@ -327,7 +327,15 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     # once each make one, and mktemp then refuses paths outside "the" base. Make it here,
     # once, before any build thread (or the main thread's tmp_path) can race for it.
     session.config._tmp_path_factory.getbasetemp()
+    modules = set()
     for item in session.items:
+        # builds a module's fixtures start by hand (_start) are named in its BUILT_AHEAD,
+        # as (builder, parameter), and queued where its first test is, like a fixture's
+        module = getattr(item, "module", None)
+        if module is not None and module not in modules:
+            modules.add(module)
+            for fixture, param in getattr(module, "BUILT_AHEAD", ()):
+                _start(session.config._tmp_path_factory, fixture, param)
         key = getattr(getattr(item, "function", None), "ahead_key", None)
         if key is not None:
             _start(session.config._tmp_path_factory, key, None)

@@ -16,12 +16,11 @@ from __future__ import annotations
 
 import csv
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from browser import HeadlessChromium, needs_chromium
-from conftest import Warehouse, _start, dbt, run
+from conftest import Warehouse, _start, ahead, dbt, run
 from test_hostile_build import DEGENERATE_GROUPS  # and registers their "degenerate" builder
 
 COLUMNS = ["request_id", "timestamp", "api_name", "api_version", "region", "client_type", "client_id",
@@ -74,20 +73,26 @@ def build(tmp: Path, name: str, rows: list[list[str]]) -> Warehouse:
     return wh
 
 
+@ahead("degenerate_scenario")
+def _scenario(tmp_path_factory, name: str) -> Warehouse:
+    return build(tmp_path_factory.mktemp("degenerate"), name, SCENARIOS[name])
+
+
+# every warehouse here is built on the background pool, queued when the session starts
+# (conftest reads BUILT_AHEAD): they are not fixtures of the tests, which read them by name
+BUILT_AHEAD = [("degenerate_scenario", n) for n in SCENARIOS] + [
+    ("degenerate", group) for group in SHARED.values()
+]
+
+
 @pytest.fixture(scope="module")
-def degenerate_warehouses(request, tmp_path_factory) -> dict[str, Warehouse]:
+def degenerate_warehouses(request) -> dict[str, Warehouse]:
     # not named `degenerate`: conftest starts the builder registered under a fixture's name
     # (@ahead("degenerate"), test_hostile_build) for every test that uses that name
-    shared = {
-        n: _start(request.config._tmp_path_factory, "degenerate", group)
-        for n, group in SHARED.items()
+    factory = request.config._tmp_path_factory
+    return {n: _start(factory, "degenerate_scenario", n).result() for n in SCENARIOS} | {
+        n: _start(factory, "degenerate", group).result()[1] for n, group in SHARED.items()
     }
-    tmp = tmp_path_factory.mktemp("degenerate")
-    with ThreadPoolExecutor(max_workers=2) as pool:  # the machine has 2 cores
-        built = {n: pool.submit(build, tmp, n, rows) for n, rows in SCENARIOS.items()}
-        return {n: f.result() for n, f in built.items()} | {
-            n: f.result()[1] for n, f in shared.items()
-        }
 
 
 @pytest.mark.slow
