@@ -2,8 +2,9 @@
     Fails on every row where any text column, or any map/struct/list column read
     as text, holds personal data by the rules of macros/pii.sql (PAN, Aadhaar,
     phone, email, IP), the same rules the loaders mask with at landing. Put it
-    on every mart and raw table: a leak fails the build. The landed records,
-    the largest, are scanned batch by batch instead (no_pii_in_landed_batches).
+    on every mart and raw table: a leak fails the build. The landed records
+    and the facts, the largest, are scanned batch by batch instead
+    (int_landed_batches_scanned_for_pii, int_fact_batches_scanned_for_pii).
     `exclude` names columns that hold digests (a sha256 may show twelve digits
     in a row), never text that came from a log.
 #}

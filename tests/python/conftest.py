@@ -276,10 +276,15 @@ def _start(factory: pytest.TempPathFactory, fixture: str, param: object) -> Futu
         return _ahead_jobs[key]
 
 
-def built(request: pytest.FixtureRequest) -> object:
-    """What the requesting fixture's builder made (for its parameter), waiting if needed."""
-    param = getattr(request, "param", None)
-    return _start(request.config._tmp_path_factory, request.fixturename, param).result()
+def built(
+    request: pytest.FixtureRequest, builder: str | None = None, param: object = None
+) -> object:
+    """What a builder made for its parameter, waiting if needed: by default the requesting
+    fixture's own (its name, its parameter); a fixture that gathers several builds (named
+    in its module's BUILT_AHEAD) names each."""
+    if builder is None:
+        builder, param = request.fixturename, getattr(request, "param", None)
+    return _start(request.config._tmp_path_factory, builder, param).result()
 
 
 def in_background(test: Callable[[Path], None]) -> Callable[[pytest.FixtureRequest], None]:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 from browser import HeadlessChromium, needs_chromium
-from conftest import Warehouse, _start, ahead, dbt, run
+from conftest import Warehouse, ahead, built, dbt, run
 from test_hostile_build import DEGENERATE_GROUPS  # and registers their "degenerate" builder
 
 COLUMNS = ["request_id", "timestamp", "api_name", "api_version", "region", "client_type", "client_id",
@@ -89,9 +89,8 @@ BUILT_AHEAD = [("degenerate_scenario", n) for n in SCENARIOS] + [
 def degenerate_warehouses(request) -> dict[str, Warehouse]:
     # not named `degenerate`: conftest starts the builder registered under a fixture's name
     # (@ahead("degenerate"), test_hostile_build) for every test that uses that name
-    factory = request.config._tmp_path_factory
-    return {n: _start(factory, "degenerate_scenario", n).result() for n in SCENARIOS} | {
-        n: _start(factory, "degenerate", group).result()[1] for n, group in SHARED.items()
+    return {n: built(request, "degenerate_scenario", n) for n in SCENARIOS} | {
+        n: built(request, "degenerate", group)[1] for n, group in SHARED.items()
     }
 
 

@@ -20,7 +20,6 @@ import json
 import math
 import re
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -112,24 +111,26 @@ def grade(wh: Warehouse) -> tuple[list[str], list[dict], list[dict]]:
     return lines, missed, unexplained
 
 
-@ahead("root_cause_runs")
-def _root_cause_runs(tmp_path_factory, _: object) -> dict[str, Warehouse]:
-    jobs = {"baseline": ("--rows", "120000", "--seed", "11", "--scenario", "baseline")}
-    jobs |= {f"seed{s}": ("--rows", "120000", "--seed", str(s)) for s in SEEDS}
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        futures = {
-            name: pool.submit(build_root_cause, tmp_path_factory, f"rca_{name}", *args)
-            for name, args in jobs.items()
-        }
-        return {name: future.result() for name, future in futures.items()}
+# the generator arguments of each run root_cause_runs gathers
+RUNS = {"baseline": ("--rows", "120000", "--seed", "11", "--scenario", "baseline")} | {
+    f"seed{s}": ("--rows", "120000", "--seed", str(s)) for s in SEEDS
+}
+
+
+@ahead("root_cause_run")
+def _root_cause_run(tmp_path_factory, name: str) -> Warehouse:
+    return build_root_cause(tmp_path_factory, f"rca_{name}", *RUNS[name])
+
+
+# queued on the background pool when the session starts (conftest reads BUILT_AHEAD)
+BUILT_AHEAD = [("root_cause_run", name) for name in RUNS]
 
 
 @pytest.fixture(scope="module")
 def root_cause_runs(request) -> dict[str, Warehouse]:
-    """Seed 1 of `default` and seed 11 of `baseline`, 120k rows each, built side by side
-    (each build is mostly single-threaded dbt and generator work), ahead of the tests
-    on the background pool."""
-    return built(request)
+    """Seed 1 of `default` and seed 11 of `baseline`, 120k rows each, each built on the
+    background pool."""
+    return {name: built(request, "root_cause_run", name) for name in RUNS}
 
 
 @ahead("clean_warehouse")
