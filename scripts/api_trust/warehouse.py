@@ -48,6 +48,13 @@ def duckdb_settings(path: Path | None = None) -> dict[str, str]:
     }
 
 
+def creation_config() -> dict[str, str]:
+    """profiles.yml's config_options: what DuckDB is told when it creates a warehouse file."""
+    profile = yaml.safe_load(PROFILES.read_text(encoding="utf-8"))
+    options = profile["api_trust"]["outputs"]["dev"].get("config_options") or {}
+    return {key: str(value) for key, value in options.items()}
+
+
 def apply_settings(con: duckdb.DuckDBPyConnection, path: Path | None = None) -> None:
     """Give a connection the warehouse's DuckDB settings (memory limit, spill folder, ...)."""
     for key, value in duckdb_settings(path).items():
@@ -74,7 +81,9 @@ def connect(path: Path | None = None, *, read_only: bool = False) -> duckdb.Duck
         )
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        con = duckdb.connect(str(path), read_only=read_only)
+        # an existing file keeps its own storage version: the options matter only to a new one
+        config = creation_config() if not path.exists() else {}
+        con = duckdb.connect(str(path), read_only=read_only, config=config)
     except duckdb.IOException as err:
         if "lock" in str(err).lower():
             raise WarehouseError(lock_message(path, err)) from None

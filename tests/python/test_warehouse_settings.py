@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from api_trust.dbt_plugin import lock_holders
-from api_trust.warehouse import apply_settings, connect, duckdb_settings
+from api_trust.warehouse import apply_settings, connect, creation_config, duckdb_settings
 from conftest import dbt, held
 
 SHOWN = ("memory_limit", "temp_directory", "preserve_insertion_order")
@@ -72,6 +72,40 @@ def test_dbt_and_python_open_the_warehouse_alike(tmp_path: Path) -> None:
     )
     assert dbt_side == python_side
     assert python_side["memory_limit"] != settings_of_default()
+
+
+def storage_version(db: Path) -> str:
+    import duckdb
+
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(
+            "select tags['storage_version'] from duckdb_databases() where not internal"
+            " and database_name = current_database()"
+        ).fetchone()[0]
+    finally:
+        con.close()
+
+
+def test_new_warehouses_take_the_profiles_storage_version_and_old_ones_keep_theirs(
+    tmp_path: Path,
+) -> None:
+    """A file dbt or Python creates is in the format profiles.yml names (DuckDB 1.5's, which
+    writes tables in less CPU); a file created in another format is opened, not rewritten."""
+    import duckdb
+
+    wanted = creation_config()["storage_compatibility_version"]
+    by_python = tmp_path / "python.duckdb"
+    connect(by_python).close()
+    # the test dbt server's manifest names the catalog `warehouse`, after the file
+    by_dbt = tmp_path / "dbt" / "warehouse.duckdb"
+    by_dbt.parent.mkdir()
+    dbt(by_dbt, by_dbt.parent, "seed", "--quiet", "--select", "api_catalogue")
+    older = tmp_path / "older.duckdb"
+    duckdb.connect(str(older), config={"storage_compatibility_version": "v1.0.0"}).close()
+    connect(older).close()
+    assert storage_version(by_python) == storage_version(by_dbt) == f"{wanted}+"
+    assert storage_version(older) == "v1.0.0+" != f"{wanted}+"
 
 
 def settings_of_default() -> str:
