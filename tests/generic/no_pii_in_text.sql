@@ -4,7 +4,9 @@
     phone, email, IP), the same rules the loaders mask with at landing. Put it
     on every mart and raw table: a leak fails the build. The landed records
     and the facts, the largest, are scanned batch by batch instead
-    (int_landed_batches_scanned_for_pii, int_fact_batches_scanned_for_pii).
+    (int_landed_batches_scanned_for_pii, int_fact_batches_scanned_for_pii),
+    and fct_verifications, whose text values are the facts' and dim_apis's as
+    they are, through them.
     `exclude` names columns that hold digests (a sha256 may show twelve digits
     in a row), never text that came from a log.
 #}
