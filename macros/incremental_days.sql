@@ -148,23 +148,3 @@
         select 1 as nothing_to_delete
     {%- endif -%}
 {%- endmacro %}
-
-{#
-    Pre-hook of a day-incremental model keyed by call (fct_call_dimensions, which has
-    no day column): remove the rows of the calls on the days it is about to rebuild.
-    Rows of batches that left the landing zone go with delete_batches_no_longer_landed.
-#}
-{% macro delete_calls_of_stale_days(id_column) -%}
-    {%- if is_incremental() -%}
-        delete from {{ this }}
-        where {{ id_column }} in (
-            select validated.call_id
-            from {{ ref('int_api_calls_validated') }} as validated
-            where
-                validated.route = 'fact'
-                and cast(validated.called_at as date) in (select stale.called_on from ({{ api_trust.stale_days() }}) as stale)
-        )
-    {%- else -%}
-        select 1 as nothing_to_delete
-    {%- endif -%}
-{%- endmacro %}

@@ -18,7 +18,7 @@ from conftest import Warehouse, dbt, generate, in_background, run
 
 # the day-incremental models and what they read
 DAY_INCREMENTAL = [
-    "agg_api_daily", "agg_api_hourly", "fct_verifications", "fct_call_dimensions",
+    "agg_api_daily", "agg_api_hourly", "fct_verifications",
     "int_rca_day_leaves_counted", "int_rca_calls_bucketed",
 ]  # fmt: skip
 # and the models that join whole-history statistics onto them
