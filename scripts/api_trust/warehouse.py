@@ -34,13 +34,17 @@ def raw_landing_ddl() -> str:
     return match.group(1)
 
 
+def dev_target() -> dict:
+    """profiles.yml's dev target (DuckDB), as written."""
+    return yaml.safe_load(PROFILES.read_text(encoding="utf-8"))["api_trust"]["outputs"]["dev"]
+
+
 def duckdb_settings(path: Path | None = None) -> dict[str, str]:
     """The DuckDB settings of profiles.yml's dev target, env_var() resolved: dbt's and ours.
 
     An env_var naming API_TRUST_DB resolves to the warehouse being opened.
     """
-    profile = yaml.safe_load(PROFILES.read_text(encoding="utf-8"))
-    settings = profile["api_trust"]["outputs"]["dev"].get("settings", {})
+    settings = dev_target().get("settings", {})
     env = dict(os.environ, API_TRUST_DB=str(path or db_path()))
     return {
         key: _ENV_VAR.sub(lambda m: env.get(m.group(1), m.group(2) or ""), str(value))
@@ -50,9 +54,7 @@ def duckdb_settings(path: Path | None = None) -> dict[str, str]:
 
 def creation_config() -> dict[str, str]:
     """profiles.yml's config_options: what DuckDB is told when it creates a warehouse file."""
-    profile = yaml.safe_load(PROFILES.read_text(encoding="utf-8"))
-    options = profile["api_trust"]["outputs"]["dev"].get("config_options") or {}
-    return {key: str(value) for key, value in options.items()}
+    return {key: str(value) for key, value in (dev_target().get("config_options") or {}).items()}
 
 
 def apply_settings(con: duckdb.DuckDBPyConnection, path: Path | None = None) -> None:

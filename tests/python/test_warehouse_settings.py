@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from api_trust.dbt_plugin import lock_holders
 from api_trust.warehouse import apply_settings, connect, creation_config, duckdb_settings
-from conftest import dbt, held
+from conftest import Warehouse, dbt, held
 
 SHOWN = ("memory_limit", "temp_directory", "preserve_insertion_order")
 
@@ -75,16 +75,9 @@ def test_dbt_and_python_open_the_warehouse_alike(tmp_path: Path) -> None:
 
 
 def storage_version(db: Path) -> str:
-    import duckdb
-
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(
-            "select tags['storage_version'] from duckdb_databases() where not internal"
-            " and database_name = current_database()"
-        ).fetchone()[0]
-    finally:
-        con.close()
+    return Warehouse(db, db.parent).scalar(
+        "select tags['storage_version'] from duckdb_databases() where database_name = current_database()"
+    )
 
 
 def test_new_warehouses_take_the_profiles_storage_version_and_old_ones_keep_theirs(
