@@ -197,6 +197,99 @@
 {%- endmacro %}
 
 {#
+    The dimension with the most values in the leaf cube (rca_dimension_value_counts), of
+    `among` (every analysis dimension when none), if it has at least 50; none otherwise and
+    before the cube exists. Speed only: sums over the segments that do not name it read
+    the leaves rolled up over it (rca_light_leaves), far fewer when it has many values; below
+    50 values a roll-up would cost about what it saves.
+#}
+{% macro rca_heaviest_dimension(among=none) -%}
+    {%- set counts = api_trust.rca_dimension_value_counts() -%}
+    {%- set ns = namespace(heavy=none) -%}
+    {%- for dim in (among if among is not none else api_trust.rca_dimensions()) if counts.get(dim, 0) >= 50 -%}
+        {%- if ns.heavy is none or counts[dim] > counts[ns.heavy] -%}{%- set ns.heavy = dim -%}{%- endif -%}
+    {%- endfor -%}
+    {{ return(ns.heavy) }}
+{%- endmacro %}
+
+{#
+    The rows of `relation` (leaves) rolled up over dimension `heavy`, which is null here:
+    for a segment that does not name `heavy` they hold the same calls as the leaves, in
+    far fewer rows. Grouped by the other dimensions and `keys`; each of `measures` is a
+    column summed, or a pair (expression summed, name).
+#}
+{% macro rca_light_leaves(relation, heavy, measures, keys=[]) -%}
+    {%- set grouped = api_trust.rca_dimensions() | reject('equalto', heavy) | list + keys -%}
+    select
+        {%- for dim in api_trust.rca_dimensions() %}
+            {{ 'cast(null as string) as ' ~ dim if dim == heavy else dim }},
+        {%- endfor %}
+        {%- for key in keys %}
+            {{ key }},
+        {%- endfor %}
+        {%- for measure in measures %}
+            {%- set expr, name = (measure, measure) if measure is string else measure %}
+            sum({{ expr }}) as {{ name }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from {{ relation }}
+    group by {{ grouped | join(', ') }}
+{%- endmacro %}
+
+{#
+    Sums over GROUPING SETS: `sets` (lists of dimensions of `dims`), each led by `keys`.
+    The sets without dimension `heavy` are summed from `light` (the same rows rolled up over
+    it: rca_light_leaves), the others from `full`; `heavy` none: all from `full`. One column
+    per dimension of `dims` and is_any_<dim>, 1 where a row's set does not group it.
+    `measures`: (name, expression over light, expression over full); `having`: a condition
+    on the sums of a set's row.
+#}
+{% macro rca_sums_by_sets(sets, heavy, light, full, dims, keys, measures, having=none) -%}
+    {%- set ns = namespace(branches=0) -%}
+    {%- for part in ['light', 'heavy'] %}
+        {%- set from_light = part == 'light' and heavy is not none -%}
+        {%- set part_sets = [] -%}
+        {%- for combo in sets -%}
+            {%- if (heavy is not none and heavy in combo) == (part == 'heavy') -%}{%- do part_sets.append(combo) -%}{%- endif -%}
+        {%- endfor %}
+        {%- if part_sets %}
+            {%- set grouped_dims = [] -%}
+            {%- for combo in part_sets -%}{%- for dim in combo -%}
+                {%- if dim not in grouped_dims -%}{%- do grouped_dims.append(dim) -%}{%- endif -%}
+            {%- endfor -%}{%- endfor %}
+            {%- if ns.branches > 0 %}
+            union all
+            {%- endif %}
+            {%- set ns.branches = ns.branches + 1 %}
+            select
+                {%- for key in keys %}
+                    {{ key }},
+                {%- endfor %}
+                {%- for dim in dims %}
+                    {%- if dim not in grouped_dims %}
+                        cast(null as string) as {{ dim }},
+                        1 as is_any_{{ dim }},
+                    {%- else %}
+                        {{ dim }},
+                        grouping({{ dim }}) as is_any_{{ dim }},
+                    {%- endif %}
+                {%- endfor %}
+                {%- for name, light_expr, full_expr in measures %}
+                    sum({{ light_expr if from_light else full_expr }}) as {{ name }}{{ ',' if not loop.last }}
+                {%- endfor %}
+            from {{ light if from_light else full }}
+            group by grouping sets (  -- noqa: PRS
+                {%- for combo in part_sets %}
+                    ({{ (keys + combo) | join(', ') }}){{ ',' if not loop.last }}
+                {%- endfor %}
+            )
+            {%- if having %}
+            having {{ having }}
+            {%- endif %}
+        {%- endif %}
+    {%- endfor %}
+{%- endmacro %}
+
+{#
     rca_dimensions() with api_name first and the others by their number of distinct values
     (rca_dimension_value_counts), most first; in the var's order when there are no counts.
 #}

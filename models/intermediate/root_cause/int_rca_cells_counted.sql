@@ -17,14 +17,7 @@
 {%- set sets = api_trust.rca_grouping_sets() -%}
 {#- Speed only (same result): the combinations without the dimension with the most values
     are summed from the leaves without it, which are far fewer. -#}
-{%- set ns = namespace(heavy=none) -%}
-{%- set counts = api_trust.rca_dimension_value_counts() -%}
-{%- for dim in dims if counts.get(dim, 0) >= 50 -%}
-    {%- if ns.heavy is none or counts[dim] > counts[ns.heavy] -%}
-        {%- set ns.heavy = dim -%}
-    {%- endif -%}
-{%- endfor -%}
-{%- set light_dims = dims | reject('equalto', ns.heavy) | list -%}
+{%- set heavy = api_trust.rca_heaviest_dimension() -%}
 
 with
 
@@ -44,72 +37,28 @@ api_totals as (
     group by api_name
 ),
 
-{%- if ns.heavy is not none %}
+{%- if heavy is not none %}
 
 light_leaves as (
     -- the leaves without the dimension with the most values
-    select
-        {%- for dim in light_dims %}
-            {{ dim }},
-        {%- endfor %}
-        sum(records) as records,
-        sum(calls) as calls,
-        sum(failures) as failures,
-        sum(timed_successes) as timed_successes,
-        sum(slow_calls) as slow_calls,
-        sum(base_failures) as base_failures,
-        sum(base_slow_calls) as base_slow_calls,
-        sum(base_failures * retry_design_effect) as base_failures_clustered
-    from leaves
-    group by
-        {%- for dim in light_dims %}
-            {{ dim }}{{ ',' if not loop.last }}
-        {%- endfor %}
+    {{ api_trust.rca_light_leaves('leaves', heavy, [
+        'records', 'calls', 'failures', 'timed_successes', 'slow_calls', 'base_failures', 'base_slow_calls',
+        ('base_failures * retry_design_effect', 'base_failures_clustered'),
+    ]) }}
 ),
 {%- endif %}
 
 grouped as (
-    {%- for part in ['light', 'heavy'] %}
-        {%- set part_sets = [] -%}
-        {%- for combo in sets -%}
-            {%- if (ns.heavy in combo) == (part == 'heavy') -%}{%- do part_sets.append(combo) -%}{%- endif -%}
-        {%- endfor %}
-        {%- if part_sets %}
-            {%- set grouped_dims = [] -%}
-            {%- for combo in part_sets -%}{%- for dim in combo -%}
-                {%- if dim not in grouped_dims -%}{%- do grouped_dims.append(dim) -%}{%- endif -%}
-            {%- endfor -%}{%- endfor %}
-            select
-                {%- for dim in dims %}
-                    {%- if dim not in grouped_dims %}
-                        cast(null as string) as {{ dim }},
-                        1 as is_any_{{ dim }},
-                    {%- else %}
-                        {{ dim }},
-                        grouping({{ dim }}) as is_any_{{ dim }},
-                    {%- endif %}
-                {%- endfor %}
-                sum(records) as records,
-                sum(calls) as calls,
-                sum(failures) as failures,
-                sum(timed_successes) as timed_successes,
-                sum(slow_calls) as slow_calls,
-                sum(base_failures) as base_failures,
-                sum(base_slow_calls) as base_slow_calls,
-                sum({{ 'base_failures_clustered' if part == 'light' and ns.heavy is not none
-                    else 'base_failures * retry_design_effect' }}) as base_failures_clustered
-            from {{ 'light_leaves' if part == 'light' and ns.heavy is not none else 'leaves' }}
-            group by grouping sets (  -- noqa: PRS
-                {%- for combo in part_sets %}
-                    ({{ combo | join(', ') }}){{ ',' if not loop.last }}
-                {%- endfor %}
-            )
-            having sum(records) >= {{ min_calls }}
-            {%- if part == 'light' and ns.heavy is not none %}
-                union all
-            {%- endif %}
-        {%- endif %}
+    {%- set measures = [] %}
+    {%- set summed = ['records', 'calls', 'failures', 'timed_successes', 'slow_calls', 'base_failures',
+        'base_slow_calls'] %}
+    {%- for name in summed %}
+        {%- do measures.append((name, name, name)) %}
     {%- endfor %}
+    {%- do measures.append(
+        ('base_failures_clustered', 'base_failures_clustered', 'base_failures * retry_design_effect')) %}
+    {{ api_trust.rca_sums_by_sets(sets, heavy, 'light_leaves', 'leaves', dims, [], measures,
+        having='sum(records) >= ' ~ min_calls) }}
 ),
 
 supported as (

@@ -10,6 +10,7 @@
     var('rca_min_lift') times its lift before: it started on that day.
 #}
 {%- set dims = api_trust.rca_dimensions() -%}
+{%- set heavy = api_trust.rca_heaviest_dimension(dims[1:]) -%}
 
 with
 
@@ -53,30 +54,46 @@ incidents as (
     where is_significant and ended_at is not null
 ),
 
+{%- set sources = [('leaves', 'true')] %}
+{%- if heavy is not none %}
+    {%- set sources = [('leaves', 'findings.' ~ heavy ~ ' is not null'), ('light_leaves', 'findings.' ~ heavy ~ ' is null')] %}
+
+light_leaves as (
+    -- the day leaves of every finding that does not name the dimension with the most
+    -- values: a cross-API finding naming a client type met a sixth of all leaves
+    {{ api_trust.rca_light_leaves('leaves', heavy, ['calls', 'failures', 'timed_successes', 'slow_calls'], ['called_on']) }}
+),
+{%- endif %}
+
 matched as (
     -- each finding's leaves: equi-joins on the API and the first other dimension it names
-    {%- for keys in api_trust.rca_leaf_join_keys('findings', 'leaves') %}
-        select
-            findings.finding_type,
-            findings.segment,
-            findings.metric,
-            findings.finding_expected,
-            leaves.called_on,
-            case when findings.metric = 'failure_rate' then leaves.failures else leaves.slow_calls end as observed,
-            case
-                when findings.metric = 'failure_rate' then leaves.calls * api_rates.failure_rate
-                else leaves.timed_successes * api_rates.slow_rate
-            end as expected
-        from findings
-        inner join leaves
-            on
-                {{ keys }}
-                and {{ api_trust.rca_covers('findings', 'leaves') }}
-        inner join api_rates
-            on leaves.api_name = api_rates.api_name
-        {%- if not loop.last %}
-            union all
-        {%- endif %}
+    {%- for source, condition in sources %}
+        {%- set source_loop = loop %}
+        {%- for keys in api_trust.rca_leaf_join_keys('findings', source) %}
+            select
+                findings.finding_type,
+                findings.segment,
+                findings.metric,
+                findings.finding_expected,
+                {{ source }}.called_on,
+                case when findings.metric = 'failure_rate' then {{ source }}.failures else {{ source }}.slow_calls end
+                    as observed,
+                case
+                    when findings.metric = 'failure_rate' then {{ source }}.calls * api_rates.failure_rate
+                    else {{ source }}.timed_successes * api_rates.slow_rate
+                end as expected
+            from findings
+            inner join {{ source }}
+                on
+                    {{ keys }}
+                    and {{ condition }}
+                    and {{ api_trust.rca_covers('findings', source) }}
+            inner join api_rates
+                on {{ source }}.api_name = api_rates.api_name
+            {%- if not (loop.last and source_loop.last) %}
+                union all
+            {%- endif %}
+        {%- endfor %}
     {%- endfor %}
 ),
 

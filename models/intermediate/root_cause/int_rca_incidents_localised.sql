@@ -1,3 +1,4 @@
+-- depends_on: {{ ref('int_rca_leaves_summed') }}
 -- Layout rule LT02 is off here: the linter cannot indent the jinja loops over dimensions.
 -- noqa: disable=LT02
 {#
@@ -13,6 +14,7 @@
 {%- set dims = api_trust.rca_dimensions() -%}
 {%- set keys = api_trust.rca_leaf_keys('calls') -%}
 {%- set local_dims = dims | reject('equalto', 'api_name') | list -%}
+{%- set heavy = api_trust.rca_heaviest_dimension(local_dims) -%}
 {%- set min_calls = var('rca_min_calls') -%}
 {%- set local_sets = [[]] + api_trust.rca_combinations(local_dims, var('rca_max_depth', 3) - 1) %}
 
@@ -113,21 +115,17 @@ window_cells as (
     )
 ),
 
+{%- if heavy is not none %}
+
+light_leaves as (
+    -- the leaves without the dimension with the most values, for the sets without it
+    {{ api_trust.rca_light_leaves('leaves', heavy, ['calls', 'failures']) }}
+),
+{%- endif %}
+
 api_cells as (
-    select
-        api_name,
-        {%- for dim in local_dims %}
-            {{ dim }},
-            grouping({{ dim }}) as is_any_{{ dim }},
-        {%- endfor %}
-        sum(calls) as calls,
-        sum(failures) as failures
-    from leaves
-    group by grouping sets (  -- noqa: PRS
-        {%- for combo in local_sets %}
-            ({{ (['api_name'] + combo) | join(', ') }}){{ ',' if not loop.last }}
-        {%- endfor %}
-    )
+    {{ api_trust.rca_sums_by_sets(local_sets, heavy, 'light_leaves', 'leaves', local_dims, ['api_name'],
+        [('calls', 'calls', 'calls'), ('failures', 'failures', 'failures')]) }}
 ),
 
 compared as (

@@ -137,11 +137,17 @@ day_leaves as (
         left join factors_{{ loop.index }}
             on leaves.{{ dim }} = factors_{{ loop.index }}.dimension_value
     {%- endfor %}
-    group by
-        leaves.called_on
-        {%- for dim in all_dims %},
-            leaves.{{ dim }}
+    -- one set of the dimensions scanned together and one per dimension scanned alone, not
+    -- every dimension at once: each segment below is the sum of one set's rows (a segment
+    -- names no dimension of another set, whose rows have it null), and the sets hold far
+    -- fewer rows than the day's leaves (2.2M groups of 3.3M leaves at 10M calls)
+    group by grouping sets (  -- noqa: PRS, RF02
+        {%- set leaf_sets = ([scan_dims] if scan_dims else []) %}
+        {%- for dim in single_dims %}{%- do leaf_sets.append([dim]) %}{%- endfor %}
+        {%- for combo in leaf_sets or [[]] %}
+            (leaves.called_on{% for dim in combo %}, leaves.{{ dim }}{% endfor %}){{ ',' if not loop.last }}
         {%- endfor %}
+    )
 ),
 
 daily as (
