@@ -6,15 +6,17 @@
 #}
 
 {# The text columns of a relation as a scan reads them (quoted; maps, structs and lists
-   cast to text), without the `exclude`d ones; empty at parse time. #}
-{% macro pii_text_columns(relation, exclude=[]) -%}
+   cast to text, and with `named` given their own name back), without the `exclude`d ones;
+   empty at parse time. #}
+{% macro pii_text_columns(relation, exclude=[], named=false) -%}
     {%- set text_columns = [] -%}
     {%- if execute -%}
         {%- for col in adapter.get_columns_in_relation(relation) if col.name | lower not in exclude -%}
             {%- if col.is_string() -%}
                 {%- do text_columns.append(adapter.quote(col.name)) -%}
             {%- elif col.dtype.upper().startswith(('MAP', 'STRUCT', 'LIST')) or col.dtype.endswith('[]') -%}
-                {%- do text_columns.append('cast(' ~ adapter.quote(col.name) ~ ' as string)') -%}
+                {%- do text_columns.append('cast(' ~ adapter.quote(col.name) ~ ' as string)'
+                    ~ (' as ' ~ adapter.quote(col.name) if named else '')) -%}
             {%- endif -%}
         {%- endfor -%}
     {%- endif -%}

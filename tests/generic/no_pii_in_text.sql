@@ -8,9 +8,13 @@
     and fct_verifications, whose text values are the facts' and dim_apis's as
     they are, through them.
     `exclude` names columns that hold digests (a sha256 may show twelve digits
-    in a row), never text that came from a log.
+    in a row), never text that came from a log, or values that a scan of the
+    relation they come from, unchanged, already reads.
+    `distinct`: scan each distinct combination of the text columns once (a failing
+    row is that combination), for a relation whose text takes few values over
+    many rows (fct_call_dimensions: 3.4 s -> 1.8 s at 10M rows).
 #}
-{% test no_pii_in_text(model, exclude=[]) %}
+{% test no_pii_in_text(model, exclude=[], distinct=false) %}
 
 {%- set text_columns = api_trust.pii_text_columns(model, exclude) -%}
 
@@ -25,7 +29,14 @@ from (
     select
         *,
         {{ api_trust.pii_joined_text(text_columns) }} as no_pii_scanned_text
+    {%- if distinct %}
+    from (
+        select distinct {{ api_trust.pii_text_columns(model, exclude, named=true) | join(', ') }}
+        from {{ model }}
+    ) as distinct_text
+    {%- else %}
     from {{ model }}
+    {%- endif %}
 ) as scanned
 where coalesce({{ api_trust.has_pii('no_pii_scanned_text') }}, false)
 {%- endif %}

@@ -161,7 +161,8 @@ def test_no_pii_in_any_relation_raw_included(demo_warehouse: Warehouse) -> None:
 def test_no_pii_test_flags_a_value_never_a_row_split_across_columns(tmp_path) -> None:
     """The `no_pii_in_text` test matches a row's text columns joined by a line feed: a
     value with personal data in any column (text or map) is flagged, a PAN or phone split
-    over two columns is not, and a row without text is never flagged."""
+    over two columns is not, and a row without text is never flagged. With `distinct`
+    it flags each distinct flagged combination once; `exclude` leaves a column out."""
     db, work = tmp_path / "warehouse.duckdb", tmp_path
     with duckdb.connect(str(db)) as con:
         con.execute("""
@@ -172,14 +173,32 @@ def test_no_pii_test_flags_a_value_never_a_row_split_across_columns(tmp_path) ->
                 (4, 'ip 10.1.2.3', null, null),       -- an IP, the other columns empty
                 (5, null, 'write to a@b.co', null),   -- an email after an empty column
                 (6, 'ok', 'ok', map {'aadhaar': '1234 5678 9012'}),  -- in a map column
-                (7, null, null, null)
+                (7, null, null, null),
+                (8, 'fine', 'ABCDE1234F', null)       -- row 3's text again
             ) as t(id, a, b, extra)
         """)
     relation = "api.Relation.create(database='warehouse', schema='main', identifier='probe')"
-    shown = dbt(db, work, "show", "--quiet", "--output", "json", "--limit", "-1",
-                "--inline", f"{{{{ api_trust.test_no_pii_in_text({relation}) }}}}")  # fmt: skip
-    flagged = sorted(row["id"] for row in json.loads(shown.stdout)["show"])
-    assert flagged == [3, 4, 5, 6]
+    scans = {
+        "rows": "",
+        "distinct": ", distinct=true",
+        "distinct_without_b": ", exclude=['b'], distinct=true",
+    }
+    inline = " union all ".join(
+        f"select '{name}' as scan, a from ({{{{ api_trust.test_no_pii_in_text({relation}{args}) }}}}) as t"
+        for name, args in scans.items()
+    )
+    shown = dbt(
+        db, work, "show", "--quiet", "--output", "json", "--limit", "-1", "--inline", inline
+    )
+    flagged = {name: sorted(str(r["a"]) for r in json.loads(shown.stdout)["show"] if r["scan"] == name)
+               for name in scans}  # fmt: skip
+    # rows 3-6 and 8 (each row); rows 3 and 8 once with distinct; without b, only the IP
+    # in a and the Aadhaar in the map
+    assert flagged == {
+        "rows": ["None", "fine", "fine", "ip 10.1.2.3", "ok"],
+        "distinct": ["None", "fine", "ip 10.1.2.3", "ok"],
+        "distinct_without_b": ["ip 10.1.2.3", "ok"],
+    }
 
 
 SCANS = ["int_landed_batches_scanned_for_pii", "int_fact_batches_scanned_for_pii"]
