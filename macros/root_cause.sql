@@ -159,21 +159,34 @@
     in the var's order `region` came first, and a cross-API segment naming a region and a
     client met a quarter of all leaves (94M joined rows at 10M calls) instead of a client's.
     Any order puts each segment in exactly one branch: the order changes no result.
+    With `heavy` (rca_heaviest_dimension, which is then the first of the others) and
+    `naming_heavy`, only the branches of the segments that name it (true) or do not
+    (false): leaves rolled up over it (rca_light_leaves) need no branch on it, and the
+    full leaves that only such segments read need no other.
 #}
-{% macro rca_leaf_join_keys(segment, leaf) -%}
-    {%- set others = api_trust.rca_dimensions_most_values_first()[1:] -%}
+{% macro rca_leaf_join_keys(segment, leaf, heavy=none, naming_heavy=none, counts=none) -%}
+    {%- set others = api_trust.rca_dimensions_most_values_first(counts)[1:] -%}
+    {%- if heavy is not none and others[0] != heavy -%}
+        {{ exceptions.raise_compiler_error("rca_leaf_join_keys: " ~ heavy ~ " is not the dimension with the most values") }}
+    {%- endif -%}
     {%- set branches = [] -%}
     {%- set none_named = [] -%}
     {%- for dim in others -%}{%- do none_named.append(segment ~ '.' ~ dim ~ ' is null') -%}{%- endfor -%}
-    {%- do branches.append(segment ~ '.api_name = ' ~ leaf ~ '.api_name and ' ~ none_named | join(' and ')) -%}
+    {%- do branches.append((none, segment ~ '.api_name = ' ~ leaf ~ '.api_name and ' ~ none_named | join(' and '))) -%}
     {%- for dim in others -%}
         {%- set earlier = [] -%}
         {%- for before in others[:loop.index0] -%}{%- do earlier.append(' and ' ~ segment ~ '.' ~ before ~ ' is null') -%}{%- endfor -%}
         {%- set on_dim = segment ~ '.' ~ dim ~ ' = ' ~ leaf ~ '.' ~ dim ~ earlier | join('') -%}
-        {%- do branches.append(segment ~ '.api_name = ' ~ leaf ~ '.api_name and ' ~ on_dim) -%}
-        {%- do branches.append(segment ~ '.api_name is null and ' ~ on_dim) -%}
+        {%- do branches.append((dim, segment ~ '.api_name = ' ~ leaf ~ '.api_name and ' ~ on_dim)) -%}
+        {%- do branches.append((dim, segment ~ '.api_name is null and ' ~ on_dim)) -%}
     {%- endfor -%}
-    {{ return(branches) }}
+    {%- set kept = [] -%}
+    {%- for first_named, predicate in branches -%}
+        {%- if heavy is none or naming_heavy is none or (first_named == heavy) == naming_heavy -%}
+            {%- do kept.append(predicate) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(kept) }}
 {%- endmacro %}
 
 {#
@@ -203,8 +216,8 @@
     the leaves rolled up over it (rca_light_leaves), far fewer when it has many values; below
     50 values a roll-up would cost about what it saves.
 #}
-{% macro rca_heaviest_dimension(among=none) -%}
-    {%- set counts = api_trust.rca_dimension_value_counts() -%}
+{% macro rca_heaviest_dimension(among=none, counts=none) -%}
+    {%- set counts = counts if counts is not none else api_trust.rca_dimension_value_counts() -%}
     {%- set ns = namespace(heavy=none) -%}
     {%- for dim in (among if among is not none else api_trust.rca_dimensions()) if counts.get(dim, 0) >= 50 -%}
         {%- if ns.heavy is none or counts[dim] > counts[ns.heavy] -%}{%- set ns.heavy = dim -%}{%- endif -%}
@@ -293,9 +306,9 @@
     rca_dimensions() with api_name first and the others by their number of distinct values
     (rca_dimension_value_counts), most first; in the var's order when there are no counts.
 #}
-{% macro rca_dimensions_most_values_first() -%}
+{% macro rca_dimensions_most_values_first(counts=none) -%}
     {%- set dims = api_trust.rca_dimensions() -%}
-    {%- set counts = api_trust.rca_dimension_value_counts() -%}
+    {%- set counts = counts if counts is not none else api_trust.rca_dimension_value_counts() -%}
     {%- set ranked = [] -%}
     {%- for dim in dims[1:] -%}{%- do ranked.append((-counts.get(dim, 0), loop.index0, dim)) -%}{%- endfor -%}
     {%- set out = ['api_name'] -%}

@@ -11,7 +11,9 @@
     side bring their own reason.
 #}
 {%- set dims = api_trust.rca_dimensions() -%}
-{%- set heavy = api_trust.rca_heaviest_dimension(dims[1:]) -%}
+{#- the leaf cube's value counts, read once for the speed choices below #}
+{%- set counts = api_trust.rca_dimension_value_counts() -%}
+{%- set heavy = api_trust.rca_heaviest_dimension(dims[1:], counts) -%}
 
 with
 
@@ -85,24 +87,25 @@ findings as (
     dimension with the most values when the finding does not name it (light_summed); the
     failures, reasons and clients from the notable leaves. #}
 {%- set timed = '(findings.started_at is not null or findings.ended_at is not null)' %}
-{%- set calls_sources = [('leaves', timed)] %}
+{#- (source, condition, whether its segments name the heavy dimension: none when either) #}
+{%- set calls_sources = [('leaves', timed, none)] %}
 {%- if heavy is none %}
-    {%- do calls_sources.append(('summed_leaves', 'not ' ~ timed)) %}
+    {%- do calls_sources.append(('summed_leaves', 'not ' ~ timed, none)) %}
 {%- else %}
-    {%- do calls_sources.append(('summed_leaves', 'not ' ~ timed ~ ' and findings.' ~ heavy ~ ' is not null')) %}
-    {%- do calls_sources.append(('light_summed', 'not ' ~ timed ~ ' and findings.' ~ heavy ~ ' is null')) %}
+    {%- do calls_sources.append(('summed_leaves', 'not ' ~ timed, true)) %}
+    {%- do calls_sources.append(('light_summed', 'not ' ~ timed, false)) %}
 {%- endif %}
 {%- set matchings = [
     ('matched_calls', calls_sources, ['api_name', 'calls']),
-    ('matched_notable', [('notable_leaves', 'true')],
+    ('matched_notable', [('notable_leaves', 'true', none)],
         ['api_name', 'error_reason', 'failures', 'slow_calls'] + (['client_id'] if 'client_id' in dims else [])),
 ] %}
 {%- for name, sources, columns in matchings %}
 
 {{ name }} as (
-    {%- for source, condition in sources %}
+    {%- for source, condition, naming_heavy in sources %}
         {%- set source_loop = loop %}
-        {%- for keys in api_trust.rca_leaf_join_keys('findings', source) %}
+        {%- for keys in api_trust.rca_leaf_join_keys('findings', source, heavy, naming_heavy, counts) %}
             select
                 findings.finding_type,
                 findings.segment,

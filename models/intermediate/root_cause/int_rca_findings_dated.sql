@@ -10,7 +10,9 @@
     var('rca_min_lift') times its lift before: it started on that day.
 #}
 {%- set dims = api_trust.rca_dimensions() -%}
-{%- set heavy = api_trust.rca_heaviest_dimension(dims[1:]) -%}
+{#- the leaf cube's value counts, read once for the speed choices below #}
+{%- set counts = api_trust.rca_dimension_value_counts() -%}
+{%- set heavy = api_trust.rca_heaviest_dimension(dims[1:], counts) -%}
 
 with
 
@@ -54,9 +56,10 @@ incidents as (
     where is_significant and ended_at is not null
 ),
 
-{%- set sources = [('leaves', 'true')] %}
+{#- (source, whether its findings name the heavy dimension: none when either) #}
+{%- set sources = [('leaves', none)] %}
 {%- if heavy is not none %}
-    {%- set sources = [('leaves', 'findings.' ~ heavy ~ ' is not null'), ('light_leaves', 'findings.' ~ heavy ~ ' is null')] %}
+    {%- set sources = [('leaves', true), ('light_leaves', false)] %}
 
 light_leaves as (
     -- the day leaves of every finding that does not name the dimension with the most
@@ -67,9 +70,9 @@ light_leaves as (
 
 matched as (
     -- each finding's leaves: equi-joins on the API and the first other dimension it names
-    {%- for source, condition in sources %}
+    {%- for source, naming_heavy in sources %}
         {%- set source_loop = loop %}
-        {%- for keys in api_trust.rca_leaf_join_keys('findings', source) %}
+        {%- for keys in api_trust.rca_leaf_join_keys('findings', source, heavy, naming_heavy, counts) %}
             select
                 findings.finding_type,
                 findings.segment,
@@ -86,7 +89,6 @@ matched as (
             inner join {{ source }}
                 on
                     {{ keys }}
-                    and {{ condition }}
                     and {{ api_trust.rca_covers('findings', source) }}
             inner join api_rates
                 on {{ source }}.api_name = api_rates.api_name
