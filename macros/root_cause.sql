@@ -190,6 +190,22 @@
 {%- endmacro %}
 
 {#
+    Every branch of a segments-to-leaves match over several leaf sources, flat: a list of
+    (source, keys), one per source of `sources` and branch of rca_leaf_join_keys, for a
+    UNION ALL of one join each. A source is a tuple whose first item is the relation and
+    whose last is `naming_heavy` (rca_leaf_join_keys); items between are the caller's.
+#}
+{% macro rca_leaf_join_branches(segment, sources, heavy, counts) -%}
+    {%- set out = [] -%}
+    {%- for source in sources -%}
+        {%- for keys in api_trust.rca_leaf_join_keys(segment, source[0], heavy, source[-1], counts) -%}
+            {%- do out.append((source, keys)) -%}
+        {%- endfor -%}
+    {%- endfor -%}
+    {{ return(out) }}
+{%- endmacro %}
+
+{#
     Each analysis dimension's number of distinct values in the leaf cube
     (int_rca_leaves_summed), as {dimension: count}: one small query at run time. Empty at
     parse time, in unit tests and before the cube exists. A model that calls it (or a macro

@@ -103,30 +103,28 @@ findings as (
 {%- for name, sources, columns in matchings %}
 
 {{ name }} as (
-    {%- for source, condition, naming_heavy in sources %}
-        {%- set source_loop = loop %}
-        {%- for keys in api_trust.rca_leaf_join_keys('findings', source, heavy, naming_heavy, counts) %}
-            select
-                findings.finding_type,
-                findings.segment,
-                findings.metric,
-                findings.started_at as finding_started_at,
-                {{ source }}.{{ columns | join(',\n                ' ~ source ~ '.') }}
-            from findings
-            inner join {{ source }}
-                on
-                    {{ keys }}
-                    and {{ condition }}
-                    and {{ api_trust.rca_covers('findings', source) }}
-                    {%- if source != 'summed_leaves' and source != 'light_summed' %}
-                    -- a time-bounded finding: the days of its window
-                    and (findings.started_at is null or {{ source }}.called_on >= cast(findings.started_at as date))
-                    and (findings.ended_at is null or {{ source }}.called_on < cast(findings.ended_at as date))
-                    {%- endif %}
-            {%- if not (loop.last and source_loop.last) %}
-                union all
-            {%- endif %}
-        {%- endfor %}
+    {%- set branches = api_trust.rca_leaf_join_branches('findings', sources, heavy, counts) %}
+    {%- for (source, condition, naming_heavy), keys in branches %}
+        select
+            findings.finding_type,
+            findings.segment,
+            findings.metric,
+            findings.started_at as finding_started_at,
+            {{ source }}.{{ columns | join(',\n            ' ~ source ~ '.') }}
+        from findings
+        inner join {{ source }}
+            on
+                {{ keys }}
+                and {{ condition }}
+                and {{ api_trust.rca_covers('findings', source) }}
+                {%- if source != 'summed_leaves' and source != 'light_summed' %}
+                -- a time-bounded finding: the days of its window
+                and (findings.started_at is null or {{ source }}.called_on >= cast(findings.started_at as date))
+                and (findings.ended_at is null or {{ source }}.called_on < cast(findings.ended_at as date))
+                {%- endif %}
+        {%- if not loop.last %}
+            union all
+        {%- endif %}
     {%- endfor %}
 ),
 {%- endfor %}

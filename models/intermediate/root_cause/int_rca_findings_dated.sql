@@ -70,32 +70,29 @@ light_leaves as (
 
 matched as (
     -- each finding's leaves: equi-joins on the API and the first other dimension it names
-    {%- for source, naming_heavy in sources %}
-        {%- set source_loop = loop %}
-        {%- for keys in api_trust.rca_leaf_join_keys('findings', source, heavy, naming_heavy, counts) %}
-            select
-                findings.finding_type,
-                findings.segment,
-                findings.metric,
-                findings.finding_expected,
-                {{ source }}.called_on,
-                case when findings.metric = 'failure_rate' then {{ source }}.failures else {{ source }}.slow_calls end
-                    as observed,
-                case
-                    when findings.metric = 'failure_rate' then {{ source }}.calls * api_rates.failure_rate
-                    else {{ source }}.timed_successes * api_rates.slow_rate
-                end as expected
-            from findings
-            inner join {{ source }}
-                on
-                    {{ keys }}
-                    and {{ api_trust.rca_covers('findings', source) }}
-            inner join api_rates
-                on {{ source }}.api_name = api_rates.api_name
-            {%- if not (loop.last and source_loop.last) %}
-                union all
-            {%- endif %}
-        {%- endfor %}
+    {%- for (source, naming_heavy), keys in api_trust.rca_leaf_join_branches('findings', sources, heavy, counts) %}
+        select
+            findings.finding_type,
+            findings.segment,
+            findings.metric,
+            findings.finding_expected,
+            {{ source }}.called_on,
+            case when findings.metric = 'failure_rate' then {{ source }}.failures else {{ source }}.slow_calls end
+                as observed,
+            case
+                when findings.metric = 'failure_rate' then {{ source }}.calls * api_rates.failure_rate
+                else {{ source }}.timed_successes * api_rates.slow_rate
+            end as expected
+        from findings
+        inner join {{ source }}
+            on
+                {{ keys }}
+                and {{ api_trust.rca_covers('findings', source) }}
+        inner join api_rates
+            on {{ source }}.api_name = api_rates.api_name
+        {%- if not loop.last %}
+            union all
+        {%- endif %}
     {%- endfor %}
 ),
 
