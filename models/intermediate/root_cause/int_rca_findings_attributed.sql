@@ -87,8 +87,13 @@ findings as (
     dimension with the most values when the finding does not name it (light_summed); the
     failures, reasons and clients from the notable leaves. #}
 {%- set timed = '(findings.started_at is not null or findings.ended_at is not null)' %}
+{#- a time-bounded finding meets the day leaves of its window's days only #}
+{%- set in_window -%}
+    (findings.started_at is null or {source}.called_on >= cast(findings.started_at as date))
+    and (findings.ended_at is null or {source}.called_on < cast(findings.ended_at as date))
+{%- endset %}
 {#- (source, condition, whether its segments name the heavy dimension: none when either) #}
-{%- set calls_sources = [('leaves', timed, none)] %}
+{%- set calls_sources = [('leaves', timed ~ ' and ' ~ in_window | replace('{source}', 'leaves'), none)] %}
 {%- if heavy is none %}
     {%- do calls_sources.append(('summed_leaves', 'not ' ~ timed, none)) %}
 {%- else %}
@@ -97,7 +102,7 @@ findings as (
 {%- endif %}
 {%- set matchings = [
     ('matched_calls', calls_sources, ['api_name', 'calls']),
-    ('matched_notable', [('notable_leaves', 'true', none)],
+    ('matched_notable', [('notable_leaves', in_window | replace('{source}', 'notable_leaves'), none)],
         ['api_name', 'error_reason', 'failures', 'slow_calls'] + (['client_id'] if 'client_id' in dims else [])),
 ] %}
 {%- for name, sources, columns in matchings %}
@@ -117,11 +122,6 @@ findings as (
                 {{ keys }}
                 and {{ condition }}
                 and {{ api_trust.rca_covers('findings', source) }}
-                {%- if source != 'summed_leaves' and source != 'light_summed' %}
-                -- a time-bounded finding: the days of its window
-                and (findings.started_at is null or {{ source }}.called_on >= cast(findings.started_at as date))
-                and (findings.ended_at is null or {{ source }}.called_on < cast(findings.ended_at as date))
-                {%- endif %}
         {%- if not loop.last %}
             union all
         {%- endif %}
