@@ -234,11 +234,8 @@
 #}
 {% macro rca_heaviest_dimension(among=none, counts=none) -%}
     {%- set counts = counts if counts is not none else api_trust.rca_dimension_value_counts() -%}
-    {%- set ns = namespace(heavy=none) -%}
-    {%- for dim in (among if among is not none else api_trust.rca_dimensions()) if counts.get(dim, 0) >= 50 -%}
-        {%- if ns.heavy is none or counts[dim] > counts[ns.heavy] -%}{%- set ns.heavy = dim -%}{%- endif -%}
-    {%- endfor -%}
-    {{ return(ns.heavy) }}
+    {%- set ranked = api_trust.rca_most_values_first(among if among is not none else api_trust.rca_dimensions(), counts) -%}
+    {{ return(ranked[0] if ranked and counts.get(ranked[0], 0) >= 50 else none) }}
 {%- endmacro %}
 
 {#
@@ -323,11 +320,20 @@
     (rca_dimension_value_counts), most first; in the var's order when there are no counts.
 #}
 {% macro rca_dimensions_most_values_first(counts=none) -%}
-    {%- set dims = api_trust.rca_dimensions() -%}
+    {{ return(['api_name'] + api_trust.rca_most_values_first(api_trust.rca_dimensions()[1:], counts)) }}
+{%- endmacro %}
+
+{#
+    Dimensions `dims` by their number of distinct values in the leaf cube (`counts`, else
+    rca_dimension_value_counts), most first; ties, and every dimension without counts, in
+    the order given. The one ranking behind rca_dimensions_most_values_first and
+    rca_heaviest_dimension, so the heavy dimension is always the first of the others.
+#}
+{% macro rca_most_values_first(dims, counts=none) -%}
     {%- set counts = counts if counts is not none else api_trust.rca_dimension_value_counts() -%}
     {%- set ranked = [] -%}
-    {%- for dim in dims[1:] -%}{%- do ranked.append((-counts.get(dim, 0), loop.index0, dim)) -%}{%- endfor -%}
-    {%- set out = ['api_name'] -%}
+    {%- for dim in dims -%}{%- do ranked.append((-counts.get(dim, 0), loop.index0, dim)) -%}{%- endfor -%}
+    {%- set out = [] -%}
     {%- for entry in ranked | sort -%}{%- do out.append(entry[2]) -%}{%- endfor -%}
     {{ return(out) }}
 {%- endmacro %}
