@@ -6,6 +6,7 @@ developer's target/), from the session's demo warehouse.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -39,6 +40,32 @@ def test_docs_generate_writes_a_static_page_with_the_exposures(docs_target) -> N
     text = page.read_text(encoding="utf-8")
     for name in EXPOSURES:
         assert f"exposure.api_trust.{name}" in text, name
+
+
+def test_every_documented_column_exists_and_carries_its_description(docs_target) -> None:
+    """The docs match the warehouse: every column a model or seed documents is one its
+    relation has, and the DuckDB catalogue (what a CLI user reads in duckdb_columns())
+    holds the relation's and each column's description, as persist_docs wrote them."""
+    _, work = docs_target
+    manifest = json.loads((work / "target" / "manifest.json").read_text(encoding="utf-8"))
+    catalog = json.loads((work / "target" / "catalog.json").read_text(encoding="utf-8"))["nodes"]
+    missing, wrong = [], []
+    nodes = [n for n in manifest["nodes"].values() if n["resource_type"] in ("model", "seed")]
+    for node in nodes:
+        built = catalog[node["unique_id"]]
+        if node["resource_type"] == "model" and built["metadata"]["comment"] != node["description"]:
+            wrong.append(node["name"])
+        for name, column in node["columns"].items():
+            if name not in built["columns"]:
+                missing.append(f"{node['name']}.{name}")
+            elif (
+                node["resource_type"] == "model"
+                and built["columns"][name]["comment"] != (column["description"])
+            ):
+                wrong.append(f"{node['name']}.{name}")
+    assert len(nodes) > 50
+    assert not missing, f"documented, but not in the warehouse: {missing}"
+    assert not wrong, f"description not persisted as documented: {wrong}"
 
 
 def _node_text(browser: HeadlessChromium, url: str, must_show: str) -> str:
