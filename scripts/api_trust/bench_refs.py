@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from api_trust.landing import PARQUET_OPTIONS, sql_literal
-from api_trust.warehouse import apply_settings
+from api_trust.warehouse import apply_settings, creation_config
 
 FACTS = "main.fct_api_calls"
 PERCENTILES = (0.5, 0.95, 0.99)
@@ -140,7 +140,9 @@ def anchor(rows: int, db: Path, chunk: int = ANCHOR_CHUNK) -> dict:
     }
     for path in (db, Path(f"{db}.wal")):
         path.unlink(missing_ok=True)
-    con = duckdb.connect(str(db))
+    # created as the warehouse is (profiles.yml's config_options: its storage version), so
+    # that the yardstick writes the same format as what it measures
+    con = duckdb.connect(str(db), config=creation_config())
     apply_settings(con, db)
     con.execute(anchor_ddl("api_calls"))
     rng = np.random.default_rng(2026)
@@ -204,8 +206,8 @@ def landing(db: Path, out: Path, chunk: int = ANCHOR_CHUNK) -> dict:
     src = duckdb.connect(str(db), read_only=True)
     apply_settings(src, db)
     reader = src.execute("select * from raw.api_calls").to_arrow_reader(chunk)
-    targets = [duckdb.connect(str(out / "text.duckdb")), duckdb.connect(str(out / "typed.duckdb")),
-               duckdb.connect()]  # fmt: skip
+    targets = [duckdb.connect(str(out / name), config=creation_config())
+               for name in ("text.duckdb", "typed.duckdb")] + [duckdb.connect()]  # fmt: skip
     for con in targets:
         apply_settings(con)
     typed, side = _typed_select()

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from api_trust import bench_refs
 from api_trust.dbt_plugin import lock_holders
 from api_trust.warehouse import apply_settings, connect, creation_config, duckdb_settings
 from conftest import Warehouse, dbt, held
@@ -83,8 +84,9 @@ def storage_version(db: Path) -> str:
 def test_new_warehouses_take_the_profiles_storage_version_and_old_ones_keep_theirs(
     tmp_path: Path,
 ) -> None:
-    """A file dbt or Python creates is in the format profiles.yml names (DuckDB 1.5's, which
-    writes tables in less CPU); a file created in another format is opened, not rewritten."""
+    """A file dbt or Python creates (the bench's anchor writer too) is in the format
+    profiles.yml names (DuckDB 1.5's, which writes tables in less CPU); a file created in
+    another format is opened, not rewritten."""
     import duckdb
 
     wanted = creation_config()["storage_compatibility_version"]
@@ -94,10 +96,14 @@ def test_new_warehouses_take_the_profiles_storage_version_and_old_ones_keep_thei
     by_dbt = tmp_path / "dbt" / "warehouse.duckdb"
     by_dbt.parent.mkdir()
     dbt(by_dbt, by_dbt.parent, "seed", "--quiet", "--select", "api_catalogue")
+    # the bench's anchor writer, the yardstick of the landing, writes the same format
+    anchor_file = tmp_path / "anchor.duckdb"
+    assert bench_refs.anchor(2_000, anchor_file)["rows"] == 2_000
     older = tmp_path / "older.duckdb"
     duckdb.connect(str(older), config={"storage_compatibility_version": "v1.0.0"}).close()
     connect(older).close()
     assert storage_version(by_python) == storage_version(by_dbt) == f"{wanted}+"
+    assert storage_version(anchor_file) == f"{wanted}+"
     assert storage_version(older) == "v1.0.0+" != f"{wanted}+"
 
 
