@@ -8,7 +8,7 @@
 The anchor writer is what landing N rows costs with nothing but numpy arrays,
 pandas categoricals and one DuckDB insert per chunk: the same columns as
 raw.api_calls, typed, with uniform random values (no simulation, no dirt, no
-masking). The four original metrics (latency percentiles, success rate and
+masking), in a file created as the warehouse is (its storage version). The four original metrics (latency percentiles, success rate and
 error reasons per API, failures per region) are defined once, in METRICS, as
 plain DuckDB SQL over the facts; pandas computes the same numbers from the
 same rows, and dbt runs the same SQL as models (bench.py writes that

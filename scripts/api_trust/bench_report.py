@@ -202,9 +202,9 @@ def render(records: list[dict]) -> str:
     lines += _section(
         "### Anchor writer",
         "numpy arrays -> pandas categoricals -> one DuckDB insert per 1M-row chunk: the "
-        "columns of `raw.api_calls`, typed, uniform random values "
-        "(`python -m api_trust.bench_refs anchor`). Against generate+land, which also "
-        "simulates, dirties, masks and lands every value as text.",
+        "columns of `raw.api_calls`, typed, uniform random values, in a file of the "
+        "warehouse's storage format (`python -m api_trust.bench_refs anchor`). Against "
+        "generate+land, which also simulates, dirties, masks and lands every value as text.",
         ["rows", "anchor s", "anchor rows/s", "anchor peak MiB", "generate+land s",
          "generate+land rows/s", "generate+land / anchor"],
         sizes, anchor,
