@@ -14,7 +14,7 @@
     {%- endif -%}
     {%- if for_columns and config.persist_column_docs() and model.columns -%}
         {%- set existing = adapter.get_columns_in_relation(relation) | map(attribute='name') | list -%}
-        {%- for name, column in model.columns.items() if name in existing and column.description -%}
+        {%- for name, column in model.columns.items() if name in existing -%}
             {%- set quoted = adapter.quote(name) if column.get('quote') else name -%}
             {%- do statements.append(
                 'comment on column ' ~ relation ~ '.' ~ quoted ~ ' is '

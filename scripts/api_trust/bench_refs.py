@@ -8,8 +8,9 @@
 The anchor writer is what landing N rows costs with nothing but numpy arrays,
 pandas categoricals and one DuckDB insert per chunk: the same columns as
 raw.api_calls, typed, with uniform random values (no simulation, no dirt, no
-masking), in a file created as the warehouse is (its storage version). The four original metrics (latency percentiles, success rate and
-error reasons per API, failures per region) are defined once, in METRICS, as
+masking), in a file created as the warehouse is (its storage version). The four
+original metrics (latency percentiles, success rate and error reasons per API,
+failures per region) are defined once, in METRICS, as
 plain DuckDB SQL over the facts; pandas computes the same numbers from the
 same rows, and dbt runs the same SQL as models (bench.py writes that
 project). The landing options write the rows the generator landed, as
@@ -30,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from api_trust.landing import PARQUET_OPTIONS, sql_literal
-from api_trust.warehouse import apply_settings, creation_config
+from api_trust.warehouse import apply_settings, connect
 
 FACTS = "main.fct_api_calls"
 PERCENTILES = (0.5, 0.95, 0.99)
@@ -120,8 +121,6 @@ def anchor_ddl(table: str) -> str:
 
 def anchor(rows: int, db: Path, chunk: int = ANCHOR_CHUNK) -> dict:
     """Land `rows` typed rows in a fresh DuckDB file, chunk by chunk; return the timing."""
-    import duckdb
-
     from api_trust.generate import MESSAGES
     from api_trust.simulation import CLIENT_TYPES, DOCUMENT_TYPES, REASONS, REGIONS, load_catalogue
 
@@ -140,10 +139,9 @@ def anchor(rows: int, db: Path, chunk: int = ANCHOR_CHUNK) -> dict:
     }
     for path in (db, Path(f"{db}.wal")):
         path.unlink(missing_ok=True)
-    # created as the warehouse is (profiles.yml's config_options: its storage version), so
-    # that the yardstick writes the same format as what it measures
-    con = duckdb.connect(str(db), config=creation_config())
-    apply_settings(con, db)
+    # opened as the warehouse is (a new file in profiles.yml's storage version, its
+    # settings), so that the yardstick writes the same format as what it measures
+    con = connect(db)
     con.execute(anchor_ddl("api_calls"))
     rng = np.random.default_rng(2026)
     for first in range(1, rows + 1, chunk):
@@ -206,10 +204,9 @@ def landing(db: Path, out: Path, chunk: int = ANCHOR_CHUNK) -> dict:
     src = duckdb.connect(str(db), read_only=True)
     apply_settings(src, db)
     reader = src.execute("select * from raw.api_calls").to_arrow_reader(chunk)
-    targets = [duckdb.connect(str(out / name), config=creation_config())
-               for name in ("text.duckdb", "typed.duckdb")] + [duckdb.connect()]  # fmt: skip
-    for con in targets:
-        apply_settings(con)
+    memory = duckdb.connect()
+    apply_settings(memory)
+    targets = [connect(out / "text.duckdb"), connect(out / "typed.duckdb"), memory]
     typed, side = _typed_select()
     write_s = dict.fromkeys(LANDINGS, 0.0)
     rows = 0

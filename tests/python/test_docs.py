@@ -60,7 +60,7 @@ def test_every_documented_column_exists_and_carries_its_description(docs_target)
                 missing.append(f"{node['name']}.{name}")
             elif (
                 node["resource_type"] == "model"
-                and built["columns"][name]["comment"] != (column["description"])
+                and built["columns"][name]["comment"] != column["description"]
             ):
                 wrong.append(f"{node['name']}.{name}")
     assert len(nodes) > 50
