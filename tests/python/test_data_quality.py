@@ -158,6 +158,42 @@ def test_no_pii_in_any_relation_raw_included(demo_warehouse: Warehouse) -> None:
     assert planted > 0 and masked == planted
 
 
+def test_grain_test_with_latest_of_checks_the_latest_runs_rows(tmp_path) -> None:
+    """`unique_combination_of_columns` with `latest_of` reads only the rows of the latest
+    stamp (what the last run wrote): it flags a repeat there, not one among older rows;
+    without stamps it checks every row; without `latest_of`, every repeat."""
+    db, work = tmp_path / "warehouse.duckdb", tmp_path
+    with duckdb.connect(str(db)) as con:
+        con.execute("""
+            create table main.stamped as select * from (values
+                ('b0', 1, null), ('b0', 1, null),                    -- before stamps existed
+                ('b1', 1, timestamp '2026-11-01'), ('b1', 1, timestamp '2026-11-01'),
+                ('b2', 1, timestamp '2026-11-02'), ('b2', 2, timestamp '2026-11-02'),
+                ('b2', 2, timestamp '2026-11-02'), ('b3', 1, timestamp '2026-11-02')
+            ) as t(batch_id, record_no, written_at)
+        """)
+        con.execute(
+            "create table main.unstamped as select * from main.stamped where written_at is null"
+        )
+    checks = {
+        "all": ("stamped", ""),
+        "latest": ("stamped", ", latest_of='written_at'"),
+        "unstamped": ("unstamped", ", latest_of='written_at'"),
+    }
+    inline = " union all ".join(
+        f"select '{name}' as probe, batch_id, record_no from ({{{{ api_trust.test_unique_combination_of_columns("
+        f"api.Relation.create(database='warehouse', schema='main', identifier='{table}'), "
+        f"['batch_id', 'record_no']{args}) }}}}) as t"
+        for name, (table, args) in checks.items()
+    )
+    shown = dbt(
+        db, work, "show", "--quiet", "--output", "json", "--limit", "-1", "--inline", inline
+    )
+    flagged = {name: sorted(f"{r['batch_id']}/{r['record_no']}" for r in json.loads(shown.stdout)["show"]
+                            if r["probe"] == name) for name in checks}  # fmt: skip
+    assert flagged == {"all": ["b0/1", "b1/1", "b2/2"], "latest": ["b2/2"], "unstamped": ["b0/1"]}
+
+
 def test_no_pii_test_flags_a_value_never_a_row_split_across_columns(tmp_path) -> None:
     """The `no_pii_in_text` test matches a row's text columns joined by a line feed: a
     value with personal data in any column (text or map) is flagged, a PAN or phone split
