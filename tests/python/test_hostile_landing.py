@@ -235,8 +235,23 @@ def test_export_of_hostile_landing_holds_no_personal_data(hostile_landing: Wareh
             from read_csv('{exported}', columns = {{'line': 'VARCHAR'}}, delim = '\x01',
                           quote = '', escape = '', header = false)"""
     ).fetchone()
+    # the CSV holds the Parquet file's rows in its order, which is by time and request id
+    parquet = wh.work / "data" / "processed_api_logs.parquet"
+    out_of_order, unlike = con.execute(
+        f"""with pq as (select row_number() over () as n, request_id, called_at,
+                               lag((called_at, request_id)) over () as previous_key
+                        from read_parquet('{parquet}')),
+                 sheet as (select row_number() over () as n, request_id
+                           from read_csv('{exported}', all_varchar = true, header = true))
+            select
+                count(*) filter (where (pq.called_at, pq.request_id) < pq.previous_key),
+                count(*) filter (where sheet.request_id is distinct from pq.request_id
+                                       and sheet.request_id is distinct from '''' || pq.request_id)
+            from pq full join sheet on pq.n = sheet.n"""
+    ).fetchone()
     con.close()
     assert lines == wh.scalar("select count(*) from fct_api_calls") + 1 and hits == 0
+    assert (out_of_order, unlike) == (0, 0)
 
 
 def test_unload_removes_a_batch_everywhere(hostile_landing: Warehouse) -> None:
