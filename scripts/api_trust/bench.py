@@ -5,6 +5,7 @@
     BENCH_ROWS=100000000 python -m api_trust.bench     # 100M
     BENCH_LOAD_LINES=1000000 (default): the size of the two log files each size loads
     BENCH_NOTE="...": a sentence about this run, printed in BENCHMARKS.md
+    BENCH_OUT=benchmarks/100M.md: the file this run writes instead of BENCHMARKS.md
     BENCH_SKIP="landing options,one new day": stages (names as in STAGES) left out of
                                                        # this run; BENCHMARKS.md lists them
     python -m api_trust.bench --render                 # BENCHMARKS.md again from the last
