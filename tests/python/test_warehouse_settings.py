@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -172,3 +173,21 @@ def test_lock_holders_reads_the_kernels_lock_table(tmp_path: Path) -> None:
     assert lock_holders(target, locks) == {4242}
     assert lock_holders(target, tmp_path / "no_such_table") == set()
     assert lock_holders(tmp_path / "no_such_file", locks) == set()
+
+
+@pytest.mark.parametrize(("given", "advised"), [(None, "False"), ("1", "True")])
+def test_commands_run_numpy_without_huge_page_advice_unless_asked(
+    given: str | None, advised: str
+) -> None:
+    """Importing a command turns numpy's huge-page advice off (it made the kernel compact
+    memory on the spot: README "Benchmarks"); NUMPY_MADVISE_HUGEPAGE set by the user wins."""
+    env = {k: v for k, v in os.environ.items() if k != "NUMPY_MADVISE_HUGEPAGE"}
+    if given is not None:
+        env["NUMPY_MADVISE_HUGEPAGE"] = given
+    code = (
+        "import api_trust.generate, numpy._core.multiarray as m; print(m._get_madvise_hugepage())"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == advised
