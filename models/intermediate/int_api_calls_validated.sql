@@ -76,6 +76,7 @@ record_copies as (
     select
         api_calls.batch_id,
         api_calls.source_record_no,
+        api_calls.record_hash,
         row_number() over (
             partition by api_calls.batch_id, api_calls.record_hash order by api_calls.source_record_no
         ) as copy_no
@@ -90,12 +91,13 @@ keyed as {{ api_trust.inline_cte() }} (
     -- the whole record and its copy number, so overlapping rotated files de-duplicate; an
     -- empty id in a batch that has ids: its position. Read twice, by the narrow call_keys
     -- and by the wide checks, each computing only what it reads: a wide CTE read twice
-    -- would be stored whole (at 10M rows it spilled 18 GB)
+    -- would be stored whole (at 10M rows it spilled 18 GB). The record's hash comes from
+    -- record_copies, so the call ids read no column but the request id
     select
         api_calls.*,
         coalesce(
             api_calls.request_id,
-            'rec_' || api_calls.record_hash || '_' || cast(record_copies.copy_no as string),
+            'rec_' || record_copies.record_hash || '_' || cast(record_copies.copy_no as string),
             api_calls.batch_id || '#' || cast(api_calls.source_record_no as string)
         ) as call_id,
         api_calls.request_id is null as is_request_id_derived
