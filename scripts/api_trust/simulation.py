@@ -1005,6 +1005,29 @@ def calls_for_window(
     fields = (*Calls.INPUTS, "reason", "latency_ms")
     merged = {f: np.concatenate([getattr(layer, f) for layer in layers]) for f in fields}
     # Keep whole verifications first (by id), trim the surplus from the last ones, then time order.
-    order = np.lexsort((merged["attempt_no"], merged["verification"]))[:n_rows]
-    order = order[np.argsort(merged["called_at_ms"][order], kind="stable")]
+    order = stable_order(merged["verification"], merged["attempt_no"], MAX_ATTEMPTS + 1)[:n_rows]
+    order = order[stable_order(merged["called_at_ms"][order])]
     return Calls(**{f: merged[f][order] for f in fields})
+
+
+def stable_order(
+    major: np.ndarray, minor: np.ndarray | None = None, minor_bound: int = 1
+) -> np.ndarray:
+    """The permutation np.lexsort((minor, major)) gives (ties keep their order), for integer
+    arrays with 0 <= minor < minor_bound. Where they fit, major, minor and the position are
+    packed into one int64 and sorted by numpy's vectorised sort: a stable sort of a chunk's
+    1M times cost a tenth of its simulation."""
+    n = len(major)
+    if n == 0:
+        return np.arange(0)
+    low = int(major.min())
+    position_bits = max(n - 1, 1).bit_length()
+    minor_bits = max(minor_bound - 1, 1).bit_length() if minor is not None else 0
+    if (int(major.max()) - low).bit_length() + minor_bits + position_bits > 62:
+        return np.lexsort((minor, major)) if minor is not None else np.argsort(major, kind="stable")
+    key = major.astype(np.int64) - low
+    if minor is not None:
+        key = (key << minor_bits) | minor.astype(np.int64)
+    key = (key << position_bits) | np.arange(n, dtype=np.int64)
+    key.sort()
+    return key & ((1 << position_bits) - 1)

@@ -36,6 +36,7 @@ from api_trust.simulation import (
     effect_mask,
     first_attempts,
     simulate,
+    stable_order,
     version_numbers,
 )
 from conftest import Warehouse, generate
@@ -296,3 +297,17 @@ def test_the_warehouse_gets_sdk_version_on_every_record_and_the_effects(tmp_path
     )
     kinds = {k for (k,) in baseline.rows("select distinct kind from raw.generator_effects")}
     assert kinds >= NUISANCES
+
+
+def test_stable_order_sorts_as_lexsort_does_ties_and_wide_values_included() -> None:
+    """The packed sort that orders each chunk's calls gives numpy's stable permutation:
+    repeated keys keep their order, and values too wide to pack take numpy's own sort."""
+    rng = np.random.default_rng(3)
+    for n in (0, 1, 7, 50_000):
+        major = rng.integers(0, 40, n)  # many ties
+        minor = rng.integers(0, 4, n)
+        assert np.array_equal(stable_order(major, minor, 4), np.lexsort((minor, major)))
+        times = rng.integers(1_764_547_200_000, 1_767_139_200_000, n)
+        assert np.array_equal(stable_order(times), np.argsort(times, kind="stable"))
+        wide = rng.integers(-(2**62), 2**62, n)
+        assert np.array_equal(stable_order(wide), np.argsort(wide, kind="stable"))
