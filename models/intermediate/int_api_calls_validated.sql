@@ -418,7 +418,6 @@ final as (
     select
         -- ids
         call_id,
-        request_id,
         verification_id,
         client_id,
         batch_id,
