@@ -18,7 +18,7 @@ from api_trust.dbt_plugin import lock_holders
 from api_trust.warehouse import apply_settings, connect, creation_config, duckdb_settings
 from conftest import Warehouse, dbt, held
 
-SHOWN = ("memory_limit", "temp_directory", "preserve_insertion_order")
+SHOWN = ("memory_limit", "temp_directory", "preserve_insertion_order", "block_allocator_memory")
 
 
 def settings_of(con) -> dict[str, str]:
@@ -42,6 +42,7 @@ def test_python_connections_take_the_profiles_settings(
     assert got["memory_limit"] == "953.6 MiB"  # DuckDB shows 1GB (10^9 bytes) in MiB
     assert got["temp_directory"] == f"{db}.tmp"  # DuckDB's default: beside the warehouse
     assert got["preserve_insertion_order"] == "false"
+    assert got["block_allocator_memory"] == "953.6 MiB"  # follows the memory limit
 
 
 def test_dbt_and_python_open_the_warehouse_alike(tmp_path: Path) -> None:
@@ -54,7 +55,7 @@ def test_dbt_and_python_open_the_warehouse_alike(tmp_path: Path) -> None:
     shown = dbt(
         db, tmp_path, "show", "--output", "json", "--log-format", "json", "--inline",
         "select name, value from duckdb_settings() where name in "
-        "('memory_limit', 'temp_directory', 'preserve_insertion_order')",
+        "('memory_limit', 'temp_directory', 'preserve_insertion_order', 'block_allocator_memory')",
     )  # fmt: skip
     rows = None
     for line in shown.stdout.splitlines():
@@ -74,6 +75,8 @@ def test_dbt_and_python_open_the_warehouse_alike(tmp_path: Path) -> None:
     )
     assert dbt_side == python_side
     assert python_side["memory_limit"] != settings_of_default()
+    # the memory DuckDB keeps for its buffers is the memory limit, one value
+    assert python_side["block_allocator_memory"] == python_side["memory_limit"]
 
 
 def storage_version(db: Path) -> str:
