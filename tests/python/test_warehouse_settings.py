@@ -33,6 +33,7 @@ def test_python_connections_take_the_profiles_settings(
 ) -> None:
     db = tmp_path / "w.duckdb"
     monkeypatch.setenv("API_TRUST_MEMORY_LIMIT", "1GB")
+    monkeypatch.delenv("API_TRUST_BLOCK_MEMORY", raising=False)
     assert duckdb_settings(db)["memory_limit"] == "1GB"
     con = connect(db)
     try:
@@ -42,7 +43,13 @@ def test_python_connections_take_the_profiles_settings(
     assert got["memory_limit"] == "953.6 MiB"  # DuckDB shows 1GB (10^9 bytes) in MiB
     assert got["temp_directory"] == f"{db}.tmp"  # DuckDB's default: beside the warehouse
     assert got["preserve_insertion_order"] == "false"
-    assert got["block_allocator_memory"] == "953.6 MiB"  # follows the memory limit
+    assert got["block_allocator_memory"] == "0 bytes"  # DuckDB's own: off unless asked
+    monkeypatch.setenv("API_TRUST_BLOCK_MEMORY", "1GB")
+    con = connect(db)
+    try:
+        assert settings_of(con)["block_allocator_memory"] == "953.6 MiB"
+    finally:
+        con.close()
 
 
 def test_dbt_and_python_open_the_warehouse_alike(tmp_path: Path) -> None:
@@ -75,8 +82,6 @@ def test_dbt_and_python_open_the_warehouse_alike(tmp_path: Path) -> None:
     )
     assert dbt_side == python_side
     assert python_side["memory_limit"] != settings_of_default()
-    # the memory DuckDB keeps for its buffers is the memory limit, one value
-    assert python_side["block_allocator_memory"] == python_side["memory_limit"]
 
 
 def storage_version(db: Path) -> str:
