@@ -170,4 +170,4 @@ test-spark: $(VENV)/.spark-installed java-deps ## everything on Spark (unit test
 	@echo "test-spark: the project passes on Spark and every mart agrees with DuckDB"
 
 clean: ## remove generated data, dashboards and dbt artefacts (keeps .venv)
-	rm -rf data/*.duckdb data/*.duckdb.wal data/*.duckdb.landing data/*.csv data/*.parquet dashboards/*.png dashboards/*.html dashboards/*.md target logs .spark
+	rm -rf data/*.duckdb data/*.duckdb.wal data/*.duckdb.landing data/*.duckdb.tables data/*.csv data/*.parquet dashboards/*.png dashboards/*.html dashboards/*.md target logs .spark

@@ -4,19 +4,17 @@
     reason) or `duplicate` (a later delivery of a request_id already seen).
     One issue column per input column; `reasons` joins them in a fixed order.
 
-    Incremental by batch: a run checks only batches it has not seen, and a
+    Stored as Parquet files, one per run, and kept up to date by batch
+    (macros/batch_files.sql): a run checks only batches it has not seen, and a
     later delivery of a call_id counts the deliveries already stored. Batches
-    that left the landing zone (a regenerated demo) are deleted first.
+    that left the landing zone (a regenerated demo) are dropped from the files
+    first. On Spark, a table rebuilt whole.
 #}
-{#- before_begin: append_new_columns alters the table after the pre-hook's delete (why: macro
-    delete_batches_no_longer_landed) -#}
 {{ config(
-    materialized=api_trust.incremental_materialization(),
-    incremental_strategy='delete+insert',
-    unique_key='batch_id',
-    on_schema_change='append_new_columns',
-    pre_hook=before_begin("{{ api_trust.delete_batches_no_longer_landed() }}"),
+    materialized=api_trust.batch_files_materialization(),
+    pre_hook=before_begin("{{ api_trust.drop_batch_files_no_longer_landed(ref('stg_logs__load_batches')) }}"),
 ) }}
+{%- set incremental = api_trust.is_batch_files_incremental() -%}
 {%- set required = api_trust.required_log_columns() -%}
 {%- set issue_columns = api_trust.validation_issue_columns() -%}
 {%- set min_called_at = "cast('" ~ var('min_timestamp') ~ "' as timestamp)" -%}
@@ -31,7 +29,7 @@ with
 
 api_calls as {{ api_trust.inline_cte() }} (
     select * from {{ ref('stg_logs__api_calls') }}
-    {%- if is_incremental() %}
+    {%- if incremental %}
         -- the batches not checked yet, as a list of constants: the filter then reaches the
         -- landed files, which skip every other batch (a subquery here read them all)
         where batch_id in {{ api_trust.sql_list(api_trust.batches_not_yet_in(this)) }}
@@ -332,7 +330,7 @@ reasoned as (
     from checked
 ),
 
-{%- if is_incremental() %}
+{%- if incremental %}
 
 earlier_deliveries as (
     -- deliveries of the same call_ids stored by earlier runs
@@ -352,7 +350,7 @@ repeated_calls as (
     from call_keys
     group by call_keys.call_id
     having count(*) > 1
-    {%- if is_incremental() %}
+    {%- if incremental %}
         union
         select earlier_deliveries.call_id
         from earlier_deliveries
@@ -377,7 +375,7 @@ redelivered as (
     select
         redelivery_order.batch_id,
         redelivery_order.source_record_no,
-        {%- if is_incremental() %}
+        {%- if incremental %}
             redelivery_order.delivery_no_in_run
             + coalesce(earlier_deliveries.delivery_count, 0) as delivery_no
         from redelivery_order

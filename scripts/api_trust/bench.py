@@ -45,7 +45,7 @@ from api_trust.bench_measure import (
 from api_trust.bench_refs import METRICS, dbt_project, same_results
 from api_trust.bench_report import render
 from api_trust.contract import PROJECT_ROOT
-from api_trust.landing import landing_dir
+from api_trust.landing import landing_dir, tables_dir
 from api_trust.warehouse import duckdb_settings
 
 DEFAULT_ROWS = "120000 1000000"
@@ -128,8 +128,9 @@ class Size:
 
 
 def warehouse_mib(db: Path) -> float:
-    """The warehouse file and its landed records' folder (api_trust.landing)."""
-    return folder_mib(db) + folder_mib(landing_dir(db))
+    """The warehouse file, its landed records' folder and its models stored as files
+    (api_trust.landing)."""
+    return folder_mib(db) + folder_mib(landing_dir(db)) + folder_mib(tables_dir(db))
 
 
 def generator(*extra: str, rows: int) -> list[str]:

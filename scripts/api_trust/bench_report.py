@@ -321,7 +321,7 @@ def render(records: list[dict]) -> str:
 
     lines += _section(
         "## Disk per size",
-        "Warehouse file and its landed Parquet files after generate+land, after the full build, and at the end (after "
+        "Warehouse file, its landed Parquet files and its models stored as files (`<warehouse>.tables`) after generate+land, after the full build, and at the end (after "
         "the new day, its build and the loaded files); peak spill over all stages; the "
         "exports (`processed_api_logs` Parquet + CSV), the dashboards folder (HTML and "
         "PNGs) and the anchor writer's file.",

@@ -115,6 +115,12 @@ def landing_dir(db: Path) -> Path:
     return db.with_name(db.name + ".landing")
 
 
+def tables_dir(db: Path) -> Path:
+    """The folder of a warehouse's models stored as files (macros/batch_files.sql):
+    `<warehouse file>.tables`."""
+    return db.with_name(db.name + ".tables")
+
+
 def batch_dir(db: Path, batch_id: str) -> Path:
     if not batch_id or "/" in batch_id or batch_id.startswith((".", "_")):
         raise ValueError(f"not a batch id for a folder name: {batch_id!r}")
@@ -333,5 +339,5 @@ def ensure_view(con: duckdb.DuckDBPyConnection, db: Path) -> None:
 
 __all__ = ["GENERATED_COLUMNS", "GENERATED_TEXT", "GENERATED_VALUES", "batch_dir", "drop_all",
            "drop_batch", "ensure_view", "generated_text_sql", "landing_dir", "planted_bit",
-           "quote_ident", "raw_columns", "sql_literal", "sql_row", "sql_value", "unplanted_sql",
+           "quote_ident", "raw_columns", "sql_literal", "sql_row", "sql_value", "tables_dir", "unplanted_sql",
            "write_generated_part", "write_part"]  # fmt: skip

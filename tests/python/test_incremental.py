@@ -14,6 +14,8 @@ import math
 import shutil
 import sys
 
+import duckdb
+from api_trust.landing import tables_dir
 from conftest import Warehouse, dbt, generate, in_background, run
 
 # the day-incremental models and what they read
@@ -113,6 +115,49 @@ def test_regenerated_batches_leave_the_incremental_models(tmp_path) -> None:
     assert wh.scalar("select count(*) from fct_api_calls") == 4000
 
 
+@in_background
+def test_validated_files_follow_the_landed_batches(tmp_path) -> None:
+    """int_api_calls_validated is a view over Parquet files, one per run (macros/batch_files.sql):
+    a batch that leaves is written out of the file it shares with a batch that stays, a file
+    a killed run left half-written is never read, and a table of the model from before the
+    files (an old warehouse) gives way to the view."""
+    db, work = tmp_path / "warehouse.duckdb", tmp_path
+    generate(db, work, "--rows", "6000", "--seed", "3", "--dirty-rate", "0.02", "--batches", "2")
+    dbt(db, work, "build", "--quiet", *CORE)
+    wh = Warehouse(db, work)
+    folder = tables_dir(db) / "intermediate" / "int_api_calls_validated"
+    (first_file,) = folder.glob("*.parquet")
+    kept, leaving = [b for (b,) in wh.rows("select batch_id from raw.load_batches order by 1")]
+    kept_rows = sorted(wh.rows(f"{ROUTED} where batch_id = '{kept}'"))
+    assert wh.scalar(f"select count(distinct batch_id) from read_parquet('{first_file}')") == 2
+
+    run([sys.executable, "-m", "api_trust.unload", leaving], db, work)
+    killed = folder / "run-killed.parquet.pending"
+    killed.write_bytes(b"PAR1 half a file")
+    dbt(db, work, "build", "--quiet", *CORE)
+    assert not first_file.exists() and not killed.exists()
+    (second_file,) = folder.glob("*.parquet")
+    assert wh.rows(f"select distinct batch_id from read_parquet('{second_file}')") == [(kept,)]
+    assert sorted(wh.rows(ROUTED)) == kept_rows
+    assert wh.scalar("select bool_and(is_reconciled) from dq_batch_summary") is True
+
+    with duckdb.connect(str(db)) as con:
+        con.execute(
+            "create table intermediate.old_layout as select * from intermediate.int_api_calls_validated"
+        )
+        con.execute("drop view intermediate.int_api_calls_validated")
+        con.execute("alter table intermediate.old_layout rename to int_api_calls_validated")
+    dbt(db, work, "build", "--quiet", *CORE)
+    assert (
+        wh.scalar(
+            "select table_type from information_schema.tables where table_name = 'int_api_calls_validated'"
+        )
+        == "VIEW"
+    )
+    assert sorted(wh.rows(ROUTED)) == kept_rows
+    assert len(list(folder.glob("*.parquet"))) == 1
+
+
 def _late_rows(wh: Warehouse, path, tag: str, day_no: int) -> None:
     """A late file: a new verification on a past day, and a retry, the day after, of a
     verification that failed its first attempt on that day (so it spans two days); and a
@@ -140,10 +185,11 @@ def _late_rows(wh: Warehouse, path, tag: str, day_no: int) -> None:
 
 
 def _tables(wh: Warehouse) -> list[str]:
-    """Every table built (marts and internal steps) but the ledger, whose rows say when."""
+    """Every table and view built (marts and internal steps; int_api_calls_validated is a
+    view over its files) but the ledger, whose rows say when."""
     return [f"{schema}.{table}" for schema, table in wh.rows(
         "select table_schema, table_name from information_schema.tables "
-        "where table_schema in ('main', 'intermediate') and table_type = 'BASE TABLE' "
+        "where table_schema in ('main', 'intermediate') "
         "and table_name != 'int_incremental_days_built' order by 1, 2")]  # fmt: skip
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from api_trust import bench_refs
-from api_trust.dbt_plugin import lock_holders
+from api_trust.dbt_plugin import ModelFiles, lock_holders
 from api_trust.warehouse import apply_settings, connect, creation_config, duckdb_settings
 from conftest import Warehouse, dbt, held
 
@@ -199,3 +199,29 @@ def test_commands_run_numpy_without_huge_page_advice_unless_asked(
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == advised
+
+
+def test_model_files_act_only_inside_the_warehouses_tables_folder(tmp_path: Path) -> None:
+    """The dbt plugin's file functions (macros/batch_files.sql) make, rename and remove files
+    of a model's folder, and refuse any path outside `<warehouse>.tables`."""
+    files = ModelFiles(tmp_path / "w.duckdb")
+    folder = Path(files.folder("intermediate", "a_model"))
+    assert folder == tmp_path / "w.duckdb.tables" / "intermediate" / "a_model" and folder.is_dir()
+    (folder / "x.pending").write_text("rows")
+    assert files.rename(str(folder / "x.pending"), str(folder / "x.parquet")) == str(
+        folder / "x.parquet"
+    )
+    assert (folder / "x.parquet").read_text() == "rows" and not (folder / "x.pending").exists()
+    outside = tmp_path / "keep.txt"
+    outside.write_text("mine")
+    for call in (
+        lambda: files.remove(str(outside)),
+        lambda: files.remove(str(folder / ".." / ".." / ".." / "keep.txt")),
+        lambda: files.rename(str(folder / "x.parquet"), str(outside)),
+        lambda: files.folder("..", ".."),
+    ):
+        with pytest.raises(ValueError, match="not a file of"):
+            call()
+    assert outside.read_text() == "mine"
+    files.remove(str(folder / "x.parquet"))
+    assert list(folder.iterdir()) == []
