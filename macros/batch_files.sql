@@ -71,7 +71,8 @@
     `landed` (a relation with batch_id) is written again without them, or removed when
     nothing of it is left; when nothing is left of any file, one empty file stays, so
     that the view, which the run's SQL reads (compiled before this hook ran), has its
-    columns. Does nothing when the run writes every file anyway.
+    columns, until the run has written its own file. Does nothing when the run writes
+    every file anyway.
 #}
 {% macro drop_batch_files_no_longer_landed(landed) -%}
     {%- if api_trust.is_batch_files_incremental() -%}
@@ -132,6 +133,11 @@
         {%- do run_query("select api_trust_remove_file('" ~ run_file ~ ".pending')") -%}
     {%- else -%}
         {%- do run_query("select api_trust_rename_file('" ~ run_file ~ ".pending', '" ~ run_file ~ "')") -%}
+    {%- endif -%}
+    {%- if incremental and written > 0 -%}
+        {#- an empty file the pre-hook kept (every batch had left): this run's file has the columns -#}
+        {%- do run_query(
+            "select api_trust_remove_file(file_name) from parquet_file_metadata(" ~ files ~ ") where num_rows = 0") -%}
     {%- endif -%}
 
     {%- if existing_relation is not none and existing_relation.type != 'view' -%}

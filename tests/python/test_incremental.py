@@ -119,8 +119,9 @@ def test_regenerated_batches_leave_the_incremental_models(tmp_path) -> None:
 def test_validated_files_follow_the_landed_batches(tmp_path) -> None:
     """int_api_calls_validated is a view over Parquet files, one per run (macros/batch_files.sql):
     a batch that leaves is written out of the file it shares with a batch that stays, a file
-    a killed run left half-written is never read, and a table of the model from before the
-    files (an old warehouse) gives way to the view."""
+    a killed run left half-written is never read, a table of the model from before the
+    files (an old warehouse) gives way to the view, and when every batch leaves one file
+    stays."""
     db, work = tmp_path / "warehouse.duckdb", tmp_path
     generate(db, work, "--rows", "6000", "--seed", "3", "--dirty-rate", "0.02", "--batches", "2")
     dbt(db, work, "build", "--quiet", *CORE)
@@ -156,6 +157,17 @@ def test_validated_files_follow_the_landed_batches(tmp_path) -> None:
     )
     assert sorted(wh.rows(ROUTED)) == kept_rows
     assert len(list(folder.glob("*.parquet"))) == 1
+
+    # every batch leaves, twice (a demo regenerated at another size): the pre-hook keeps an
+    # empty file so that the view has its columns, and the run removes it once it has
+    # written its own, so one file stays, not one more for each time
+    for rows, seed in (("3000", "4"), ("2000", "5")):
+        generate(db, work, "--rows", rows, "--seed", seed)
+        dbt(db, work, "build", "--quiet", *CORE)
+        files = [
+            wh.scalar(f"select count(*) from read_parquet('{p}')") for p in folder.glob("*.parquet")
+        ]
+        assert files == [wh.scalar("select count(*) from raw.api_calls")], files
 
 
 def _late_rows(wh: Warehouse, path, tag: str, day_no: int) -> None:
