@@ -28,8 +28,8 @@
     {%- if not execute -%}
         {{ return(none) }}
     {%- endif -%}
-    {%- set result = run_query(
-        "select api_trust_model_folder('" ~ relation.schema ~ "', '" ~ relation.identifier ~ "')") -%}
+    {%- set result = run_query("select api_trust_model_folder("
+        ~ api_trust.sql_string(relation.schema) ~ ", " ~ api_trust.sql_string(relation.identifier) ~ ")") -%}
     {{ return(result.columns[0].values()[0]) }}
 {%- endmacro %}
 
@@ -45,7 +45,7 @@
 
 {# The files of a model's folder as read_parquet's argument. #}
 {% macro batch_files_glob(folder) -%}
-    '{{ folder }}/*.parquet'
+    {{ api_trust.sql_string(folder ~ '/*.parquet') }}
 {%- endmacro %}
 
 {#
@@ -56,12 +56,12 @@
     {%- if not execute or model.config.materialized != 'batch_files' or should_full_refresh() -%}
         {{ return(false) }}
     {%- endif -%}
-    {%- set folder = api_trust.batch_files_folder(this) -%}
+    {%- set files = api_trust.batch_files_glob(api_trust.batch_files_folder(this)) -%}
     {%- set found = run_query(
-        "select count(*) from duckdb_views() where database_name = '" ~ this.database
-        ~ "' and schema_name = '" ~ this.schema ~ "' and view_name = '" ~ this.identifier
-        ~ "' and contains(sql, " ~ api_trust.batch_files_glob(folder) ~ ")"
-        ~ " and exists (select 1 from glob(" ~ api_trust.batch_files_glob(folder) ~ "))"
+        "select count(*) from duckdb_views() where database_name = " ~ api_trust.sql_string(this.database)
+        ~ " and schema_name = " ~ api_trust.sql_string(this.schema)
+        ~ " and view_name = " ~ api_trust.sql_string(this.identifier)
+        ~ " and contains(sql, " ~ files ~ ") and exists (select 1 from glob(" ~ files ~ "))"
     ).columns[0].values()[0] -%}
     {{ return(found > 0) }}
 {%- endmacro %}
@@ -78,27 +78,24 @@
     {%- if api_trust.is_batch_files_incremental() -%}
         {%- set folder = api_trust.batch_files_folder(this) -%}
         {%- set is_gone = "batch_id not in (select landed.batch_id from " ~ landed ~ " as landed)" -%}
-        {%- set files = run_query(
-            "select filename, bool_and(" ~ is_gone ~ ") as is_all_gone, bool_or(" ~ is_gone ~ ") as is_stale"
+        {#- the files that hold a batch gone: whether anything of each is left, and of any file -#}
+        {%- set stale = run_query(
+            "select filename, is_all_gone, bool_and(is_all_gone) over () as is_none_left from ("
+            ~ "select filename, bool_and(" ~ is_gone ~ ") as is_all_gone, bool_or(" ~ is_gone ~ ") as is_stale"
             ~ " from read_parquet(" ~ api_trust.batch_files_glob(folder) ~ ", filename = true)"
-            ~ " group by filename order by filename"
+            ~ " group by filename) as files qualify is_stale order by filename"
         ) -%}
-        {%- set stale = [] -%}
-        {%- set kept_any = [] -%}
-        {%- for row in files.rows -%}
-            {%- do stale.append(row) if row[2] -%}
-            {%- do kept_any.append(row) if not row[1] -%}
-        {%- endfor -%}
-        {%- set none_left = kept_any | length == 0 -%}
-        {%- for row in stale -%}
-            {%- if not row[1] or (none_left and loop.last) -%}
+        {%- for filename, is_all_gone, is_none_left in stale.rows -%}
+            {%- if not is_all_gone or (is_none_left and loop.last) -%}
                 {%- set kept = folder ~ '/run-' ~ invocation_id ~ '-kept-' ~ loop.index ~ '.parquet' -%}
                 {%- do run_query(
-                    "copy (select * from read_parquet('" ~ row[0] ~ "') where not (" ~ is_gone ~ "))"
-                    ~ " to '" ~ kept ~ ".pending' " ~ api_trust.batch_files_copy_options()) -%}
-                {%- do run_query("select api_trust_rename_file('" ~ kept ~ ".pending', '" ~ kept ~ "')") -%}
+                    "copy (select * from read_parquet(" ~ api_trust.sql_string(filename) ~ ") where not ("
+                    ~ is_gone ~ ")) to " ~ api_trust.sql_string(kept ~ '.pending') ~ " "
+                    ~ api_trust.batch_files_copy_options()) -%}
+                {%- do run_query("select api_trust_rename_file(" ~ api_trust.sql_string(kept ~ '.pending')
+                    ~ ", " ~ api_trust.sql_string(kept) ~ ")") -%}
             {%- endif -%}
-            {%- do run_query("select api_trust_remove_file('" ~ row[0] ~ "')") -%}
+            {%- do run_query("select api_trust_remove_file(" ~ api_trust.sql_string(filename) ~ ")") -%}
         {%- endfor -%}
     {%- endif -%}
     select 1 as nothing_left_to_drop
@@ -110,6 +107,7 @@
     {%- set folder = api_trust.batch_files_folder(this) -%}
     {%- set files = api_trust.batch_files_glob(folder) -%}
     {%- set run_file = folder ~ '/run-' ~ invocation_id ~ '.parquet' -%}
+    {%- set pending = run_file ~ '.pending' -%}
 
     {#- as the model's SQL was compiled: before the hooks, which leave at least one file -#}
     {%- set incremental = api_trust.is_batch_files_incremental() -%}
@@ -117,27 +115,29 @@
     {{ run_hooks(pre_hooks, inside_transaction=True) }}
 
     {#- a run killed while writing left a pending file, which the view never read -#}
-    {%- do run_query("select api_trust_remove_file(file) from glob('" ~ folder ~ "/*.pending')") -%}
+    {%- do run_query("select api_trust_remove_file(file) from glob("
+        ~ api_trust.sql_string(folder ~ '/*.pending') ~ ")") -%}
 
     {% call statement('main') -%}
-        copy ({{ compiled_code }}) to '{{ run_file }}.pending' {{ api_trust.batch_files_copy_options() }}
+        copy ({{ compiled_code }}) to {{ api_trust.sql_string(pending) }} {{ api_trust.batch_files_copy_options() }}
     {%- endcall %}
 
-    {%- set written = run_query(
-        "select count(*) from read_parquet('" ~ run_file ~ ".pending')").columns[0].values()[0] -%}
-    {%- if not incremental -%}
-        {%- do run_query("select api_trust_remove_file(file) from glob(" ~ files ~ ")") -%}
-    {%- endif -%}
+    {%- set written = run_query("select count(*) from read_parquet("
+        ~ api_trust.sql_string(pending) ~ ")").columns[0].values()[0] -%}
     {%- if incremental and written == 0 -%}
         {#- nothing new: the files there are keep the view's columns -#}
-        {%- do run_query("select api_trust_remove_file('" ~ run_file ~ ".pending')") -%}
+        {%- do run_query("select api_trust_remove_file(" ~ api_trust.sql_string(pending) ~ ")") -%}
     {%- else -%}
-        {%- do run_query("select api_trust_rename_file('" ~ run_file ~ ".pending', '" ~ run_file ~ "')") -%}
-    {%- endif -%}
-    {%- if incremental and written > 0 -%}
-        {#- an empty file the pre-hook kept (every batch had left): this run's file has the columns -#}
-        {%- do run_query(
-            "select api_trust_remove_file(file_name) from parquet_file_metadata(" ~ files ~ ") where num_rows = 0") -%}
+        {#- a full write replaces every file; a run that adds rows, the empty file the pre-hook
+            kept when every batch had left -#}
+        {%- if incremental -%}
+            {%- do run_query("select api_trust_remove_file(file_name) from parquet_file_metadata("
+                ~ files ~ ") where num_rows = 0") -%}
+        {%- else -%}
+            {%- do run_query("select api_trust_remove_file(file) from glob(" ~ files ~ ")") -%}
+        {%- endif -%}
+        {%- do run_query("select api_trust_rename_file(" ~ api_trust.sql_string(pending) ~ ", "
+            ~ api_trust.sql_string(run_file) ~ ")") -%}
     {%- endif -%}
 
     {%- if existing_relation is not none and existing_relation.type != 'view' -%}

@@ -27,11 +27,16 @@
     {%- endif -%}
 {%- endmacro %}
 
+{# A string as a SQL literal, its quotes doubled: o'brien -> 'o''brien'. #}
+{% macro sql_string(value) -%}
+    '{{ value | replace("'", "''") }}'
+{%- endmacro %}
+
 {# A list of strings as a SQL tuple: ['a', 'b'] -> ('a', 'b'); an empty list matches nothing. #}
 {% macro sql_list(values) -%}
     {%- if values | length == 0 -%}
         (select null where false)
     {%- else -%}
-        ({% for v in values %}'{{ v | replace("'", "''") }}'{{ ', ' if not loop.last }}{% endfor %})
+        ({% for v in values %}{{ api_trust.sql_string(v) }}{{ ', ' if not loop.last }}{% endfor %})
     {%- endif -%}
 {%- endmacro %}

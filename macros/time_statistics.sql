@@ -179,7 +179,7 @@
         where false
         {%- if path %}
         union all by name
-        select * from read_csv('{{ path | replace("'", "''") }}', header = true, all_varchar = true)
+        select * from read_csv({{ api_trust.sql_string(path) }}, header = true, all_varchar = true)
         {%- endif %}
     ) as delivered
 {%- endmacro %}
