@@ -43,14 +43,16 @@
     build's row; every other batch is scanned. A table rebuilt on every run, never
     appended to, so that every landed batch has a current row by construction.
     `generations`: a query of (batch_id, generation), what else a batch's rows of
-    `relation` depend on, folded into the key.
+    `relation` depend on, folded into the key. `extra_texts`: SQL expressions over
+    `relation`'s columns scanned beside its text columns (values a view derives from
+    them, such as a JSON field decoded), folded into the key with them.
 
     The key: the batch (id, content hash, landing time: a batch landed again has a
     new one), the scan (the rules as has_pii renders them, the text columns), the
     definition of the relation if it is a view, and the generation.
 #}
-{% macro pii_batch_scans(relation, generations=none) -%}
-{%- set text_columns = api_trust.pii_text_columns(relation) -%}
+{% macro pii_batch_scans(relation, generations=none, extra_texts=[]) -%}
+{%- set text_columns = api_trust.pii_text_columns(relation) + extra_texts -%}
 {%- set previous = api_trust.previous_pii_scans() -%}
 {%- set keyed_batches -%}
     select

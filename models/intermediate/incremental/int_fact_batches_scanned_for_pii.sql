@@ -3,6 +3,10 @@
     pii_batch_scans). A batch's facts change when the batch is validated again
     (int_api_calls_validated's validated_at) or when the API catalogue changes
     the family or owner of one of the batch's APIs, so both are its generation.
+    Beside the facts' text columns it reads each extra dimension's value as
+    fct_call_dimensions decodes it from extra_fields (a JSON escape can spell
+    what the raw text does not show), so that view is scanned here, once per
+    batch, not whole on every run.
 #}
 {{ config(materialized='table') }}
 
@@ -27,4 +31,9 @@
     group by apis_called.batch_id
 {%- endset %}
 
-{{ api_trust.pii_batch_scans(ref('fct_api_calls'), generations) }}
+{%- set extra_texts = [] -%}
+{%- for dim in api_trust.listed_extra_dimensions() -%}
+    {%- do extra_texts.append(api_trust.extra_dimension_value('extra_fields', dim)) -%}
+{%- endfor %}
+
+{{ api_trust.pii_batch_scans(ref('fct_api_calls'), generations, extra_texts) }}
