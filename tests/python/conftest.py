@@ -305,9 +305,9 @@ def in_background(test: Callable[[Path], None]) -> Callable[[pytest.FixtureReque
     return wait
 
 
-# Fixtures whose tests run last, so that their builds are queued after every other one:
-# a long build that no other test waits for then fills the core that the session's last
-# tests, run one at a time in the main thread, leave idle.
+# Fixtures whose tests run last but whose builders are queued first: a builder that only
+# starts a long run at a low CPU priority (test_bench's tiny `make bench`), which then
+# fills the idle moments of the whole session instead of running alone at its end.
 RUN_LAST = frozenset({"tiny_bench"})
 
 
@@ -332,6 +332,10 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     # once each make one, and mktemp then refuses paths outside "the" base. Make it here,
     # once, before any build thread (or the main thread's tmp_path) can race for it.
     session.config._tmp_path_factory.getbasetemp()
+    for fixture in sorted(
+        RUN_LAST & {name for item in session.items for name in item.fixturenames}
+    ):
+        _start(session.config._tmp_path_factory, fixture, None)
     modules = set()
     for item in session.items:
         # builds a module's fixtures start by hand (_start) are named in its BUILT_AHEAD,
