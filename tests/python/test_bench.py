@@ -213,14 +213,16 @@ def test_other_cores_is_the_machines_busy_time_less_the_steps_own(tmp_path, monk
     """3 busy CPU-seconds on the machine during a sleeping step, 0.5 of them the bench
     process's own (its sampler): the rest are others'. (Both counters are replaced here: on
     a real machine the test's own warehouse builds run beside it.) Over the measuring
-    window, which is the step's wall time plus the launcher's start: a few hundredths."""
+    window, which is the step's wall time plus the launcher's start: a few hundredths on a
+    quiet machine, 0.1-0.2 s on a busy one (a fixed 5% tolerance failed there once)."""
     busy, own = iter([100.0, 103.0]), iter([10.0, 10.5])
     monkeypatch.setattr(bench_measure, "machine_busy_seconds", lambda: next(busy))
     monkeypatch.setattr(bench_measure, "_own_cpu_seconds", lambda: next(own))
     m = run_measured(
         [sys.executable, "-c", "import time; time.sleep(1)"], dict(os.environ), tmp_path
     )
-    assert m.other_cores == pytest.approx((3.0 - m.cpu_seconds - 0.5) / m.seconds, rel=0.05)
+    others = 3.0 - m.cpu_seconds - 0.5
+    assert others / (m.seconds + 0.5) <= m.other_cores <= others / m.seconds
     assert 1.0 < m.other_cores < 2.5
 
 
