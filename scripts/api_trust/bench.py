@@ -198,6 +198,11 @@ def dbt_build(s: Size, name: str, rows: int) -> None:
     m = s.measure([str(BIN / "dbt"), "build", "--quiet", "--exclude-resource-type", "unit_test"])
     s.record("stage", name, rows, m, **dbt_timings(s.work / "target"),
              fact_rows=s.scalar("select count(*) from main.fct_api_calls"))  # fmt: skip
+    # each build's per-node results kept apart (the next build overwrites run_results.json):
+    # when each node started and ended, to find what a build waits on
+    results = s.work / "target" / "run_results.json"
+    if results.exists():
+        shutil.copyfile(results, s.work / "target" / f"run_results_{name.replace(' ', '_')}.json")
 
 
 def dbt_build_full(s: Size) -> None:

@@ -310,6 +310,11 @@ def test_make_bench_at_a_tiny_size_reports_every_stage(tiny_bench) -> None:
         assert r["rows"] > 0 and r["rows_per_s"] is not None, r
     stages = {r["stage"]: r for r in measured}
     assert stages["generate+land"]["rows"] == 5000
+    # each build's per-node results are kept apart, the full build's too
+    target = tmp_path / "bench" / "rows_5000" / "target"
+    for build in ("dbt_build_full", "dbt_build_after_one_new_day"):
+        kept = json.loads((target / f"run_results_{build}.json").read_text())
+        assert len(kept["results"]) == stages[build.replace("_", " ")]["dbt_nodes"]
     assert 0 < stages["generate+land one new day"]["rows"] < 5000 / 30 * 3
     assert stages["dbt build full"]["dbt_nodes"] > 50
     assert stages["four metrics, pandas"]["disagree"] == []
