@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -34,6 +35,15 @@ SCRATCH = "main._api_trust_profile"
 def compiled_sql(model: str) -> str:
     """The model's SQL as a full refresh would run it, from dbt compile."""
     dbt = Path(sys.executable).with_name("dbt")
+    # the build's parse, so that the compile reads it instead of parsing the project
+    # whole (about 6 CPU-seconds); dbt parses again by itself if the project changed
+    built, seeded = (
+        profile_dir().parent / "partial_parse.msgpack",
+        profile_dir() / "partial_parse.msgpack",
+    )
+    if built.exists() and (not seeded.exists() or seeded.stat().st_mtime < built.stat().st_mtime):
+        profile_dir().mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(built, seeded)
     proc = subprocess.run(
         [str(dbt), "compile", "--quiet", "--full-refresh", "--output", "json", "--select", model],
         cwd=PROJECT_ROOT,

@@ -368,3 +368,7 @@ def test_make_profile_times_a_model_without_changing_the_warehouse(demo_warehous
     # the full plan goes to the dbt target folder this warehouse's commands use
     assert (wh.work / "target" / "profile" / "agg_api_daily.json").stat().st_size > 0
     assert wh.rows(tables) == before
+    # its compile read the build's parse instead of parsing the whole project again
+    log = (wh.work / "logs" / "dbt.log").read_text(encoding="utf-8", errors="replace")
+    compile_log = log[log.rindex("dbt compile --quiet --full-refresh") :]
+    assert "Starting full parse" not in compile_log.split("Running with dbt=", 1)[0]
