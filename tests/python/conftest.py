@@ -157,23 +157,28 @@ def dbt(
 ) -> subprocess.CompletedProcess:
     """A dbt command on one warehouse; unit tests are left out unless `unit_tests`."""
     target = work / "target"
-    _seed_parse_cache(target)
     test_env = {
         k: v
         for k, v in DBT_TEST_ENV.items()
         if not (unit_tests and k == "DBT_EXCLUDE_RESOURCE_TYPES")
     }
     if not USE_SERVER:
+        _seed_parse_cache(target)
         cmd = [str(VENV_BIN / "dbt"), *args, "--project-dir", str(ROOT)]
         proc = run(cmd, db, work, check=check, relative_db=True, extra_env=test_env)
         _keep_parse_cache(target)
         return proc
+    # seeded once the server has parsed (a fresh clone's first session has no parse before):
+    # the server's commands do not parse, but what else runs dbt on this warehouse (make
+    # profile, a command with --vars) then reads this parse instead of parsing whole
+    socket = dbt_server()
+    _seed_parse_cache(target)
     env = tool_env(Path(db.name), work) | test_env
     out, err = Path(tempfile.mkstemp(dir=work)[1]), Path(tempfile.mkstemp(dir=work)[1])
     request = {"args": [*args, "--project-dir", str(ROOT)], "env": env, "cwd": str(db.parent),
                "stdout": str(out), "stderr": str(err)}  # fmt: skip
     with timed(f"dbt {' '.join(args)} [{work.name}]"):
-        code = dbt_server_call(dbt_server(), request)
+        code = dbt_server_call(socket, request)
     proc = subprocess.CompletedProcess(["dbt", *args], code, out.read_text(), err.read_text())
     out.unlink()
     err.unlink()
