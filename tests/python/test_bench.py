@@ -268,9 +268,10 @@ def test_stages_left_out_are_said_and_a_misspelt_one_stops_the_run(monkeypatch):
 def _tiny_bench(tmp_path_factory: pytest.TempPathFactory, _: object):
     """`make bench` at 5,000 rows, started as soon as collection ends (conftest, RUN_LAST)
     at a low CPU priority: it runs mostly on what the session leaves idle, holds no
-    background worker, and its test, ordered last, waits for it. Whole sessions: 275 s
-    (niceness 10 or 19) against 281-288 s queued after every build. Output goes to files:
-    a pipe nobody reads until the end would stop it once full."""
+    background worker, and its test, ordered last, waits for it. Whole sessions in the
+    working tree: 275 s (niceness 10 or 19) against 281-288 s queued after every build; on
+    clean clones no gain shows beyond the host's spread. Output goes to files: a pipe
+    nobody reads until the end would stop it once full."""
     tmp_path = tmp_path_factory.mktemp("tiny_bench")
     env = dict(tool_env(tmp_path / "unused.duckdb", tmp_path), BENCH_ROWS="5000",
                BENCH_LOAD_LINES="2000", BENCH_DIR=str(tmp_path / "bench"),
