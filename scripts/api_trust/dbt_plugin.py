@@ -15,6 +15,10 @@ It also gives dbt's connection the three file operations that a model stored as 
 files needs (macros/batch_files.sql), as SQL functions: DuckDB writes and reads files but
 cannot rename or remove one. They act only inside the warehouse's `<warehouse>.tables`
 folder.
+
+Last, it gives DuckDB the number of threads per query that profiles.yml's plugin config
+`query_threads` names (`API_TRUST_DUCKDB_THREADS`; `all`, the default, leaves DuckDB's
+own). A setting under `settings:` could not default to the machine's core count.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from dbt.adapters.duckdb.plugins import BasePlugin
 from dbt_common.exceptions import DbtRuntimeError
 
 from api_trust.landing import tables_dir
-from api_trust.warehouse import lock_message
+from api_trust.warehouse import WarehouseError, lock_message, parse_query_threads
 
 # "1: POSIX  ADVISORY  READ 23784 fe:00:2359297 0 EOF" (a waiter's line has "->" after "1:")
 LOCK_LINE = re.compile(r"\s(\d+)\s+([0-9a-f]+):([0-9a-f]+):(\d+)\s")
@@ -94,6 +98,12 @@ class ModelFiles:
 
 
 class Plugin(BasePlugin):
+    def initialize(self, plugin_config: dict[str, Any]) -> None:
+        try:
+            self.threads = parse_query_threads(plugin_config.get("query_threads", "all"))
+        except WarehouseError as err:
+            raise DbtRuntimeError(str(err)) from None
+
     def update_connection_config(self, creds: Any, config: dict[str, Any]) -> None:
         path = Path(str(creds.path))
         if str(creds.path) == ":memory:" or not lock_holders(path):
@@ -109,3 +119,5 @@ class Plugin(BasePlugin):
         ).fetchone()
         if row and row[0]:
             ModelFiles(Path(row[0])).register(conn)
+        if self.threads is not None:
+            conn.execute(f"set threads = {self.threads}")

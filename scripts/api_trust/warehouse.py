@@ -52,6 +52,30 @@ def duckdb_settings(path: Path | None = None) -> dict[str, str]:
     }
 
 
+def parse_query_threads(value: str) -> int | None:
+    """profiles.yml's `query_threads` (the plugin's config): `all` is None (DuckDB's own
+    default, one thread per core), else a whole number of threads, 1 or more."""
+    text = str(value).strip()
+    if text.lower() == "all":
+        return None
+    if not text.isdigit() or int(text) < 1:
+        raise WarehouseError(
+            f"API_TRUST_DUCKDB_THREADS={text!r}: give `all` or a whole number of threads, 1 or more"
+        )
+    return int(text)
+
+
+def query_threads() -> int | None:
+    """DuckDB's threads per query as profiles.yml's plugin config says, env_var() resolved."""
+    for plugin in dev_target().get("plugins") or []:
+        value = (plugin.get("config") or {}).get("query_threads")
+        if value is not None:
+            return parse_query_threads(
+                _ENV_VAR.sub(lambda m: os.environ.get(m.group(1), m.group(2) or ""), str(value))
+            )
+    return None
+
+
 def creation_config() -> dict[str, str]:
     """profiles.yml's config_options: what DuckDB is told when it creates a warehouse file."""
     return {key: str(value) for key, value in (dev_target().get("config_options") or {}).items()}
@@ -63,6 +87,9 @@ def apply_settings(con: duckdb.DuckDBPyConnection, path: Path | None = None) -> 
         # a literal, not a bound parameter: binding a parameter makes duckdb import pandas
         # (0.6 s on every command that opens the warehouse)
         con.execute(f"set {key} = {sql_literal(value)}")
+    threads = query_threads()
+    if threads is not None:
+        con.execute(f"set threads = {threads}")
 
 
 def lock_message(path: Path, err: Exception) -> str:
@@ -90,7 +117,11 @@ def connect(path: Path | None = None, *, read_only: bool = False) -> duckdb.Duck
         if "lock" in str(err).lower():
             raise WarehouseError(lock_message(path, err)) from None
         raise WarehouseError(f"cannot open the warehouse {path}: {err}") from None
-    apply_settings(con, path)
+    try:
+        apply_settings(con, path)
+    except WarehouseError:
+        con.close()
+        raise
     # Our commands print their own progress lines; DuckDB's bar would garble logs.
     con.execute("set enable_progress_bar = false")
     return con

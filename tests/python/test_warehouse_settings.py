@@ -15,10 +15,18 @@ from pathlib import Path
 import pytest
 from api_trust import bench_refs
 from api_trust.dbt_plugin import ModelFiles, lock_holders
-from api_trust.warehouse import apply_settings, connect, creation_config, duckdb_settings
-from conftest import Warehouse, dbt, held
+from api_trust.warehouse import (
+    WarehouseError,
+    apply_settings,
+    connect,
+    creation_config,
+    duckdb_settings,
+)
+from conftest import Warehouse, dbt, held, run
 
-SHOWN = ("memory_limit", "temp_directory", "preserve_insertion_order", "block_allocator_memory")
+SHOWN = (
+    "memory_limit", "temp_directory", "preserve_insertion_order", "block_allocator_memory", "threads",
+)  # fmt: skip
 
 
 def settings_of(con) -> dict[str, str]:
@@ -52,8 +60,12 @@ def test_python_connections_take_the_profiles_settings(
         con.close()
 
 
-def test_dbt_and_python_open_the_warehouse_alike(tmp_path: Path) -> None:
+def test_dbt_and_python_open_the_warehouse_alike(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     db = tmp_path / "warehouse.duckdb"
+    # what conftest.tool_env gives every dbt command of the tests
+    monkeypatch.setenv("API_TRUST_DUCKDB_THREADS", "1")
     con = connect(db)
     try:
         python_side = settings_of(con)
@@ -62,7 +74,8 @@ def test_dbt_and_python_open_the_warehouse_alike(tmp_path: Path) -> None:
     shown = dbt(
         db, tmp_path, "show", "--output", "json", "--log-format", "json", "--inline",
         "select name, value from duckdb_settings() where name in "
-        "('memory_limit', 'temp_directory', 'preserve_insertion_order', 'block_allocator_memory')",
+        "('memory_limit', 'temp_directory', 'preserve_insertion_order', 'block_allocator_memory',"
+        " 'threads')",
     )  # fmt: skip
     rows = None
     for line in shown.stdout.splitlines():
@@ -82,6 +95,41 @@ def test_dbt_and_python_open_the_warehouse_alike(tmp_path: Path) -> None:
     )
     assert dbt_side == python_side
     assert python_side["memory_limit"] != settings_of_default()
+    assert python_side["threads"] == "1"
+
+
+def test_query_threads_default_to_duckdbs_own_and_a_bad_value_is_one_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """profiles.yml's `query_threads` (API_TRUST_DUCKDB_THREADS): `all` leaves DuckDB's
+    default of one thread per core; anything but a positive whole number is refused by
+    Python commands and by dbt alike, saying what to give."""
+    import duckdb
+
+    db = tmp_path / "warehouse.duckdb"
+    own = duckdb.connect().execute("select current_setting('threads')").fetchone()[0]
+    monkeypatch.delenv("API_TRUST_DUCKDB_THREADS", raising=False)
+    con = connect(db)
+    try:
+        assert con.execute("select current_setting('threads')").fetchone()[0] == own
+    finally:
+        con.close()
+    monkeypatch.setenv("API_TRUST_DUCKDB_THREADS", "two")
+    with pytest.raises(WarehouseError, match="API_TRUST_DUCKDB_THREADS='two': give `all` or"):
+        connect(db)
+    proc = run(
+        [sys.executable, "-m", "api_trust.report"], db, tmp_path, check=False,
+        extra_env={"API_TRUST_DUCKDB_THREADS": "0"},
+    )  # fmt: skip
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert "API_TRUST_DUCKDB_THREADS='0': give `all` or" in proc.stderr, proc.stderr
+    seeded = dbt(
+        db, tmp_path, "seed", "--select", "api_catalogue", check=False,
+        extra_env={"API_TRUST_DUCKDB_THREADS": "-2"},
+    )  # fmt: skip
+    out = seeded.stdout + seeded.stderr
+    assert seeded.returncode != 0 and "Traceback" not in out, out
+    assert "API_TRUST_DUCKDB_THREADS='-2': give `all` or" in out, out
 
 
 def storage_version(db: Path) -> str:
