@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
+from api_trust.warehouse import duckdb_settings, query_threads
+
 SAMPLE_S = 0.2
 PAGE = os.sysconf("SC_PAGE_SIZE")
 VERSIONED = ("duckdb", "dbt-core", "dbt-duckdb", "pandas", "numpy", "pyarrow")
@@ -250,6 +252,11 @@ def machine() -> dict:
         "ram_gib": round(int(mem_kib.split()[0]) / 2**20, 1) if mem_kib else None,
         "os": f"{platform.system()} {platform.release()}",
         "versions": versions,
+        # the profile's DuckDB settings the numbers were measured under
+        "duckdb": {
+            "memory_limit": duckdb_settings().get("memory_limit"),
+            "threads per query": query_threads() or "all",
+        },
     }
 
 

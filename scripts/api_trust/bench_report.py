@@ -139,6 +139,15 @@ def render(records: list[dict]) -> str:
         f"- Machine: {m['cpu_model']}, {m['cores']} cores ({m['usable_cores']} usable), "
         f"{m['ram_gib']} GiB RAM, {m['os']}.",
         "- Versions: " + ", ".join(f"{k} {val}" for k, val in v.items()) + ".",
+        *(
+            [
+                "- DuckDB settings: "
+                + ", ".join(f"{k} {val}" for k, val in m["duckdb"].items())
+                + "."
+            ]
+            if m.get("duckdb")
+            else []
+        ),
         f"- Load average (1, 5, 15 min): {run['load_start']} at start, "
         f"{run.get('load_end', '–')} at end.",
     ]

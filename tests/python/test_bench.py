@@ -22,6 +22,7 @@ from api_trust.bench import STAGES
 from api_trust.bench_measure import StepFailed, run_measured
 from api_trust.bench_refs import LANDINGS, METRICS, metrics_duckdb, metrics_pandas, same_results
 from api_trust.bench_report import PLANNED_SIZES, render
+from api_trust.warehouse import duckdb_settings
 from conftest import ROOT, ahead, built, generate, tool_env
 
 END_MS = 1_793_491_200_000  # 2026-11-01, the generator's default window end
@@ -335,6 +336,9 @@ def test_make_bench_at_a_tiny_size_reports_every_stage(tiny_bench) -> None:
                     "### One new day against a full build", "## Disk per size",
                     "## Slowest dbt nodes"):  # fmt: skip
         assert heading in text
+    # the DuckDB settings it ran under: conftest.tool_env's one thread per query
+    limit = duckdb_settings()["memory_limit"]
+    assert f"- DuckDB settings: memory_limit {limit}, threads per query 1." in text
     rows = _table_rows(text, "Pipeline stages")
     assert len(rows) == len([r for r in records if r["kind"] == "stage"])
     for row in rows:
