@@ -8,11 +8,16 @@
     (macros/batch_files.sql): a run checks only batches it has not seen, and a
     later delivery of a call_id counts the deliveries already stored. Batches
     that left the landing zone (a regenerated demo) are dropped from the files
-    first. On Spark, a table rebuilt whole.
+    first. On Spark, a table rebuilt whole. A full build runs it alone (every
+    other model reads it), so it takes every core while it runs (macros/query_threads.sql).
 #}
 {{ config(
     materialized=api_trust.batch_files_materialization(),
-    pre_hook=before_begin("{{ api_trust.drop_batch_files_no_longer_landed(ref('stg_logs__load_batches')) }}"),
+    pre_hook=[
+        before_begin("{{ api_trust.drop_batch_files_no_longer_landed(ref('stg_logs__load_batches')) }}"),
+        "{{ api_trust.query_threads_for_a_model_run_alone() }}",
+    ],
+    post_hook="{{ api_trust.query_threads_shared_again() }}",
 ) }}
 {%- set incremental = api_trust.is_batch_files_incremental() -%}
 {%- set required = api_trust.required_log_columns() -%}

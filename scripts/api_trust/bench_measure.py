@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
-from api_trust.warehouse import duckdb_settings, query_threads
+from api_trust.warehouse import duckdb_settings, query_threads_setting
 
 SAMPLE_S = 0.2
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -255,7 +255,7 @@ def machine() -> dict:
         # the profile's DuckDB settings the numbers were measured under
         "duckdb": {
             "memory_limit": duckdb_settings().get("memory_limit"),
-            "threads per query": query_threads() or "all",
+            "threads per query": query_threads_setting(),
         },
     }
 

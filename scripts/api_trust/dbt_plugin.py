@@ -17,8 +17,9 @@ cannot rename or remove one. They act only inside the warehouse's `<warehouse>.t
 folder.
 
 Last, it gives DuckDB the number of threads per query that profiles.yml's plugin config
-`query_threads` names (`API_TRUST_DUCKDB_THREADS`; `all`, the default, leaves DuckDB's
-own). A setting under `settings:` could not default to the machine's core count.
+`query_threads` names (`API_TRUST_DUCKDB_THREADS`; `auto`, the default, shares the cores
+among the models dbt builds at once). A setting under `settings:` could not default to
+the machine's core count.
 """
 
 from __future__ import annotations
@@ -100,7 +101,9 @@ class ModelFiles:
 class Plugin(BasePlugin):
     def initialize(self, plugin_config: dict[str, Any]) -> None:
         try:
-            self.threads = parse_query_threads(plugin_config.get("query_threads", "all"))
+            self.threads = parse_query_threads(
+                plugin_config.get("query_threads", "all"), plugin_config.get("models_at_once", 1)
+            )
         except WarehouseError as err:
             raise DbtRuntimeError(str(err)) from None
 

@@ -52,28 +52,41 @@ def duckdb_settings(path: Path | None = None) -> dict[str, str]:
     }
 
 
-def parse_query_threads(value: str) -> int | None:
-    """profiles.yml's `query_threads` (the plugin's config): `all` is None (DuckDB's own
-    default, one thread per core), else a whole number of threads, 1 or more."""
-    text = str(value).strip()
-    if text.lower() == "all":
+def usable_cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def parse_query_threads(value: str, models_at_once: int | str = 1) -> int | None:
+    """profiles.yml's `query_threads` (the plugin's config) as DuckDB's threads per query:
+    None leaves DuckDB's own default (one per core). `auto` shares the cores among the
+    models dbt builds at once (`models_at_once`: a Python command runs one query at a
+    time, so every core), `all` is DuckDB's own, else a whole number, 1 or more."""
+    text = str(value).strip().lower()
+    if text == "all":
         return None
+    if text == "auto":
+        at_once = max(1, int(models_at_once))
+        return None if at_once == 1 else max(1, usable_cores() // at_once)
     if not text.isdigit() or int(text) < 1:
         raise WarehouseError(
-            f"API_TRUST_DUCKDB_THREADS={text!r}: give `all` or a whole number of threads, 1 or more"
+            f"API_TRUST_DUCKDB_THREADS={str(value).strip()!r}: give `auto`, `all` or a whole "
+            "number of threads, 1 or more"
         )
     return int(text)
 
 
-def query_threads() -> int | None:
-    """DuckDB's threads per query as profiles.yml's plugin config says, env_var() resolved."""
+def query_threads_setting() -> str:
+    """profiles.yml's plugin config `query_threads`, env_var() resolved (`all` when none)."""
     for plugin in dev_target().get("plugins") or []:
         value = (plugin.get("config") or {}).get("query_threads")
         if value is not None:
-            return parse_query_threads(
-                _ENV_VAR.sub(lambda m: os.environ.get(m.group(1), m.group(2) or ""), str(value))
-            )
-    return None
+            return _ENV_VAR.sub(lambda m: os.environ.get(m.group(1), m.group(2) or ""), str(value))
+    return "all"
+
+
+def query_threads() -> int | None:
+    """DuckDB's threads per query for a Python command, as profiles.yml's plugin config says."""
+    return parse_query_threads(query_threads_setting())
 
 
 def creation_config() -> dict[str, str]:

@@ -21,8 +21,9 @@ from api_trust.warehouse import (
     connect,
     creation_config,
     duckdb_settings,
+    usable_cores,
 )
-from conftest import Warehouse, dbt, held, run
+from conftest import ROOT, Warehouse, dbt, held, run
 
 SHOWN = (
     "memory_limit", "temp_directory", "preserve_insertion_order", "block_allocator_memory", "threads",
@@ -101,9 +102,10 @@ def test_dbt_and_python_open_the_warehouse_alike(
 def test_query_threads_default_to_duckdbs_own_and_a_bad_value_is_one_clear_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """profiles.yml's `query_threads` (API_TRUST_DUCKDB_THREADS): `all` leaves DuckDB's
-    default of one thread per core; anything but a positive whole number is refused by
-    Python commands and by dbt alike, saying what to give."""
+    """profiles.yml's `query_threads` (API_TRUST_DUCKDB_THREADS): `auto`, the default,
+    leaves a Python command DuckDB's own one thread per core (it runs one query at a time);
+    anything but `auto`, `all` or a positive whole number is refused by Python commands and
+    by dbt alike, saying what to give."""
     import duckdb
 
     db = tmp_path / "warehouse.duckdb"
@@ -115,27 +117,81 @@ def test_query_threads_default_to_duckdbs_own_and_a_bad_value_is_one_clear_error
     finally:
         con.close()
     monkeypatch.setenv("API_TRUST_DUCKDB_THREADS", "two")
-    with pytest.raises(WarehouseError, match="API_TRUST_DUCKDB_THREADS='two': give `all` or"):
+    with pytest.raises(
+        WarehouseError, match="API_TRUST_DUCKDB_THREADS='two': give `auto`, `all` or"
+    ):
         connect(db)
     proc = run(
         [sys.executable, "-m", "api_trust.report"], db, tmp_path, check=False,
         extra_env={"API_TRUST_DUCKDB_THREADS": "0"},
     )  # fmt: skip
     assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
-    assert "API_TRUST_DUCKDB_THREADS='0': give `all` or" in proc.stderr, proc.stderr
+    assert "API_TRUST_DUCKDB_THREADS='0': give `auto`, `all` or" in proc.stderr, proc.stderr
     seeded = dbt(
         db, tmp_path, "seed", "--select", "api_catalogue", check=False,
         extra_env={"API_TRUST_DUCKDB_THREADS": "-2"},
     )  # fmt: skip
     out = seeded.stdout + seeded.stderr
     assert seeded.returncode != 0 and "Traceback" not in out, out
-    assert "API_TRUST_DUCKDB_THREADS='-2': give `all` or" in out, out
+    assert "API_TRUST_DUCKDB_THREADS='-2': give `auto`, `all` or" in out, out
 
 
 def storage_version(db: Path) -> str:
     return Warehouse(db, db.parent).scalar(
         "select tags['storage_version'] from duckdb_databases() where database_name = current_database()"
     )
+
+
+def _shown(proc) -> list[dict]:
+    """The rows of a `dbt show --output json --log-format json`."""
+    rows = None
+    for line in proc.stdout.splitlines():
+        try:
+            preview = json.loads(line).get("data", {}).get("preview")
+        except ValueError:
+            continue
+        if preview:
+            rows = json.loads(preview)
+    assert rows is not None, proc.stdout[-2000:]
+    return rows
+
+
+def test_auto_threads_share_the_cores_and_a_model_run_alone_takes_them_all(tmp_path: Path) -> None:
+    """Under `auto` dbt gives each query the cores shared among the models it builds at
+    once; the validation model's hooks give DuckDB every core while it runs, then share
+    them again. Under a number the hooks do nothing: the user's count holds."""
+    import duckdb
+
+    db = tmp_path / "warehouse.duckdb"
+    connect(db).close()
+    auto = {"API_TRUST_DUCKDB_THREADS": "auto", "API_TRUST_THREADS": "2"}
+    shown = dbt(
+        db, tmp_path, "show", "--output", "json", "--log-format", "json", "--inline",
+        "select current_setting('threads') as n", extra_env=auto,
+    )  # fmt: skip
+    assert _shown(shown) == [{"n": max(1, usable_cores() // 2)}]
+    hooks = {}
+    for name in ("query_threads_for_a_model_run_alone", "query_threads_shared_again"):
+        for mode, env in (("auto", auto), ("one", {"API_TRUST_DUCKDB_THREADS": "1"})):
+            compiled = dbt(db, tmp_path, "compile", "--quiet", "--inline",
+                           f"{{{{ api_trust.{name}() }}}}", extra_env=env)  # fmt: skip
+            hooks[name, mode] = compiled.stdout.strip()
+    assert hooks["query_threads_for_a_model_run_alone", "one"] == ""
+    assert hooks["query_threads_shared_again", "one"] == ""
+    con = duckdb.connect()
+    try:
+        every_core = con.execute("select current_setting('threads')").fetchone()[0]
+        con.execute("set threads = 1")  # what the plugin shares out
+        con.execute(hooks["query_threads_for_a_model_run_alone", "auto"])
+        assert con.execute("select current_setting('threads')").fetchone()[0] == every_core
+        con.execute(hooks["query_threads_shared_again", "auto"])
+        assert con.execute("select current_setting('threads')").fetchone()[0] == 1
+    finally:
+        con.close()
+    # the validation model carries both hooks
+    validated = (ROOT / "models" / "intermediate" / "int_api_calls_validated.sql").read_text()
+    assert "query_threads_for_a_model_run_alone()" in validated
+    assert "query_threads_shared_again()" in validated
 
 
 def test_new_warehouses_take_the_profiles_storage_version_and_old_ones_keep_theirs(
