@@ -28,8 +28,16 @@ ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
 
 
+# The environment as the session began. A test's monkeypatch changes os.environ for the
+# commands of the main thread's tests; a build on a background thread that copied it
+# meanwhile ran under another test's settings (the tiny bench, seen under the 1GB memory
+# limit of a settings test), so background threads copy this instead.
+_SESSION_ENV = dict(os.environ)
+
+
 def tool_env(db: Path, work: Path) -> dict[str, str]:
-    env = dict(os.environ)
+    main = threading.current_thread() is threading.main_thread()
+    env = dict(os.environ if main else _SESSION_ENV)
     env.update({
         "API_TRUST_DB": str(db),
         "DBT_PROFILES_DIR": str(ROOT),
