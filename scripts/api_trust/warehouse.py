@@ -53,6 +53,7 @@ def duckdb_settings(path: Path | None = None) -> dict[str, str]:
 
 
 def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity)."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 

@@ -53,7 +53,8 @@ def tool_env(db: Path, work: Path) -> dict[str, str]:
         "API_TRUST_THREADS": "1",
         # and one DuckDB thread per query, for the same reason: two builds run at once beside
         # the main thread's tests on two cores (a whole session: 254 s and 418 CPU-s with
-        # one, 276 s and 464 with DuckDB's default of one per core)
+        # one, 276 s and 464 with DuckDB's default of one per core, which `auto` would give
+        # one dbt thread)
         "API_TRUST_DUCKDB_THREADS": "1",
     })  # fmt: skip
     return env
