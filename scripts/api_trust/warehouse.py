@@ -39,6 +39,11 @@ def dev_target() -> dict:
     return yaml.safe_load(PROFILES.read_text(encoding="utf-8"))["api_trust"]["outputs"]["dev"]
 
 
+def _env_resolved(value: object, env: dict[str, str]) -> str:
+    """A profile value with its env_var('NAME', 'default') calls replaced as dbt would."""
+    return _ENV_VAR.sub(lambda m: env.get(m.group(1), m.group(2) or ""), str(value))
+
+
 def duckdb_settings(path: Path | None = None) -> dict[str, str]:
     """The DuckDB settings of profiles.yml's dev target, env_var() resolved: dbt's and ours.
 
@@ -46,10 +51,7 @@ def duckdb_settings(path: Path | None = None) -> dict[str, str]:
     """
     settings = dev_target().get("settings", {})
     env = dict(os.environ, API_TRUST_DB=str(path or db_path()))
-    return {
-        key: _ENV_VAR.sub(lambda m: env.get(m.group(1), m.group(2) or ""), str(value))
-        for key, value in settings.items()
-    }
+    return {key: _env_resolved(value, env) for key, value in settings.items()}
 
 
 def usable_cores() -> int:
@@ -81,7 +83,7 @@ def query_threads_setting() -> str:
     for plugin in dev_target().get("plugins") or []:
         value = (plugin.get("config") or {}).get("query_threads")
         if value is not None:
-            return _ENV_VAR.sub(lambda m: os.environ.get(m.group(1), m.group(2) or ""), str(value))
+            return _env_resolved(value, dict(os.environ))
     return "all"
 
 

@@ -61,6 +61,20 @@ def test_python_connections_take_the_profiles_settings(
         con.close()
 
 
+def _shown(proc) -> list[dict]:
+    """The rows of a `dbt show --output json --log-format json`."""
+    rows = None
+    for line in proc.stdout.splitlines():
+        try:
+            preview = json.loads(line).get("data", {}).get("preview")
+        except ValueError:
+            continue
+        if preview:
+            rows = json.loads(preview)
+    assert rows is not None, proc.stdout[-2000:]
+    return rows
+
+
 def test_dbt_and_python_open_the_warehouse_alike(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -74,20 +88,9 @@ def test_dbt_and_python_open_the_warehouse_alike(
         con.close()
     shown = dbt(
         db, tmp_path, "show", "--output", "json", "--log-format", "json", "--inline",
-        "select name, value from duckdb_settings() where name in "
-        "('memory_limit', 'temp_directory', 'preserve_insertion_order', 'block_allocator_memory',"
-        " 'threads')",
+        f"select name, value from duckdb_settings() where name in {tuple(SHOWN)}",
     )  # fmt: skip
-    rows = None
-    for line in shown.stdout.splitlines():
-        try:
-            event = json.loads(line)
-        except ValueError:
-            continue
-        preview = event.get("data", {}).get("preview")
-        if preview:
-            rows = json.loads(preview)
-    assert rows is not None, shown.stdout[-2000:]
+    rows = _shown(shown)
     dbt_side = {r["name"]: r["value"] for r in rows}
     # dbt names the warehouse relative to its folder; the spill folder follows it
     assert (
@@ -140,20 +143,6 @@ def storage_version(db: Path) -> str:
     return Warehouse(db, db.parent).scalar(
         "select tags['storage_version'] from duckdb_databases() where database_name = current_database()"
     )
-
-
-def _shown(proc) -> list[dict]:
-    """The rows of a `dbt show --output json --log-format json`."""
-    rows = None
-    for line in proc.stdout.splitlines():
-        try:
-            preview = json.loads(line).get("data", {}).get("preview")
-        except ValueError:
-            continue
-        if preview:
-            rows = json.loads(preview)
-    assert rows is not None, proc.stdout[-2000:]
-    return rows
 
 
 def test_auto_threads_share_the_cores_and_a_model_run_alone_takes_them_all(tmp_path: Path) -> None:
