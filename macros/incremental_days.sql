@@ -122,6 +122,24 @@
 {%- endmacro %}
 
 {#
+    The verifications fct_verifications built before that span a stale day (a query of
+    verification_id): they may have lost calls there. `stale` names a relation of the
+    stale days (a CTE, or stale_days() in parentheses). A plain filter on the first and
+    the last stale day comes first, so the range join meets only the verifications
+    between them, not all: at 10M calls the join sorted 9.4M verifications, 1.0 of its
+    1.5 CPU-seconds (0.5 with the filter).
+#}
+{% macro verifications_spanning_stale_days(stale) -%}
+    select built.verification_id
+    from {{ this }} as built
+    inner join {{ stale }} as stale
+        on stale.called_on between cast(built.first_called_at as date) and cast(built.last_called_at as date)
+    where
+        cast(built.first_called_at as date) <= (select max(bounds.called_on) from {{ stale }} as bounds)
+        and cast(built.last_called_at as date) >= (select min(bounds.called_on) from {{ stale }} as bounds)
+{%- endmacro %}
+
+{#
     Post-hook of fct_verifications: a verification built before that spans a stale
     day and has no API call left (its batch left the landing zone) is removed. The
     ones that still have calls were rebuilt by delete+insert.
@@ -132,15 +150,13 @@
         where verification_id in (
             -- the few spanning a stale day, each looked up in the facts (an anti-join driven
             -- by them, not a NOT IN over every verification)
-            select built.verification_id
-            from {{ this }} as built
-            inner join ({{ api_trust.stale_days() }}) as stale
-                on stale.called_on between cast(built.first_called_at as date) and cast(built.last_called_at as date)
+            select spanning.verification_id
+            from ({{ api_trust.verifications_spanning_stale_days('(' ~ api_trust.stale_days() ~ ')') }}) as spanning
             where not exists (
                 select 1
                 from {{ ref('fct_api_calls') }} as api_calls
                 where
-                    api_calls.verification_id = built.verification_id
+                    api_calls.verification_id = spanning.verification_id
                     and api_calls.is_api_traffic is not false
             )
         )

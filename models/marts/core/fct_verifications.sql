@@ -46,10 +46,7 @@ touched_verifications as (
     from {{ ref('fct_api_calls') }} as api_calls
     where cast(api_calls.called_at as date) in (select stale_days.called_on from stale_days)
     union
-    select built.verification_id
-    from {{ this }} as built
-    inner join stale_days
-        on stale_days.called_on between cast(built.first_called_at as date) and cast(built.last_called_at as date)
+    {{ api_trust.verifications_spanning_stale_days('stale_days') }}
 ),
 {%- endif %}
 
