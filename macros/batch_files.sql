@@ -1,7 +1,7 @@
 {#
     A model stored as Parquet files beside the warehouse (`batch_files`, DuckDB only):
-    `<warehouse>.tables/<schema>/<model>/run-<invocation>.parquet`, one file per run
-    that added rows, and the model is a view over all of them. Writing a table of
+    `<warehouse>.tables/<schema>/<model>/run-<invocation>.key-<key>.parquet`, one file
+    per run that added rows, and the model is a view over all of them. Writing a table of
     text costs DuckDB about 70 ns a value whatever its compression; its Parquet writer
     does the same rows in about two thirds of the CPU, and reading LZ4 files back costs
     about what reading a table does (README "Benchmarks"). One file a run, not one a batch: a write
@@ -11,8 +11,11 @@
     of the batches it has not stored yet (the model reads `is_batch_files_incremental()`
     where others read `is_incremental()`); the files are rewritten without the batches
     that left the landing zone (drop_batch_files_no_longer_landed, a pre-hook); a full
-    refresh, a missing view, a view over another folder or a table of the model from
-    before write them all again. A file is written under a `.pending` name and renamed
+    refresh, a missing view, a view over another folder, a table of the model from
+    before or a file written under another key write them all again. The key
+    (batch_files_key) fingerprints the model's code, the vars in its `meta.batch_vars`
+    and the seeds in its `meta.batch_inputs`: a batch is processed once, so without it
+    an edited rule, catalogue or alias would reach only the batches that come after. A file is written under a `.pending` name and renamed
     once complete, so the view never reads half a file; a run killed before that leaves
     a pending file, removed by the next run. The file operations are the dbt plugin's
     SQL functions (scripts/api_trust/dbt_plugin.py). Spark builds the same model as a
@@ -43,6 +46,41 @@
     (format parquet, compression lz4)
 {%- endmacro %}
 
+{#
+    The key of this run's files: a hash of the model's definition (definition_fingerprint
+    of its `meta.batch_inputs` and `meta.batch_vars`), read when the model runs; none at
+    parse time. A file's name carries the key it was written under.
+#}
+{% macro batch_files_key() -%}
+    {%- if not execute -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set result = run_query("select left(md5("
+        ~ api_trust.definition_fingerprint('batch_inputs', 'batch_vars') ~ "), 16)") -%}
+    {{ return(result.columns[0].values()[0]) }}
+{%- endmacro %}
+
+{# The name of a file this run writes: `<folder>/<stem>.key-<key>.parquet`. #}
+{% macro batch_files_file(folder, stem) -%}
+    {{ return(folder ~ '/' ~ stem ~ '.key-' ~ api_trust.batch_files_key() ~ '.parquet') }}
+{%- endmacro %}
+
+{#
+    The keys the files of a batch_files model's folder were written under (a sorted
+    list; a file from before keys, ''): one key when every batch was processed by the
+    same definition. Empty on Spark and at parse time. What a model downstream folds
+    into its own fingerprints (int_call_days_fingerprinted).
+#}
+{% macro batch_files_stored_keys(relation) -%}
+    {%- if not execute or target.type == 'spark' -%}
+        {{ return([]) }}
+    {%- endif -%}
+    {%- set files = api_trust.batch_files_glob(api_trust.batch_files_folder(relation)) -%}
+    {%- set result = run_query("select distinct coalesce(regexp_extract(file, '[.]key-([0-9a-f]+)[.]parquet$', 1), '')"
+        ~ " as file_key from glob(" ~ files ~ ") order by file_key") -%}
+    {{ return(result.columns[0].values() | list) }}
+{%- endmacro %}
+
 {# The files of a model's folder as read_parquet's argument. #}
 {% macro batch_files_glob(folder) -%}
     {{ api_trust.sql_string(folder ~ '/*.parquet') }}
@@ -50,7 +88,8 @@
 
 {#
     Whether this run adds to the model's files (true) or writes them all (false): the
-    model is a view over files of its folder that exist, and this is no full refresh.
+    model is a view over files of its folder that exist, all written under this run's
+    key, and this is no full refresh.
 #}
 {% macro is_batch_files_incremental() -%}
     {%- if not execute or model.config.materialized != 'batch_files' or should_full_refresh() -%}
@@ -63,7 +102,7 @@
         ~ " and view_name = " ~ api_trust.sql_string(this.identifier)
         ~ " and contains(sql, " ~ files ~ ") and exists (select 1 from glob(" ~ files ~ "))"
     ).columns[0].values()[0] -%}
-    {{ return(found > 0) }}
+    {{ return(found > 0 and api_trust.batch_files_stored_keys(this) == [api_trust.batch_files_key()]) }}
 {%- endmacro %}
 
 {#
@@ -87,7 +126,7 @@
         ) -%}
         {%- for filename, is_all_gone, is_none_left in stale.rows -%}
             {%- if not is_all_gone or (is_none_left and loop.last) -%}
-                {%- set kept = folder ~ '/run-' ~ invocation_id ~ '-kept-' ~ loop.index ~ '.parquet' -%}
+                {%- set kept = api_trust.batch_files_file(folder, 'run-' ~ invocation_id ~ '-kept-' ~ loop.index) -%}
                 {%- do run_query(
                     "copy (select * from read_parquet(" ~ api_trust.sql_string(filename) ~ ") where not ("
                     ~ is_gone ~ ")) to " ~ api_trust.sql_string(kept ~ '.pending') ~ " "
@@ -106,7 +145,7 @@
     {%- set target_relation = this.incorporate(type='view') -%}
     {%- set folder = api_trust.batch_files_folder(this) -%}
     {%- set files = api_trust.batch_files_glob(folder) -%}
-    {%- set run_file = folder ~ '/run-' ~ invocation_id ~ '.parquet' -%}
+    {%- set run_file = api_trust.batch_files_file(folder, 'run-' ~ invocation_id) -%}
     {%- set pending = run_file ~ '.pending' -%}
 
     {#- as the model's SQL was compiled: before the hooks, which leave at least one file -#}

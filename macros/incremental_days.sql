@@ -46,32 +46,40 @@
 {%- endmacro %}
 
 {#
+    A SQL text expression: the fingerprint of what the current model's rows are made
+    from besides its input rows, namely its code and the vars it names in
+    `meta[vars_key]` (hashed when compiled), then the rows of each reference relation
+    in `meta[inputs_key]` (names of models or seeds, each with the condition on the rows
+    that count, or none for every row), read when it runs. Read from the model's config,
+    so that body and hooks agree. Day models name theirs in day_inputs and day_vars
+    (stale_days), batch_files models in batch_inputs and batch_vars (batch_files_key).
+#}
+{% macro definition_fingerprint(inputs_key, vars_key) -%}
+    {%- set meta = model.config.get('meta') or {} -%}
+    {%- set definition = [model.raw_code] -%}
+    {%- for name in meta.get(vars_key, []) -%}
+        {%- do definition.append(tojson(var(name))) -%}
+    {%- endfor -%}
+    '{{ local_md5(definition | join("|")) }}'
+    {%- for name, rows in (meta.get(inputs_key) or {}).items() %} || '|' || {{ api_trust.relation_fingerprint(ref(name), rows) }}{% endfor %}
+{%- endmacro %}
+
+{#
     The days this model must rebuild: every day whose current fingerprint (facts,
     this model's code, its reference inputs) differs from the one it recorded,
     with that fingerprint (null for a day that no longer holds facts). A query. The
-    reference relations folded in are the model's `meta.day_inputs` (names of models
-    or seeds, each with the condition on the rows that can change a past day, or
-    none for every row), and the vars its rows depend on `meta.day_vars`, read from
-    its config so that body and hooks agree.
+    model's definition is folded in by definition_fingerprint from its
+    `meta.day_inputs` (with the condition on the rows that can change a past day)
+    and `meta.day_vars`.
 #}
 {% macro stale_days() -%}
-    {%- set meta = model.config.get('meta') or {} -%}
-    {%- set inputs = [] -%}
-    {%- for name, rows in (meta.get('day_inputs') or {}).items() -%}
-        {%- do inputs.append((ref(name), rows)) -%}
-    {%- endfor -%}
-    {%- set definition = [model.raw_code] -%}
-    {%- for name in meta.get('day_vars', []) -%}
-        {%- do definition.append(tojson(var(name))) -%}
-    {%- endfor %}
     select
         coalesce(current_days.called_on, recorded.called_on) as called_on,
         current_days.day_fingerprint
     from (
         select
             called_on,
-            day_fingerprint || '|{{ local_md5(definition | join("|")) }}'
-            {%- for relation, rows in inputs %} || '|' || {{ api_trust.relation_fingerprint(relation, rows) }}{% endfor %}
+            day_fingerprint || '|' || {{ api_trust.definition_fingerprint('day_inputs', 'day_vars') }}
                 as day_fingerprint
         from {{ ref('int_call_days_fingerprinted') }}
     ) as current_days

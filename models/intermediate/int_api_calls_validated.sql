@@ -8,8 +8,11 @@
     (macros/batch_files.sql): a run checks only batches it has not seen, and a
     later delivery of a call_id counts the deliveries already stored. Batches
     that left the landing zone (a regenerated demo) are dropped from the files
-    first. On Spark, a table rebuilt whole. A full build runs it alone (every
-    other model reads it), so it takes every core while it runs (macros/query_threads.sql).
+    first. Each file's name carries the key of the definition that wrote it (this
+    model's code, the seeds and vars in `meta`): a run after an edit of any of them
+    checks every batch again. On Spark, a table rebuilt whole. A full build runs it
+    alone (every other model reads it), so it takes every core while it runs
+    (macros/query_threads.sql).
 #}
 {{ config(
     materialized=api_trust.batch_files_materialization(),
@@ -18,6 +21,12 @@
         "{{ api_trust.query_threads_for_a_model_run_alone() }}",
     ],
     post_hook="{{ api_trust.query_threads_shared_again() }}",
+    meta={
+        'batch_inputs': {'value_aliases': none, 'error_reasons': none, 'api_catalogue': none, 'route_patterns': none},
+        'batch_vars': ['log_columns', 'log_column_aliases', 'min_timestamp', 'future_tolerance_hours',
+            'max_latency_ms', 'non_api_methods', 'health_check_route_pattern', 'static_asset_route_pattern',
+            'max_routes_per_service'],
+    },
 ) }}
 {%- set incremental = api_trust.is_batch_files_incremental() -%}
 {%- set required = api_trust.required_log_columns() -%}
@@ -29,6 +38,7 @@
     'error_reason_raw', 'timestamp_zone', 'called_at_local', 'local_time_matches'] -%}
 
 -- depends_on: {{ ref('stg_logs__load_batches') }}
+-- depends_on: {{ ref('route_patterns') }}
 
 with
 

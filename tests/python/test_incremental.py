@@ -260,23 +260,33 @@ def test_new_day_late_rows_and_an_unloaded_batch_rebuild_only_their_days(tmp_pat
     _late_rows(wh, late, "late", 5)
     run([sys.executable, "-m", "api_trust.ingest", str(late)], db, work)
     dbt(db, work, "build", "--quiet", *DAYS)
-    rebuilt = wh.rows("""
-        select model_name, count(*) from intermediate.int_incremental_days_built
-        where built_at = (select max(built_at) from intermediate.int_incremental_days_built)
-        group by 1
-    """)  # fmt: skip
     # the new day, the early file's two days, the late file's two days: nothing else
-    assert sorted(rebuilt) == [(m, 5) for m in sorted(DAY_INCREMENTAL)]
+    assert _days_rebuilt_last(wh) == [(m, 5) for m in sorted(DAY_INCREMENTAL)]
     assert (
         wh.scalar("select count(*) from fct_verifications where verification_id = 'early_v'") == 0
     )
     assert wh.scalar("select attempts from fct_verifications where verification_id = 'late_v'") == 2
 
-    (tmp_path / "full").mkdir()
-    full_db = tmp_path / "full" / "warehouse.duckdb"
-    shutil.copy(db, full_db)
-    dbt(full_db, tmp_path / "full", "build", "--quiet", "--full-refresh", *DAYS)
-    full = Warehouse(full_db, tmp_path / "full")
+    _assert_full_refresh_gives_the_same(wh, tmp_path / "full")
+
+
+def _days_rebuilt_last(wh: Warehouse) -> list[tuple[str, int]]:
+    """How many days each day-incremental model rebuilt in the last build."""
+    return sorted(wh.rows("""
+        select model_name, count(*) from intermediate.int_incremental_days_built
+        where built_at = (select max(built_at) from intermediate.int_incremental_days_built)
+        group by 1
+    """))  # fmt: skip
+
+
+def _assert_full_refresh_gives_the_same(wh: Warehouse, folder, *args: str) -> None:
+    """A copy of the warehouse rebuilt with --full-refresh (and `args`) holds the same
+    tables with the same rows, table by table."""
+    folder.mkdir()
+    full_db = folder / "warehouse.duckdb"
+    shutil.copy(wh.db, full_db)
+    dbt(full_db, folder, "build", "--quiet", "--full-refresh", *DAYS, *args)
+    full = Warehouse(full_db, folder)
     tables = _tables(wh)
     assert {t.split(".")[1] for t in tables} >= set(DAY_INCREMENTAL + DAYS_AND_AFTER)
     assert tables == _tables(full)
@@ -286,3 +296,40 @@ def test_new_day_late_rows_and_an_unloaded_batch_rebuild_only_their_days(tmp_pat
         for (exact_a, doubles_a), (exact_b, doubles_b) in zip(mine, theirs, strict=True):
             assert exact_a == exact_b, table
             assert all(_close(a, b) for a, b in zip(doubles_a, doubles_b, strict=True)), table
+
+
+@in_background
+def test_an_edited_validation_rule_checks_every_batch_again(tmp_path) -> None:
+    """int_api_calls_validated checks a batch once, under the key of its definition (its
+    code, the seeds and vars in its meta): after a var it reads is edited, the next build
+    checks every batch again and the day models rebuild every day, as --full-refresh
+    would. The edit here changes values of facts, not which records are facts, so only
+    the key (folded into every day's fingerprint) can tell the day models."""
+    db, work = tmp_path / "warehouse.duckdb", tmp_path
+    generate(db, work, "--rows", "3000", "--seed", "9", "--days", "4", "--batches", "2")
+    wh = Warehouse(db, work)
+    # a gateway's file: the contract's columns and the HTTP method
+    methods = tmp_path / "methods.csv"
+    day = "2026-10-21"
+    methods.write_text(
+        f"{HEADER},http_method\n"
+        + "".join(
+            f"m_{i},{day} 10:0{i}:00,PAN_OCR,v2,Metro,FinTech,C0001,PAN,m_v{i},1,success,200,"
+            f"{300 + i},,,{method}\n"
+            for i, method in enumerate(["GET", "GET", "HEAD", "POST"])
+        ),
+        encoding="utf-8",
+    )
+    run([sys.executable, "-m", "api_trust.ingest", str(methods)], db, work)
+    dbt(db, work, "build", "--quiet", *DAYS)
+    probes = "select count(*) from fct_api_calls where traffic_class = 'probe_method'"
+    assert wh.scalar(probes) == 1
+    days = wh.scalar("select count(*) from intermediate.int_call_days_fingerprinted")
+
+    edited = ["--vars", "{non_api_methods: [HEAD, OPTIONS, GET]}"]
+    dbt(db, work, "build", "--quiet", *DAYS, *edited)
+    assert wh.scalar(probes) == 3
+    built = "select model_name, count(*) from intermediate.int_incremental_days_built group by 1"
+    # every day built twice
+    assert sorted(wh.rows(built)) == [(m, 2 * days) for m in sorted(DAY_INCREMENTAL)]
+    _assert_full_refresh_gives_the_same(wh, tmp_path / "full", *edited)
