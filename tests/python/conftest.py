@@ -143,8 +143,17 @@ def dbt_server() -> str:
 # (test_marts.test_unit_tests_and_source_freshness_pass), instead of in each of the
 # warehouses built here (a one-call build: 29 s of CPU before, 21 s after,
 # measured once on a busy machine). The log file keeps warnings and errors only;
-# stdout, which a failed call shows, is unchanged.
-DBT_TEST_ENV = {"DBT_EXCLUDE_RESOURCE_TYPES": "unit_test", "DBT_LOG_LEVEL_FILE": "warn"}
+# stdout, which a failed call shows, is unchanged. dbt writes no JSON artifacts
+# (manifest.json, run_results.json, graph.gpickle) unless a test that reads them asks
+# (WRITE_JSON): writing the manifest alone took 0.14-0.25 CPU-s a time, and a session
+# runs about 60 dbt commands (2026-12-06; the suite's whole CPU then varied 522-664 s
+# with the host's speed, which hid the gain in wall time).
+DBT_TEST_ENV = {
+    "DBT_EXCLUDE_RESOURCE_TYPES": "unit_test",
+    "DBT_LOG_LEVEL_FILE": "warn",
+    "DBT_WRITE_JSON": "false",
+}
+WRITE_JSON = {"DBT_WRITE_JSON": "true"}
 
 
 # API_TRUST_TEST_TIMELINE=FILE appends one line per dbt command and background job (start,

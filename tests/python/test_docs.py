@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 from browser import HeadlessChromium, needs_chromium
-from conftest import ROOT, VENV_BIN, Warehouse, dbt, tool_env
+from conftest import ROOT, VENV_BIN, WRITE_JSON, Warehouse, dbt, tool_env
 
 EXPOSURES = {
     e["name"]: e
@@ -29,7 +29,7 @@ EXPOSURES = {
 @pytest.fixture(scope="module")
 def docs_target(demo_warehouse: Warehouse, tmp_path_factory) -> tuple[Warehouse, Path]:
     work = tmp_path_factory.mktemp("docs")
-    dbt(demo_warehouse.db, work, "docs", "generate", "--static", "--quiet")
+    dbt(demo_warehouse.db, work, "docs", "generate", "--static", "--quiet", extra_env=WRITE_JSON)
     return demo_warehouse, work
 
 

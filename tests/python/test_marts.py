@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from api_trust.simulation import FAMILY
-from conftest import Warehouse, ahead, built, dbt, generate, query
+from conftest import WRITE_JSON, Warehouse, ahead, built, dbt, generate, query
 
 SEEDS = (1, 2, 3, 4, 5) if os.environ.get("API_TRUST_ALL_SEEDS") == "1" else (1, 2)
 Z_95 = 1.96
@@ -299,7 +299,8 @@ def test_unit_tests_and_source_freshness_pass(demo_warehouse: Warehouse) -> None
     """What `make dbt-test` adds to the builds here: every unit test (our SQL on fixtures)
     and source freshness, once, on the demo warehouse that pytest builds anyway."""
     wh = demo_warehouse
-    dbt(wh.db, wh.work, "test", "--quiet", "--select", "test_type:unit", unit_tests=True)
+    dbt(wh.db, wh.work, "test", "--quiet", "--select", "test_type:unit", unit_tests=True,
+        extra_env=WRITE_JSON)  # fmt: skip
     manifest = json.loads((wh.work / "target" / "manifest.json").read_text())
     results = [  # the on-run-start hook is a result too
         r
@@ -309,6 +310,6 @@ def test_unit_tests_and_source_freshness_pass(demo_warehouse: Warehouse) -> None
     assert len(manifest["unit_tests"]) > 0
     assert sorted(r["unique_id"] for r in results) == sorted(manifest["unit_tests"])
     assert {r["status"] for r in results} == {"pass"}
-    dbt(wh.db, wh.work, "source", "freshness", "--quiet")
+    dbt(wh.db, wh.work, "source", "freshness", "--quiet", extra_env=WRITE_JSON)
     sources = json.loads((wh.work / "target" / "sources.json").read_text())["results"]
     assert sources and {s["status"] for s in sources} == {"pass"}
