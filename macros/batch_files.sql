@@ -15,8 +15,9 @@
     before or a file written under another key write them all again. The key
     (batch_files_key) fingerprints the model's code, the vars in its `meta.batch_vars`
     and the seeds in its `meta.batch_inputs`: a batch is processed once, so without it
-    an edited rule, catalogue or alias would reach only the batches that come after. A file is written under a `.pending` name and renamed
-    once complete, so the view never reads half a file; a run killed before that leaves
+    an edited rule, catalogue or alias would reach only the batches that come after.
+    A file is written under a `.pending` name and renamed once complete, so the view
+    never reads half a file; a run killed before that leaves
     a pending file, removed by the next run. The file operations are the dbt plugin's
     SQL functions (scripts/api_trust/dbt_plugin.py). Spark builds the same model as a
     table (batch_files_materialization).

@@ -23,7 +23,7 @@ from api_trust.bench_measure import StepFailed, run_measured
 from api_trust.bench_refs import LANDINGS, METRICS, metrics_duckdb, metrics_pandas, same_results
 from api_trust.bench_report import PLANNED_SIZES, render
 from api_trust.warehouse import duckdb_settings
-from conftest import ROOT, ahead, built, generate, tool_env
+from conftest import ROOT, VENV_BIN, ahead, built, generate, run, tool_env
 
 END_MS = 1_793_491_200_000  # 2026-11-01, the generator's default window end
 ALLOCATE = "import time; b = bytearray({mib} * 2**20); b[::4096] = b'x' * len(b[::4096]); time.sleep({sleep})"
@@ -361,15 +361,11 @@ def test_make_profile_times_a_model_without_changing_the_warehouse(demo_warehous
     wh = demo_warehouse
     tables = "select table_schema, table_name from information_schema.tables order by all"
     before, rows = wh.rows(tables), wh.scalar("select count(*) from agg_api_daily")
-    env = tool_env(wh.db, wh.work) | {"DBT_TARGET_PATH": str(wh.work / "target_make")}
-    parse = subprocess.run(
-        [str(Path(sys.executable).with_name("dbt")), "parse", "--quiet"],
-        cwd=ROOT, env=env, capture_output=True, text=True,
-    )  # fmt: skip
-    assert parse.returncode == 0, parse.stdout + parse.stderr
+    make_target = {"DBT_TARGET_PATH": str(wh.work / "target_make")}
+    run([str(VENV_BIN / "dbt"), "parse", "--quiet"], wh.db, wh.work, extra_env=make_target)
     proc = subprocess.run(
         [sys.executable, "-m", "api_trust.profile", "agg_api_daily", "--top", "5"],
-        cwd=ROOT, env=env, capture_output=True, text=True,
+        cwd=ROOT, env=tool_env(wh.db, wh.work) | make_target, capture_output=True, text=True,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout + proc.stderr
     print(proc.stdout)
