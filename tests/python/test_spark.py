@@ -20,7 +20,7 @@ import duckdb
 import pytest
 from api_trust.engine_compare import compare_marts, mart_names
 from api_trust.spark import export_models, export_raw, unit_test_exclusions
-from conftest import ROOT, assert_ok, dbt, generate, query, run
+from conftest import ROOT, WRITE_JSON, assert_ok, dbt, generate, query, run
 from test_hostile_build import call, dst_local_times, write_csv, zone_forms
 
 SPARK_ROWS = os.environ.get("API_TRUST_SPARK_TEST_ROWS", "10000")
@@ -82,7 +82,8 @@ def engines(tmp_path_factory) -> Path:
     shutil.copyfile(root / "target" / "run_results.json", root / "build_run_results.json")
     assert export_models(root, mart_names(), root / "marts") == 0, "exporting the marts failed"
     db = root / "duckdb" / "warehouse.duckdb"
-    dbt(db, root / "duckdb", "build")
+    # its run_results.json is read below: test commands write no JSON unless asked
+    dbt(db, root / "duckdb", "build", extra_env=WRITE_JSON)
     return root
 
 
