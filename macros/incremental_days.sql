@@ -46,8 +46,78 @@
 {%- endmacro %}
 
 {#
+    What a node's rows are made of as code, as unique ids in a fixed order: the node,
+    every view or ephemeral model it reads (through views, to the first table, seed or
+    source: their rows are data, which the fingerprints below follow), and every macro of
+    this project that any of them calls, through the macros those call, with each
+    macro's implementation for this engine and the default one (adapter.dispatch picks
+    them by name). Editing any of them changes the definition_fingerprint of every model
+    whose closure holds it. dbt's own macros are left out: they change with dbt's
+    version, not with this project.
+    A call is any `name(` in a code's text that names a macro of this project, besides
+    what dbt recorded at parse time: dbt records a model's calls as its parse renders
+    them, so a call under `{% if execute %}` or `{% if incremental %}` is missing there,
+    and it adds such calls to the node as a run renders it, which made one run's early
+    and late keys differ.
+#}
+{% macro code_closure(node) -%}
+    {%- if not execute -%}
+        {#- while parsing, the graph is being made: nothing reads a fingerprint then -#}
+        {{ return([node.unique_id]) }}
+    {%- endif -%}
+    {%- set parsed = graph.nodes.get(node.unique_id) or node -%}
+    {%- set nodes = [parsed.unique_id] -%}
+    {%- set macros = [] -%}
+    {#- each entry: a code's text, the macros and nodes dbt recorded for it, a model's
+        materialization -#}
+    {%- set pending = [{'text': parsed.raw_code, 'macros': parsed.depends_on.macros, 'nodes': parsed.depends_on.nodes,
+        'materialized': parsed.config.materialized}] -%}
+    {#- a for loop over a list it appends to visits what it appends: a walk of the graph -#}
+    {%- for current in pending -%}
+        {%- set names = modules.re.findall('([A-Za-z_][A-Za-z0-9_]*)\\s*\\(', current.text) -%}
+        {%- for macro_id in current.macros if macro_id.startswith('macro.api_trust.') -%}
+            {%- do names.append(macro_id.split('.')[-1]) -%}
+        {%- endfor -%}
+        {%- if current.materialized -%}
+            {#- the model's materialization, when this project writes it (batch_files) -#}
+            {%- do names.append('materialization_' ~ current.materialized ~ '_' ~ adapter.type()) -%}
+            {%- do names.append('materialization_' ~ current.materialized ~ '_default') -%}
+        {%- endif -%}
+        {%- for name in names -%}
+            {%- for impl in [name, adapter.type() ~ '__' ~ name, 'default__' ~ name]
+                if 'macro.api_trust.' ~ impl not in macros and context['api_trust'].get(impl) -%}
+                {%- set macro = context['api_trust'][impl].macro -%}
+                {%- do macros.append('macro.api_trust.' ~ impl) -%}
+                {%- do pending.append({'text': macro.macro_sql, 'macros': macro.depends_on.macros, 'nodes': [], 'materialized': none}) -%}
+            {%- endfor -%}
+        {%- endfor -%}
+        {%- for node_id in current.nodes if node_id not in nodes -%}
+            {%- set upstream = graph.nodes.get(node_id) -%}
+            {%- if upstream and upstream.resource_type == 'model' and upstream.config.materialized in ('view', 'ephemeral') -%}
+                {%- do nodes.append(node_id) -%}
+                {%- do pending.append({'text': upstream.raw_code, 'macros': upstream.depends_on.macros,
+                    'nodes': upstream.depends_on.nodes, 'materialized': upstream.config.materialized}) -%}
+            {%- endif -%}
+        {%- endfor -%}
+    {%- endfor -%}
+    {{ return(nodes + macros | sort) }}
+{%- endmacro %}
+
+{# The code of one unique id of code_closure: a model's raw code, a macro's source. #}
+{% macro code_of(unique_id, node) -%}
+    {%- if unique_id == node.unique_id -%}
+        {{ return(node.raw_code) }}
+    {%- elif unique_id.startswith('macro.') -%}
+        {{ return(context['api_trust'][unique_id.split('.')[-1]].macro.macro_sql) }}
+    {%- else -%}
+        {{ return(graph.nodes[unique_id].raw_code) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#
     A SQL text expression: the fingerprint of what the current model's rows are made
-    from besides its input rows, namely its code and the vars it names in
+    from besides its input rows, namely its code (code_closure: with the views it reads
+    and the macros they call) and the vars it names in
     `meta[vars_key]` (hashed when compiled), then the rows of each reference relation
     in `meta[inputs_key]` (names of models or seeds, each with the condition on the rows
     that count, or none for every row), read when it runs. Read from the model's config,
@@ -56,7 +126,10 @@
 #}
 {% macro definition_fingerprint(inputs_key, vars_key) -%}
     {%- set meta = model.config.get('meta') or {} -%}
-    {%- set definition = [model.raw_code] -%}
+    {%- set definition = [] -%}
+    {%- for unique_id in api_trust.code_closure(model) -%}
+        {%- do definition.append(unique_id ~ '=' ~ api_trust.code_of(unique_id, model)) -%}
+    {%- endfor -%}
     {%- for name in meta.get(vars_key, []) -%}
         {%- do definition.append(tojson(var(name))) -%}
     {%- endfor -%}

@@ -337,3 +337,45 @@ def test_an_edited_validation_rule_checks_every_batch_again(tmp_path) -> None:
     # every day built twice
     assert sorted(wh.rows(built)) == [(m, 2 * days) for m in sorted(DAY_INCREMENTAL)]
     _assert_full_refresh_gives_the_same(wh, tmp_path / "full", *edited)
+
+
+def test_a_model_key_holds_the_views_and_macros_it_reads(tmp_path) -> None:
+    """The code a day model's fingerprint and the validation's key hash (macro
+    code_closure) reaches every view and project macro behind the model: an edit of
+    fct_api_calls rebuilds the day marts, an edit of a personal-data rule validates
+    every batch again. It stops at tables (their rows are fingerprinted apart) and
+    leaves dbt's own macros out."""
+    db = tmp_path / "warehouse.duckdb"
+    duckdb.connect(str(db)).close()
+    closures = {}
+    for model in ("agg_api_daily", "int_api_calls_validated"):
+        inline = (
+            f"{{{{ api_trust.code_closure(graph.nodes['model.api_trust.{model}']) | join(' ') }}}}"
+        )
+        closures[model] = dbt(db, tmp_path, "compile", "--quiet", "--inline", inline).stdout.split()
+    daily, validated = closures["agg_api_daily"], closures["int_api_calls_validated"]
+    # the model first, then the views it reads, then the macros by name
+    assert daily[:2] == ["model.api_trust.agg_api_daily", "model.api_trust.fct_api_calls"]
+    assert validated[0] == "model.api_trust.int_api_calls_validated"
+    assert {"model.api_trust.stg_logs__api_calls", "model.api_trust.stg_logs__load_batches"} <= set(
+        validated
+    )
+    # tables and seeds are data: int_api_calls_validated's files, dim_apis, the seeds
+    for closure in closures.values():
+        assert not {"model.api_trust.dim_apis", "seed.api_trust.error_reasons"} & set(closure)
+        assert all(item.startswith(("model.api_trust.", "macro.api_trust.")) for item in closure)
+        assert len(closure) == len(set(closure))
+    assert "model.api_trust.int_api_calls_validated" not in daily
+    macros = [item for item in validated if item.startswith("macro.")]
+    assert macros == sorted(macros)
+    # reached only through other macros and adapter.dispatch: mask_pii_id -> has_pii ->
+    # default__has_pii -> default__pii_normalise -> pii_normalised, and the rules
+    assert {"macro.api_trust.default__has_pii", "macro.api_trust.pii_normalised",
+            "macro.api_trust.pii_rules", "macro.api_trust.pii_translation"} <= set(validated)  # fmt: skip
+    # called only when the model runs incrementally, which dbt's parse does not record
+    # (and a run adds to the node as it renders: a key that read those changed within a
+    # run), and the materialization this project writes for it
+    assert {"macro.api_trust.batches_not_yet_in",
+            "macro.api_trust.materialization_batch_files_duckdb"} <= set(validated)  # fmt: skip
+    # the day machinery itself is code the day marts are made with
+    assert {"macro.api_trust.stale_days", "macro.api_trust.code_closure"} <= set(daily)
