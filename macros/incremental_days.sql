@@ -54,11 +54,13 @@
     them by name). Editing any of them changes the definition_fingerprint of every model
     whose closure holds it. dbt's own macros are left out: they change with dbt's
     version, not with this project.
-    A call is any `name(` in a code's text that names a macro of this project, besides
-    what dbt recorded at parse time: dbt records a model's calls as its parse renders
-    them, so a call under `{% if execute %}` or `{% if incremental %}` is missing there,
-    and it adds such calls to the node as a run renders it, which made one run's early
-    and late keys differ.
+    A model's (or view's) calls are every `name(` in its text that names a macro of
+    this project, with what dbt recorded at parse time: dbt records a model's calls as
+    its parse renders them, so a call under `{% if execute %}` or `{% if incremental %}`
+    is missing there, and it adds such calls to the node as a run renders it, which
+    made one run's early and late keys differ. A macro's calls are those dbt extracted
+    from its source, every branch's (the same set as reading its text, in 25 ms a call
+    of the validation's closure instead of 65).
 #}
 {% macro code_closure(node) -%}
     {%- if not execute -%}
@@ -74,8 +76,10 @@
         'materialized': parsed.config.materialized}] -%}
     {#- a for loop over a list it appends to visits what it appends: a walk of the graph -#}
     {%- for current in pending -%}
-        {%- set names = modules.re.findall('([A-Za-z_][A-Za-z0-9_]*)\\s*\\(', current.text) -%}
-        {%- for macro_id in current.macros if macro_id.startswith('macro.api_trust.') -%}
+        {#- a model's calls from its text, a macro's as dbt extracted them (see above) -#}
+        {%- set names = modules.re.findall('([A-Za-z_][A-Za-z0-9_]*)\\s*\\(', current.text) if current.materialized else [] -%}
+        {%- for macro_id in current.macros -%}
+            {#- any package's: a call of dbt's persist_docs runs this project's duckdb__persist_docs -#}
             {%- do names.append(macro_id.split('.')[-1]) -%}
         {%- endfor -%}
         {%- if current.materialized -%}
@@ -88,7 +92,7 @@
                 if 'macro.api_trust.' ~ impl not in macros and context['api_trust'].get(impl) -%}
                 {%- set macro = context['api_trust'][impl].macro -%}
                 {%- do macros.append('macro.api_trust.' ~ impl) -%}
-                {%- do pending.append({'text': macro.macro_sql, 'macros': macro.depends_on.macros, 'nodes': [], 'materialized': none}) -%}
+                {%- do pending.append({'text': '', 'macros': macro.depends_on.macros, 'nodes': [], 'materialized': none}) -%}
             {%- endfor -%}
         {%- endfor -%}
         {%- for node_id in current.nodes if node_id not in nodes -%}
