@@ -182,6 +182,18 @@ def test_auto_threads_share_the_cores_and_a_model_run_alone_takes_them_all(tmp_p
     assert "query_threads_for_a_model_run_alone()" in validated
     assert "query_threads_shared_again()" in validated
 
+    # and runs alone: every other model that reads the landed records whole (the personal-data
+    # scan) waits for it, or a full build puts three busy threads on two cores
+    def models(selector: str) -> set[str]:
+        listed = dbt(db, tmp_path, "ls", "--quiet", "--resource-type", "model",
+                     "--output", "name", "--select", selector)  # fmt: skip
+        return set(listed.stdout.split())
+
+    readers = models("source:logs.api_calls+1")
+    assert {"stg_logs__api_calls", "int_landed_batches_scanned_for_pii"} <= readers
+    related = models("+int_api_calls_validated int_api_calls_validated+")
+    assert readers <= related, readers - related
+
 
 def test_new_warehouses_take_the_profiles_storage_version_and_old_ones_keep_theirs(
     tmp_path: Path,
