@@ -9,8 +9,7 @@
 
 -- after the validation, which a full build runs alone with every core (macros/query_threads.sql):
 -- started beside it, as its inputs allowed, this scan made three busy threads on two cores
--- (10M rows, five interleaved pairs of full builds: 129.0 s and 225 CPU-s on average against
--- 121.2 s and 212 after)
+-- (measured: README, `API_TRUST_DUCKDB_THREADS`)
 -- depends_on: {{ ref('int_api_calls_validated') }}
 
 {{ api_trust.pii_batch_scans(source('logs', 'api_calls')) }}
