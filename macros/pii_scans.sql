@@ -14,7 +14,8 @@
         {%- for col in adapter.get_columns_in_relation(relation) if col.name | lower not in exclude -%}
             {%- if col.is_string() -%}
                 {%- do text_columns.append(adapter.quote(col.name)) -%}
-            {%- elif col.dtype.upper().startswith(('MAP', 'STRUCT', 'LIST')) or col.dtype.endswith('[]') -%}
+            {#- an ENUM is text too (the root-cause cube's, macro rca_value_types) -#}
+            {%- elif col.dtype.upper().startswith(('MAP', 'STRUCT', 'LIST', 'ENUM')) or col.dtype.endswith('[]') -%}
                 {%- do text_columns.append('cast(' ~ adapter.quote(col.name) ~ ' as string)'
                     ~ (' as ' ~ adapter.quote(col.name) if named else '')) -%}
             {%- endif -%}

@@ -466,3 +466,53 @@
         profiles.yml's spark.sql.parser.quotedRegexColumnNames turns into a column list -#}
     {{ relation }}.`(?!({{ columns | join('|') }})$).+`
 {%- endmacro %}
+
+{#
+    Speed only: the SQL type each text column of the leaf cube is stored as, a dict from
+    column name to type; a column left out stays text. On DuckDB a column with at most
+    10,000 values becomes an ENUM of its values in text order (so it sorts, compares and
+    prints as the text does): every root-cause statistic groups and joins the cube by
+    these columns, and DuckDB groups, joins and writes ENUMs like small integers. At 10M
+    calls (3.4M leaves) that made writing the cube 2.7 s -> 0.5 s, a group-by over its
+    dimensions 1.1 s -> 0.4 s and the models after it about 8 node-seconds faster
+    (README, "Speed"). Past 10,000 values the type's text would bloat the compiled SQL
+    (a column of client ids, say), so that column stays text. The values come from
+    `values_sql` (a query with every value the cube will hold, in columns named as
+    `columns`), read once when the model runs; other engines keep text
+    (default__rca_value_types).
+#}
+{% macro rca_value_types(values_sql, columns) -%}
+    {{ return(adapter.dispatch('rca_value_types', 'api_trust')(values_sql, columns)) }}
+{%- endmacro %}
+
+{% macro default__rca_value_types(values_sql, columns) -%}
+    {{ return({}) }}
+{%- endmacro %}
+
+{% macro duckdb__rca_value_types(values_sql, columns) -%}
+    {%- if not execute or model.resource_type != 'model' -%}{{ return({}) }}{%- endif -%}
+    {%- set limit = 10000 -%}
+    {%- set listed = [] -%}
+    {%- for column in columns -%}
+        {#- the type's text: each distinct value (null left out) as a quoted literal, in text
+            order, or null past the limit. Built by DuckDB (run_query returns no lists), from
+            the distinct values first: one list of every row's value took 3 s at 10M calls -#}
+        {%- do listed.append(
+            "(select case when count(*) <= " ~ limit ~ " then 'enum(' || string_agg('''' || replace(v, '''', '''''')"
+            ~ " || '''', ', ' order by v) || ')' end from (select distinct " ~ column ~ " as v from cube_values"
+            ~ " where " ~ column ~ " is not null) as distinct_values having count(*) > 0)") -%}
+    {%- endfor -%}
+    {%- set row = run_query(
+        'with cube_values as (' ~ values_sql ~ ') select ' ~ listed | join(', ')
+    ).rows[0] -%}
+    {%- set types = {} -%}
+    {%- for column in columns -%}
+        {%- if row[loop.index0] is not none -%}{%- do types.update({column: row[loop.index0]}) -%}{%- endif -%}
+    {%- endfor -%}
+    {{ return(types) }}
+{%- endmacro %}
+
+{# A cube column cast to its type from rca_value_types, or as it is when it has none. #}
+{% macro rca_as_value_type(expr, column, types) -%}
+    {%- if column in types -%}cast({{ expr }} as {{ types[column] }}){%- else -%}{{ expr }}{%- endif -%}
+{%- endmacro %}

@@ -39,9 +39,9 @@ api_totals as (
 
 final as (
     select
-        -- strings
-        cells.api_name,
-        cells.document_type,
+        -- strings (text again: the cube's are ENUMs on DuckDB, macro rca_value_types)
+        cast(cells.api_name as string) as api_name,
+        cast(cells.document_type as string) as document_type,
         apis.owner_team,
         findings.dominant_error_reason,
 

@@ -57,10 +57,10 @@ metrics as (
 
 final as (
     select
-        -- strings
-        metrics.api_name,
-        metrics.api_version,
-        metrics.previous_version,
+        -- strings (text again: the cube's are ENUMs on DuckDB, macro rca_value_types)
+        cast(metrics.api_name as string) as api_name,
+        cast(metrics.api_version as string) as api_version,
+        cast(metrics.previous_version as string) as previous_version,
         apis.owner_team,
 
         -- numbers
