@@ -25,11 +25,32 @@
 with
 
 day_leaves as (
-    select * from {{ ref('int_rca_day_leaves_counted') }}
+    -- typed before the join, which then compares ENUMs
+    select
+        {%- for dim in dims %}
+            {{ api_trust.rca_as_value_type(dim, dim, types) }} as {{ dim }},
+        {%- endfor %}
+        {{ api_trust.rca_as_value_type('error_reason', 'error_reason', types) }} as error_reason,
+        {{ api_trust.rca_as_value_type('failure_class', 'failure_class', types) }} as failure_class,
+        records,
+        calls,
+        failures,
+        first_attempt_failures,
+        timed_successes,
+        called_on,
+        first_called_at,
+        last_called_at
+    from {{ ref('int_rca_day_leaves_counted') }}
 ),
 
 slow_leaves as (
-    select * from {{ ref('int_rca_slow_leaves_counted') }}
+    select
+        {%- for dim in dims %}
+            {{ api_trust.rca_as_value_type(dim, dim, types) }} as {{ dim }},
+        {%- endfor %}
+        slow_calls,
+        called_on
+    from {{ ref('int_rca_slow_leaves_counted') }}
 ),
 
 successful_leaves as (
@@ -90,10 +111,10 @@ final as (
     select
         -- strings
         {%- for dim in dims %}
-            {{ api_trust.rca_as_value_type(dim, dim, types) }} as {{ dim }},
+            {{ dim }},
         {%- endfor %}
-        {{ api_trust.rca_as_value_type('error_reason', 'error_reason', types) }} as error_reason,
-        {{ api_trust.rca_as_value_type('failure_class', 'failure_class', types) }} as failure_class,
+        error_reason,
+        failure_class,
 
         -- numbers
         cast(records as bigint) as records,
