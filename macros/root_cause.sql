@@ -472,11 +472,10 @@
     column name to type; a column left out stays text. On DuckDB a column with at most
     10,000 values becomes an ENUM of its values in text order (so it sorts, compares and
     prints as the text does): every root-cause statistic groups and joins the cube by
-    these columns, and DuckDB groups, joins and writes ENUMs like small integers. At 10M
-    calls (3.4M leaves) that made writing the cube 2.7 s -> 0.5 s, a group-by over its
-    dimensions 1.1 s -> 0.4 s and the models after it about 8 node-seconds faster
-    (README, "Speed"). Past 10,000 values the type's text would bloat the compiled SQL
-    (a column of client ids, say), so that column stays text. The values come from
+    these columns, and DuckDB groups, joins and writes ENUMs like small integers (measured
+    in the README, "The cube's text columns as ENUMs"). Past 10,000 values the type's text
+    would bloat the compiled SQL (a column of client ids, say), so that column stays text.
+    The values come from
     `values_sql` (a query with every value the cube will hold, in columns named as
     `columns`), read once when the model runs; other engines keep text
     (default__rca_value_types).
