@@ -428,6 +428,44 @@
 {%- endmacro %}
 
 {#
+    The leaf cube's ENUM columns (macro rca_value_types), as {column: type}: read from the
+    cube when a model runs; empty at parse time, in unit tests, before the cube exists and
+    on engines without ENUMs. A model that calls it reads the cube (a ref or depends_on).
+#}
+{% macro rca_cube_value_types() -%}
+    {%- if not execute or model.resource_type != 'model' -%}{{ return({}) }}{%- endif -%}
+    {%- set cube = load_relation(ref('int_rca_leaves_counted')) -%}
+    {%- if cube is none -%}{{ return({}) }}{%- endif -%}
+    {%- set out = {} -%}
+    {%- for col in adapter.get_columns_in_relation(cube) if col.dtype.upper().startswith('ENUM') -%}
+        {%- do out.update({col.name | lower: col.dtype}) -%}
+    {%- endfor -%}
+    {{ return(out) }}
+{%- endmacro %}
+
+{#
+    Every dimension column of a segment text, parsed and typed as the leaf cube's
+    (`types`: rca_cube_value_types), for a join to the cube that then compares ENUMs
+    instead of casting each leaf's value to text; and `is_in_cube`: every value the segment
+    names is one of the cube's. A value outside the cube would be null once typed, and
+    null means "any value" in rca_covers: keep `is_in_cube` segments only in such a join
+    (a segment naming another value matches no leaf anyway).
+#}
+{% macro rca_typed_segment_columns(segment_expr, types) -%}
+    {%- set in_cube = [] -%}
+    {%- for dim in api_trust.rca_dimensions() %}
+        {%- set value = api_trust.rca_segment_value(segment_expr, dim) %}
+        {%- if dim in types %}
+            {%- do in_cube.append('(' ~ value ~ ' is null or try_cast(' ~ value ~ ' as ' ~ types[dim] ~ ') is not null)') %}
+        try_cast({{ value }} as {{ types[dim] }}) as {{ dim }},
+        {%- else %}
+        {{ value }} as {{ dim }},
+        {%- endif %}
+    {%- endfor %}
+        {{ in_cube | join(' and ') if in_cube else 'true' }} as is_in_cube
+{%- endmacro %}
+
+{#
     The values segment `a` names and segment `b` does not, as segment text
     (with `also_b`, plus those `b` names and `a` does not; `skip`: leave out
     a's value of that dimension; `only`: keep a's value of that dimension

@@ -366,6 +366,49 @@ def _exact_upper_tail(k: int, n: int, p: float) -> float:
     return sum(math.comb(n, i) * p**i * (1 - p) ** (n - i) for i in range(k, n + 1))
 
 
+def test_the_cube_keeps_its_text_as_enums_in_text_order_and_the_marts_as_text(
+    demo_warehouse: Warehouse,
+) -> None:
+    """Speed only, but what it rests on is checked: the leaf cube's text columns are ENUMs
+    of exactly the values it holds, in text order (so they sort as text), the marts read
+    text, and a segment typed like the cube marks a value outside it instead of reading it
+    as null, which would mean "any value" in a join to the cube."""
+    wh = demo_warehouse
+    types = dict(wh.rows(
+        "select column_name, data_type from duckdb_columns() "
+        "where schema_name = 'intermediate' and table_name = 'int_rca_leaves_counted'"))  # fmt: skip
+    for column in ("api_name", "region", "document_type", "error_reason", "failure_class"):
+        assert types[column].startswith("ENUM("), (column, types[column][:40])
+        held = [r[0] for r in wh.rows(
+            f"select distinct cast({column} as varchar) as v from intermediate.int_rca_leaves_counted "
+            "where v is not null order by v")]  # fmt: skip
+        listed = wh.scalar(
+            f"select enum_range(any_value({column})) from intermediate.int_rca_leaves_counted"
+        )
+        assert list(listed) == held, column
+    fragile = dict(wh.rows(
+        "select column_name, data_type from duckdb_columns() where table_name = 'rca_fragile_document_types'"))  # fmt: skip
+    assert fragile["document_type"] == "VARCHAR" and fragile["api_name"] == "VARCHAR"
+    sql = """
+        select segment, region, cast(region as varchar) = 'Rural' as is_rural, is_in_cube
+        from (select unnest(['api_name=A, region=Rural', 'region=Nowhere', 'api_name=A']) as segment)
+        cross join lateral (select
+            {{ api_trust.rca_typed_segment_columns('segment', {'region': "ENUM('Metro', 'Rural')"}) }})
+    """
+    proc = dbt(
+        wh.db, wh.work, "show", "--quiet", "--output", "json", "--limit", "10", "--inline", sql
+    )
+    rows = {r["segment"]: r for r in json.loads(proc.stdout[proc.stdout.index("{") :])["show"]}
+    assert (
+        rows["api_name=A, region=Rural"]["is_rural"]
+        and rows["api_name=A, region=Rural"]["is_in_cube"]
+    )
+    assert (
+        rows["region=Nowhere"]["region"] is None and rows["region=Nowhere"]["is_in_cube"] is False
+    )
+    assert rows["api_name=A"]["region"] is None and rows["api_name=A"]["is_in_cube"] is True
+
+
 def test_statistics_macros_match_known_values(demo_warehouse: Warehouse) -> None:
     sql = """
         with p_values as (

@@ -14,6 +14,8 @@
 {#- the leaf cube's value counts, read once for the speed choices below #}
 {%- set counts = api_trust.rca_dimension_value_counts() -%}
 {%- set heavy = api_trust.rca_heaviest_dimension(dims[1:], counts) -%}
+{#- the cube's ENUM types, so that the joins to it compare ENUMs (macro rca_typed_segment_columns) -#}
+{%- set types = api_trust.rca_cube_value_types() -%}
 
 with
 
@@ -79,6 +81,19 @@ findings as (
     from candidates
 ),
 
+typed_findings as (
+    -- the findings typed as the cube's columns for the joins to it below, which keep those
+    -- whose values are all the cube's (macro rca_typed_segment_columns)
+    select distinct
+        finding_type,
+        segment,
+        metric,
+        started_at,
+        ended_at,
+        {{ api_trust.rca_typed_segment_columns('segment', types) }}
+    from candidates
+),
+
 {#- Each finding's leaves: equi-joins on the API and the first other dimension it names
     (macro rca_leaf_join_keys). Each step reads only the leaves it needs: a cross-API finding
     naming a client type or a document type met a sixth of all leaves, 22M joined rows at
@@ -116,11 +131,12 @@ findings as (
             findings.metric,
             findings.started_at as finding_started_at,
             {{ source }}.{{ columns | join(',\n            ' ~ source ~ '.') }}
-        from findings
+        from typed_findings as findings
         inner join {{ source }}
             on
                 {{ keys }}
                 and {{ condition }}
+                and findings.is_in_cube
                 and {{ api_trust.rca_covers('findings', source) }}
         {%- if not loop.last %}
             union all

@@ -13,6 +13,8 @@
 {#- the leaf cube's value counts, read once for the speed choices below #}
 {%- set counts = api_trust.rca_dimension_value_counts() -%}
 {%- set heavy = api_trust.rca_heaviest_dimension(dims[1:], counts) -%}
+{#- the cube's ENUM types, so that the joins to it compare ENUMs (macro rca_typed_segment_columns) -#}
+{%- set types = api_trust.rca_cube_value_types() -%}
 
 with
 
@@ -41,6 +43,18 @@ findings as (
         metric,
         expected as finding_expected,
         {{ api_trust.rca_segment_columns('segment') }}
+    from candidates
+),
+
+typed_findings as (
+    -- the findings typed as the cube's columns for the join to it below, which keeps those
+    -- whose values are all the cube's (macro rca_typed_segment_columns)
+    select
+        finding_type,
+        segment,
+        metric,
+        expected as finding_expected,
+        {{ api_trust.rca_typed_segment_columns('segment', types) }}
     from candidates
 ),
 
@@ -83,10 +97,11 @@ matched as (
                 when findings.metric = 'failure_rate' then {{ source }}.calls * api_rates.failure_rate
                 else {{ source }}.timed_successes * api_rates.slow_rate
             end as expected
-        from findings
+        from typed_findings as findings
         inner join {{ source }}
             on
                 {{ keys }}
+                and findings.is_in_cube
                 and {{ api_trust.rca_covers('findings', source) }}
         inner join api_rates
             on {{ source }}.api_name = api_rates.api_name
