@@ -444,17 +444,18 @@
 {%- endmacro %}
 
 {#
-    Every dimension column of a segment text, parsed and typed as the leaf cube's
-    (`types`: rca_cube_value_types), for a join to the cube that then compares ENUMs
-    instead of casting each leaf's value to text; and `is_in_cube`: every value the segment
-    names is one of the cube's. A value outside the cube would be null once typed, and
-    null means "any value" in rca_covers: keep `is_in_cube` segments only in such a join
-    (a segment naming another value matches no leaf anyway).
+    Every dimension column of `parsed` (a relation with a segment's columns, as
+    rca_segment_columns gives them) typed as the leaf cube's (`types`:
+    rca_cube_value_types), for a join to the cube that then compares ENUMs instead of
+    casting each leaf's value to text; and `is_in_cube`: every value the segment names is
+    one of the cube's. A value outside the cube would be null once typed, and null means
+    "any value" in rca_covers: keep `is_in_cube` segments only in such a join (a segment
+    naming another value matches no leaf anyway).
 #}
-{% macro rca_typed_segment_columns(segment_expr, types) -%}
+{% macro rca_typed_dimension_columns(parsed, types) -%}
     {%- set in_cube = [] -%}
     {%- for dim in api_trust.rca_dimensions() %}
-        {%- set value = api_trust.rca_segment_value(segment_expr, dim) %}
+        {%- set value = parsed ~ '.' ~ dim %}
         {%- if dim in types %}
             {%- do in_cube.append('(' ~ value ~ ' is null or try_cast(' ~ value ~ ' as ' ~ types[dim] ~ ') is not null)') %}
         try_cast({{ value }} as {{ types[dim] }}) as {{ dim }},
@@ -513,9 +514,8 @@
     these columns, and DuckDB groups, joins and writes ENUMs like small integers (measured
     in the README, "The cube's text columns as ENUMs"). Past 10,000 values the type's text
     would bloat the compiled SQL (a column of client ids, say), so that column stays text.
-    The values come from
-    `values_sql` (a query with every value the cube will hold, in columns named as
-    `columns`), read once when the model runs; other engines keep text
+    The values come from `values_sql` (a query with every value the cube will hold, in
+    columns named as `columns`), read once when the model runs; other engines keep text
     (default__rca_value_types).
 #}
 {% macro rca_value_types(values_sql, columns) -%}
@@ -550,6 +550,6 @@
 {%- endmacro %}
 
 {# A cube column cast to its type from rca_value_types, or as it is when it has none. #}
-{% macro rca_as_value_type(expr, column, types) -%}
-    {%- if column in types -%}cast({{ expr }} as {{ types[column] }}){%- else -%}{{ expr }}{%- endif -%}
+{% macro rca_as_value_type(column, types) -%}
+    {%- if column in types -%}cast({{ column }} as {{ types[column] }}){%- else -%}{{ column }}{%- endif -%}
 {%- endmacro %}

@@ -390,10 +390,15 @@ def test_the_cube_keeps_its_text_as_enums_in_text_order_and_the_marts_as_text(
         "select column_name, data_type from duckdb_columns() where table_name = 'rca_fragile_document_types'"))  # fmt: skip
     assert fragile["document_type"] == "VARCHAR" and fragile["api_name"] == "VARCHAR"
     sql = """
-        select segment, region, cast(region as varchar) = 'Rural' as is_rural, is_in_cube
-        from (select unnest(['api_name=A, region=Rural', 'region=Nowhere', 'api_name=A']) as segment)
+        select
+            parsed.segment, typed.region, cast(typed.region as varchar) = 'Rural' as is_rural,
+            typed.is_in_cube
+        from (select segment, {{ api_trust.rca_segment_columns('segment') }}
+            from (select unnest(['api_name=A, region=Rural', 'region=Nowhere', 'api_name=A']) as segment)
+        ) as parsed
         cross join lateral (select
-            {{ api_trust.rca_typed_segment_columns('segment', {'region': "ENUM('Metro', 'Rural')"}) }})
+            {{ api_trust.rca_typed_dimension_columns('parsed', {'region': "ENUM('Metro', 'Rural')"}) }}
+        ) as typed
     """
     proc = dbt(
         wh.db, wh.work, "show", "--quiet", "--output", "json", "--limit", "10", "--inline", sql

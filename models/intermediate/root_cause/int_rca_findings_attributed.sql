@@ -14,7 +14,7 @@
 {#- the leaf cube's value counts, read once for the speed choices below #}
 {%- set counts = api_trust.rca_dimension_value_counts() -%}
 {%- set heavy = api_trust.rca_heaviest_dimension(dims[1:], counts) -%}
-{#- the cube's ENUM types, so that the joins to it compare ENUMs (macro rca_typed_segment_columns) -#}
+{#- the cube's ENUM types, so that the joins to it compare ENUMs (macro rca_typed_dimension_columns) -#}
 {%- set types = api_trust.rca_cube_value_types() -%}
 
 with
@@ -83,15 +83,15 @@ findings as (
 
 typed_findings as (
     -- the findings typed as the cube's columns for the joins to it below, which keep those
-    -- whose values are all the cube's (macro rca_typed_segment_columns)
-    select distinct
-        finding_type,
-        segment,
-        metric,
-        started_at,
-        ended_at,
-        {{ api_trust.rca_typed_segment_columns('segment', types) }}
-    from candidates
+    -- whose values are all the cube's (macro rca_typed_dimension_columns)
+    select
+        findings.finding_type,
+        findings.segment,
+        findings.metric,
+        findings.started_at,
+        findings.ended_at,
+        {{ api_trust.rca_typed_dimension_columns('findings', types) }}
+    from findings
 ),
 
 {#- Each finding's leaves: equi-joins on the API and the first other dimension it names

@@ -13,7 +13,7 @@
 {#- the leaf cube's value counts, read once for the speed choices below #}
 {%- set counts = api_trust.rca_dimension_value_counts() -%}
 {%- set heavy = api_trust.rca_heaviest_dimension(dims[1:], counts) -%}
-{#- the cube's ENUM types, so that the joins to it compare ENUMs (macro rca_typed_segment_columns) -#}
+{#- the cube's ENUM types, so that the joins to it compare ENUMs (macro rca_typed_dimension_columns) -#}
 {%- set types = api_trust.rca_cube_value_types() -%}
 
 with
@@ -48,14 +48,14 @@ findings as (
 
 typed_findings as (
     -- the findings typed as the cube's columns for the join to it below, which keeps those
-    -- whose values are all the cube's (macro rca_typed_segment_columns)
+    -- whose values are all the cube's (macro rca_typed_dimension_columns)
     select
-        finding_type,
-        segment,
-        metric,
-        expected as finding_expected,
-        {{ api_trust.rca_typed_segment_columns('segment', types) }}
-    from candidates
+        findings.finding_type,
+        findings.segment,
+        findings.metric,
+        findings.finding_expected,
+        {{ api_trust.rca_typed_dimension_columns('findings', types) }}
+    from findings
 ),
 
 incidents as (

@@ -23,18 +23,17 @@
 {#- none before its inputs exist (a linter's compile): the types are read from them -#}
 {%- set built = execute and load_relation(ref('int_rca_day_leaves_counted')) is not none
     and load_relation(ref('int_rca_slow_leaves_counted')) is not none -%}
-{%- set types = api_trust.rca_value_types(cube_values, dims + ['error_reason', 'failure_class']) if built else {} -%}
+{%- set texts = dims + ['error_reason', 'failure_class'] -%}
+{%- set types = api_trust.rca_value_types(cube_values, texts) if built else {} -%}
 
 with
 
 day_leaves as (
     -- typed before the join, which then compares ENUMs
     select
-        {%- for dim in dims %}
-            {{ api_trust.rca_as_value_type(dim, dim, types) }} as {{ dim }},
+        {%- for column in texts %}
+            {{ api_trust.rca_as_value_type(column, types) }} as {{ column }},
         {%- endfor %}
-        {{ api_trust.rca_as_value_type('error_reason', 'error_reason', types) }} as error_reason,
-        {{ api_trust.rca_as_value_type('failure_class', 'failure_class', types) }} as failure_class,
         records,
         calls,
         failures,
@@ -49,7 +48,7 @@ day_leaves as (
 slow_leaves as (
     select
         {%- for dim in dims %}
-            {{ api_trust.rca_as_value_type(dim, dim, types) }} as {{ dim }},
+            {{ api_trust.rca_as_value_type(dim, types) }} as {{ dim }},
         {%- endfor %}
         slow_calls,
         called_on
