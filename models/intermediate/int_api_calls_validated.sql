@@ -245,9 +245,10 @@ reasons_resolved as (
         coalesce(
             protocol.delivered_failure_class,
             derived_reasons.failure_class,
-            -- a gateway or trace names reasons in its own words (error.type): kept, and
-            -- classed by the status code
-            case when protocol.has_route_column and protocol.status = 'fail' then protocol.code_failure_class end
+            -- a reason outside seed error_reasons (a gateway's error.type, a team's own word
+            -- for a failure) is kept and classed by its status code; without one it cannot
+            -- be classed and is quarantined (unknown_error_reason below)
+            case when protocol.status = 'fail' then protocol.code_failure_class end
         ) as failure_class
     from protocol
     left join error_reasons as derived_reasons
@@ -314,8 +315,8 @@ checked as (
         end as latency_ms_issue,
         case
             when status = 'fail' and error_reason is null then 'missing_error_reason'
-            when error_reason is not null and failure_class is null then 'unknown_error_reason'
             when status = 'success' and error_reason is not null then 'error_reason_on_success'
+            when error_reason is not null and failure_class is null then 'unknown_error_reason'
         end as error_reason_issue,
         case
             when attempt_no_raw is not null and (attempt_no is null or attempt_no < 1)

@@ -163,6 +163,12 @@ def status_codes(folder: Path) -> Path:
         call("att_fraction", at(808), attempt_no="1.5"),
         call("att_exponent", at(809), attempt_no="2e0"),
         call("att_plain", at(810), attempt_no="2"),
+        # a failure named in the team's own words: its status code classes it
+        failed("er_own_word", at(811), "upstream_timeout", "504"),
+        failed("er_own_word_4xx", at(812), "card_declined", "402"),
+        # nothing to class it by (a failure with a 3xx code), and a reason on a success
+        failed("er_own_word_3xx", at(813), "moved_elsewhere", "302"),
+        call("er_on_success", at(814), error_reason="upstream_timeout"),
     ]
     return write_csv(folder, "status_codes", rows)
 
@@ -408,6 +414,8 @@ def test_zones_and_offsets_row_by_row(
         ("lat_nan", "invalid_latency_ms"),
         ("lat_overflow", "invalid_latency_ms"),
         ("lat_hex", "invalid_latency_ms"),
+        ("er_own_word_3xx", "unknown_error_reason"),
+        ("er_on_success", "error_reason_on_success"),
     ],
 )
 def test_hostile_value_is_quarantined(
@@ -424,6 +432,33 @@ def test_hostile_value_is_quarantined(
 )
 def test_well_formed_numbers_stay_facts(hostile_demo: Warehouse, request_id: str) -> None:
     assert outcome(hostile_demo, request_id)[:2] == ("fact", None)
+
+
+def test_a_failure_in_the_teams_own_words_is_a_fact_classed_by_its_code(
+    hostile_demo: Warehouse,
+) -> None:
+    """A reason outside seed error_reasons was quarantined and counted in no failure rate."""
+    got = hostile_demo.rows(
+        "select request_id, error_reason, failure_class, is_success from fct_api_calls "
+        "where request_id in ('er_own_word', 'er_own_word_4xx') order by 1"
+    )
+    assert got == [
+        ("er_own_word", "upstream_timeout", "timeout", False),
+        ("er_own_word_4xx", "card_declined", "client_input", False),
+    ]
+    # each reads in the API's failures and is counted by the warn-severity test
+    reasons = dict(hostile_demo.rows(
+        "select error_reason, sum(failures) from agg_error_reasons_by_api "
+        "where error_reason in ('upstream_timeout', 'card_declined') group by 1"
+    ))  # fmt: skip
+    assert reasons == {"upstream_timeout": 1, "card_declined": 1}
+    assert (
+        hostile_demo.scalar(
+            "select count(*) from agg_error_reasons_by_api as a "
+            "where not exists (select 1 from reference.error_reasons as e where e.error_reason = a.error_reason)"
+        )
+        == 2
+    )
 
 
 def test_mean_latency_of_equal_calls_passes_its_bound(hostile_demo: Warehouse) -> None:
