@@ -227,14 +227,15 @@ def write_generated_part(
     return _copy_to_parquet(con, query, target)
 
 
-def _generated_select() -> str:
+def _generated_select(planted: bool) -> str:
     """Every raw column in order from a generated file: its text, or null where the
-    generator fills none."""
+    generator fills none. `planted`: for records with a planted value (else the
+    generator's text as is)."""
     lineage = {"batch_id", "source_name", "source_record_no", "loaded_at"}
     out = []
     for c, t in raw_columns():
         if c in GENERATED_TEXT:
-            expr = generated_text_sql(c)
+            expr = generated_text_sql(c) if planted else GENERATED_TEXT[c]
         elif c in lineage:
             expr = quote_ident(c)
         else:
@@ -317,10 +318,19 @@ def ensure_view(con: duckdb.DuckDBPyConnection, db: Path) -> None:
     cols = ", ".join(quote_ident(c) for c, _ in raw_columns())
     text = sql_literal(str(root / "*" / TEXT_PARTS))
     generated = sql_literal(str(root / "*" / GENERATED_PARTS))
+    # The generated records in two parts, those with a planted value and the rest (about
+    # 97%), which read their few-valued text straight from the files: a `case` over a
+    # column turns its dictionary-encoded values into one value a row, and every function
+    # that staging and validation apply to it then runs once a row instead of once a
+    # distinct value (10M records: the region's lookup key 1.26 CPU-s against 0.26 s)
     definition = f"""
         select {cols} from read_parquet({text}, union_by_name = true)
         union all
-        select {_generated_select()} from read_parquet({generated})
+        select {_generated_select(planted=False)} from read_parquet({generated})
+        where planted_mask = 0 or planted_mask is null
+        union all
+        select {_generated_select(planted=True)} from read_parquet({generated})
+        where planted_mask <> 0
     """
     # The view is replaced only when its definition changes (a fingerprint in its comment):
     # replacing it makes the next checkpoint, at the latest when the connection closes,
