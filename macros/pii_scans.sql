@@ -48,12 +48,23 @@
     `relation`'s columns scanned beside its text columns (values a view derives from
     them, such as a JSON field decoded), folded into the key with them.
 
+    The batch's lineage columns (`batch_id`, and `source_name` where the relation has
+    it), alike on every row of a batch, are scanned once per distinct value: the rows
+    are counted by batch and those values, and a value that holds personal data counts
+    every row that carries it. Exact whatever the rows hold; on the 10M landed records
+    it took a sixth off the scan (their ~55 characters a row are a fifth of the text).
+
     The key: the batch (id, content hash, landing time: a batch landed again has a
     new one), the scan (the rules as has_pii renders them, the text columns), the
     definition of the relation if it is a view, and the generation.
 #}
 {% macro pii_batch_scans(relation, generations=none, extra_texts=[]) -%}
-{%- set text_columns = api_trust.pii_text_columns(relation) + extra_texts -%}
+{%- set lineage = ['batch_id', 'source_name'] -%}
+{%- set row_texts = api_trust.pii_text_columns(relation, exclude=lineage) -%}
+{#- the lineage columns that are text: scanned once per value; batch_id groups whatever its type -#}
+{%- set lineage_columns = api_trust.pii_text_columns(relation) | reject('in', row_texts) | list -%}
+{%- set group_columns = ['batch_id'] + lineage_columns | reject('in', ['batch_id', adapter.quote('batch_id')]) | list -%}
+{%- set text_columns = row_texts + extra_texts -%}
 {%- set previous = api_trust.previous_pii_scans() -%}
 {%- set keyed_batches -%}
     select
@@ -61,7 +72,7 @@
         batches.landed_count,
         -- letters only (digits as g-p): a hex digest's digit runs can read as a phone number
         translate(md5(
-            '{{ local_md5(api_trust.has_pii("t") ~ "|" ~ text_columns | join(",")) }}'
+            '{{ local_md5(api_trust.has_pii("t") ~ "|" ~ text_columns | join(",") ~ "|" ~ lineage_columns | join(",")) }}'
             || '|' || {{ api_trust.relation_definition_fingerprint(relation) }}
             || '|' || batches.batch_id
             || '|' || coalesce(batches.content_hash, '')
@@ -109,22 +120,24 @@ kept as (
 ),
 {%- endif %}
 
-records_scanned as (
-    -- counted per batch before the join to the batches (a join of every row first cost more)
+lineage_counted as (
+    -- counted per batch and lineage value before the join to the batches (a join of
+    -- every row first cost more)
     select
-        scanned.batch_id,
-        count(*) as scanned_record_count,
+        {{ group_columns | join(',\n        ') }},
+        count(*) as record_count,
         count(case when scanned.has_pii then 1 end) as pii_record_count,
-        min(case when scanned.has_pii then scanned.source_record_no end) as first_pii_record_no
+        min(case when scanned.has_pii then scanned.source_record_no end) as first_pii_record_no,
+        min(scanned.source_record_no) as first_record_no
     from (
         select
-            joined.batch_id,
+            {{ group_columns | join(',\n            ') }},
             joined.source_record_no,
             coalesce({{ api_trust.has_pii('joined.scanned_text') }}, false) as has_pii
         from (
             -- the columns joined once (why: macro pii_joined_text)
             select
-                batch_id,
+                {{ group_columns | join(',\n                ') }},
                 source_record_no,
                 {{ api_trust.pii_joined_text(text_columns) }} as scanned_text
             from {{ relation }}
@@ -133,7 +146,29 @@ records_scanned as (
             {%- endif %}
         ) as joined
     ) as scanned
-    group by scanned.batch_id
+    group by {{ group_columns | join(', ') }}
+),
+
+records_scanned as (
+    -- a lineage value with personal data counts every row that carries it
+    select
+        lineage_scanned.batch_id,
+        cast(sum(lineage_scanned.record_count) as bigint) as scanned_record_count,
+        cast(sum(case
+            when lineage_scanned.has_pii then lineage_scanned.record_count
+            else lineage_scanned.pii_record_count
+        end) as bigint) as pii_record_count,
+        min(case
+            when lineage_scanned.has_pii then lineage_scanned.first_record_no
+            else lineage_scanned.first_pii_record_no
+        end) as first_pii_record_no
+    from (
+        select
+            lineage_counted.*,
+            coalesce({{ api_trust.has_pii(api_trust.pii_joined_text(lineage_columns)) }}, false) as has_pii
+        from lineage_counted
+    ) as lineage_scanned
+    group by lineage_scanned.batch_id
 ),
 
 scanned as (

@@ -262,7 +262,8 @@ def test_personal_data_in_a_landed_batch_fails_every_build_until_the_batch_leave
 
     # a second batch: the first one's records as new calls, one with a PAN for client id
     # and one with a PAN in an extra dimension's field, spelt with JSON escapes: the landed
-    # text does not show it, the value the facts decode from it (fct_call_dimensions) does
+    # text does not show it, the value the facts decode from it (fct_call_dimensions) does;
+    # and two landed under a file name with a PAN (a lineage column, scanned once per value)
     folder = db.parent / f"{db.name}.landing" / "api_calls" / "leaky_b1"
     folder.mkdir(parents=True)
     with duckdb.connect(str(db)) as con:
@@ -272,7 +273,9 @@ def test_personal_data_in_a_landed_batch_fails_every_build_until_the_batch_leave
                                          else client_id end as client_id,
                                     case when source_record_no = 9
                                          then '{{"sdk_version": "ABCDE\\u00312\\u00334F"}}'
-                                         else extra_fields end as extra_fields)
+                                         else extra_fields end as extra_fields,
+                                    case when source_record_no in (3, 4) then 'kyc_ABCDE1234F.csv'
+                                         else source_name end as source_name)
                   from raw.api_calls where batch_id = '{first}')
             to '{folder / "part-00000.parquet"}' (format parquet)
         """)  # fmt: skip
@@ -291,7 +294,7 @@ def test_personal_data_in_a_landed_batch_fails_every_build_until_the_batch_leave
             from ({scans}) order by all
         """) == [
             ("fact", first, 0, None, True), ("fact", "leaky_b1", 2, 7, False),
-            ("landed", first, 0, None, True), ("landed", "leaky_b1", 1, 7, False),
+            ("landed", first, 0, None, True), ("landed", "leaky_b1", 3, 3, False),
         ]  # fmt: skip
 
     # the batch leaves: its scans go with it and the build passes
