@@ -82,6 +82,7 @@ build: $(VENV)/.installed ## dbt build (seeds, models, data tests) into API_TRUS
 	@$(PY) -m api_trust.warehouse
 	@cd $(ROOT) && $(DBT) build --quiet --exclude-resource-type unit_test --warn-error-options '{"error": ["NoNodesForSelectionCriteria"]}' || \
 		{ echo "build: dbt build failed (see above; if it says 'Could not set lock', close the DuckDB CLI)"; exit 1; }
+	@$(PY) -m api_trust.build_warnings
 	@echo "build: every model built and tested in $(API_TRUST_DB)"
 
 dashboards: $(VENV)/.installed ## PNG dashboards and dashboards/index.html from the marts

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import Warehouse, ahead, built, dbt, run
+from conftest import WRITE_JSON, Warehouse, ahead, built, dbt, run
 
 COLUMNS = ["request_id", "timestamp", "api_name", "api_version", "region", "client_type",
            "client_id", "document_type", "verification_id", "attempt_no", "status", "status_code",
@@ -459,6 +459,17 @@ def test_a_failure_in_the_teams_own_words_is_a_fact_classed_by_its_code(
         )
         == 2
     )
+
+
+def test_make_build_names_each_test_that_warned(hostile_demo: Warehouse, tmp_path: Path) -> None:
+    """`make build` runs dbt quietly, which prints no warning: api_trust.build_warnings
+    names each warned test from the build's results, with its rows and its query."""
+    name = "error_reasons_missing_from_seed_error_reasons"
+    dbt(hostile_demo.db, tmp_path, "test", "--select", name, extra_env=WRITE_JSON)
+    proc = run([sys.executable, "-m", "api_trust.build_warnings"], hostile_demo.db, tmp_path,
+               extra_env={"DBT_TARGET_PATH": str(tmp_path / "target")})  # fmt: skip
+    query = next((tmp_path / "target" / "compiled").glob(f"**/{name}.sql"))
+    assert proc.stderr.splitlines() == [f"build: warning: {name} found 2 rows; the query: {query}"]
 
 
 def test_mean_latency_of_equal_calls_passes_its_bound(hostile_demo: Warehouse) -> None:
