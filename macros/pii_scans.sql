@@ -59,12 +59,15 @@
     definition of the relation if it is a view, and the generation.
 #}
 {% macro pii_batch_scans(relation, generations=none, extra_texts=[]) -%}
-{%- set lineage = ['batch_id', 'source_name'] -%}
-{%- set row_texts = api_trust.pii_text_columns(relation, exclude=lineage) -%}
-{#- the lineage columns that are text: scanned once per value; batch_id groups whatever its type -#}
-{%- set lineage_columns = api_trust.pii_text_columns(relation) | reject('in', row_texts) | list -%}
-{%- set group_columns = ['batch_id'] + lineage_columns | reject('in', ['batch_id', adapter.quote('batch_id')]) | list -%}
-{%- set text_columns = row_texts + extra_texts -%}
+{#- the lineage columns that are text are scanned once per value, the others once a row;
+    batch_id groups whatever its type -#}
+{%- set lineage = [adapter.quote('batch_id'), adapter.quote('source_name')] -%}
+{%- set lineage_columns, text_columns = [], [] -%}
+{%- for column in api_trust.pii_text_columns(relation) -%}
+    {%- do (lineage_columns if column in lineage else text_columns).append(column) -%}
+{%- endfor -%}
+{%- set group_columns = [adapter.quote('batch_id')] + lineage_columns | reject('in', lineage[:1]) | list -%}
+{%- set text_columns = text_columns + extra_texts -%}
 {%- set previous = api_trust.previous_pii_scans() -%}
 {%- set keyed_batches -%}
     select

@@ -14,16 +14,16 @@
     successful one, so it joins its day leaf without an error reason.
 #}
 {%- set dims = api_trust.rca_dimensions() -%}
+{%- set texts = dims + ['error_reason', 'failure_class'] -%}
 {#- every text column as an ENUM of its values on DuckDB (speed only: macro rca_value_types) -#}
 {%- set cube_values -%}
-    select {{ dims | join(', ') }}, error_reason, failure_class from {{ ref('int_rca_day_leaves_counted') }}
+    select {{ texts | join(', ') }} from {{ ref('int_rca_day_leaves_counted') }}
     union all
     select {{ dims | join(', ') }}, null, null from {{ ref('int_rca_slow_leaves_counted') }}
 {%- endset -%}
 {#- none before its inputs exist (a linter's compile): the types are read from them -#}
 {%- set built = execute and load_relation(ref('int_rca_day_leaves_counted')) is not none
     and load_relation(ref('int_rca_slow_leaves_counted')) is not none -%}
-{%- set texts = dims + ['error_reason', 'failure_class'] -%}
 {%- set types = api_trust.rca_value_types(cube_values, texts) if built else {} -%}
 
 with
@@ -34,15 +34,8 @@ day_leaves as (
         {%- for column in texts %}
             {{ api_trust.rca_as_value_type(column, types) }} as {{ column }},
         {%- endfor %}
-        records,
-        calls,
-        failures,
-        first_attempt_failures,
-        timed_successes,
-        called_on,
-        first_called_at,
-        last_called_at
-    from {{ ref('int_rca_day_leaves_counted') }}
+        {{ api_trust.star_except('day_leaves_stored', texts) }}
+    from {{ ref('int_rca_day_leaves_counted') }} as day_leaves_stored
 ),
 
 slow_leaves as (
@@ -50,9 +43,8 @@ slow_leaves as (
         {%- for dim in dims %}
             {{ api_trust.rca_as_value_type(dim, types) }} as {{ dim }},
         {%- endfor %}
-        slow_calls,
-        called_on
-    from {{ ref('int_rca_slow_leaves_counted') }}
+        {{ api_trust.star_except('slow_leaves_stored', dims) }}
+    from {{ ref('int_rca_slow_leaves_counted') }} as slow_leaves_stored
 ),
 
 successful_leaves as (
