@@ -371,7 +371,7 @@ def build_world(scenario: str, seed: int, start: datetime, end: datetime) -> Wor
         raise ValueError(f"unknown scenario {scenario!r}: choose default or baseline")
     cat = load_catalogue()
     rng = np.random.default_rng([seed, 7])
-    client_type_of = rng.choice(len(CLIENT_TYPES), N_CLIENTS, p=CLIENT_TYPE_SHARE)
+    client_type_of = choose(rng, N_CLIENTS, CLIENT_TYPE_SHARE)
     client_traffic = (np.arange(1, N_CLIENTS + 1, dtype=float)) ** -1.0
     client_traffic = rng.permutation(client_traffic)
     client_traffic /= client_traffic.sum()
@@ -713,6 +713,29 @@ class Calls:
         return len(self.api)
 
 
+# A draw's bucket of [0, 1) in choose(): 2**12 buckets, so that u * CHOICE_BUCKETS is exact
+CHOICE_BUCKETS = 1 << 12
+
+
+def choose(rng, n: int, p: np.ndarray) -> np.ndarray:
+    """`rng.choice(len(p), n, p=p)`: the same uniform draws and the same answers, about five
+    times faster for a hundred choices or more. numpy's choice finds each draw by a binary
+    search of the cumulative probabilities (0.5 s for 10M draws among 200 clients). Here a
+    draw u is first placed in its bucket [b, b + 1) / 4096 (exact: a power of two); where no
+    cumulative probability falls inside the bucket, every draw in it has the answer of the
+    bucket's start, and only the draws in the other buckets are searched."""
+    cdf = np.asarray(p, dtype=np.float64).cumsum()
+    cdf /= cdf[-1]  # as numpy's choice does
+    u = rng.random(n)
+    at_edge = cdf.searchsorted(np.arange(CHOICE_BUCKETS + 1) / CHOICE_BUCKETS, side="right")
+    bucket = (u * CHOICE_BUCKETS).astype(np.intp)
+    picked = at_edge[bucket]
+    # a draw below the bucket's end passes no more probabilities than the end does
+    unsure = np.flatnonzero((at_edge[1:] != at_edge[:-1])[bucket])
+    picked[unsure] = cdf.searchsorted(u[unsure], side="right")
+    return picked
+
+
 def _epoch_ms(dt: datetime) -> int:
     return int((dt - datetime(1970, 1, 1)).total_seconds() * 1000)
 
@@ -724,7 +747,7 @@ def sample_times(rng, n: int, start: datetime, end: datetime) -> np.ndarray:
     hour_ids = hours0 + np.arange(n_hours)
     weekday = ((hour_ids // 24) + 3) % 7  # 1970-01-01 was a Thursday
     weights = HOUR_WEIGHT[hour_ids % 24] * WEEKDAY_WEIGHT[weekday]
-    picked = rng.choice(n_hours, n, p=weights / weights.sum())
+    picked = choose(rng, n, weights / weights.sum())
     return (hour_ids[picked] * HOUR_MS + rng.integers(0, HOUR_MS, n)).astype(np.int64)
 
 
@@ -762,7 +785,7 @@ def first_attempts(
     world: World, rng, n: int, start: datetime, end: datetime, first_id: int
 ) -> Calls:
     cat = world.catalogue
-    api = rng.choice(len(cat.names), n, p=cat.traffic)
+    api = choose(rng, n, cat.traffic)
     called_at_ms = sample_times(rng, n, start, end)
     # Newest version carries most traffic; older ones fade out.
     n_versions = np.array([len(v) for v in cat.versions])[api]
@@ -770,7 +793,7 @@ def first_attempts(
     back = np.where(u < 0.6, 0, np.where(u < 0.9, 1, 2))
     version = np.clip(n_versions - 1 - back, 0, None)
     version = _hold_back_new_versions(world, rng, api, version, called_at_ms)
-    client = rng.choice(len(world.client_type_of), n, p=world.client_traffic)
+    client = choose(rng, n, world.client_traffic)
     # a call's region: how many of its client type's cumulative shares its draw passes
     u_region = rng.random(n)
     client_type = world.client_type_of[client]
@@ -779,7 +802,7 @@ def first_attempts(
         of_type = client_type == t
         region[of_type] = np.searchsorted(cum, u_region[of_type], side="right")
     np.minimum(region, len(REGIONS) - 1, out=region)
-    document = rng.choice(len(DOCUMENT_TYPES), n, p=DOCUMENT_SHARE)
+    document = choose(rng, n, DOCUMENT_SHARE)
     native = cat.native_doc[api]
     document = np.where(native >= 0, native, document)
     # indexes as the smallest integers that hold them: a chunk's arrays are copied, sorted

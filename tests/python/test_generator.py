@@ -33,6 +33,7 @@ from api_trust.simulation import (
     arrived,
     build_world,
     calls_for_window,
+    choose,
     effect_mask,
     first_attempts,
     simulate,
@@ -311,3 +312,30 @@ def test_stable_order_sorts_as_lexsort_does_ties_and_wide_values_included() -> N
         assert np.array_equal(stable_order(times), np.argsort(times, kind="stable"))
         wide = rng.integers(-(2**62), 2**62, n)
         assert np.array_equal(stable_order(wide), np.argsort(wide, kind="stable"))
+
+
+def test_choose_draws_as_numpy_choice_does() -> None:
+    """The bucketed search that draws each call's API, client, document and hour gives numpy's
+    `rng.choice(len(p), n, p=p)` exactly and leaves the generator where choice leaves it:
+    few and many choices, zero probabilities at either end and inside, one certain choice,
+    probabilities that do not sum to 1 by rounding, and draws on a bucket's edge."""
+    shapes = [np.array([1.0]), np.array([0.0, 0.3, 0.0, 0.7, 0.0]), np.full(7, 1 / 7),
+              np.random.default_rng(5).dirichlet(np.full(200, 0.3)),
+              np.random.default_rng(6).random(5000)]  # fmt: skip
+    for p in shapes:
+        p = p / p.sum()
+        for n in (0, 1, 100_000):
+            ours, numpys = np.random.default_rng(11), np.random.default_rng(11)
+            assert np.array_equal(choose(ours, n, p), numpys.choice(len(p), n, p=p))
+            assert ours.random() == numpys.random()
+    # a draw exactly on a bucket's start, and one just below the next (u is never 1)
+    edges = np.array([0.25, np.nextafter(0.25, 0), 0.0, np.nextafter(1.0, 0)])
+
+    class Fixed:
+        def random(self, n: int) -> np.ndarray:
+            return edges[:n]
+
+    cdf = np.array([0.1, 0.25, 0.25, 0.9, 1.0])
+    p = np.diff(cdf, prepend=0.0)
+    expected = (p.cumsum() / p.cumsum()[-1]).searchsorted(edges, side="right")
+    assert np.array_equal(choose(Fixed(), len(edges), p), expected)
