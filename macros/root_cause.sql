@@ -404,7 +404,7 @@
 {%- endmacro %}
 
 {% macro default__version_sort_key(expr) -%}
-    list_transform(string_split(regexp_replace({{ expr }}, '^[^0-9]*', ''), '.'), x -> try_cast(x as integer))
+    list_transform(string_split(regexp_replace({{ expr }}, '^[^0-9]*', ''), '.'), lambda x: try_cast(x as integer))
 {%- endmacro %}
 
 {% macro spark__version_sort_key(expr) -%}

@@ -44,7 +44,7 @@
 
 {% macro default__template_route(expr) -%}
     {%- set p = api_trust.route_id_patterns() -%}
-    array_to_string(list_transform(string_split({{ expr }}, '/'), segment -> case
+    array_to_string(list_transform(string_split({{ expr }}, '/'), lambda segment: case
         when regexp_full_match(segment, '{{ p[0] }}')
             then '{id}'
         when length(segment) >= 6 and regexp_full_match(segment, '{{ p[1] }}')

@@ -175,7 +175,7 @@ def parse_sql(fm: FieldMap, expr: str, key: str, unit: str | None = None) -> str
     parser, unit = fm.parser, unit or fm.unit
     if parser == "sum_list":  # nginx upstream times: "0.050, 0.100" or "0.1 : 0.2" or "-"
         parts = f"string_split_regex(trim({expr}), '\\s*[,:]\\s*')"
-        total = f"list_sum(list_transform({parts}, p -> try_cast(p as double)))"
+        total = f"list_sum(list_transform({parts}, lambda p: try_cast(p as double)))"
         expr = f"cast(round({total}, 6) as varchar)"
     elif parser == "clf_time":  # 17/May/2015:10:05:03 +0000 (also API Gateway's requestTime)
         expr = _ts_text(f"try_strptime({expr}, '%d/%b/%Y:%H:%M:%S %z') at time zone 'UTC'")
@@ -498,7 +498,7 @@ def _read_otlp(con, shape: Shape, temps, key: str) -> ShapedRead:
                                                 as varchar),
                             'status.code': span->'status'->>'code',
                             'status.message': span->'status'->>'message'
-                          }})), e -> e.value is not null)) as f
+                          }})), lambda e: e.value is not null)) as f
         from spans
     """)  # fmt: skip
     _rejects_from(
