@@ -31,18 +31,24 @@
     A scalar subquery: the fingerprint of the rows of a (small, reference) relation
     that `rows` (a SQL condition; none: every row) keeps.
 #}
-{% macro relation_fingerprint(relation, rows=none) -%}
-    {{ return(adapter.dispatch('relation_fingerprint', 'api_trust')(relation, rows)) }}
+{% macro relation_fingerprint(relation, rows=none, columns=none) -%}
+    {{ return(adapter.dispatch('relation_fingerprint', 'api_trust')(relation, rows, columns)) }}
 {%- endmacro %}
 
-{% macro default__relation_fingerprint(relation, rows=none) -%}
-    (select coalesce(cast(sum(hash(cast(reference_row as string))) as string), '') from {{ relation }} as reference_row
+{#- the rows (and columns) of a relation a fingerprint reads -#}
+{% macro fingerprinted_rows(relation, rows, columns) -%}
+    (select {{ columns | join(', ') if columns else '*' }} from {{ relation }}
     {%- if rows %} where {{ rows }}{% endif %})
 {%- endmacro %}
 
-{% macro spark__relation_fingerprint(relation, rows=none) -%}
-    (select coalesce(cast(sum(cast(xxhash64(to_json(struct(*))) as decimal(38, 0))) as string), '') from {{ relation }}
-    {%- if rows %} where {{ rows }}{% endif %})
+{% macro default__relation_fingerprint(relation, rows=none, columns=none) -%}
+    (select coalesce(cast(sum(hash(cast(reference_row as string))) as string), '')
+    from {{ api_trust.fingerprinted_rows(relation, rows, columns) }} as reference_row)
+{%- endmacro %}
+
+{% macro spark__relation_fingerprint(relation, rows=none, columns=none) -%}
+    (select coalesce(cast(sum(cast(xxhash64(to_json(struct(*))) as decimal(38, 0))) as string), '')
+    from {{ api_trust.fingerprinted_rows(relation, rows, columns) }} as reference_row)
 {%- endmacro %}
 
 {#
@@ -124,7 +130,8 @@
     and the macros they call) and the vars it names in
     `meta[vars_key]` (hashed when compiled), then the rows of each reference relation
     in `meta[inputs_key]` (names of models or seeds, each with the condition on the rows
-    that count, or none for every row), read when it runs. Read from the model's config,
+    that count, or none for every row, or a mapping of that condition, `rows`, and the
+    `columns` that count), read when it runs. Read from the model's config,
     so that body and hooks agree. Day models name theirs in day_inputs and day_vars
     (stale_days), batch_files models in batch_inputs and batch_vars (batch_files_key).
 #}
@@ -138,7 +145,9 @@
         {%- do definition.append(tojson(var(name))) -%}
     {%- endfor -%}
     '{{ local_md5(definition | join("|")) }}'
-    {%- for name, rows in (meta.get(inputs_key) or {}).items() %} || '|' || {{ api_trust.relation_fingerprint(ref(name), rows) }}{% endfor %}
+    {%- for name, rows in (meta.get(inputs_key) or {}).items() %} || '|' || {{
+        api_trust.relation_fingerprint(ref(name), rows.rows, rows.columns) if rows is mapping
+        else api_trust.relation_fingerprint(ref(name), rows) }}{% endfor %}
 {%- endmacro %}
 
 {#

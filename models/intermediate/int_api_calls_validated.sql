@@ -9,10 +9,11 @@
     later delivery of a call_id counts the deliveries already stored. Batches
     that left the landing zone (a regenerated demo) are dropped from the files
     first. Each file's name carries the key of the definition that wrote it (this
-    model's code, the seeds and vars in `meta`): a run after an edit of any of them
-    checks every batch again. On Spark, a table rebuilt whole. A full build runs it
-    alone (every other model reads it), so it takes every core while it runs
-    (macros/query_threads.sql).
+    model's code, the seeds and vars in `meta`, and the routes a service over
+    vars.max_routes_per_service keeps, which a new batch's calls can change): a
+    run after a change of any of them checks every batch again. On Spark, a
+    table rebuilt whole. A full build runs it alone (every other model reads
+    it), so it takes every core while it runs (macros/query_threads.sql).
 #}
 {{ config(
     materialized=api_trust.batch_files_materialization(),
@@ -22,7 +23,11 @@
     ],
     post_hook="{{ api_trust.query_threads_shared_again() }}",
     meta={
-        'batch_inputs': {'value_aliases': none, 'error_reasons': none, 'api_catalogue': none, 'route_patterns': none},
+        'batch_inputs': {'value_aliases': none, 'error_reasons': none, 'api_catalogue': none, 'route_patterns': none,
+            'int_api_routes_mapped': {
+                'rows': 'is_service_folding and not is_folded_route and not is_mapped_route',
+                'columns': ['service_name', 'http_method', 'route_template'],
+            }},
         'batch_vars': ['log_columns', 'log_column_aliases', 'min_timestamp', 'future_tolerance_hours',
             'max_latency_ms', 'non_api_methods', 'health_check_route_pattern', 'static_asset_route_pattern',
             'max_routes_per_service'],

@@ -4,7 +4,9 @@
     first match in seed order), else the templated route itself. A service
     with more than vars.max_routes_per_service templates keeps its busiest
     ones; the rest fold into `<first segment>/{other}`, so a website does not
-    become a thousand APIs.
+    become a thousand APIs. Which ones it keeps depends on every batch's calls:
+    int_api_calls_validated's key holds the routes kept where a service folds,
+    so a batch that changes them has every batch validated again.
 #}
 
 with
@@ -59,7 +61,8 @@ ranked as (
         row_number() over (
             partition by routes.service_name
             order by routes.calls desc, routes.http_method asc, routes.route_template asc
-        ) as route_rank
+        ) as route_rank,
+        count(*) over (partition by routes.service_name) as service_routes
     from routes
     left join pattern_matches
         on
@@ -94,7 +97,8 @@ final as (
 
         -- booleans
         mapped_api_name is not null as is_mapped_route,
-        route_rank > {{ var('max_routes_per_service') }} and mapped_api_name is null as is_folded_route
+        route_rank > {{ var('max_routes_per_service') }} and mapped_api_name is null as is_folded_route,
+        service_routes > {{ var('max_routes_per_service') }} as is_service_folding
     from ranked
 )
 

@@ -339,6 +339,43 @@ def test_an_edited_validation_rule_checks_every_batch_again(tmp_path) -> None:
     _assert_full_refresh_gives_the_same(wh, tmp_path / "full", *edited)
 
 
+@in_background
+def test_a_batch_that_changes_which_routes_fold_checks_every_batch_again(tmp_path) -> None:
+    """Past vars.max_routes_per_service (200) templates a service keeps its busiest routes
+    and folds the rest into `<first segment>/{other}`, over every batch's calls. A later
+    batch can push a route an earlier batch validated as its own API past the limit: the
+    routes a folding service keeps are in the validation's key, so that earlier batch is
+    checked again and its calls fold as a full rebuild folds them."""
+    db, work = tmp_path / "warehouse.duckdb", tmp_path
+    wh = Warehouse(db, work)
+
+    def access_log(name: str, routes: dict[str, int]) -> None:
+        lines = ["request_id,timestamp,route,status_code,latency_ms"]
+        for route, calls in routes.items():
+            lines += [f"{name}_{route.strip('/')}_{i},2026-10-21 10:00:0{i % 10},GET {route},200,12"
+                      for i in range(calls)]  # fmt: skip
+        (tmp_path / f"{name}.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        run([sys.executable, "-m", "api_trust.ingest", str(tmp_path / f"{name}.csv")], db, work)
+        dbt(db, work, "build", "--quiet", *CORE)
+
+    # 200 routes of 3 calls each are kept, two quieter ones fold
+    access_log("first", {f"/r{i}": 3 for i in range(200)} | {"/beta": 2, "/gamma": 1})
+    apis = "select api_name, count(*) from fct_api_calls where request_id like 'first_r99_%' group by 1"
+    assert wh.rows(apis) == [("GET /r99", 3)]
+    assert wh.scalar("select count(distinct api_name) from fct_api_calls") == 202
+    # /gamma becomes the busiest: the last of the 200 by name, /r99, is now past the limit
+    access_log("second", {"/gamma": 10})
+    assert wh.rows(apis) == [("GET /r99/{other}", 3)]
+    assert wh.scalar("select count(*) from fct_api_calls") == 613
+
+    (tmp_path / "full").mkdir()
+    full_db = tmp_path / "full" / "warehouse.duckdb"
+    shutil.copy(db, full_db)
+    dbt(full_db, tmp_path / "full", "build", "--quiet", "--full-refresh", *CORE)
+    calls = "select request_id, api_name, is_api_from_route from fct_api_calls order by request_id"
+    assert wh.rows(calls) == Warehouse(full_db, tmp_path / "full").rows(calls)
+
+
 def test_a_model_key_holds_the_views_and_macros_it_reads(tmp_path) -> None:
     """The code a day model's fingerprint and the validation's key hash (macro
     code_closure) reaches every view and project macro behind the model: an edit of
