@@ -29,7 +29,8 @@
 
 {#
     A scalar subquery: the fingerprint of the rows of a (small, reference) relation
-    that `rows` (a SQL condition; none: every row) keeps.
+    that `rows` (a SQL condition; none: every row) keeps, over its `columns` (none:
+    every column; a count that changes with every batch can be left out).
 #}
 {% macro relation_fingerprint(relation, rows=none, columns=none) -%}
     {{ return(adapter.dispatch('relation_fingerprint', 'api_trust')(relation, rows, columns)) }}
