@@ -14,18 +14,15 @@ the build wrote no results.
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 
-from api_trust.contract import PROJECT_ROOT
+from api_trust.contract import dbt_target_dir
 
 
 def results_path() -> Path:
-    """The last dbt command's run_results.json (dbt resolves a relative target path from
-    the project folder, where make runs it)."""
-    target = Path(os.environ.get("DBT_TARGET_PATH", "target"))
-    return (target if target.is_absolute() else PROJECT_ROOT / target) / "run_results.json"
+    """The last dbt command's run_results.json, in dbt's target folder."""
+    return dbt_target_dir() / "run_results.json"
 
 
 def warnings(run_results: dict, target: Path) -> list[str]:

@@ -25,6 +25,12 @@ def db_path() -> Path:
     return path if path.is_absolute() else PROJECT_ROOT / path
 
 
+def dbt_target_dir() -> Path:
+    """dbt's target folder: $DBT_TARGET_PATH (relative to the project folder, as dbt reads
+    it when make runs it there), else target/."""
+    return PROJECT_ROOT / os.environ.get("DBT_TARGET_PATH", "target")
+
+
 def data_dir() -> Path:
     return Path(os.environ.get("API_TRUST_DATA_DIR", PROJECT_ROOT / "data"))
 

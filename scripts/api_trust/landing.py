@@ -42,6 +42,8 @@ from pathlib import Path
 
 import duckdb
 
+from api_trust.contract import LINEAGE_COLUMNS
+
 SCHEMA_FOLDER = "_schema"
 TEXT_PARTS = "part-*.parquet"
 GENERATED_PARTS = "gen-*.parquet"
@@ -231,12 +233,11 @@ def _generated_select(planted: bool) -> str:
     """Every raw column in order from a generated file: its text, or null where the
     generator fills none. `planted`: for records with a planted value (else the
     generator's text as is)."""
-    lineage = {"batch_id", "source_name", "source_record_no", "loaded_at"}
     out = []
     for c, t in raw_columns():
         if c in GENERATED_TEXT:
             expr = generated_text_sql(c) if planted else GENERATED_TEXT[c]
-        elif c in lineage:
+        elif c in LINEAGE_COLUMNS:
             expr = quote_ident(c)
         else:
             expr = "null"

@@ -26,7 +26,7 @@ import sys
 import time
 from pathlib import Path
 
-from api_trust.contract import PROJECT_ROOT, db_path
+from api_trust.contract import PROJECT_ROOT, db_path, dbt_target_dir
 from api_trust.warehouse import WarehouseError, connect, run_cli
 
 SCRATCH = "main._api_trust_profile"
@@ -67,9 +67,8 @@ def compiled_sql(model: str) -> str:
 
 
 def profile_dir() -> Path:
-    """`profile/` in dbt's target folder: $DBT_TARGET_PATH when set (relative to the
-    project, as dbt reads it), else target/."""
-    return PROJECT_ROOT / os.environ.get("DBT_TARGET_PATH", "target") / "profile"
+    """`profile/` in dbt's target folder (contract.dbt_target_dir)."""
+    return dbt_target_dir() / "profile"
 
 
 def operators(plan: dict) -> list[tuple[float, int, str, int | None, str]]:
