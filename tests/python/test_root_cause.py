@@ -263,10 +263,12 @@ def _team(tmp_path_factory, _: object) -> tuple[Warehouse, str]:
     bad = write_team_csv(team_csv)
     run([sys.executable, "-m", "api_trust.ingest", str(team_csv)], wh.db, wh.work)
     # built first with the project's dimensions, then `carrier` added, as a team does it
-    # (make dimensions WRITE=1, make build): the cube gains a column on a built warehouse
+    # (make dimensions WRITE=1, make build): the cube gains a column on a built warehouse.
+    # In the same edit client_id leaves the list (the team's calls carry none): the cube
+    # loses a column, and rca_findings keeps its contract's client_id column, null
     dbt(wh.db, wh.work, "build", "--quiet", *ROOT_CAUSE_SELECTION)
     dims = json.dumps({"analysis_dimensions": {
-        "core": ["region", "document_type", "client_type", "api_version", "client_id", "service_name",
+        "core": ["region", "document_type", "client_type", "api_version", "service_name",
                  "user_agent_family"],
         "extra": ["sdk_version", "carrier"],
     }})  # fmt: skip
@@ -277,8 +279,8 @@ def _team(tmp_path_factory, _: object) -> tuple[Warehouse, str]:
 @pytest.fixture(scope="module")
 def team_warehouse(request) -> tuple[Warehouse, str]:
     """Generated calls plus a team's CSV without optional columns, built, then `carrier`
-    made an analysis dimension by one line (the var, here on the command line) and built
-    again. Built ahead: its `--vars` makes dbt parse again, so it is one of the longer
+    made an analysis dimension by one line (the var, here on the command line), client_id
+    taken out, and built again. Built ahead: its `--vars` makes dbt parse again, so it is one of the longer
     builds."""
     return built(request)
 
@@ -288,6 +290,10 @@ def test_a_dimension_added_in_one_line_finds_the_incident_planted_on_it(team_war
     rows = wh.rows("select finding_rank, segment from rca_findings where is_significant order by 1")
     print(f"\n  findings: {rows}")
     assert any(f"carrier={bad}" in segment for _, segment in rows), rows
+    # client_id, left out of the list, is in no segment and its mart column is null
+    assert all("client_id=" not in segment for _, segment in rows), rows
+    assert wh.scalar("select count(*) from rca_findings where client_id is not null") == 0
+    assert wh.scalar("select count(*) from rca_findings where api_name is not null") > 0
     assert (
         wh.scalar(
             "select count(distinct segment) from intermediate.int_rca_cells_counted where segment like 'carrier=%'"

@@ -6,9 +6,13 @@
     (projected from its start when new), routed and advised by seed
     rca_playbook, and flagged when acknowledged (seed rca_acknowledged_findings).
 #}
-{#- the analysis dimensions that are columns of this mart, as its yml (the contract) lists them;
-    the others are in `segment` only #}
-{%- set wide = model.columns.keys() | select('in', api_trust.rca_dimensions()) | list -%}
+{#- the dimension columns of this mart, as its yml (the contract) marks them (meta.dimension);
+    other analysis dimensions are in `segment` only, and one that vars.analysis_dimensions
+    leaves out is null (a team whose logs have no client ids drops client_id from the list) #}
+{%- set wide = [] -%}
+{%- for name, column in model.columns.items() if (column.meta or {}).get('dimension') -%}
+    {%- do wide.append(name) -%}
+{%- endfor -%}
 
 with
 
@@ -311,7 +315,7 @@ final as (
         end as finding_tier,
         identified.segment,
         {%- for dim in wide %}
-            identified.{{ dim }},
+            {{ 'identified.' ~ dim if dim in api_trust.rca_dimensions() else 'cast(null as string) as ' ~ dim }},
         {%- endfor %}
         identified.owner_team,
         identified.metric,
