@@ -8,6 +8,9 @@
     BENCH_OUT=benchmarks/100M.md: the file this run writes instead of BENCHMARKS.md
     BENCH_SKIP="landing options,one new day": stages (names as in STAGES) left out of
                                                        # this run; BENCHMARKS.md lists them
+    BENCH_TRADEOFFS=1: the full build again without each of its costliest parts (the
+                       personal-data scans, the data tests, client_id in the root-cause
+                       cube, fct_verifications): what dropping one would buy
     python -m api_trust.bench --render                 # BENCHMARKS.md again from the last
                                                        # finished run in results.jsonl
 
@@ -44,7 +47,7 @@ from api_trust.bench_measure import (
 )
 from api_trust.bench_refs import METRICS, dbt_project, same_results
 from api_trust.bench_report import render
-from api_trust.contract import PROJECT_ROOT
+from api_trust.contract import PROJECT_ROOT, project_vars
 from api_trust.landing import landing_dir, tables_dir
 from api_trust.warehouse import duckdb_settings
 
@@ -209,6 +212,43 @@ def dbt_build_full(s: Size) -> None:
     dbt_build(s, "dbt build full", s.scalar("select count(*) from raw.api_calls"))
 
 
+def tradeoffs() -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """What the full build's costliest parts cost: each is one `dbt build --full-refresh`
+    argument set that leaves that part out. The numbers behind a decision to drop one of
+    them, never a default; "as built" is the same command with nothing left out."""
+    dims = project_vars()["analysis_dimensions"]
+    without_client = json.dumps({"analysis_dimensions": {
+        "core": [d for d in dims["core"] if d != "client_id"], "extra": dims["extra"]}})  # fmt: skip
+    scans = ("int_landed_batches_scanned_for_pii", "int_fact_batches_scanned_for_pii")
+    return (
+        ("as built", ()),
+        ("without the two personal-data scans", ("--exclude", *scans)),
+        ("without data tests", ("--resource-type", "model", "seed", "snapshot")),
+        ("without client_id in the root-cause cube", ("--vars", without_client)),
+        ("without fct_verifications and what reads it", ("--exclude", "fct_verifications+")),
+        ("without all four", ("--resource-type", "model", "seed", "snapshot", "--exclude",
+                              *scans, "fct_verifications+", "--vars", without_client)),
+    )  # fmt: skip
+
+
+def trade_offs(s: Size) -> None:
+    """BENCH_TRADEOFFS=1: the full build again, once as built and once without each of
+    its costliest parts (tradeoffs), each from scratch (--full-refresh). The last is a
+    plain build, so that the stages after this one read the warehouse as built."""
+    if os.environ.get("BENCH_TRADEOFFS", "") != "1":
+        s.skipped("trade-offs", "opt-in, BENCH_TRADEOFFS=1 (seven more full builds)")
+        return
+    raw = s.scalar("select count(*) from raw.api_calls")
+    base = [str(BIN / "dbt"), "build", "--quiet", "--exclude-resource-type", "unit_test",
+            "--full-refresh"]  # fmt: skip
+    for name, args in tradeoffs():
+        m = s.measure([*base, *args])
+        s.record("tradeoff", name, raw, m, **dbt_timings(s.work / "target"))
+    m = s.measure(base)
+    s.record("tradeoff", "as built, again (restores the warehouse)", raw, m,
+             **dbt_timings(s.work / "target"))  # fmt: skip
+
+
 # pandas' peak memory per fact row for the four metrics: 2,455 MiB at 10M rows in the
 # BENCHMARKS.md run of 2026-12-03 (257 bytes), rounded up.
 PANDAS_BYTES_PER_ROW = 300
@@ -296,6 +336,7 @@ STAGES: tuple[tuple[str, Callable[[Size], None]], ...] = (
     ("generate+land", generate_land),
     ("landing options", landing_options),
     ("dbt build full", dbt_build_full),
+    ("trade-offs", trade_offs),
     ("four metrics", four_metrics),
     ("dbt overhead", dbt_overhead),
     ("one new day", append_day),
@@ -379,7 +420,7 @@ def skipped_stages() -> set[str]:
 
 
 def progress(r: dict) -> None:
-    if r["kind"] in ("stage", "reference"):
+    if r["kind"] in ("stage", "reference", "tradeoff"):
         print(f"bench: {r['size']:>11,} rows  {r['stage']:<36} {r['seconds']:>8.1f} s  "
               f"{r['rows_per_s'] or 0:>11,} rows/s  peak {r['peak_rss_mib']:>6,} MiB "
               f"(tree {r['tree_peak_mib']:,})", file=sys.stderr, flush=True)  # fmt: skip

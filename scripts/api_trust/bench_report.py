@@ -110,6 +110,42 @@ def _notes(r: dict) -> str:
     return "; ".join(notes)
 
 
+def _tradeoffs(runs: list[dict]) -> list[str]:
+    """The full build as built and without each of its costliest parts (BENCH_TRADEOFFS=1)."""
+    if not runs:
+        return []
+    lines = [
+        "",
+        "### What the full build's costliest parts cost",
+        "",
+        "The full build again from scratch (`dbt build --full-refresh`), as built and without "
+        "each of its costliest parts, one argument set each (`tradeoffs` in "
+        "`scripts/api_trust/bench.py`): the two personal-data scans of every batch, the data "
+        "tests, `client_id` as a root-cause dimension (the cube's largest), and "
+        "`fct_verifications` with what reads it. Each drops a guarantee or an answer, so none "
+        "is a default; this says what dropping one would buy. Saved: dbt's own elapsed time "
+        "against the mean of the builds as built (the first and the last, which also leaves "
+        "the warehouse as built for the stages after it).",
+        "",
+    ]
+    body = []
+    for size in dict.fromkeys(r["size"] for r in runs):
+        mine = [r for r in runs if r["size"] == size]
+        built = [r["dbt_elapsed_s"] for r in mine
+                 if r["stage"].startswith("as built") and "dbt_elapsed_s" in r]  # fmt: skip
+        mean = sum(built) / len(built) if built else None
+        for r in mine:
+            took = r.get("dbt_elapsed_s")
+            saved = (
+                "" if r["stage"].startswith("as built") or None in (took, mean) else _s(mean - took)
+            )
+            body.append([f"{size:,}", r["stage"], _s(r["seconds"]), _s(took), saved,
+                         _s(r["cpu_s"]), _n(r["peak_rss_mib"])])  # fmt: skip
+    header = ["rows", "full build", "wall s", "in dbt s", "saved in dbt s", "CPU s",
+              "peak RSS MiB"]  # fmt: skip
+    return lines + _table(header, body, right_from=2)
+
+
 def _by(records: list[dict], kind: str) -> dict[tuple[int, str], dict]:
     return {(r["size"], r["stage"]): r for r in records if r["kind"] == kind}
 
@@ -312,6 +348,8 @@ def render(records: list[dict]) -> str:
          "full in dbt s", "new day in dbt s", "ratio in dbt"],
         sizes, new_day,
     )  # fmt: skip
+
+    lines += _tradeoffs([r for r in records if r["kind"] == "tradeoff"])
 
     def disk(s: int) -> list[str]:
         final = next((r for r in records if r["kind"] == "disk" and r["size"] == s), {})

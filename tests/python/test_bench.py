@@ -18,12 +18,13 @@ from pathlib import Path
 import duckdb
 import pytest
 from api_trust import bench_measure
-from api_trust.bench import STAGES
-from api_trust.bench_measure import StepFailed, run_measured
+from api_trust.bench import STAGES, Size, trade_offs, tradeoffs
+from api_trust.bench_measure import Measured, StepFailed, run_measured
 from api_trust.bench_refs import LANDINGS, METRICS, metrics_duckdb, metrics_pandas, same_results
 from api_trust.bench_report import PLANNED_SIZES, render
+from api_trust.contract import project_vars
 from api_trust.warehouse import duckdb_settings
-from conftest import ROOT, VENV_BIN, ahead, built, generate, run, tool_env
+from conftest import ROOT, VENV_BIN, ahead, built, dbt, generate, run, tool_env
 
 END_MS = 1_793_491_200_000  # 2026-11-01, the generator's default window end
 ALLOCATE = "import time; b = bytearray({mib} * 2**20); b[::4096] = b'x' * len(b[::4096]); time.sleep({sleep})"
@@ -304,8 +305,13 @@ def test_make_bench_at_a_tiny_size_reports_every_stage(tiny_bench) -> None:
     ]
     measured = [r for r in records if r["kind"] in ("stage", "reference")]
     assert not [r for r in records if r["kind"] == "failed"]
-    # every stage function reported at least one measurement, each with real numbers
-    assert len({r["stage"] for r in measured}) >= len(STAGES)
+    # every stage function reported at least one measurement, each with real numbers, but
+    # the opt-in one, which says so
+    skipped = [r for r in records if r["kind"] == "skipped"]
+    assert [(r["stage"], "BENCH_TRADEOFFS=1" in r["why"]) for r in skipped] == [
+        ("trade-offs", True)
+    ]
+    assert len({r["stage"] for r in measured}) >= len(STAGES) - 1
     for r in measured:
         assert r["seconds"] > 0 and r["cpu_s"] > 0, r
         assert r["peak_rss_mib"] > 20 and r["tree_peak_mib"] >= r["peak_rss_mib"], r
@@ -349,6 +355,75 @@ def test_make_bench_at_a_tiny_size_reports_every_stage(tiny_bench) -> None:
     for section in ("References (same run, same data)", "Disk per size"):
         assert "| 5,000 |" in text.split(f"## {section}", 1)[1]
     assert "–" not in "".join(_table_rows(text, "Disk per size"))
+    assert "5,000 rows: `trade-offs` not run: opt-in, BENCH_TRADEOFFS=1" in text
+
+
+def test_trade_offs_rebuild_from_scratch_as_built_first_and_last(tmp_path, monkeypatch):
+    """BENCH_TRADEOFFS=1: one full build from scratch per argument set, as built first and
+    once more last (so the stages after it read the warehouse as built); BENCHMARKS.md
+    gives each one's saving against the mean of the two as built. Without it the stage
+    says it was not run."""
+    size = Size(rows=1000, work=tmp_path, run_id="r1", load_files={})
+    commands, took = [], iter([100.0, 60.0, 90.0, 80.0, 85.0, 30.0, 104.0])
+    monkeypatch.setattr(Size, "scalar", lambda self, sql: 1000)
+    monkeypatch.setattr(Size, "measure", lambda self, cmd, env=None: (
+        commands.append(cmd) or Measured(9.0, 12.0, 500, 600, 0.0)))  # fmt: skip
+    monkeypatch.setattr("api_trust.bench.dbt_timings", lambda target: {"dbt_elapsed_s": next(took)})
+    monkeypatch.delenv("BENCH_TRADEOFFS", raising=False)
+    trade_offs(size)
+    assert commands == [] and [r["kind"] for r in size.records] == ["skipped"]
+    monkeypatch.setenv("BENCH_TRADEOFFS", "1")
+    trade_offs(size)
+    assert len(commands) == len(tradeoffs()) + 1
+    assert all(c[1:3] == ["build", "--quiet"] and "--full-refresh" in c for c in commands)
+    assert len(commands[0]) == len(commands[-1]) < min(len(c) for c in commands[1:-1])
+    text = render(_run(size.records[1:]))
+    body = text.split("### What the full build's costliest parts cost", 1)[1].split("\n#", 1)[0]
+    rows = [line.split("|") for line in body.splitlines() if line.startswith("| 1,000 |")]
+    saved = {cells[2].strip(): cells[5].strip() for cells in rows}
+    assert len(rows) == len(commands)
+    # against (100 + 104) / 2 = 102
+    assert saved["without the two personal-data scans"] == "42.0"
+    assert saved["without all four"] == "72.0"
+    assert saved["as built"] == ""
+
+
+def test_each_trade_off_leaves_out_what_it_names(demo_warehouse) -> None:
+    """The argument sets select, as dbt reads them, everything the build has but the part
+    each names (listed with `dbt ls`; a --vars set changes what the cube holds, not what
+    is selected)."""
+    wh = demo_warehouse
+
+    def listed(args: tuple[str, ...]) -> set[tuple[str, str]]:
+        if "--vars" in args:
+            at = args.index("--vars")
+            args = args[:at] + args[at + 2 :]
+        out = dbt(wh.db, wh.work, "ls", "--quiet", "--output", "json", "--output-keys",
+                  "name resource_type", *args).stdout  # fmt: skip
+        nodes = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+        # what a build runs (sources and exposures are listed, never run)
+        return {(n["resource_type"], n["name"]) for n in nodes
+                if n["resource_type"] in ("model", "seed", "snapshot", "test")}  # fmt: skip
+
+    sets = dict(tradeoffs())
+    built = listed(sets["as built"])
+    scans = {
+        ("model", "int_landed_batches_scanned_for_pii"),
+        ("model", "int_fact_batches_scanned_for_pii"),
+    }
+    verifications = {("model", m) for m in ("fct_verifications", "agg_conversion_by_region",
+                                             "agg_conversion_by_document_type")}  # fmt: skip
+    tests = {n for n in built if n[0] == "test"}
+    assert scans | verifications <= built and len(tests) > 100
+    assert built - listed(sets["without the two personal-data scans"]) >= scans
+    assert built - listed(sets["without data tests"]) == tests
+    assert built - listed(sets["without fct_verifications and what reads it"]) >= verifications
+    rest = listed(sets["without all four"])
+    assert not rest & (scans | verifications | tests) and ("model", "rca_findings") in rest
+    cube = json.loads(sets["without client_id in the root-cause cube"][1])["analysis_dimensions"]
+    dims = project_vars()["analysis_dimensions"]
+    assert cube == {"core": [d for d in dims["core"] if d != "client_id"], "extra": dims["extra"]}
+    assert cube["core"] != dims["core"]
 
 
 def test_make_profile_times_a_model_without_changing_the_warehouse(demo_warehouse) -> None:
