@@ -18,11 +18,16 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 LINEAGE_COLUMNS = ("batch_id", "source_name", "source_record_no", "loaded_at")
 
 
+def _project_path(env: str, default: str) -> Path:
+    """$env, else `default`; a relative path is under the project root, never the current
+    directory (make runs there, a person may not)."""
+    path = Path(os.environ.get(env, default))
+    return path if path.is_absolute() else PROJECT_ROOT / path
+
+
 def db_path() -> Path:
     """The warehouse file: $API_TRUST_DB, else data/api_trust.duckdb under the project root."""
-    raw = os.environ.get("API_TRUST_DB", "data/api_trust.duckdb")
-    path = Path(raw)
-    return path if path.is_absolute() else PROJECT_ROOT / path
+    return _project_path("API_TRUST_DB", "data/api_trust.duckdb")
 
 
 def dbt_target_dir() -> Path:
@@ -32,11 +37,11 @@ def dbt_target_dir() -> Path:
 
 
 def data_dir() -> Path:
-    return Path(os.environ.get("API_TRUST_DATA_DIR", PROJECT_ROOT / "data"))
+    return _project_path("API_TRUST_DATA_DIR", "data")
 
 
 def dashboards_dir() -> Path:
-    return Path(os.environ.get("API_TRUST_DASHBOARDS_DIR", PROJECT_ROOT / "dashboards"))
+    return _project_path("API_TRUST_DASHBOARDS_DIR", "dashboards")
 
 
 @dataclass(frozen=True)

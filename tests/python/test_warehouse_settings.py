@@ -330,3 +330,22 @@ def test_model_files_act_only_inside_the_warehouses_tables_folder(tmp_path: Path
     assert outside.read_text() == "mine"
     files.remove(str(folder / "x.parquet"))
     assert list(folder.iterdir()) == []
+
+
+def test_relative_paths_from_the_environment_are_under_the_project_root(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A person running a command from another folder gets the same files as make does:
+    a relative API_TRUST_DB, API_TRUST_DATA_DIR or API_TRUST_DASHBOARDS_DIR is read from
+    the project root, an absolute one as given."""
+    from api_trust import contract
+
+    monkeypatch.chdir(tmp_path)
+    for env, read in (("API_TRUST_DB", contract.db_path), ("API_TRUST_DATA_DIR", contract.data_dir),
+                      ("API_TRUST_DASHBOARDS_DIR", contract.dashboards_dir)):  # fmt: skip
+        monkeypatch.setenv(env, "elsewhere/x")
+        assert read() == contract.PROJECT_ROOT / "elsewhere" / "x"
+        monkeypatch.setenv(env, str(tmp_path / "y"))
+        assert read() == tmp_path / "y"
+        monkeypatch.delenv(env)
+        assert read().is_absolute() and read().is_relative_to(contract.PROJECT_ROOT)
