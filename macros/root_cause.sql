@@ -36,6 +36,12 @@
     {%- for dim in dims['core'] + api_trust.listed_extra_dimensions() -%}
         {%- if dim not in out -%}{%- do out.append(dim) -%}{%- endif -%}
     {%- endfor -%}
+    {%- if out | length == 1 -%}
+        {{ exceptions.raise_compiler_error(
+            "vars.analysis_dimensions lists no dimension besides api_name: the root cause and "
+            ~ "agg_failure_rate_by_dimension slice by at least one; list a fact column in core "
+            ~ "(region, client_type, ...) or a delivered field in extra") }}
+    {%- endif -%}
     {{ return(out) }}
 {%- endmacro %}
 

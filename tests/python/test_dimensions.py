@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from api_trust import dimensions
 from api_trust.contract import project_vars
-from conftest import run
+from conftest import Warehouse, dbt, generate, run
 
 # field name -> why it stays in raw (None: a candidate); each has two values over 40 calls
 FIELDS: dict[str, str | None] = {
@@ -92,3 +92,30 @@ def test_the_models_refuse_an_extra_dimension_they_cannot_carry(tmp_path, name: 
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0 and "Traceback" not in out
     assert f"vars.analysis_dimensions.extra: {name} is not a plain identifier" in out, out
+
+
+def test_logs_with_one_dimension_build_and_a_list_with_none_is_one_clear_error(tmp_path) -> None:
+    """A team whose logs carry only a region lists just that (no client, version or
+    document type). The root cause slices by it alone, the failure-rate mart holds its
+    values (as text: one dimension's values are the cube's ENUM), and the marts about
+    versions and document types build empty. A list with no dimension at all stops
+    compilation with one message instead of a parser error."""
+    wh = Warehouse(tmp_path / "warehouse.duckdb", tmp_path)
+    generate(wh.db, wh.work, "--rows", "20000", "--seed", "5")
+    dims = json.dumps({"analysis_dimensions": {"core": ["region"], "extra": []}})
+    dbt(wh.db, wh.work, "build", "--quiet", "--vars", dims, "--select", "+rca_findings",
+        "+rca_version_regressions", "+rca_fragile_document_types", "+agg_failure_rate_by_dimension", "--indirect-selection", "cautious")  # fmt: skip
+    by_dimension = wh.rows("select dimension, count(*), min(typeof(dimension_value)) "
+                           "from agg_failure_rate_by_dimension group by 1")  # fmt: skip
+    assert by_dimension == [("region", 4, "VARCHAR")]
+    assert wh.scalar("select count(*) from rca_version_regressions") == 0
+    assert wh.scalar("select count(*) from rca_fragile_document_types") == 0
+    segments = [s for (s,) in wh.rows("select segment from intermediate.int_rca_cells_counted")]
+    assert segments and {part.split("=")[0] for s in segments for part in s.split(", ")} == {
+        "api_name", "region"}  # fmt: skip
+    none = json.dumps({"analysis_dimensions": {"core": [], "extra": []}})
+    proc = dbt(wh.db, wh.work, "compile", "--quiet", "--select", "rca_findings", "--vars", none,
+               check=False)  # fmt: skip
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and "Traceback" not in out
+    assert "vars.analysis_dimensions lists no dimension besides api_name" in out, out

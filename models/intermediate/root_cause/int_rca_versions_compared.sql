@@ -19,8 +19,17 @@
 with
 
 leaves as (
+    {%- if 'api_version' in dims %}
     select * from {{ ref('int_rca_leaves_counted') }}
     where api_version is not null
+    {%- else %}
+    -- a log without versions (api_version is no analysis dimension): nothing to compare
+    select
+        *,
+        cast(null as string) as api_version
+    from {{ ref('int_rca_leaves_counted') }}
+    where false
+    {%- endif %}
 ),
 
 versions as (

@@ -46,7 +46,9 @@ final as (
     select
         -- strings
         dimension,
-        dimension_value,
+        -- text: the cube's values are ENUMs, which a union of two dimensions makes text
+        -- and a single dimension would leave as they are
+        cast(dimension_value as string) as dimension_value,
 
         -- numbers
         cast(calls as bigint) as calls,

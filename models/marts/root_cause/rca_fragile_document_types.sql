@@ -10,8 +10,17 @@
 with
 
 cells as (
-    select * from {{ ref('int_rca_cells_counted') }}
-    where depth = 2 and api_name is not null and document_type is not null and not is_redundant
+    {%- if 'document_type' in api_trust.rca_dimensions() %}
+        select * from {{ ref('int_rca_cells_counted') }}
+        where depth = 2 and api_name is not null and document_type is not null and not is_redundant
+    {%- else %}
+        -- logs without document types (document_type is no analysis dimension): no row
+        select
+            *,
+            cast(null as string) as document_type
+        from {{ ref('int_rca_cells_counted') }}
+        where false
+    {%- endif %}
 ),
 
 tested as (
