@@ -36,6 +36,12 @@
     {%- for dim in dims['core'] + api_trust.listed_extra_dimensions() -%}
         {%- if dim not in out -%}{%- do out.append(dim) -%}{%- endif -%}
     {%- endfor -%}
+    {%- set facts = graph.nodes.get('model.api_trust.fct_api_calls') if execute else none -%}
+    {%- for dim in dims['core'] if facts and dim not in facts.columns -%}
+        {{ exceptions.raise_compiler_error(
+            "vars.analysis_dimensions.core: " ~ dim ~ " is not a column of fct_api_calls; a field "
+            ~ "delivered in the logs beside the contract goes in extra (make dimensions lists them)") }}
+    {%- endfor -%}
     {%- if out | length == 1 -%}
         {{ exceptions.raise_compiler_error(
             "vars.analysis_dimensions lists no dimension besides api_name: the root cause and "

@@ -98,8 +98,9 @@ def test_logs_with_one_dimension_build_and_a_list_with_none_is_one_clear_error(t
     """A team whose logs carry only a region lists just that (no client, version or
     document type). The root cause slices by it alone, the failure-rate mart holds its
     values (as text: one dimension's values are the cube's ENUM), and the marts about
-    versions and document types build empty. A list with no dimension at all stops
-    compilation with one message instead of a parser error."""
+    versions and document types build empty. A list with no dimension at all, or
+    a core one that is no fact column, stops compilation with one message instead of a
+    SQL error."""
     wh = Warehouse(tmp_path / "warehouse.duckdb", tmp_path)
     generate(wh.db, wh.work, "--rows", "20000", "--seed", "5")
     dims = json.dumps({"analysis_dimensions": {"core": ["region"], "extra": []}})
@@ -113,9 +114,12 @@ def test_logs_with_one_dimension_build_and_a_list_with_none_is_one_clear_error(t
     segments = [s for (s,) in wh.rows("select segment from intermediate.int_rca_cells_counted")]
     assert segments and {part.split("=")[0] for s in segments for part in s.split(", ")} == {
         "api_name", "region"}  # fmt: skip
-    none = json.dumps({"analysis_dimensions": {"core": [], "extra": []}})
-    proc = dbt(wh.db, wh.work, "compile", "--quiet", "--select", "rca_findings", "--vars", none,
-               check=False)  # fmt: skip
-    out = proc.stdout + proc.stderr
-    assert proc.returncode != 0 and "Traceback" not in out
-    assert "vars.analysis_dimensions lists no dimension besides api_name" in out, out
+    for core, said in (([], "vars.analysis_dimensions lists no dimension besides api_name"),
+                       (["carrier"], "vars.analysis_dimensions.core: carrier is not a column of "
+                                     "fct_api_calls; a field delivered in the logs")):  # fmt: skip
+        wrong = json.dumps({"analysis_dimensions": {"core": core, "extra": []}})
+        proc = dbt(wh.db, wh.work, "compile", "--quiet", "--select", "rca_findings", "--vars",
+                   wrong, check=False)  # fmt: skip
+        out = proc.stdout + proc.stderr
+        assert proc.returncode != 0 and "Traceback" not in out
+        assert said in out, out
