@@ -160,7 +160,7 @@
     parse time and for a table not built yet.
 #}
 {% macro is_built_by_an_older_model(name) -%}
-    {%- set node = graph.nodes.get('model.api_trust.' ~ name) if execute else none -%}
+    {%- set node = (graph.get('nodes') or {}).get('model.api_trust.' ~ name) if execute else none -%}
     {%- set relation = load_relation(ref(name)) if node else none -%}
     {%- if relation is none -%}
         {{ return(false) }}

@@ -36,7 +36,7 @@
     {%- for dim in dims['core'] + api_trust.listed_extra_dimensions() -%}
         {%- if dim not in out -%}{%- do out.append(dim) -%}{%- endif -%}
     {%- endfor -%}
-    {%- set facts = graph.nodes.get('model.api_trust.fct_api_calls') if execute else none -%}
+    {%- set facts = (graph.get('nodes') or {}).get('model.api_trust.fct_api_calls') if execute else none -%}
     {%- for dim in dims['core'] if facts and dim not in facts.columns -%}
         {{ exceptions.raise_compiler_error(
             "vars.analysis_dimensions.core: " ~ dim ~ " is not a column of fct_api_calls; a field "
