@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from api_trust import dimensions
 from api_trust.contract import project_vars
-from conftest import Warehouse, dbt, generate, run
+from conftest import Warehouse, dbt, generate, in_background, run
 
 # field name -> why it stays in raw (None: a candidate); each has two values over 40 calls
 FIELDS: dict[str, str | None] = {
@@ -94,6 +94,7 @@ def test_the_models_refuse_an_extra_dimension_they_cannot_carry(tmp_path, name: 
     assert f"vars.analysis_dimensions.extra: {name} is not a plain identifier" in out, out
 
 
+@in_background
 def test_logs_with_one_dimension_build_and_a_list_with_none_is_one_clear_error(tmp_path) -> None:
     """A team whose logs carry only a region lists just that (no client, version or
     document type). The root cause slices by it alone, the failure-rate mart holds its
