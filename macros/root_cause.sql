@@ -51,6 +51,25 @@
     {{ return(out) }}
 {%- endmacro %}
 
+{#
+    The rows of `relation` (a root-cause table) that `condition` keeps, where `dimension`
+    is an analysis dimension. Where vars.analysis_dimensions leaves it out (logs without
+    it), no row, with the column added as null text so that the reader's SQL still binds:
+    the marts about one dimension (versions, document types) are then empty.
+#}
+{% macro rca_rows_of_dimension(relation, dimension, condition) -%}
+    {%- if dimension in api_trust.rca_dimensions() -%}
+        select * from {{ relation }}
+        where {{ condition }}
+    {%- else -%}
+        select
+            *,
+            cast(null as string) as {{ dimension }}
+        from {{ relation }}
+        where false
+    {%- endif -%}
+{%- endmacro %}
+
 {# The extra (delivered, long-form) dimensions that are not fact columns. #}
 {% macro rca_extra_dimensions() -%}
     {%- set core = var('analysis_dimensions')['core'] -%}

@@ -33,7 +33,7 @@ def db_path() -> Path:
 def dbt_target_dir() -> Path:
     """dbt's target folder: $DBT_TARGET_PATH (relative to the project folder, as dbt reads
     it when make runs it there), else target/."""
-    return PROJECT_ROOT / os.environ.get("DBT_TARGET_PATH", "target")
+    return _project_path("DBT_TARGET_PATH", "target")
 
 
 def data_dir() -> Path:

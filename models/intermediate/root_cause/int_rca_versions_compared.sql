@@ -19,17 +19,8 @@
 with
 
 leaves as (
-    {%- if 'api_version' in dims %}
-    select * from {{ ref('int_rca_leaves_counted') }}
-    where api_version is not null
-    {%- else %}
-    -- a log without versions (api_version is no analysis dimension): nothing to compare
-    select
-        *,
-        cast(null as string) as api_version
-    from {{ ref('int_rca_leaves_counted') }}
-    where false
-    {%- endif %}
+    -- none for logs without versions (macro rca_rows_of_dimension)
+    {{ api_trust.rca_rows_of_dimension(ref('int_rca_leaves_counted'), 'api_version', 'api_version is not null') }}
 ),
 
 versions as (

@@ -7,20 +7,14 @@
     findings (one false-discovery budget).
 #}
 
+{#- the API x document type segments this mart ranks -#}
+{%- set kept = 'depth = 2 and api_name is not null and document_type is not null and not is_redundant' %}
+
 with
 
 cells as (
-    {%- if 'document_type' in api_trust.rca_dimensions() %}
-        select * from {{ ref('int_rca_cells_counted') }}
-        where depth = 2 and api_name is not null and document_type is not null and not is_redundant
-    {%- else %}
-        -- logs without document types (document_type is no analysis dimension): no row
-        select
-            *,
-            cast(null as string) as document_type
-        from {{ ref('int_rca_cells_counted') }}
-        where false
-    {%- endif %}
+    -- none for logs without document types (macro rca_rows_of_dimension)
+    {{ api_trust.rca_rows_of_dimension(ref('int_rca_cells_counted'), 'document_type', kept) }}
 ),
 
 tested as (
