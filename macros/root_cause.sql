@@ -11,9 +11,11 @@
     identifier (vars.dimension_name_pattern, the rule `make dimensions` also applies)
     stops compilation with a message that names it, not with an SQL error deep in a
     model. A configuration error, not a record's: no delivered value reaches here.
+    `dims`: a list to check instead of the var's (same shape), as `dbt run-operation
+    rca_dimensions --args '{dims: ...}'` checks one before it is written.
 #}
-{% macro listed_extra_dimensions() -%}
-    {%- set extras = var('analysis_dimensions')['extra'] -%}
+{% macro listed_extra_dimensions(dims=none) -%}
+    {%- set extras = (dims if dims is not none else var('analysis_dimensions'))['extra'] -%}
     {%- set pattern = var('dimension_name_pattern') -%}
     {%- for dim in extras -%}
         {%- if dim is not string or not modules.re.fullmatch(pattern, dim) -%}
@@ -30,10 +32,10 @@
     vars.analysis_dimensions core (fact columns) and extra (delivered fields,
     fct_api_calls.extra_fields; long form in fct_call_dimensions). Adding a dimension is one line there.
 #}
-{% macro rca_dimensions() -%}
-    {%- set dims = var('analysis_dimensions') -%}
+{% macro rca_dimensions(dims=none) -%}
+    {%- set dims = dims if dims is not none else var('analysis_dimensions') -%}
     {%- set out = ['api_name'] -%}
-    {%- for dim in dims['core'] + api_trust.listed_extra_dimensions() -%}
+    {%- for dim in dims['core'] + api_trust.listed_extra_dimensions(dims) -%}
         {%- if dim not in out -%}{%- do out.append(dim) -%}{%- endif -%}
     {%- endfor -%}
     {%- set facts = (graph.get('nodes') or {}).get('model.api_trust.fct_api_calls') if execute else none -%}

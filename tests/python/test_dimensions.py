@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from api_trust import dimensions
 from api_trust.contract import project_vars
-from conftest import Warehouse, dbt, generate, in_background, run
+from conftest import ROOT, Warehouse, dbt, generate, in_background, run
 
 # field name -> why it stays in raw (None: a candidate); each has two values over 40 calls
 FIELDS: dict[str, str | None] = {
@@ -82,26 +82,57 @@ def test_a_taken_name_and_the_written_var_read_back(tmp_path, monkeypatch) -> No
     assert all(re.fullmatch(pattern, name) for name in extra)
 
 
-@pytest.mark.parametrize("name", ["it's", "k8s.namespace.name"])
-def test_the_models_refuse_an_extra_dimension_they_cannot_carry(tmp_path, name: str) -> None:
-    """A name written into the var by hand stops compilation with one message naming it."""
-    db = tmp_path / "warehouse.duckdb"
-    dims = json.dumps({"analysis_dimensions": {"core": ["region"], "extra": [name]}})
-    proc = run([str(Path(sys.executable).with_name("dbt")), "compile", "--quiet", "--select",
-                "fct_call_dimensions", "--vars", dims], db, tmp_path, check=False)  # fmt: skip
+@pytest.mark.parametrize(
+    ("core", "extra", "said"),
+    [
+        (["region"], ["it's"], "vars.analysis_dimensions.extra: it's is not a plain identifier"),
+        (["region"], ["k8s.namespace.name"],
+         "vars.analysis_dimensions.extra: k8s.namespace.name is not a plain identifier"),
+        ([], [], "vars.analysis_dimensions lists no dimension besides api_name"),
+        (["carrier"], [], "vars.analysis_dimensions.core: carrier is not a column of "
+                          "fct_api_calls; a field delivered in the logs"),
+    ],
+    ids=["quote-in-extra", "dots-in-extra", "no-dimension", "core-not-a-fact-column"],
+)  # fmt: skip
+def test_a_dimension_list_the_models_cannot_use_is_one_clear_error(
+    tmp_path, core: list[str], extra: list[str], said: str
+) -> None:
+    """A name written into the var by hand that the models cannot write as a column, a list
+    with no dimension at all, or a core name that is no fact column stops compilation with
+    one message instead of an SQL error. Every model reads the list through the macro that
+    checks it (rca_dimensions; test_the_list_is_read_in_one_place), so the macro is run
+    with the list: `dbt run-operation` reads the session's parse, where a `--vars` compile
+    parsed the whole project again (about 7 s each)."""
+    dims = json.dumps({"dims": {"core": core, "extra": extra}})
+    proc = dbt(tmp_path / "warehouse.duckdb", tmp_path, "run-operation", "rca_dimensions",
+               "--args", dims, check=False)  # fmt: skip
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0 and "Traceback" not in out
-    assert f"vars.analysis_dimensions.extra: {name} is not a plain identifier" in out, out
+    assert said in out, out
+
+
+def test_the_list_is_read_in_one_place() -> None:
+    """Only the two checking macros read vars.analysis_dimensions; models and other macros
+    take the list from rca_dimensions (or listed_extra_dimensions / rca_extra_dimensions,
+    which it calls), so a list the checks refuse stops every reader."""
+    readers = {
+        f"{path.relative_to(ROOT)}:{no}"
+        for folder in ("models", "macros", "analyses", "tests/generic")
+        for path in sorted((ROOT / folder).rglob("*.sql"))
+        for no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if re.search(r"var\(\s*['\"]analysis_dimensions['\"]", line)
+    }
+    assert {r.split(":")[0] for r in readers} == {"macros/root_cause.sql"}, readers
+    # listed_extra_dimensions, rca_dimensions, rca_extra_dimensions
+    assert len(readers) == 3, readers
 
 
 @in_background
-def test_logs_with_one_dimension_build_and_a_list_with_none_is_one_clear_error(tmp_path) -> None:
+def test_logs_with_one_dimension_build(tmp_path) -> None:
     """A team whose logs carry only a region lists just that (no client, version or
     document type). The root cause slices by it alone, the failure-rate mart holds its
     values (as text: one dimension's values are the cube's ENUM), and the marts about
-    versions and document types build empty. A list with no dimension at all, or
-    a core one that is no fact column, stops compilation with one message instead of a
-    SQL error."""
+    versions and document types build empty."""
     wh = Warehouse(tmp_path / "warehouse.duckdb", tmp_path)
     generate(wh.db, wh.work, "--rows", "20000", "--seed", "5")
     dims = json.dumps({"analysis_dimensions": {"core": ["region"], "extra": []}})
@@ -115,12 +146,3 @@ def test_logs_with_one_dimension_build_and_a_list_with_none_is_one_clear_error(t
     segments = [s for (s,) in wh.rows("select segment from intermediate.int_rca_cells_counted")]
     assert segments and {part.split("=")[0] for s in segments for part in s.split(", ")} == {
         "api_name", "region"}  # fmt: skip
-    for core, said in (([], "vars.analysis_dimensions lists no dimension besides api_name"),
-                       (["carrier"], "vars.analysis_dimensions.core: carrier is not a column of "
-                                     "fct_api_calls; a field delivered in the logs")):  # fmt: skip
-        wrong = json.dumps({"analysis_dimensions": {"core": core, "extra": []}})
-        proc = dbt(wh.db, wh.work, "compile", "--quiet", "--select", "rca_findings", "--vars",
-                   wrong, check=False)  # fmt: skip
-        out = proc.stdout + proc.stderr
-        assert proc.returncode != 0 and "Traceback" not in out
-        assert said in out, out

@@ -7,7 +7,8 @@
     search. Missing and `unknown` values are null in the cube and left out:
     they say what a log lacks, not where calls fail.
 #}
-{%- set dims = var('analysis_dimensions')['core'] + api_trust.rca_extra_dimensions() %}
+{#- every dimension but api_name, the list checked once (macro rca_dimensions) #}
+{%- set dims = api_trust.rca_dimensions()[1:] %}
 
 with
 
