@@ -360,6 +360,41 @@ def test_loader_only_warehouse_builds_with_generator_tables_empty(tmp_path) -> N
     assert wh.scalar("select count(*) from dq_batch_summary where is_reconciled") == 1
 
 
+@in_background
+def test_a_teams_own_regions_are_facts_once_the_seed_lists_them(tmp_path) -> None:
+    """Regions are a vocabulary: seed value_aliases. A team whose logs say `north` and
+    `south` sees those calls quarantined (unknown_region) until it adds a row per value
+    to the seed; then they are facts, and the build's tests pass, because the tests on
+    region read the same seed (canonical_values) instead of a list of our four. The rows
+    go into the built seed table here (a test may not edit the project's seed file), and
+    the build leaves the seed out; a changed seed revalidates every batch either way."""
+    db, work = tmp_path / "warehouse.duckdb", tmp_path
+    csv = tmp_path / "team_regions.csv"
+    csv.write_text(
+        "timestamp,api_name,api_version,region,client_type,document_type,status,status_code,"
+        "latency_ms,error_reason\n"
+        + "".join(f"2026-10-01 10:0{i}:00,PAN_OCR,v2,{region},Bank,PAN,success,200,{300 + i},\n"
+                  for i, region in enumerate(["north", "North ", "south", "SOUTH", "Metro"])),
+        encoding="utf-8",
+    )  # fmt: skip
+    run([sys.executable, "-m", "api_trust.ingest", str(csv)], db, work)
+    select = ["--select", "+fct_api_calls", "+agg_success_by_region", "+dq_quarantine"]
+    dbt(db, work, "build", "--quiet", *select, "--indirect-selection", "cautious")
+    wh = Warehouse(db, work)
+    assert wh.rows("select primary_reason, count(*) from dq_quarantine group by 1") == [
+        ("unknown_region", 4)]  # fmt: skip
+    with duckdb.connect(str(db)) as con:
+        con.execute("insert into reference.value_aliases (dimension, alias_key, canonical_value) "
+                    "values ('region', 'north', 'North'), ('region', 'south', 'South')")  # fmt: skip
+    # buildable: the tests of the selected models run though one of their parents (the
+    # seed) is left out
+    dbt(db, work, "build", "--quiet", *select, "--exclude", "value_aliases",
+        "--indirect-selection", "buildable")  # fmt: skip
+    assert wh.scalar("select count(*) from dq_quarantine") == 0
+    assert wh.rows("select region, calls from agg_success_by_region order by region") == [
+        ("Metro", 1), ("North", 2), ("South", 2)]  # fmt: skip
+
+
 @pytest.mark.parametrize("rows", [2000])
 def test_second_generator_run_replaces_instead_of_doubling(tmp_path, rows: int) -> None:
     db, work = tmp_path / "warehouse.duckdb", tmp_path
