@@ -103,12 +103,19 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"sqlfluff: {len(files) - len(todo)} of {len(files)} files unchanged since they passed; linting {len(todo)}"
         )
-    sqlfluff = Path(sys.executable).with_name("sqlfluff")
-    code = subprocess.run([str(sqlfluff), "lint", *todo, *extra], cwd=ROOT).returncode
+    code = run_sqlfluff(["lint", *todo, *extra])
     if code == 0:
         (ROOT / CACHE).parent.mkdir(parents=True, exist_ok=True)
         (ROOT / CACHE).write_text(json.dumps({"key": key, "files": now}, indent=0))
     return code
+
+
+def run_sqlfluff(args: list[str]) -> int:
+    """sqlfluff's exit code, run in the project folder. Its own function, so that a test
+    replaces this module's sqlfluff and not `subprocess.run`, which the test session's
+    background threads share (they once ran a build through the test's recorder)."""
+    sqlfluff = Path(sys.executable).with_name("sqlfluff")
+    return subprocess.run([str(sqlfluff), *args], cwd=ROOT).returncode
 
 
 if __name__ == "__main__":

@@ -7,7 +7,6 @@ passes or fails as told, in a throwaway project, so the test is about what gets 
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -30,13 +29,14 @@ def project(tmp_path: Path, monkeypatch) -> tuple[Path, list[list[str]], dict[st
     linted: list[list[str]] = []
     result = {"code": 0}
 
-    def sqlfluff(cmd: list[str], cwd: Path) -> subprocess.CompletedProcess:
-        assert cmd[1] == "lint" and cwd == tmp_path
-        linted.append(sorted(a for a in cmd[2:] if a.endswith(".sql")))
-        return subprocess.CompletedProcess(cmd, result["code"])
+    def sqlfluff(args: list[str]) -> int:
+        assert args[0] == "lint" and tmp_path == lint_sql.ROOT
+        linted.append(sorted(a for a in args[1:] if a.endswith(".sql")))
+        return result["code"]
 
     monkeypatch.setattr(lint_sql, "ROOT", tmp_path)
-    monkeypatch.setattr(lint_sql.subprocess, "run", sqlfluff)
+    # this module's runner, never subprocess.run: the session's background builds share it
+    monkeypatch.setattr(lint_sql, "run_sqlfluff", sqlfluff)
     return tmp_path, linted, result
 
 
