@@ -15,7 +15,7 @@ import duckdb
 import pytest
 from api_trust.dirt import EXPECTED_OUTCOME
 from api_trust.pii import has_pii_sql
-from conftest import Warehouse, dbt, generate, in_background, run
+from conftest import ROOT, Warehouse, dbt, generate, in_background, run
 
 PII = re.compile(r"\b[A-Z]{5}[0-9]{4}[A-Z]\b|\b[0-9]{4}\s?[0-9]{4}\s?[0-9]{4}\b")
 
@@ -378,7 +378,8 @@ def test_a_teams_own_regions_are_facts_once_the_seed_lists_them(tmp_path) -> Non
         encoding="utf-8",
     )  # fmt: skip
     run([sys.executable, "-m", "api_trust.ingest", str(csv)], db, work)
-    select = ["--select", "+fct_api_calls", "+agg_success_by_region", "+dq_quarantine"]
+    select = ["--select", "+fct_api_calls", "+agg_success_by_region", "+agg_failures_by_region",
+              "+agg_api_daily", "+dq_quarantine"]  # fmt: skip
     dbt(db, work, "build", "--quiet", *select, "--indirect-selection", "cautious")
     wh = Warehouse(db, work)
     assert wh.rows("select primary_reason, count(*) from dq_quarantine group by 1") == [
@@ -393,6 +394,39 @@ def test_a_teams_own_regions_are_facts_once_the_seed_lists_them(tmp_path) -> Non
     assert wh.scalar("select count(*) from dq_quarantine") == 0
     assert wh.rows("select region, calls from agg_success_by_region order by region") == [
         ("Metro", 1), ("North", 2), ("South", 2)]  # fmt: skip
+
+
+def test_no_data_test_lists_a_vocabulary_the_seed_holds() -> None:
+    """The regions, client types and document types a team may extend live in seed
+    value_aliases alone: a data test that listed them too (accepted_values) would fail the
+    build of a team that added its own (three such lists on region once did). Status is
+    the pipeline's own (success, fail), not a team's vocabulary."""
+    import csv
+
+    import yaml
+
+    with (ROOT / "seeds" / "value_aliases.csv").open(encoding="utf-8") as fh:
+        vocabulary = {row["canonical_value"] for row in csv.DictReader(fh)
+                      if row["dimension"] != "status"}  # fmt: skip
+
+    def lists(node):
+        if isinstance(node, dict):
+            values = (node.get("accepted_values") or {}).get("arguments", {}).get("values")
+            if isinstance(values, list):
+                yield values
+            for child in node.values():
+                yield from lists(child)
+        elif isinstance(node, list):
+            for child in node:
+                yield from lists(child)
+
+    found = {
+        str(path.relative_to(ROOT)): sorted(set(values) & vocabulary)
+        for path in sorted((ROOT / "models").rglob("*.yml"))
+        for values in lists(yaml.safe_load(path.read_text(encoding="utf-8")))
+        if set(values) & vocabulary
+    }
+    assert vocabulary and found == {}, found
 
 
 @pytest.mark.parametrize("rows", [2000])
