@@ -25,7 +25,13 @@ import duckdb
 import pandas as pd
 
 from api_trust.contract import dashboards_dir, project_vars
-from api_trust.dashboard.marts import EXTRA_DIMENSIONS, field_word, read_marts, traffic_word
+from api_trust.dashboard.marts import (
+    EXTRA_DIMENSIONS,
+    REGION_ORDER,
+    field_word,
+    read_marts,
+    traffic_word,
+)
 from api_trust.warehouse import WarehouseError, connect, run_cli
 
 Row = dict[str, Any]
@@ -50,7 +56,6 @@ REQUIRED_MARTS = (
 NO_VALUE = "unknown"  # the marts' value for "the log did not say"
 # the fields the report's figures are about (latency has a line of its own)
 REPORTED_FIELDS = ("verification_id", "region", "document_type", *EXTRA_DIMENSIONS)
-REGION_ORDER = ("Metro", "Tier1", "Tier2", "Rural")
 TIER_TITLES = {
     "change": "new",
     "hotspot": "chronic hotspot",

@@ -9,12 +9,13 @@ evidence, top clients), so the page never receives a row of fct_api_calls.
 
 from __future__ import annotations
 
+import csv
 from dataclasses import dataclass, field
 
 import duckdb
 import pandas as pd
 
-from api_trust.contract import db_path, project_vars
+from api_trust.contract import PROJECT_ROOT, db_path, project_vars
 from api_trust.warehouse import connect
 
 # labels only: a refused latency or timestamp is one odd number each, a refused label is a
@@ -85,6 +86,19 @@ qualify row_number() over (
 ) <= {TOP_CLIENTS}
 """
 
+
+def region_order() -> tuple[str, ...]:
+    """The regions in the order seed value_aliases first names them (ours: Metro, Tier1,
+    Tier2, Rural; a team's own after them): the vocabulary lives in the seed alone, and the
+    page and the report order regions by it (values the seed lacks come after, by name)."""
+    with (PROJECT_ROOT / "seeds" / "value_aliases.csv").open(encoding="utf-8", newline="") as fh:
+        rows = csv.DictReader(fh)
+        return tuple(
+            dict.fromkeys(r["canonical_value"] for r in rows if r["dimension"] == "region")
+        )
+
+
+REGION_ORDER = region_order()
 _DIMENSIONS = project_vars()["analysis_dimensions"]
 CORE_DIMENSIONS = tuple(_DIMENSIONS["core"])
 EXTRA_DIMENSIONS = tuple(_DIMENSIONS.get("extra") or ())

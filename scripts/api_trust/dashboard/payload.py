@@ -25,7 +25,13 @@ from typing import Any
 import pandas as pd
 
 from api_trust.contract import project_vars
-from api_trust.dashboard.marts import EXTRA_DIMENSIONS, MartRead, field_word, traffic_word
+from api_trust.dashboard.marts import (
+    EXTRA_DIMENSIONS,
+    REGION_ORDER,
+    MartRead,
+    field_word,
+    traffic_word,
+)
 
 Payload = dict[str, Any]
 
@@ -37,7 +43,6 @@ MAX_HOURLY_DAYS = 45  # hourly data for the last N days only (bounded page size)
 MIN_SERIES_CALLS = 20  # a daily p50/p95 from fewer calls is noise: not embedded
 MIN_P99_CALLS = 100  # below this a p99 is the maximum, not a percentile
 HISTOGRAM_PER_DECADE = 20  # must match macros/histogram.sql
-REGION_ORDER = ("Metro", "Tier1", "Tier2", "Rural")
 # The failure classes and the ones that count against availability: vars in dbt_project.yml,
 # the one list the marts count by (macros/failure_counts.sql) and the page reads from meta.
 FAILURE_CLASSES = tuple(project_vars()["failure_classes"])
