@@ -106,6 +106,30 @@ def test_every_incident_is_a_planted_one(demo_warehouse: Warehouse) -> None:
         assert len(covering), incident
 
 
+def test_every_incident_rca_findings_names_for_an_api_is_an_rca_incidents_row(
+    demo_warehouse: Warehouse,
+) -> None:
+    """One meaning of "incident": an incident or traffic drop that rca_findings ranks for
+    an API, whichever test found it, overlaps an rca_incidents row of that API and kind,
+    which the incident timeline shades (the rules: unit test of rca_incidents)."""
+    named = demo_warehouse.scalar(
+        "select count(*) from rca_findings "
+        "where finding_type in ('incident', 'traffic_drop') and api_name is not null"
+    )
+    missing = demo_warehouse.rows("""
+        select findings.finding_type, findings.segment, findings.started_at
+        from rca_findings as findings
+        where findings.finding_type in ('incident', 'traffic_drop') and findings.api_name is not null
+          and not exists (
+            select 1 from rca_incidents as incidents
+            where incidents.api_name = findings.api_name
+              and incidents.finding_type = findings.finding_type
+              and incidents.started_at < findings.ended_at
+              and incidents.ended_at > findings.started_at)
+    """)  # fmt: skip
+    assert named >= 2 and missing == [], missing
+
+
 def test_no_incident_when_nothing_was_planted(baseline_warehouse: Warehouse) -> None:
     """With every nuisance and no incident, the scan finds nothing beyond chance, and no
     time candidate is strong enough to survive even a Bonferroni over the time side alone."""

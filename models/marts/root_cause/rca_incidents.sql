@@ -1,10 +1,15 @@
 {#
-    When were we down? Windows in which an API failed far above its seasonal
-    baseline (`incident`) or received far fewer calls than it should have,
-    including none at all (`traffic_drop`), that the single Benjamini-Hochberg
-    pass over every finding calls significant (doc rca_time_tests): start,
-    end, peak, the reason carrying the excess, clients affected and what it
-    cost.
+    When were we down? Every window in which an API failed (or slowed) far
+    above what it normally does, or received far fewer calls than it should
+    have, including none at all (`traffic_drop`), that the single
+    Benjamini-Hochberg pass over every finding calls significant (doc
+    rca_time_tests): the hourly detector's windows (`window_grain` hour) and
+    the daily test's runs of days of one API (`day`, int_rca_window_candidates),
+    so that every incident rca_findings names for an API is a row here. Start,
+    end, peak hour, the reason carrying the excess, clients affected and what it
+    cost, all from the API's hours (int_rca_api_hours_baselined); lift and
+    q-value from the test that found the window. A run of days of a segment
+    across APIs (no API) is a finding only.
 #}
 
 with
@@ -15,19 +20,11 @@ tested as (
 
 decisions as (
     select * from {{ ref('int_rca_candidates_tested') }}
-    where finding_type in ('incident', 'traffic_drop') and is_significant
+    where finding_type in ('incident', 'traffic_drop') and is_significant and api_name is not null
 ),
 
-windows as (
-    select
-        tested.*,
-        decisions.q_value
-    from tested
-    inner join decisions
-        on
-            tested.window_type = decisions.finding_type
-            and tested.api_name = decisions.api_name
-            and tested.started_at = decisions.started_at
+attributed as (
+    select * from {{ ref('int_rca_findings_attributed') }}
 ),
 
 hours as (
@@ -42,6 +39,134 @@ calls as (
 
 slos as (
     select * from {{ ref('int_api_slos_resolved') }}
+),
+
+hourly_windows as (
+    -- the hourly detector's windows: an hourly candidate, or a run of days of its API
+    -- that started with it and was the stronger of the two (int_rca_candidates_tested)
+    select
+        tested.window_id,
+        tested.api_name,
+        tested.window_type,
+        decisions.segment,
+        decisions.metric,
+        'hour' as window_grain,
+        tested.error_reason,
+        tested.failure_class,
+        tested.window_hours,
+        tested.calls,
+        tested.failures,
+        tested.bad_calls,
+        tested.expected_failures,
+        tested.expected,
+        tested.excess_failures,
+        tested.excess_bad_calls,
+        tested.weighted_failures,
+        tested.call_weight,
+        tested.lift,
+        tested.lift_lower,
+        tested.p_value,
+        decisions.q_value,
+        tested.started_at,
+        tested.ended_at
+    from tested
+    inner join decisions
+        on
+            tested.window_type = decisions.finding_type
+            and tested.api_name = decisions.api_name
+            and tested.started_at = decisions.started_at
+            and decisions.metric in ('failure_rate', 'calls')
+),
+
+runs as (
+    -- the daily test's runs of days of one API that no hourly window stands for: one
+    -- that overlaps an hourly window of the same API and metric is that incident seen
+    -- by days, which the hourly window dates more closely
+    select decisions.*
+    from decisions
+    left join hourly_windows
+        on
+            decisions.finding_type = hourly_windows.window_type
+            and decisions.api_name = hourly_windows.api_name
+            and decisions.metric = hourly_windows.metric
+            and decisions.started_at < hourly_windows.ended_at
+            and decisions.ended_at > hourly_windows.started_at
+    where hourly_windows.window_id is null
+),
+
+run_totals as (
+    -- a run's counts and seasonal expectation from its API's hours with calls, as the
+    -- hourly detector counts its windows
+    select
+        runs.api_name,
+        runs.metric,
+        runs.started_at,
+        min(hours.hour_no) as first_hour_no,
+        cast(count(*) as integer) as window_hours,
+        cast(sum(hours.calls) as bigint) as calls,
+        sum(hours.weighted_calls) as weighted_calls,
+        cast(sum(hours.failures) as bigint) as failures,
+        sum(hours.weighted_failures) as weighted_failures,
+        cast(sum(hours.bad_calls) as bigint) as bad_calls,
+        sum(coalesce(hours.expected_failures, 0)) as expected_failures
+    from runs
+    inner join hours
+        on
+            runs.api_name = hours.api_name
+            and runs.started_at <= hours.hour_at
+            and runs.ended_at > hours.hour_at
+            and hours.calls > 0
+    group by runs.api_name, runs.metric, runs.started_at
+),
+
+day_windows as (
+    select
+        runs.api_name || '#day#' || case when runs.metric = 'slow_call_share' then 'slow#' else '' end
+        || cast(run_totals.first_hour_no as string) as window_id,
+        runs.api_name,
+        runs.finding_type as window_type,
+        runs.segment,
+        runs.metric,
+        'day' as window_grain,
+        attributed.error_reason,
+        attributed.failure_class,
+        run_totals.window_hours,
+        run_totals.calls,
+        run_totals.failures,
+        run_totals.bad_calls,
+        run_totals.expected_failures,
+        cast(null as double) as expected,
+        run_totals.weighted_failures
+        - run_totals.expected_failures * {{ api_trust.safe_rate('run_totals.weighted_calls', 'run_totals.calls') }}
+            as excess_failures,
+        -- what rca_slo_breaches subtracts is the hourly detector's: none for a run of days
+        cast(null as double) as excess_bad_calls,
+        run_totals.weighted_failures,
+        {{ api_trust.safe_rate('run_totals.weighted_calls', 'run_totals.calls') }} as call_weight,
+        runs.lift,
+        runs.lift_lower,
+        runs.p_value,
+        runs.q_value,
+        runs.started_at,
+        runs.ended_at
+    from runs
+    inner join run_totals
+        on
+            runs.api_name = run_totals.api_name
+            and runs.metric = run_totals.metric
+            and runs.started_at = run_totals.started_at
+    left join attributed
+        on
+            runs.finding_type = attributed.finding_type
+            and runs.segment = attributed.segment
+            and runs.metric = attributed.metric
+            and runs.started_at = attributed.started_at
+),
+
+windows as (
+    select * from hourly_windows
+    union all
+    select * from day_windows
 ),
 
 window_hours as (
@@ -70,7 +195,8 @@ peaks as (
     from (
         select
             *,
-            row_number() over (partition by window_id order by p_value, hour_at) as p_rank
+            -- an hour without calls has no p-value, and is never the peak (on either engine)
+            row_number() over (partition by window_id order by p_value nulls last, hour_at) as p_rank
         from window_hours
     ) as ranked
     group by window_id
@@ -97,6 +223,9 @@ final as (
         -- strings
         windows.api_name,
         windows.window_type as finding_type,
+        windows.segment,
+        windows.metric,
+        cast(windows.window_grain as string) as window_grain,
         slos.owner_team,
         windows.error_reason as dominant_error_reason,
         windows.failure_class,

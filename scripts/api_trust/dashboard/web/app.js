@@ -338,9 +338,9 @@
     failures(box) {
       if (!P.incidents) { const c = el('div', 'card wide'); noteBox(c, 'Incidents', P.missing.incidents || 'rca_incidents not built'); box.appendChild(c); return; }
       const rows = P.incidents.filter((r) => D.apiInScope(r.api_name, state.scope) && String(r.ended_at || r.started_at).slice(0, 10) >= state.from && String(r.started_at).slice(0, 10) <= state.to);
-      tableCard(box, 'incidents', rows.length ? plural(rows.length, 'incident') + ': when an API failed far above its seasonal baseline, or its calls fell far below it' : 'No incident for ' + D.scopeText(state.scope) + ', ' + D.periodText(view()),
+      tableCard(box, 'incidents', rows.length ? plural(rows.length, 'incident') + ': when an API failed (or slowed) far above what it normally does, or its calls fell far below it' : 'No incident for ' + D.scopeText(state.scope) + ', ' + D.periodText(view()),
         'rca_incidents; ' + D.scopeText(state.scope) + ', ' + D.periodText(view()), [
-          ['api_name', 'API'], [(r) => human(r.finding_type), 'Kind'], ['owner_team', 'Owner'], ['started_at', 'Started (UTC)'], ['ended_at', 'Ended (UTC)'], [(r) => human(r.dominant_error_reason), 'Main reason'],
+          ['api_name', 'API'], [(r) => human(r.finding_type), 'Kind'], [(r) => human(r.metric), 'Found on'], ['segment', 'Where'], ['owner_team', 'Owner'], ['started_at', 'Started (UTC)'], ['ended_at', 'Ended (UTC)'], [(r) => human(r.dominant_error_reason), 'Main reason'],
           ['calls', 'Calls', 'num'], ['failures', 'Failures', 'num'], [(r) => pct(r.failure_rate), 'Failure rate'], [(r) => pct(r.baseline_failure_rate), 'Baseline'],
           [(r) => r.excess_failures === null ? null : Math.round(r.excess_failures), 'Excess failures', 'num'], ['clients_affected', 'Clients', 'num']], rows, { wide: true });
     },

@@ -24,6 +24,7 @@ const Charts = (() => {
   const CHART_APIS = 8;
   const NO_VALUE = 'unknown'; // the marts' value for "the log did not say" (a region, a document)
   const RATE_AXIS = 'Share of calls that failed'; // every failure-rate axis (a share, not a count)
+  const MAX_TIMELINE_LABELS = 4; // incident labels on the timeline; the incidents table lists them all
   const LABELS = {
     client_input: 'client input', fraud_decision: 'fraud decision', auth: 'auth', rate_limited: 'rate limited', server: 'server', timeout: 'timeout',
     version_regression: 'Version regression', client_auth: 'Client sends bad credentials', incident: 'Incident',
@@ -32,7 +33,7 @@ const Charts = (() => {
     change: 'new', hotspot: 'chronic', api_health: 'API-wide',
     api_name: 'API', api_version: 'version', region: 'region', document_type: 'document', client_type: 'client type',
     client_id: 'client', failure_rate: 'failure rate', p95_latency_ms: 'p95 latency', availability: 'availability',
-    auth_failure_rate: 'auth failure rate', slow_share: 'share of slow calls',
+    auth_failure_rate: 'auth failure rate', slow_share: 'share of slow calls', slow_call_share: 'share of slow calls',
   };
 
   // ------------------------------------------------------------------ text
@@ -598,13 +599,15 @@ const Charts = (() => {
       // the end says its day when it is not the start's (10-16 20:00 to 10-18 12:00)
       const start = String(r.started_at), end = String(r.ended_at || '');
       const until = end.slice(0, 10) === start.slice(0, 10) ? end.slice(11, 16) : end.slice(5, 16);
-      return { s: s - pad, e: e0 + pad, label: r.api_name + ': ' + human(r.dominant_error_reason || r.finding_type) + ', ' + start.slice(5, 16) + ' to ' + until };
+      return { s: s - pad, e: e0 + pad, size: Math.abs(r.excess_failures || 0), label: r.api_name + ': ' + (r.metric === 'slow_call_share' ? 'slow calls' : human(r.dominant_error_reason || r.finding_type)) + ', ' + start.slice(5, 16) + ' to ' + until };
     }).filter((w) => w.e >= t0 && w.s <= t1);
+    // labels for the largest few only (by excess failures): more overlap into noise; the table lists every one
+    const labelled = windows.slice().sort((a, b) => b.size - a.size).slice(0, MAX_TIMELINE_LABELS).sort((a, b) => a.s - b.s);
     let worst = null;
     hours.forEach((h, j) => { const v = calls[h] >= 20 ? (prate[j] || 0) : 0; if (worst === null || v > (calls[hours[worst]] >= 20 ? (prate[worst] || 0) : 0)) worst = j; });
     let title = (worst !== null && prate[worst]) ? 'Worst hour ' + x[worst] + ' UTC: ' + pct(prate[worst]) + ' of calls failed on the platform side (' + covered + ')'
       : 'No server or timeout failure for ' + covered + ', ' + D.periodText(view);
-    if (D.P.incidents) title += '; ' + plural(windows.length, 'incident') + ' marked';
+    if (D.P.incidents) title += '; ' + plural(windows.length, 'incident') + ' marked' + (labelled.length < windows.length ? ' (the ' + labelled.length + ' largest labelled)' : '');
     return {
       data: [
         { type: 'scatter', mode: 'lines', name: 'any failure', x, y: rate, line: { color: '#94a3b8', width: 1 }, customdata: hours.map((h) => calls[h]),
@@ -612,12 +615,12 @@ const Charts = (() => {
         { type: 'scatter', mode: 'lines', name: 'server or timeout (the platform\'s fault)', x, y: prate, line: { color: COLOR.bad, width: 1.5 }, customdata: hours.map((h) => plat[h]),
           hovertemplate: '%{x}: %{y:.1%} failed on the platform side (%{customdata:,} calls)<extra></extra>' },
       ],
-      layout: layout(width, title, 'Hourly share of calls that failed: any class (grey) and server or timeout only (red); shaded red: incidents from rca_incidents (widened to stay visible); ' +
+      layout: layout(width, title, 'Hourly share of calls that failed: any class (grey) and server or timeout only (red); shaded red: incidents from rca_incidents, found hour by hour or over runs of days (widened to stay visible); ' +
         covered + ', ' + D.periodText(view) + (H.is_truncated ? ', last ' + D.P.meta.max_hourly_days + ' days only' : '') +
         (blank ? '; ' + plural(blank, 'hour') + ' with under 5% of the median hour\'s calls left blank' : '') + ' (agg_api_hourly)', 'Hour (UTC)', RATE_AXIS, {
         yaxis: { tickformat: '.0%', rangemode: 'tozero' }, xaxis: { type: 'date' }, height: 440,
         shapes: windows.map((w) => ({ type: 'rect', xref: 'x', yref: 'paper', x0: iso(w.s), x1: iso(w.e), y0: 0, y1: 1, fillcolor: 'rgba(220,38,38,0.22)', line: { width: 1, color: 'rgba(220,38,38,0.8)' }, layer: 'below' })),
-        annotations: windows.map((w, j) => ({ x: iso(w.s), y: 1 - 0.09 * (j % 4), xref: 'x', yref: 'paper', xanchor: 'left', text: pt(w.label).slice(0, 70), showarrow: false,
+        annotations: labelled.map((w, j) => ({ x: iso(w.s), y: 1 - 0.09 * (j % 4), xref: 'x', yref: 'paper', xanchor: 'left', text: pt(w.label).slice(0, 70), showarrow: false,
           font: { size: 11, color: '#991b1b' }, bgcolor: 'rgba(255,255,255,0.8)' })),
       }),
     };
