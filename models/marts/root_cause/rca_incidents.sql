@@ -41,6 +41,20 @@ slos as (
     select * from {{ ref('int_api_slos_resolved') }}
 ),
 
+window_decisions as (
+    -- the decision that speaks for an hourly window: where two candidates start with it
+    -- (narrowed to different segments), the one with the smaller q-value, so that a window
+    -- is one row whatever the candidates
+    select
+        decisions.*,
+        row_number() over (
+            partition by decisions.finding_type, decisions.api_name, decisions.started_at
+            order by decisions.q_value, decisions.segment
+        ) as decision_rank
+    from decisions
+    where decisions.metric in ('failure_rate', 'calls')
+),
+
 hourly_windows as (
     -- the hourly detector's windows: an hourly candidate, or a run of days of its API
     -- that started with it and was the stronger of the two (int_rca_candidates_tested)
@@ -48,8 +62,8 @@ hourly_windows as (
         tested.window_id,
         tested.api_name,
         tested.window_type,
-        decisions.segment,
-        decisions.metric,
+        window_decisions.segment,
+        window_decisions.metric,
         'hour' as window_grain,
         tested.error_reason,
         tested.failure_class,
@@ -66,16 +80,16 @@ hourly_windows as (
         tested.lift,
         tested.lift_lower,
         tested.p_value,
-        decisions.q_value,
+        window_decisions.q_value,
         tested.started_at,
         tested.ended_at
     from tested
-    inner join decisions
+    inner join window_decisions
         on
-            tested.window_type = decisions.finding_type
-            and tested.api_name = decisions.api_name
-            and tested.started_at = decisions.started_at
-            and decisions.metric in ('failure_rate', 'calls')
+            tested.window_type = window_decisions.finding_type
+            and tested.api_name = window_decisions.api_name
+            and tested.started_at = window_decisions.started_at
+            and window_decisions.decision_rank = 1
 ),
 
 runs as (
