@@ -618,9 +618,12 @@ const Charts = (() => {
       layout: layout(width, title, 'Hourly share of calls that failed: any class (grey) and server or timeout only (red); shaded red: incidents from rca_incidents, found hour by hour or over runs of days (widened to stay visible); ' +
         covered + ', ' + D.periodText(view) + (H.is_truncated ? ', last ' + D.P.meta.max_hourly_days + ' days only' : '') +
         (blank ? '; ' + plural(blank, 'hour') + ' with under 5% of the median hour\'s calls left blank' : '') + ' (agg_api_hourly)', 'Hour (UTC)', RATE_AXIS, {
-        yaxis: { tickformat: '.0%', rangemode: 'tozero' }, xaxis: { type: 'date' }, height: 440,
+        yaxis: { tickformat: '.0%', rangemode: 'tozero' }, xaxis: { type: 'date', range: [iso(t0), iso(t1)] }, height: 440,
         shapes: windows.map((w) => ({ type: 'rect', xref: 'x', yref: 'paper', x0: iso(w.s), x1: iso(w.e), y0: 0, y1: 1, fillcolor: 'rgba(220,38,38,0.22)', line: { width: 1, color: 'rgba(220,38,38,0.8)' }, layer: 'below' })),
-        annotations: labelled.map((w, j) => ({ x: iso(w.s), y: 1 - 0.09 * (j % 4), xref: 'x', yref: 'paper', xanchor: 'left', text: pt(w.label).slice(0, 70), showarrow: false,
+        // a label in the right half ends at its window's end: one that started there ran off the data's
+        // last hour and stretched the axis by days of nothing
+        annotations: labelled.map((w, j) => ({ x: iso(w.s - t0 > (t1 - t0) / 2 ? Math.min(w.e, t1) : Math.max(w.s, t0)), y: 1 - 0.09 * (j % 4), xref: 'x', yref: 'paper',
+          xanchor: w.s - t0 > (t1 - t0) / 2 ? 'right' : 'left', text: pt(w.label).slice(0, 70), showarrow: false,
           font: { size: 11, color: '#991b1b' }, bgcolor: 'rgba(255,255,255,0.8)' })),
       }),
     };
