@@ -95,7 +95,8 @@ hourly_windows as (
 runs as (
     -- the daily test's runs of days of one API that no hourly window stands for: one
     -- that overlaps an hourly window of the same API and metric is that incident seen
-    -- by days, which the hourly window dates more closely
+    -- by days, which the hourly window dates more closely. Incidents only: a traffic drop is
+    -- the hourly detector's alone
     select decisions.*
     from decisions
     left join hourly_windows
@@ -105,7 +106,7 @@ runs as (
             and decisions.metric = hourly_windows.metric
             and decisions.started_at < hourly_windows.ended_at
             and decisions.ended_at > hourly_windows.started_at
-    where hourly_windows.window_id is null
+    where decisions.finding_type = 'incident' and hourly_windows.window_id is null
 ),
 
 run_totals as (
