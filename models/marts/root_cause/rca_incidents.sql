@@ -151,9 +151,9 @@ day_windows as (
         run_totals.bad_calls,
         run_totals.expected_failures,
         cast(null as double) as expected,
-        run_totals.weighted_failures
-        - run_totals.expected_failures * {{ api_trust.safe_rate('run_totals.weighted_calls', 'run_totals.calls') }}
-            as excess_failures,
+        -- the hourly test's own excess (a drop's: its missing calls); a window's excess
+        -- failures are counted below, from these columns, for every window alike
+        cast(null as double) as excess_failures,
         -- what rca_slo_breaches subtracts is the hourly detector's: none for a run of days
         cast(null as double) as excess_bad_calls,
         run_totals.weighted_failures,
@@ -253,10 +253,8 @@ final as (
         {{ api_trust.safe_rate('windows.expected_failures', 'windows.calls') }} as baseline_failure_rate,
         peaks.peak_failure_rate,
         windows.expected_failures,
-        case
-            when windows.window_type = 'incident' then windows.excess_failures
-            else windows.weighted_failures - windows.expected_failures * windows.call_weight
-        end as excess_failures,
+        -- as the hourly test counts an incident's (int_rca_time_windows_tested)
+        windows.weighted_failures - windows.expected_failures * windows.call_weight as excess_failures,
         case when windows.window_type = 'traffic_drop' then windows.expected end as expected_calls,
         case when windows.window_type = 'traffic_drop' then windows.excess_failures end as missing_calls,
         windows.bad_calls,

@@ -622,9 +622,12 @@ const Charts = (() => {
         shapes: windows.map((w) => ({ type: 'rect', xref: 'x', yref: 'paper', x0: iso(w.s), x1: iso(w.e), y0: 0, y1: 1, fillcolor: 'rgba(220,38,38,0.22)', line: { width: 1, color: 'rgba(220,38,38,0.8)' }, layer: 'below' })),
         // a label in the right half ends at its window's end: one that started there ran off the data's
         // last hour and stretched the axis by days of nothing
-        annotations: labelled.map((w, j) => ({ x: iso(w.s - t0 > (t1 - t0) / 2 ? Math.min(w.e, t1) : Math.max(w.s, t0)), y: 1 - 0.09 * (j % 4), xref: 'x', yref: 'paper',
-          xanchor: w.s - t0 > (t1 - t0) / 2 ? 'right' : 'left', text: pt(w.label).slice(0, 70), showarrow: false,
-          font: { size: 11, color: '#991b1b' }, bgcolor: 'rgba(255,255,255,0.8)' })),
+        annotations: labelled.map((w, j) => {
+          const right = w.s - t0 > (t1 - t0) / 2;
+          return { x: iso(right ? Math.min(w.e, t1) : Math.max(w.s, t0)), y: 1 - 0.09 * (j % 4), xref: 'x', yref: 'paper',
+            xanchor: right ? 'right' : 'left', text: pt(w.label).slice(0, 70), showarrow: false,
+            font: { size: 11, color: '#991b1b' }, bgcolor: 'rgba(255,255,255,0.8)' };
+        }),
       }),
     };
   }
