@@ -228,13 +228,18 @@ def test_findings_agree_on_clean_and_dirty_data(
 
 # --------------------------------------------------------------------------- dimensions and team logs
 
+# the one API whose calls of one document type fail for four days (write_team_csv)
+TEAM_API_DOCUMENT = ("BANK_VERIFY", "VoterID")
+TEAM_BROKEN = (datetime(2026, 10, 20), datetime(2026, 10, 24))
 TEAM_COLUMNS = ("timestamp", "api_name", "api_version", "region", "client_type", "document_type",
                 "status", "status_code", "latency_ms", "error_reason", "carrier")  # fmt: skip
 
 
 def write_team_csv(path: Path, seed: int = 3) -> str:
     """A team's CSV with only the required columns plus `carrier`, a field we have never
-    seen; one carrier fails far more often on every API. Returns that carrier."""
+    seen; one carrier fails far more often on every API. One call in eight is of a document
+    type our generator never makes, and for four days (TEAM_BROKEN) BANK_VERIFY's (only)
+    fail. Returns that carrier."""
     rng = np.random.default_rng(seed)
     start = datetime(2026, 10, 5)
     carriers, bad = ("Jio", "Airtel", "Vi", "BSNL"), "Vi"
@@ -243,12 +248,17 @@ def write_team_csv(path: Path, seed: int = 3) -> str:
         out.writerow(TEAM_COLUMNS)
         for i in range(6000):
             carrier = carriers[int(rng.integers(0, 4))]
-            fails = rng.random() < (0.30 if carrier == bad else 0.04)
+            at = start + timedelta(minutes=7 * i)
+            api, document = (
+                ("PAN_OCR", "FACE_MATCH", "BANK_VERIFY")[i % 3],
+                ("PAN", "VoterID")[i // 3 % 8 == 0],
+            )
+            broken = (api, document) == TEAM_API_DOCUMENT and TEAM_BROKEN[0] <= at < TEAM_BROKEN[1]
+            fails = rng.random() < (0.30 if carrier == bad else 0.80 if broken else 0.04)
             out.writerow([
-                (start + timedelta(minutes=7 * i)).strftime("%Y-%m-%d %H:%M:%S"),
-                ("PAN_OCR", "FACE_MATCH", "BANK_VERIFY")[i % 3], "v2",
-                ("Metro", "Tier1", "Tier2", "Rural")[int(rng.integers(0, 4))],
-                "FinTech", "PAN", "failure" if fails else "success", 503 if fails else 200,
+                at.strftime("%Y-%m-%d %H:%M:%S"),
+                api, "v2", ("Metro", "Tier1", "Tier2", "Rural")[int(rng.integers(0, 4))],
+                "FinTech", document, "failure" if fails else "success", 503 if fails else 200,
                 int(rng.integers(80, 400)), "service_down" if fails else "", carrier,
             ])  # fmt: skip
     return bad
@@ -300,6 +310,26 @@ def test_a_dimension_added_in_one_line_finds_the_incident_planted_on_it(team_war
         )
         == 4
     )  # every carrier is a segment
+
+
+def test_a_document_type_failing_on_one_api_goes_to_that_apis_owner(team_warehouse) -> None:
+    """A document type fails on BANK_VERIFY only, for four days (write_team_csv): whether
+    the finding names the API or is the document type across APIs, BANK_VERIFY's owner
+    gets it, and a finding across APIs names the API carrying its excess."""
+    wh, _ = team_warehouse
+    api, document = TEAM_API_DOCUMENT
+    owner = wh.scalar("select owner_team from dim_apis where api_name = ?", [api])
+    rows = wh.rows(
+        "select api_name, carrying_api_name, carrying_api_share, owner_team, evidence "
+        "from rca_findings where segment like ? and finding_type <> 'slo_breach'",
+        [f"%document_type={document}%"],
+    )
+    print(f"\n  owner {owner}, {document} findings: {rows}")
+    assert rows and owner and owner != "api-platform"
+    for api_name, carrying, share, owner_team, evidence in rows:
+        assert (api_name or carrying) == api and owner_team == owner, rows
+        if api_name is None:
+            assert share > 0.5 and f"{api}'s calls carry" in evidence, rows
 
 
 def test_a_team_csv_without_optional_columns_builds_with_no_finding_about_unknown(

@@ -70,6 +70,18 @@ api_reasons as (
     group by notable_leaves.api_name, notable_leaves.error_reason
 ),
 
+api_rates as (
+    -- each API's usual failures and slow calls, per call
+    select
+        notable_leaves.api_name,
+        sum(notable_leaves.failures) / min(api_calls.calls) as failure_rate,
+        sum(notable_leaves.slow_calls) / min(api_calls.calls) as slow_rate
+    from notable_leaves
+    inner join api_calls
+        on notable_leaves.api_name = api_calls.api_name
+    group by notable_leaves.api_name
+),
+
 findings as (
     select distinct
         finding_type,
@@ -221,6 +233,55 @@ carried as (
             and reason_excess.error_reason = reason_observed.error_reason
 ),
 
+api_observed as (
+    select
+        finding_type,
+        segment,
+        metric,
+        finding_started_at,
+        api_name,
+        sum(failures) as failures,
+        sum(slow_calls) as slow_calls
+    from matched_notable
+    group by finding_type, segment, metric, finding_started_at, api_name
+),
+
+api_carried as (
+    -- which API's calls carry the finding's excess: each API's failures (slow calls, for a
+    -- slow-call finding) in the finding's calls minus its usual rate times those calls, as
+    -- for reasons above; the share is of the excess of every API the finding meets
+    select
+        *,
+        sum(excess) over (partition by finding_type, segment, metric, finding_started_at) as finding_excess,
+        row_number() over (
+            partition by finding_type, segment, metric, finding_started_at
+            order by excess desc, api_name asc
+        ) as api_rank
+    from (
+        select
+            finding_api_calls.finding_type,
+            finding_api_calls.segment,
+            finding_api_calls.metric,
+            finding_api_calls.finding_started_at,
+            finding_api_calls.api_name,
+            case
+                when finding_api_calls.metric = 'slow_call_share'
+                    then coalesce(api_observed.slow_calls, 0) - finding_api_calls.calls * api_rates.slow_rate
+                else coalesce(api_observed.failures, 0) - finding_api_calls.calls * api_rates.failure_rate
+            end as excess
+        from finding_api_calls
+        inner join api_rates
+            on finding_api_calls.api_name = api_rates.api_name
+        left join api_observed
+            on
+                finding_api_calls.finding_type = api_observed.finding_type
+                and finding_api_calls.segment = api_observed.segment
+                and finding_api_calls.metric = api_observed.metric
+                and finding_api_calls.finding_started_at is not distinct from api_observed.finding_started_at
+                and finding_api_calls.api_name = api_observed.api_name
+    ) as api_excess
+),
+
 clients as (
     select
         finding_type,
@@ -249,12 +310,19 @@ final as (
             as error_reason,
         case when findings.metric <> 'slow_call_share' and carried.excess_failures > 0 then carried.failure_class end
             as failure_class,
+        -- as text: the cube's API names are an ENUM (macro rca_typed_dimension_columns)
+        case
+            when api_carried.excess > 0 and api_carried.finding_excess > 0 then cast(api_carried.api_name as string)
+        end as carrying_api_name,
 
         -- numbers
         case when findings.metric <> 'slow_call_share' and carried.excess_failures > 0
                 then {{ api_trust.safe_rate('carried.excess_failures', 'carried.finding_excess_failures') }}
         end as reason_share_of_excess,
         cast(coalesce(clients.clients_affected, 0) as bigint) as clients_affected,
+        case when api_carried.excess > 0 and api_carried.finding_excess > 0
+                then least(api_carried.excess / api_carried.finding_excess, 1)
+        end as api_share_of_excess,
 
         -- timestamps
         findings.started_at
@@ -272,6 +340,13 @@ final as (
             and findings.segment = clients.segment
             and findings.metric = clients.metric
             and findings.started_at is not distinct from clients.finding_started_at
+    left join api_carried
+        on
+            findings.finding_type = api_carried.finding_type
+            and findings.segment = api_carried.segment
+            and findings.metric = api_carried.metric
+            and findings.started_at is not distinct from api_carried.finding_started_at
+            and api_carried.api_rank = 1
 )
 
 select * from final

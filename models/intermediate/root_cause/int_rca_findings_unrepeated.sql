@@ -57,6 +57,8 @@ described as (
         coalesce(candidates.error_reason, attributed.error_reason) as carried_reason,
         coalesce(candidates.failure_class, attributed.failure_class) as carried_class,
         attributed.reason_share_of_excess,
+        attributed.carrying_api_name,
+        attributed.api_share_of_excess,
         coalesce(attributed.clients_affected, localised.clients_affected, 0) as clients_affected,
         coalesce(dated.is_new, false) or candidates.started_at is not null as is_new,
         coalesce(candidates.started_at, case when dated.is_new then dated.changed_at end) as changed_at,

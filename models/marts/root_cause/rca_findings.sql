@@ -239,7 +239,14 @@ kept as (
 ),
 
 capped as (
-    select *
+    select
+        *,
+        -- a finding across APIs whose excess one API's calls mostly carry is that API's
+        -- owner's to act on (a document type failing on one OCR API only)
+        case
+            when api_name is null and api_share_of_excess > {{ var('rca_owner_api_share') }}
+                then carrying_api_name
+        end as owning_api_name
     from kept
     where api_name is null or api_rank <= {{ var('rca_max_findings_per_api', 3) }}
 ),
@@ -293,7 +300,7 @@ identified as (
             and capped.started_at is not distinct from advised.started_at
             and advised.rule_rank = 1
     left join apis
-        on capped.api_name = apis.api_name
+        on apis.api_name = coalesce(capped.api_name, capped.owning_api_name)
 ),
 
 final as (
@@ -318,6 +325,7 @@ final as (
             {{ 'identified.' ~ dim if dim in api_trust.rca_dimensions() else 'cast(null as string) as ' ~ dim }},
         {%- endfor %}
         identified.owner_team,
+        identified.owning_api_name as carrying_api_name,
         identified.metric,
         identified.carried_reason as dominant_error_reason,
         identified.carried_class as failure_class,
@@ -327,6 +335,12 @@ final as (
             when identified.carried_reason is not null and identified.reason_share_of_excess is not null
                 then ' The excess is carried by ' || identified.carried_reason || ' ('
                     || {{ api_trust.fmt_pct('least(identified.reason_share_of_excess, 1)', 0) }} || ').'
+            else ''
+        end
+        || case
+            when identified.owning_api_name is not null
+                then ' ' || identified.owning_api_name || '''s calls carry '
+                    || {{ api_trust.fmt_pct('identified.api_share_of_excess', 0) }} || ' of it.'
             else ''
         end
         || case
@@ -364,6 +378,8 @@ final as (
             / nullif(sum(case when acknowledged.finding_id is null then identified.impact end) over (), 0)
             as double
         ) as share_of_excess,
+        cast(case when identified.owning_api_name is not null then identified.api_share_of_excess end as double)
+            as carrying_api_share,
         cast(identified.clients_affected as bigint) as clients_affected,
         identified.p_value,
         identified.q_value,
