@@ -26,8 +26,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from api_trust.report import finding_title
 from api_trust.simulation import CLASSES, RETRY_PROBABILITY
-from conftest import ROOT, Warehouse, ahead, built, dbt, generate, run
+from conftest import ROOT, Warehouse, ahead, built, dbt, generate, query, run
 
 # One seed of each scenario, as issue 11's acceptance asks; the grade over many seeds is
 # `make eval` (EVALUATION.md), which is where recall and precision are measured.
@@ -319,10 +320,10 @@ def test_a_document_type_failing_on_one_api_goes_to_that_apis_owner(team_warehou
     wh, _ = team_warehouse
     api, document = TEAM_API_DOCUMENT
     owner = wh.scalar("select owner_team from dim_apis where api_name = ?", [api])
+    where = f"segment like '%document_type={document}%' and finding_type <> 'slo_breach'"
     rows = wh.rows(
         "select api_name, carrying_api_name, carrying_api_share, owner_team, evidence "
-        "from rca_findings where segment like ? and finding_type <> 'slo_breach'",
-        [f"%document_type={document}%"],
+        f"from rca_findings where {where}"
     )
     print(f"\n  owner {owner}, {document} findings: {rows}")
     assert rows and owner and owner != "api-platform"
@@ -330,6 +331,14 @@ def test_a_document_type_failing_on_one_api_goes_to_that_apis_owner(team_warehou
         assert (api_name or carrying) == api and owner_team == owner, rows
         if api_name is None:
             assert share > 0.5 and f"{api}'s calls carry" in evidence, rows
+    # the report's title of each names the API too
+    with query(wh.db) as con:
+        cur = con.execute(f"select * from rca_findings where {where}")
+        names = [d[0] for d in cur.description]
+        titles = [finding_title(dict(zip(names, row, strict=True))) for row in cur.fetchall()]
+    print(f"  report titles: {titles}")
+    assert len(titles) == len(rows)
+    assert all(f"mostly {api})" in t or t.startswith(f"{api} ") for t in titles), titles
 
 
 def test_a_team_csv_without_optional_columns_builds_with_no_finding_about_unknown(

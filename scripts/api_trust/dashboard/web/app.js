@@ -83,6 +83,8 @@
   function where(f) {
     const parts = [];
     if (f.api_name) parts.push(f.api_name + (f.api_version ? ' ' + f.api_version : ''));
+    // a finding across APIs whose excess one API's calls mostly carry (rca_findings.carrying_api_name)
+    else if (f.carrying_api_name) parts.push('mostly ' + f.carrying_api_name);
     if (f.region) parts.push('in ' + f.region);
     if (f.document_type) parts.push('on ' + f.document_type + ' documents');
     if (f.client_type && !f.client_id) parts.push('for ' + f.client_type + ' clients');
