@@ -190,7 +190,8 @@ def segment_phrase(segment: str | None) -> tuple[str | None, str]:
         if dim == "api_name":
             api = value
         else:
-            words.append(DIMENSION_PHRASES.get(dim, "with " + dim.replace("_", " ") + " {}").format(value))
+            phrase = DIMENSION_PHRASES.get(dim, f"with {dim.replace('_', ' ')} {{}}")
+            words.append(phrase.format(value))
     return api, " ".join(words)
 
 
@@ -200,8 +201,8 @@ def finding_title(f: Row) -> str:
     api, where = segment_phrase(f.get("segment"))
     api = api or f.get("api_name")
     # a finding across APIs whose excess one API's calls mostly carry (its owner has it)
-    carried = f" (mostly {f['carrying_api_name']})" if not api and f.get("carrying_api_name") else ""
-    subject = f"{api} calls" if api else f"Calls{carried}"
+    carrier = None if api else f.get("carrying_api_name")
+    subject = f"{api} calls" if api else f"Calls (mostly {carrier})" if carrier else "Calls"
     window = (
         f" from {str(f['started_at'])[:16]} to {str(f['ended_at'])[:16]} UTC"
         if f.get("started_at") and f.get("ended_at")
