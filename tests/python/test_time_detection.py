@@ -343,7 +343,8 @@ def test_a_team_catalogue_overrides_ours_value_by_value(
 ) -> None:
     """A team's CSV (any subset of columns, its own spelling of names) wins over seed
     api_catalogue without editing it; unusable values fall through; unknown APIs get the
-    default SLO from vars."""
+    default SLO from vars. Its owners are the owners everywhere: the API dimension, the
+    facts and the findings route to them."""
     wh = Warehouse(tmp_path / "warehouse.duckdb", tmp_path)
     shutil.copyfile(demo_warehouse.db, wh.db)
     team = tmp_path / "team_slos.csv"
@@ -362,6 +363,8 @@ def test_a_team_catalogue_overrides_ours_value_by_value(
         "int_api_slos_resolved",
         "int_slo_periods_measured",
         "agg_slo_status",
+        "dim_apis",
+        "rca_findings",
     )
     slos = wh.df("select * from intermediate.int_api_slos_resolved").set_index("api_name")
     assert tuple(
@@ -394,3 +397,21 @@ def test_a_team_catalogue_overrides_ours_value_by_value(
     ] - pd.Timedelta(days=7)
     assert 0 < pan["eligible_calls"] < before.loc["PAN_OCR", "eligible_calls"]
     assert pan["error_budget_calls"] == pytest.approx(0.1 * pan["eligible_calls"])
+    # one owner everywhere: PAN_OCR's is team-x's now, FACE_MATCH's (no owner given) ours
+    owners = dict(wh.rows("select api_name, owner_team from dim_apis"))
+    assert (owners["PAN_OCR"], owners["FACE_MATCH"]) == ("team-x", "biometrics")
+    assert wh.rows("select distinct owner_team from fct_api_calls where api_name = 'PAN_OCR'") == [
+        ("team-x",)
+    ]
+    findings = (
+        "select finding_id, coalesce(api_name, carrying_api_name), owner_team from rca_findings"
+    )
+    before_owner = {fid: owner for fid, _, owner in demo_warehouse.rows(findings)}
+    after = wh.rows(findings)
+    assert {fid for fid, _, _ in after} == set(before_owner)
+    moved = [fid for fid, api, owner in after if owner != before_owner[fid]]
+    # what PAN_OCR's catalogue owner had now goes to team-x; no other finding moves
+    ours = demo_warehouse.scalar("select owner_team from dim_apis where api_name = 'PAN_OCR'")
+    expected = [fid for fid, api, _ in after if api == "PAN_OCR" and before_owner[fid] == ours]
+    assert moved == expected and expected, (moved, expected)
+    assert all(owner == "team-x" for fid, _, owner in after if fid in moved)

@@ -8,6 +8,11 @@ validated_calls as (
     select * from {{ ref('int_api_calls_validated') }}
 ),
 
+slos as (
+    -- the owner and targets of every API, a team's own catalogue winning over ours
+    select * from {{ ref('int_api_slos_resolved') }}
+),
+
 catalogued as (
     select
         api_name,
@@ -36,10 +41,27 @@ seen_but_unknown as (
     where route = 'fact' and not is_known_api
 ),
 
-final as (
+listed as (
     select * from catalogued
     union all
     select * from seen_but_unknown
+),
+
+final as (
+    select
+        listed.api_name,
+        listed.api_family,
+        coalesce(slos.owner_team, listed.owner_team) as owner_team,
+        listed.live_versions,
+        listed.latest_version,
+        -- the target the SLO marts measure an API against when a catalogue (the team's or
+        -- ours) lists it; null for an API in neither (the SLO marts use the vars' default)
+        case when slos.slo_source <> 'default' then slos.availability_target end as availability_target,
+        case when slos.slo_source <> 'default' then slos.latency_slo_ms end as latency_slo_ms,
+        listed.is_known_api
+    from listed
+    left join slos
+        on listed.api_name = slos.api_name
 )
 
 select * from final

@@ -1,14 +1,19 @@
 {#
-    The SLO of every API seen: a team's own catalogue (vars.slo_catalogue_file)
-    wins value by value over ours (seed api_catalogue), and an API in neither
-    gets the defaults in vars (doc slo_sources). A value that is not a usable
-    target, threshold or period is ignored, not fatal.
+    The owner and SLO of every API seen or catalogued: a team's own catalogue
+    (vars.slo_catalogue_file) wins value by value over ours (seed api_catalogue),
+    and an API in neither gets the defaults in vars (doc slo_sources). A value
+    that is not a usable target, threshold or period is ignored, not fatal.
+    dim_apis (and so the facts and every mart that names an owner) takes its
+    owner and targets from here.
 #}
 
 with
 
-apis as (
-    select * from {{ ref('dim_apis') }}
+seen as (
+    -- the API names of the facts (dim_apis lists the same, and reads this model)
+    select distinct api_name
+    from {{ ref('int_api_calls_validated') }}
+    where route = 'fact'
 ),
 
 catalogue as (
@@ -43,7 +48,9 @@ team as (
 
 -- every API with calls or in a catalogue
 api_names as (
-    select api_name from apis
+    select api_name from seen
+    union
+    select api_name from catalogue
     union
     select api_name from team
 ),
@@ -51,7 +58,7 @@ api_names as (
 resolved as (
     select
         api_names.api_name,
-        coalesce(team.owner_team, apis.owner_team, '{{ var("default_owner_team") }}') as owner_team,
+        coalesce(team.owner_team, catalogue.owner_team, '{{ var("default_owner_team") }}') as owner_team,
         case
             when team.api_name is not null then 'team'
             when catalogue.api_name is not null then 'catalogue'
@@ -73,8 +80,6 @@ resolved as (
             {{ var('slo_default_period_days') }}
         ) as slo_period_days
     from api_names
-    left join apis
-        on api_names.api_name = apis.api_name
     left join catalogue
         on api_names.api_name = catalogue.api_name
     left join team
