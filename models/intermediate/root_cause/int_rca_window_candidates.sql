@@ -360,7 +360,9 @@ final as (
             || {{ api_trust.fmt_pct('observed_in / calls_in') }}
             || ' of ' || {{ api_trust.fmt_int('calls_in') }} || ' from ' || cast(first_called_on as string)
             || ' to ' || cast(last_called_on as string) || ', ' || {{ api_trust.fmt_x('lift_in / lift_out') }}
-            || ' their usual rate on the other days across every API: '
+            || ' their usual rate on the other days'
+            -- a segment of dimensions other than the API is measured on every API; an API alone is not
+            || case when api_name is null then ' across every API' else '' end || ': '
             || {{ api_trust.fmt_int('observed_in - expected_run') }}
             || case metric when 'failure_rate' then ' excess failures.' else ' excess slow calls.' end
         end as evidence
