@@ -340,7 +340,7 @@ final as (
         || case
             when identified.owning_api_name is not null
                 then ' ' || identified.owning_api_name || '''s calls carry '
-                    || {{ api_trust.fmt_pct('identified.api_share_of_excess', 0) }} || ' of it.'
+                    || {{ api_trust.fmt_pct('identified.api_share_of_excess', 0) }} || ' of the excess.'
             else ''
         end
         || case
