@@ -17,11 +17,8 @@ catalogued as (
     select
         api_name,
         api_family,
-        owner_team,
         live_versions,
         latest_version,
-        cast(availability_target as double) as availability_target,
-        cast(latency_slo_ms as double) as latency_slo_ms,
         true as is_known_api
     from api_catalogue
 ),
@@ -31,11 +28,8 @@ seen_but_unknown as (
     select distinct
         api_name,
         'UNKNOWN' as api_family,
-        '{{ var("default_owner_team") }}' as owner_team,
         cast(null as string) as live_versions,
         cast(null as string) as latest_version,
-        cast(null as double) as availability_target,
-        cast(null as double) as latency_slo_ms,
         false as is_known_api
     from validated_calls
     where route = 'fact' and not is_known_api
@@ -51,7 +45,8 @@ final as (
     select
         listed.api_name,
         listed.api_family,
-        coalesce(slos.owner_team, listed.owner_team) as owner_team,
+        -- every listed API is one of slos' (its names are the catalogue's and the facts')
+        slos.owner_team,
         listed.live_versions,
         listed.latest_version,
         -- the target the SLO marts measure an API against when a catalogue (the team's or
