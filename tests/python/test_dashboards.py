@@ -377,18 +377,20 @@ def test_api_and_dates_change_every_chart_and_kpi_or_it_says_whole_period(
 @needs_chromium
 def test_every_api_with_calls_is_selectable(fresh, demo_warehouse) -> None:
     apis = demo_warehouse.rows(
-        "select d.api_name, d.is_known_api from dim_apis d join agg_latency_by_api l using (api_name)"
+        "select d.api_name, d.name_source <> 'likely_typo' from dim_apis d"
+        " join agg_latency_by_api l using (api_name)"
     )
     scopes = fresh.evaluate(
         f"{json.dumps([a for a, _ in apis])}.map(a => window.__dashboard.scopeFor(a))"
     )
-    for (api, known), scope in zip(apis, scopes, strict=True):
-        assert scope == (f"api:{api}" if known else "unknown"), (api, scope)
+    # every API is its own scope; a likely misspelling is one of the shared entry's names
+    for (api, own), scope in zip(apis, scopes, strict=True):
+        assert scope == (f"api:{api}" if own else "unknown"), (api, scope)
     options = fresh.evaluate(
         "Array.from(document.querySelectorAll('#f-api-list option')).map(o => o.value)"
     )
-    assert {a for a, known in apis if known} <= set(options)
-    assert sum(o.startswith("Unrecognised API names") for o in options) == 1
+    assert {a for a, own in apis if own} <= set(options)
+    assert sum(o.startswith("Likely misspelt API names") for o in options) == 1
     # the least-called known API gets a working view: profile, charts or notes, no error
     quiet = demo_warehouse.scalar(
         "select api_name from agg_latency_by_api where is_known_api order by calls, api_name limit 1"
@@ -399,7 +401,7 @@ def test_every_api_with_calls_is_selectable(fresh, demo_warehouse) -> None:
     )
     assert_clean(fresh)
     set_view(fresh, scope="unknown")
-    fresh.wait_for("document.getElementById('section-api').textContent.includes('Unrecognised')")
+    fresh.wait_for("document.getElementById('section-api').textContent.includes('Likely misspelt')")
     assert_clean(fresh)
 
 

@@ -16,10 +16,13 @@ import math
 import shutil
 from datetime import timedelta
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pytest
 from api_trust.contract import project_vars
+from api_trust.dashboard.marts import read_marts
+from api_trust.dashboard.payload import build_keys
 from conftest import Warehouse, ahead, built, dbt, generate
 
 VARS = project_vars()
@@ -344,14 +347,20 @@ def test_a_team_catalogue_overrides_ours_value_by_value(
     """A team's CSV (any subset of columns, its own spelling of names) wins over seed
     api_catalogue without editing it; unusable values fall through; unknown APIs get the
     default SLO from vars. Its owners are the owners everywhere: the API dimension, the
-    facts and the findings route to them."""
+    facts and the findings route to them. A name it lists is a service, never a likely
+    misspelling: the dashboard gives it an entry of its own."""
     wh = Warehouse(tmp_path / "warehouse.duckdb", tmp_path)
     shutil.copyfile(demo_warehouse.db, wh.db)
+    # a name the demo's catalogue does not list, close to one that it does
+    listed = demo_warehouse.scalar(
+        "select max(api_name) from dim_apis where name_source = 'likely_typo'"
+    )
     team = tmp_path / "team_slos.csv"
     team.write_text(
         "api_name,owner_team,availability_target,slo_period_days\n"
         "pan ocr,team-x,0.9,7\n"
         "FACE_MATCH,,1.5,\n"  # no owner, an impossible target: both fall through to ours
+        f"{listed},team-y,,\n"
     )
     monkeypatch.setenv("API_TRUST_SLO_CATALOGUE", str(team))
     dbt(
@@ -415,3 +424,12 @@ def test_a_team_catalogue_overrides_ours_value_by_value(
     expected = [fid for fid, api, _ in after if api == "PAN_OCR" and before_owner[fid] == ours]
     assert moved == expected and expected, (moved, expected)
     assert all(owner == "team-x" for fid, _, owner in after if fid in moved)
+    # the team's own name: its source and owner, and an entry of its own on the dashboard
+    assert wh.rows(
+        "select name_source, likely_typo_of, owner_team from dim_apis where api_name = ?", [listed]
+    ) == [("team_catalogue", None, "team-y")]
+    with duckdb.connect(str(wh.db), read_only=True) as con:
+        keys, key_of = build_keys(read_marts(con, ("apis",)).get("apis"))
+    entry = {k["key"]: k for k in keys}
+    assert key_of[listed] == listed and entry[listed]["owner"] == "team-y"
+    assert entry[listed]["family"] == "OWN" and listed not in entry["unknown"]["members"]

@@ -226,35 +226,28 @@ qualify row_number() over (
 order by dimension, is_above_others desc, calls desc, dimension_value
 """
 # Every API with calls, whether or not its calls carry a latency (agg_latency_by_api only
-# counts those that do): the page's API keys. `is_route` marks a name templated from a route
-# no pattern maps, a team's own endpoint rather than a mistyped catalogue name.
+# counts those that do): the page's API keys. dim_apis says where each name comes from
+# (name_source: a catalogue, a route, the logs alone, or a likely misspelling).
 _APIS_SQL = """
 with daily as (
     select api_name, sum(calls) as calls
     from agg_api_daily
     group by api_name
-),
-routes as (
-    select api_name, bool_and(coalesce(is_api_from_route, false)) as is_route
-    from fct_api_calls
-    where is_api_traffic is not false and not is_known_api
-    group by api_name
 )
 select
     daily.api_name, dim_apis.api_family, dim_apis.owner_team,
     coalesce(dim_apis.is_known_api, false) as is_known_api,
-    coalesce(routes.is_route, false) as is_route,
+    dim_apis.name_source, dim_apis.likely_typo_of,
     cast(daily.calls as bigint) as calls
 from daily
 left join dim_apis on daily.api_name = dim_apis.api_name
-left join routes on daily.api_name = routes.api_name
 order by calls desc, api_name
 """
 
 # query name -> (marts it needs, SQL). Everything is small or aggregated in SQL.
 QUERIES: dict[str, tuple[tuple[str, ...], str]] = {
     "overview": (("agg_platform_overview",), "select * from agg_platform_overview"),
-    "apis": (("agg_api_daily", "dim_apis", "fct_api_calls"), _APIS_SQL),
+    "apis": (("agg_api_daily", "dim_apis"), _APIS_SQL),
     "coverage": (("fct_api_calls", "agg_failure_rate_by_dimension"), _COVERAGE_SQL),
     "left_out": (("fct_api_calls",), _LEFT_OUT_SQL),
     "extra_values": (("agg_failure_rate_by_dimension",), _EXTRA_VALUES_SQL),

@@ -1,8 +1,8 @@
 """The page's data: one JSON-safe payload of aggregates, folded to keys, no rows.
 
-Every known API with calls is its own key, so any API can be selected; API
-names outside the catalogue (typos, new services) share one key, `unknown`,
-whose member names the page lists. The traffic-sized marts (agg_api_daily,
+Every API with calls is its own key, so any API can be selected; likely
+misspellings of a catalogued name (dim_apis.name_source) share one key,
+`unknown`, whose member names the page lists. The traffic-sized marts (agg_api_daily,
 agg_api_hourly) are folded to day x key x region and hour x key counts: family,
 platform and window views are exact sums of keys, so the page never needs rows,
 and rates are recomputed from counts after every filter, never averaged.
@@ -35,8 +35,9 @@ from api_trust.dashboard.marts import (
 
 Payload = dict[str, Any]
 
-UNKNOWN_KEY = "unknown"  # every API name outside the catalogue that is not a route
+UNKNOWN_KEY = "unknown"  # every likely misspelling of a catalogued API name (dim_apis)
 ROUTE_FAMILY = "ROUTES"  # the family of APIs named after a team's unmapped routes
+OWN_FAMILY = "OWN"  # the family of a team's own API names outside our catalogue
 DAILY_LATENCY_APIS = 12  # exact daily percentiles for the busiest APIs (plus each family's busiest)
 HOURLY_TOP_APIS = 8  # hourly series of their own; the rest hourly per family
 MAX_HOURLY_DAYS = 45  # hourly data for the last N days only (bounded page size)
@@ -102,30 +103,36 @@ def _index(values: Iterable[Any], order: Sequence[Any]) -> list[int]:
 
 
 def build_keys(apis: pd.DataFrame) -> tuple[list[dict], dict[str, str]]:
-    """One key per known API and per route-derived API (busiest first) plus `unknown`; and
-    api_name -> key for all. A name templated from a team's own route is an endpoint of its
-    own; other names outside the catalogue (typos, new services) share the `unknown` key."""
-    own = apis[
-        apis["is_known_api"].fillna(False).astype(bool)
-        | apis["is_route"].fillna(False).astype(bool)
-    ]
-    unknown = apis[~apis["api_name"].isin(own["api_name"])]
-    own = own.sort_values(["calls", "api_name"], ascending=[False, True])
+    """One key per API (busiest first) plus `unknown`; and api_name -> key for all. Every
+    name is an API of its own (a catalogue's, a route's, or one the logs alone carry)
+    except likely misspellings of a catalogued API (dim_apis.name_source), which share the
+    `unknown` key."""
+    source = apis["name_source"].fillna("likely_typo")
+    own = apis[source != "likely_typo"].sort_values(["calls", "api_name"], ascending=[False, True])
+    typos = apis[source == "likely_typo"].sort_values("api_name")
     keys = [
-        {"key": r.api_name, "label": r.api_name,
-         "family": r.api_family if r.is_known_api else ROUTE_FAMILY,
-         "owner": r.owner_team, "is_api": True, "is_route": not r.is_known_api, "calls": int(r.calls)}
+        {"key": r.api_name, "label": r.api_name, "family": _family(r),
+         "owner": r.owner_team, "is_api": True, "calls": int(r.calls)}
         for r in own.itertuples(index=False)
     ]  # fmt: skip
-    if len(unknown):
+    if len(typos):
         keys.append({
-            "key": UNKNOWN_KEY, "label": f"Unrecognised API names ({len(unknown)})", "family": "UNKNOWN",
-            "owner": None, "is_api": False, "calls": int(unknown["calls"].sum()),
-            "members": sorted(unknown["api_name"].tolist()),
+            "key": UNKNOWN_KEY, "label": f"Likely misspelt API names ({len(typos)})",
+            "family": "UNKNOWN", "owner": None, "is_api": False, "calls": int(typos["calls"].sum()),
+            "members": typos["api_name"].tolist(),
+            "typo_of": typos["likely_typo_of"].tolist(),
         })  # fmt: skip
     key_of = {a: a for a in own["api_name"]}
-    key_of.update({a: UNKNOWN_KEY for a in unknown["api_name"]})
+    key_of.update({a: UNKNOWN_KEY for a in typos["api_name"]})
     return keys, key_of
+
+
+def _family(api: Any) -> str:
+    """A catalogue API's family; a route's ROUTES; a team's own name (its catalogue's or
+    the logs') OWN: no catalogue of ours says what it does."""
+    if api.is_known_api:
+        return api.api_family
+    return ROUTE_FAMILY if api.name_source == "route" else OWN_FAMILY
 
 
 def daily_cube(

@@ -268,7 +268,7 @@
     if (!api) return;
     const key = D.KEY[api] || {};
     sec.appendChild(el('h2', null, api === 'unknown' ? key.label : api + ' profile'));
-    sec.appendChild(el('p', null, api === 'unknown' ? 'Names outside the catalogue, grouped: ' + (key.members || []).join(', ')
+    sec.appendChild(el('p', null, api === 'unknown' ? 'Names close to a far busier catalogued API, grouped: ' + (key.members || []).map((m, i) => m + ' (' + ((key.typo_of || [])[i] || '?') + '?)').join(', ')
       : 'Family ' + key.family + ', owner ' + (key.owner || 'unassigned') + '. Counts follow the date filter (' + D.periodText(v) + '); percentiles, versions, reasons and clients are whole period.'));
     const grid = el('div', 'grid'); sec.appendChild(grid);
     const t = D.total(v), b = Stats.wilson(t.failures, t.calls, t.seen), card = el('div', 'card wide'), kp = el('div', 'profile-kpis');
@@ -367,10 +367,10 @@
   const OPTIONS = {}; // datalist label -> scope
   function scopeLabel(scope) {
     if (scope === 'all') return '';
-    if (scope === 'unknown') return (D.KEY.unknown || {}).label || 'Unrecognised API names';
+    if (scope === 'unknown') return (D.KEY.unknown || {}).label || 'Likely misspelt API names';
     return scope.indexOf('family:') === 0 ? scope.slice(7) + ' family' : scope.slice(4);
   }
-  /** The scope a typed text stands for: a listed label, an API (any case), or an unrecognised name. */
+  /** The scope a typed text stands for: a listed label, an API (any case), or a likely misspelt name. */
   function scopeFor(text) {
     const t = String(text || '').trim();
     if (!t || /^all( apis)?$/i.test(t)) return 'all';

@@ -110,7 +110,7 @@ const Charts = (() => {
     const apiInScope = (apiName, scope) => { const k = keyOf(apiName); return k !== null && inScope(k, scope); };
     function scopeText(scope) {
       if (scope === 'all') return 'all APIs';
-      if (scope === 'unknown') return 'API names outside the catalogue';
+      if (scope === 'unknown') return 'likely misspelt API names';
       const i = scope.indexOf(':');
       return scope.slice(0, i) === 'family' ? scope.slice(i + 1) + ' family' : scope.slice(i + 1);
     }
@@ -470,7 +470,7 @@ const Charts = (() => {
     const reasons = Object.keys(reasonTotal).sort((a, b) => rank(reasonClass[a]) - rank(reasonClass[b]) || reasonTotal[b] - reasonTotal[a] || (a < b ? -1 : 1));
     const n = (a, r) => cell[a + '\u0000' + r] || 0;
     const z = apis.map((a) => reasons.map((r) => n(a, r) / perApi[a]));
-    const label = (a) => a === 'unknown' ? 'unrecognised names' : a;
+    const label = (a) => a === 'unknown' ? 'likely misspelt names' : a;
     const top = apis[0], topReason = reasons.slice().sort((a, b) => n(top, b) - n(top, a))[0];
     const shapes = [], notes = [];
     let start = 0;
