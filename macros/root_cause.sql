@@ -161,6 +161,21 @@
     )
 {%- endmacro %}
 
+{#
+    True when `a` and `b` are the same finding: its type, segment and metric, and, when
+    a start column is named (`b`'s is `a`'s unless named too), the same start (null-safe:
+    a finding over the whole period has none). Without one, the same tested segment,
+    whatever its start.
+#}
+{% macro rca_same_finding(a, b, a_started=none, b_started=none) -%}
+    {{ a }}.finding_type = {{ b }}.finding_type
+    and {{ a }}.segment = {{ b }}.segment
+    and {{ a }}.metric = {{ b }}.metric
+    {%- if a_started %}
+    and {{ a }}.{{ a_started }} is not distinct from {{ b }}.{{ b_started or a_started }}
+    {%- endif %}
+{%- endmacro %}
+
 {# True when segments `a` and `b` can hold the same call: no dimension with two different values. #}
 {% macro rca_overlaps(a, b) -%}
     (

@@ -226,10 +226,7 @@ carried as (
     from reason_excess
     left join reason_observed
         on
-            reason_excess.finding_type = reason_observed.finding_type
-            and reason_excess.segment = reason_observed.segment
-            and reason_excess.metric = reason_observed.metric
-            and reason_excess.finding_started_at is not distinct from reason_observed.finding_started_at
+            {{ api_trust.rca_same_finding('reason_excess', 'reason_observed', 'finding_started_at') }}
             and reason_excess.error_reason = reason_observed.error_reason
 ),
 
@@ -274,10 +271,7 @@ api_carried as (
             on finding_api_calls.api_name = api_rates.api_name
         left join api_observed
             on
-                finding_api_calls.finding_type = api_observed.finding_type
-                and finding_api_calls.segment = api_observed.segment
-                and finding_api_calls.metric = api_observed.metric
-                and finding_api_calls.finding_started_at is not distinct from api_observed.finding_started_at
+                {{ api_trust.rca_same_finding('finding_api_calls', 'api_observed', 'finding_started_at') }}
                 and finding_api_calls.api_name = api_observed.api_name
     ) as api_excess
 ),
@@ -329,23 +323,14 @@ final as (
     from findings
     left join carried
         on
-            findings.finding_type = carried.finding_type
-            and findings.segment = carried.segment
-            and findings.metric = carried.metric
-            and findings.started_at is not distinct from carried.finding_started_at
+            {{ api_trust.rca_same_finding('findings', 'carried', 'started_at', 'finding_started_at') }}
             and carried.reason_rank = 1
     left join clients
         on
-            findings.finding_type = clients.finding_type
-            and findings.segment = clients.segment
-            and findings.metric = clients.metric
-            and findings.started_at is not distinct from clients.finding_started_at
+            {{ api_trust.rca_same_finding('findings', 'clients', 'started_at', 'finding_started_at') }}
     left join api_carried
         on
-            findings.finding_type = api_carried.finding_type
-            and findings.segment = api_carried.segment
-            and findings.metric = api_carried.metric
-            and findings.started_at is not distinct from api_carried.finding_started_at
+            {{ api_trust.rca_same_finding('findings', 'api_carried', 'started_at', 'finding_started_at') }}
             and api_carried.api_rank = 1
 )
 

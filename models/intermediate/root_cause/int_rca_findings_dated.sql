@@ -198,9 +198,7 @@ dispersion as (
     from best
     inner join daily
         on
-            best.finding_type = daily.finding_type
-            and best.segment = daily.segment
-            and best.metric = daily.metric
+            {{ api_trust.rca_same_finding('best', 'daily') }}
     group by best.finding_type, best.segment, best.metric
 ),
 
@@ -214,9 +212,7 @@ tested as (
     from best
     inner join dispersion
         on
-            best.finding_type = dispersion.finding_type
-            and best.segment = dispersion.segment
-            and best.metric = dispersion.metric
+            {{ api_trust.rca_same_finding('best', 'dispersion') }}
 ),
 
 confined as (
@@ -259,9 +255,7 @@ confined as (
                 from daily
                 inner join findings
                     on
-                        daily.finding_type = findings.finding_type
-                        and daily.segment = findings.segment
-                        and daily.metric = findings.metric
+                        {{ api_trust.rca_same_finding('daily', 'findings') }}
                 inner join incidents
                     on {{ api_trust.rca_overlaps('findings', 'incidents') }}
             ) as days_by_incident
@@ -309,9 +303,7 @@ final as (
     from tested
     left join confined
         on
-            tested.finding_type = confined.finding_type
-            and tested.segment = confined.segment
-            and tested.metric = confined.metric
+            {{ api_trust.rca_same_finding('tested', 'confined') }}
 )
 
 select * from final

@@ -85,17 +85,12 @@ described as (
     cross join data_window
     left join dated
         on
-            candidates.finding_type = dated.finding_type
-            and candidates.segment = dated.segment
-            and candidates.metric = dated.metric
+            {{ api_trust.rca_same_finding('candidates', 'dated') }}
     left join data_days as seen_days
         on seen_days.called_on = coalesce(dated.first_seen_on, cast(candidates.started_at as date))
     left join attributed
         on
-            candidates.finding_type = attributed.finding_type
-            and candidates.segment = attributed.segment
-            and candidates.metric = attributed.metric
-            and candidates.started_at is not distinct from attributed.started_at
+            {{ api_trust.rca_same_finding('candidates', 'attributed', 'started_at') }}
     left join localised
         on
             candidates.finding_type = 'incident'
@@ -200,10 +195,7 @@ absorbed as (
     from repeats
     inner join scored
         on
-            repeats.finding_type = scored.finding_type
-            and repeats.segment = scored.segment
-            and repeats.metric = scored.metric
-            and repeats.started_at is not distinct from scored.started_at
+            {{ api_trust.rca_same_finding('repeats', 'scored', 'started_at') }}
     where repeats.is_other_metric
     group by
         repeats.stronger_finding_type, repeats.stronger_segment, repeats.stronger_metric, repeats.stronger_started_at
@@ -225,10 +217,7 @@ unrepeated as (
     where not exists (
             select 1 as is_repeat from repeats
             where
-                repeats.finding_type = scored.finding_type
-                and repeats.segment = scored.segment
-                and repeats.metric = scored.metric
-                and repeats.started_at is not distinct from scored.started_at
+                {{ api_trust.rca_same_finding('repeats', 'scored', 'started_at') }}
         )
 ),
 
@@ -258,10 +247,7 @@ related as (
             from repeats
             inner join scored
                 on
-                    repeats.finding_type = scored.finding_type
-                    and repeats.segment = scored.segment
-                    and repeats.metric = scored.metric
-                    and repeats.started_at is not distinct from scored.started_at
+                    {{ api_trust.rca_same_finding('repeats', 'scored', 'started_at') }}
             -- the same segment under another finding type is not another segment
             where repeats.segment <> repeats.stronger_segment
         ) as distinct_repeats

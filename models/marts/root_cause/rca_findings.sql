@@ -184,9 +184,7 @@ grouped as (
     from unrepeated
     left join common_causes
         on
-            unrepeated.finding_type = common_causes.finding_type
-            and unrepeated.segment = common_causes.segment
-            and unrepeated.metric = common_causes.metric
+            {{ api_trust.rca_same_finding('unrepeated', 'common_causes') }}
             and unrepeated.ended_at is null
             and not unrepeated.is_new
 ),
@@ -294,10 +292,7 @@ identified as (
     from capped
     left join advised
         on
-            capped.finding_type = advised.finding_type
-            and capped.segment = advised.segment
-            and capped.metric = advised.metric
-            and capped.started_at is not distinct from advised.started_at
+            {{ api_trust.rca_same_finding('capped', 'advised', 'started_at') }}
             and advised.rule_rank = 1
     left join apis
         on apis.api_name = coalesce(capped.api_name, capped.owning_api_name)
