@@ -101,7 +101,7 @@ near_busier as (
             and spelt_right.records >= {{ var('api_typo_min_call_ratio') }} * uncatalogued.records
     where
         levenshtein(uncatalogued.api_name, spelt_right.api_name) <= {{ var('api_typo_max_edits') }}
-        and 3 * levenshtein(uncatalogued.api_name, spelt_right.api_name) < length(uncatalogued.api_name)
+        and 3 * levenshtein(uncatalogued.api_name, spelt_right.api_name) <= length(uncatalogued.api_name)
 ),
 
 final as (
