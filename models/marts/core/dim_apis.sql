@@ -62,31 +62,21 @@ listed as (
     select * from seen_but_unknown
 ),
 
-spelt_right as (
-    -- what a name can be a misspelling of: an API a catalogue lists (ours or the team's),
-    -- with calls
+named as (
+    -- every name the facts carry, and whether a catalogue (ours or the team's) lists it
     select
         seen.api_name,
-        seen.records
+        seen.records,
+        seen.is_from_routes,
+        slos.slo_source <> 'default' as is_catalogued
     from seen
     inner join slos
         on seen.api_name = slos.api_name
-    where slos.slo_source <> 'default'
-),
-
-uncatalogued as (
-    -- names in no catalogue and not templated from a route: the logs' alone
-    select
-        seen.api_name,
-        seen.records
-    from seen
-    inner join slos
-        on seen.api_name = slos.api_name
-    where slos.slo_source = 'default' and not seen.is_from_routes
 ),
 
 near_busier as (
-    -- each such name's catalogued neighbours with far more calls, busiest first
+    -- each name the logs alone carry (in no catalogue, not templated from a route): the
+    -- catalogued names with calls it can be a misspelling of, far busier, busiest first
     select
         uncatalogued.api_name,
         spelt_right.api_name as typo_of,
@@ -94,13 +84,16 @@ near_busier as (
             partition by uncatalogued.api_name
             order by spelt_right.records desc, spelt_right.api_name asc
         ) as busiest_first
-    from uncatalogued
-    inner join spelt_right
+    from named as uncatalogued
+    inner join named as spelt_right
         on
             abs(length(uncatalogued.api_name) - length(spelt_right.api_name)) <= {{ var('api_typo_max_edits') }}
             and spelt_right.records >= {{ var('api_typo_min_call_ratio') }} * uncatalogued.records
     where
-        levenshtein(uncatalogued.api_name, spelt_right.api_name) <= {{ var('api_typo_max_edits') }}
+        not uncatalogued.is_catalogued
+        and not uncatalogued.is_from_routes
+        and spelt_right.is_catalogued
+        and levenshtein(uncatalogued.api_name, spelt_right.api_name) <= {{ var('api_typo_max_edits') }}
         and 3 * levenshtein(uncatalogued.api_name, spelt_right.api_name) <= length(uncatalogued.api_name)
 ),
 
