@@ -86,9 +86,12 @@ def profile_fields(con: duckdb.DuckDBPyConnection) -> list[Field]:
             from raw.api_calls, json_each(raw.api_calls.extra_fields) as field
             where raw.api_calls.extra_fields is not null
         )
+        -- a record without the field can carry it as null (a reader fills every key):
+        -- no value, so neither counted, nor id-like, nor an example
         select name, count(value), count(distinct value),
-               avg(case when regexp_matches(value, '{ID_LIKE}') then 1.0 else 0.0 end),
-               list(distinct value order by value)[1:3]
+               avg(case when regexp_matches(value, '{ID_LIKE}') then 1.0 else 0.0 end)
+                   filter (where value is not null),
+               (list(distinct value order by value) filter (where value is not null))[1:3]
         from entries group by name order by name
         """
     ).fetchall()

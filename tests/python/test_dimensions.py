@@ -45,6 +45,8 @@ def test_every_field_name_is_read_and_only_names_the_models_can_carry_are_propos
                       "http.route": "/v1/pan/verify", "http.request.method": "POST",
                       "http.response.status_code": 200 if i % 3 else 500, "duration_ms": 100 + i}  # fmt: skip
             record |= {name: f"v{i % 2}" for name in FIELDS}
+            if i % 4 < 2:  # on half the records only: null on the others' extra_fields
+                record["tenant_tier"] = f"t{i % 2}"
             fh.write(json.dumps(record) + "\n")
     run([sys.executable, "-m", "api_trust.ingest", str(path)], db, tmp_path)
     proc = run([sys.executable, "-m", "api_trust.dimensions"], db, tmp_path)
@@ -52,6 +54,11 @@ def test_every_field_name_is_read_and_only_names_the_models_can_carry_are_propos
     said = dict(re.findall(r"^dimensions: (.+?): 40 values, 2 distinct, .*?-> (.+?)(?: \(listed\))?; e\.g\.",
                            proc.stdout, re.M))  # fmt: skip
     assert set(said) >= set(FIELDS), proc.stdout
+    # a field some records lack: its nulls are neither values nor examples
+    assert (
+        "dimensions: tenant_tier: 20 values, 2 distinct, 0% id-like -> candidate; e.g. t0, t1\n"
+        in proc.stdout
+    )
     for name, reason in FIELDS.items():
         if reason is None:
             assert said[name] == "candidate", (name, said[name])
