@@ -1,6 +1,6 @@
 """Remove batches from the warehouse: the way back to a green build after a bad load.
 
-    python -m api_trust.unload BATCH [BATCH ...]      (make unload BATCH=file_ab12cd34ef56)
+    python -m api_trust.unload BATCH [BATCH ...]      (make unload BATCH=file_abhicdjkeflm)
     python -m api_trust.unload --list                 (make batches)
 
 A batch is named by its batch_id (as `make load` prints it) or by its source

@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import re
 import subprocess
 import sys
 from datetime import datetime
@@ -221,7 +222,8 @@ def test_good_csv(db: Path, tmp_path: Path) -> None:
     path = write(tmp_path / "calls.csv", csv_text(3000))
     assert load(path) == 0
     [(batch_id, name, fmt, records, landed, rejected, cols)] = batches(db)
-    assert batch_id.startswith("file_") and len(batch_id) == 17
+    # no digit: a digest's digit run could read as personal data and fail every build
+    assert re.fullmatch(r"file_[a-p]{12}", batch_id), batch_id
     assert (name, fmt, records, landed, rejected) == ("calls.csv", "csv", 3000, 3000, 0)
     assert cols == ",".join(FULL)
     assert rows(db, "select min(source_record_no), max(source_record_no) from raw.api_calls") == [
