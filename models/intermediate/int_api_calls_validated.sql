@@ -29,8 +29,8 @@
                 'columns': ['service_name', 'http_method', 'route_template'],
             }},
         'batch_vars': ['log_columns', 'log_column_aliases', 'min_timestamp', 'future_tolerance_hours',
-            'max_latency_ms', 'non_api_methods', 'health_check_route_pattern', 'static_asset_route_pattern',
-            'max_routes_per_service'],
+            'max_latency_ms', 'api_version_pattern', 'non_api_methods', 'health_check_route_pattern',
+            'static_asset_route_pattern', 'max_routes_per_service'],
     },
 ) }}
 {%- set incremental = api_trust.is_batch_files_incremental() -%}
@@ -288,7 +288,7 @@ checked as (
         case
             -- a batch without versions (an access log) is `unknown`; an empty value is not
             when has_api_version_column and api_version_raw is null then 'missing_api_version'
-            when api_version is not null and not {{ api_trust.full_match('api_version', 'v[0-9]+([.][0-9]+)*') }}
+            when api_version is not null and not {{ api_trust.full_match('api_version', var('api_version_pattern')) }}
                 then 'invalid_api_version'
         end as api_version_issue,
         {%- for dim in ['region', 'client_type', 'document_type'] %}

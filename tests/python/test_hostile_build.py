@@ -169,6 +169,12 @@ def status_codes(folder: Path) -> Path:
         # nothing to class it by (a failure with a 3xx code), and a reason on a success
         failed("er_own_word_3xx", at(813), "moved_elsewhere", "302"),
         call("er_on_success", at(814), error_reason="upstream_timeout"),
+        # versions as OpenTelemetry's service.version writes them are versions (every SERVER
+        # span of a standard OTLP export was quarantined); text with spaces is not
+        call("ver_semver", at(815), api_version="2.3.1"),
+        call("ver_prerelease", at(816), api_version="1.4.0-RC.1+build.7"),
+        call("ver_spaced", at(817), api_version="v 2"),
+        call("ver_words", at(818), api_version="2.3.1 (build 7)"),
     ]
     return write_csv(folder, "status_codes", rows)
 
@@ -416,6 +422,8 @@ def test_zones_and_offsets_row_by_row(
         ("lat_hex", "invalid_latency_ms"),
         ("er_own_word_3xx", "unknown_error_reason"),
         ("er_on_success", "error_reason_on_success"),
+        ("ver_spaced", "invalid_api_version"),
+        ("ver_words", "invalid_api_version"),
     ],
 )
 def test_hostile_value_is_quarantined(
@@ -432,6 +440,13 @@ def test_hostile_value_is_quarantined(
 )
 def test_well_formed_numbers_stay_facts(hostile_demo: Warehouse, request_id: str) -> None:
     assert outcome(hostile_demo, request_id)[:2] == ("fact", None)
+
+
+def test_service_versions_are_versions(hostile_demo: Warehouse) -> None:
+    assert hostile_demo.rows(
+        "select request_id, api_version from fct_api_calls "
+        "where request_id in ('ver_semver', 'ver_prerelease') order by 1"
+    ) == [("ver_prerelease", "1.4.0-rc.1+build.7"), ("ver_semver", "2.3.1")]
 
 
 def test_a_failure_in_the_teams_own_words_is_a_fact_classed_by_its_code(

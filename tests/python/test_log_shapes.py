@@ -85,7 +85,8 @@ def _attr(key: str, value: str, kind: str = "stringValue") -> dict:
 
 OTLP = _json_lines({"resourceSpans": [{
     "resource": {"attributes": [_attr("service.name", "kyc-api"), _attr("country", "IN"),
-                                _attr("deployment.environment.name", "prod")]},
+                                _attr("deployment.environment.name", "prod"),
+                                _attr("service.version", "2.3.1")]},
     "scopeSpans": [{"scope": {"name": "http"}, "spans": [
         {"traceId": "5B8EFFF798038103D269B633813FC60C", "spanId": "EEE19B7EC3C1B174",
          "name": "POST /v1/pan/verify", "kind": 2, "startTimeUnixNano": "1793520000000000000",
@@ -287,6 +288,13 @@ def test_client_spans_and_bad_lines_are_accounted_not_counted(shapes_warehouse) 
         "select record_count, fact_count, quarantined_count, line_count, unaccounted_line_count "
         "from dq_batch_summary where batch_id = ?", [_batch(wh, "otlp.json")])[0]  # fmt: skip
     assert otlp == (2, 1, 1, 1, 0)
+    # the SERVER span is the fact, its version the service's (semantic, without a v)
+    assert (
+        wh.scalar(
+            "select api_version from fct_api_calls where batch_id = ?", [_batch(wh, "otlp.json")]
+        )
+        == "2.3.1"
+    )
     assert wh.scalar(
         "select reasons from dq_quarantine where batch_id = ?", [_batch(wh, "otlp.json")]
     ).startswith("not_a_server_span")
