@@ -526,6 +526,25 @@ def test_statistics_macros_match_known_values(demo_warehouse: Warehouse) -> None
 # --------------------------------------------------------------------------- report
 
 
+def test_recommendations_name_what_each_finding_counts(demo_warehouse: Warehouse) -> None:
+    """The playbook's text is filled from the finding: a slow-call finding without a reason
+    read "(failures)", and a release to roll back was named by its whole segment
+    ("Roll back LIVENESS_CHECK api_name=LIVENESS_CHECK, api_version=v3")."""
+    rows = demo_warehouse.rows(
+        "select finding_type, metric, segment, api_name, api_version, recommendation "
+        "from rca_findings"
+    )
+    assert any(m == "slow_call_share" and t == "incident" for t, m, *_ in rows)
+    assert any(t == "version_regression" for t, *_ in rows)
+    for kind, metric, segment, api, version, text in rows:
+        assert "{" not in text, text
+        if metric == "slow_call_share":
+            assert "failure" not in text.lower(), text
+        if kind == "version_regression":
+            assert text.startswith(f"Roll back {api} {version} ("), text
+            assert segment not in text, text
+
+
 def test_report_writes_insights_with_owned_findings(demo_warehouse: Warehouse) -> None:
     proc = run([sys.executable, "-m", "api_trust.report"], demo_warehouse.db, demo_warehouse.work)
     path = demo_warehouse.work / "dashboards" / "insights.md"

@@ -287,7 +287,11 @@ identified as (
         ),
         '{api_name}', coalesce(capped.api_name, 'the platform')),
         '{value}', coalesce(advised.rule_value, capped.segment)),
-        '{error_reason}', coalesce(capped.carried_reason, 'failures')) as recommendation,
+        -- without a reason that carries the excess: what the finding counts
+        '{error_reason}', coalesce(
+            capped.carried_reason,
+            case when capped.metric = 'slow_call_share' then 'slow calls' else 'failures' end
+        )) as recommendation,
         nullif(concat_ws('; ', capped.sibling_segments, capped.repeated_segments), '') as related_segments
     from capped
     left join advised
