@@ -344,11 +344,25 @@ checked as (
     from reasons_resolved
 ),
 
+spans_unchecked as (
+    -- a span that is no API call (not_a_server_span) is not checked as one: that is its
+    -- one reason. A CLIENT span has no status code, and its missing_status_code made
+    -- "missing status code" the commonest defect of a clean trace export
+    select
+        {{ api_trust.star_except('checked', issue_columns) }},
+        {%- for issue in issue_columns | reject('equalto', 'api_name_issue') %}
+            case when checked.api_name_issue = 'not_a_server_span' then null else checked.{{ issue }} end
+                as {{ issue }},
+        {%- endfor %}
+        checked.api_name_issue
+    from checked
+),
+
 reasoned as (
     select
         *,
         nullif(concat_ws(';', {{ issue_columns | join(', ') }}), '') as reasons
-    from checked
+    from spans_unchecked
 ),
 
 {%- if incremental %}
