@@ -536,6 +536,13 @@ def test_recommendations_name_what_each_finding_counts(demo_warehouse: Warehouse
     )
     assert any(m == "slow_call_share" and t == "incident" for t, m, *_ in rows)
     assert any(t == "version_regression" for t, *_ in rows)
+    # a traffic drop's values are calls seen and expected, not calls per call (100% vs 1118%)
+    drops = demo_warehouse.rows(
+        "select calls, segment_value, baseline_value, lift from rca_findings where metric = 'calls'"
+    )
+    assert drops
+    for calls, seen, expected, lift in drops:
+        assert seen == calls < expected and lift == pytest.approx(seen / expected, rel=1e-9)
     for kind, metric, segment, api, version, text in rows:
         assert "{" not in text, text
         if metric == "slow_call_share":

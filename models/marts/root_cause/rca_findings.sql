@@ -364,8 +364,14 @@ final as (
         identified.recommendation,
 
         -- numbers
-        {{ api_trust.safe_rate('identified.observed', 'identified.calls') }} as segment_value,
-        {{ api_trust.safe_rate('identified.expected', 'identified.calls') }} as baseline_value,
+        -- a rate; a count of calls (a traffic drop) as seen and as expected, where a rate per
+        -- call would read 1 against 11, or nothing for a window without calls
+        case when identified.metric = 'calls' then cast(identified.observed as double)
+            else {{ api_trust.safe_rate('identified.observed', 'identified.calls') }}
+        end as segment_value,
+        case when identified.metric = 'calls' then cast(identified.expected as double)
+            else {{ api_trust.safe_rate('identified.expected', 'identified.calls') }}
+        end as baseline_value,
         identified.lift,
         identified.lift_lower,
         cast(round(identified.calls) as bigint) as calls,

@@ -100,6 +100,7 @@
   }
   function metricValue(metric, v) {
     if (v === null || v === undefined) return 'n/a';
+    if (metric === 'calls') return fmt(Math.round(v)); // a traffic drop: calls seen and expected
     return /latency|_ms$/.test(String(metric)) ? ms(v) : pct(v);
   }
   function findingWhat(f) {
@@ -142,7 +143,9 @@
       card.appendChild(el('div', 'rank', '#' + f.finding_rank + ' · ' + human(f.finding_tier)));
       card.appendChild(el('div', 'what', findingWhat(f)));
       card.appendChild(el('div', 'meta', 'Where: ' + where(f)));
-      card.appendChild(el('div', 'meta', 'Owner: ' + (f.owner_team || 'unassigned') + ' · ' + fmt(f.calls || 0) + ' calls, ' + fmt(f.clients_affected || 0) + ' clients'));
+      // logs without client ids (traces, access logs) say nothing of clients, not "0 clients"
+      const clients = clientsColumn().length ? ', ' + fmt(f.clients_affected || 0) + ' clients' : '';
+      card.appendChild(el('div', 'meta', 'Owner: ' + (f.owner_team || 'unassigned') + ' · ' + fmt(f.calls || 0) + ' calls' + clients));
       card.appendChild(el('div', 'act', 'Do: ' + (f.recommendation || '')));
       card.addEventListener('click', () => openFinding(f));
       box.appendChild(card);
@@ -325,6 +328,8 @@
 
   // ------------------------------------------------------------------ tables under the charts
   const tableBoxes = {};
+  /** The clients-affected column, left out where no call names its client (it would read 0). */
+  const clientsColumn = () => (D.isMissing('client_id') ? [] : [['clients_affected', 'Clients', 'num']]);
   const TABLES = {
     root_cause(box) {
       if (!P.findings) { const c = el('div', 'card wide'); noteBox(c, 'Ranked findings', P.missing.findings || 'rca_findings not built'); box.appendChild(c); return; }
@@ -334,7 +339,7 @@
           ['finding_rank', '#', 'num'], [(r) => human(r.finding_tier) + '\n' + human(r.finding_type), 'Kind', 'pre'], [where, 'Where', 'pre'], ['owner_team', 'Owner'],
           [(r) => metricValue(r.metric, r.segment_value) + ' vs ' + metricValue(r.metric, r.baseline_value) + '\n' + human(r.metric), 'Segment vs baseline', 'pre'],
           [(r) => r.lift === null || r.lift === undefined ? '' : Number(r.lift).toFixed(2) + 'x', 'Lift'], ['calls', 'Calls', 'num'],
-          [(r) => r.excess_failures ? Math.round(r.excess_failures) : null, 'Excess failures', 'num'], ['clients_affected', 'Clients', 'num'],
+          [(r) => r.excess_failures ? Math.round(r.excess_failures) : null, 'Excess failures', 'num'], ...clientsColumn(),
           ['evidence', 'Evidence', 'long'], ['recommendation', 'Recommendation', 'long']], rows, { wide: true, onClick: openFinding });
     },
     failures(box) {
@@ -344,7 +349,7 @@
         'rca_incidents; ' + D.scopeText(state.scope) + ', ' + D.periodText(view()), [
           ['api_name', 'API'], [(r) => human(r.finding_type), 'Kind'], [(r) => human(r.metric), 'Found on'], ['segment', 'Where'], ['owner_team', 'Owner'], ['started_at', 'Started (UTC)'], ['ended_at', 'Ended (UTC)'], [(r) => human(r.dominant_error_reason), 'Main reason'],
           ['calls', 'Calls', 'num'], ['failures', 'Failures', 'num'], [(r) => pct(r.failure_rate), 'Failure rate'], [(r) => pct(r.baseline_failure_rate), 'Baseline'],
-          [(r) => r.excess_failures === null ? null : Math.round(r.excess_failures), 'Excess failures', 'num'], ['clients_affected', 'Clients', 'num']], rows, { wide: true });
+          [(r) => r.excess_failures === null ? null : Math.round(r.excess_failures), 'Excess failures', 'num'], ...clientsColumn()], rows, { wide: true });
     },
     data_quality(box) {
       if (P.dq_drift) {

@@ -28,7 +28,7 @@ const Charts = (() => {
   const LABELS = {
     client_input: 'client input', fraud_decision: 'fraud decision', auth: 'auth', rate_limited: 'rate limited', server: 'server', timeout: 'timeout',
     version_regression: 'Version regression', client_auth: 'Client sends bad credentials', incident: 'Incident',
-    failure_segment: 'Failure hotspot', latency_tail: 'Heavy latency tail', slo_breach: 'Availability SLO breach',
+    failure_segment: 'Failure hotspot', slow_calls: 'Slow-call hotspot', latency_tail: 'Heavy latency tail', slo_breach: 'Availability SLO breach',
     traffic_drop: 'Traffic drop', seasonal_bump: 'Recurring daily bump',
     change: 'new', hotspot: 'chronic', api_health: 'API-wide',
     api_name: 'API', api_version: 'version', region: 'region', document_type: 'document', client_type: 'client type',
