@@ -213,18 +213,23 @@ def test_findings_agree_on_clean_and_dirty_data(
     """Same seed, batches and drift: the same calls, with and without 3% planted defects.
 
     Quarantine and deduplication remove ~2.5% of the dirty run's calls, so a
-    borderline finding may cross the line either way; a finding found in both
+    borderline finding may cross the line either way, and an hourly incident window
+    may start a few hours apart (its start is part of its id); a finding found in both
     keeps its id.
     """
-    sql = "select finding_id, finding_type, segment from rca_findings order by finding_rank"
+    sql = (
+        "select finding_id, finding_type, segment, metric, started_at from rca_findings "
+        "order by finding_rank"
+    )
     dirty, clean = demo_warehouse.rows(sql), clean_warehouse.rows(sql)
     print(f"\n  dirty: {[r[2] for r in dirty]}\n  clean: {[r[2] for r in clean]}")
-    top_dirty, top_clean = {r[1:] for r in dirty[:5]}, {r[1:] for r in clean}
+    top_dirty, top_clean = {r[1:3] for r in dirty[:5]}, {r[1:3] for r in clean}
     assert dirty and len(top_dirty - top_clean) <= 1, top_dirty - top_clean
     shared = {r[1:]: r[0] for r in dirty}
-    for finding_id, kind, segment in clean:
-        if (kind, segment) in shared:
-            assert shared[(kind, segment)] == finding_id
+    assert any(r[1:] in shared for r in clean)
+    for finding_id, *finding in clean:
+        if tuple(finding) in shared:
+            assert shared[tuple(finding)] == finding_id
 
 
 # --------------------------------------------------------------------------- dimensions and team logs
@@ -232,6 +237,10 @@ def test_findings_agree_on_clean_and_dirty_data(
 # the one API whose calls of one document type fail for four days (write_team_csv)
 TEAM_API_DOCUMENT = ("BANK_VERIFY", "VoterID")
 TEAM_BROKEN = (datetime(2026, 10, 20), datetime(2026, 10, 24))
+TEAM_ROWS = 6000
+# a team-only API whose v2 replaced v1 at midnight and doubled its latency (write_team_csv)
+TEAM_CUTOVER = ("TEAM_SCORE", datetime(2026, 10, 29))
+TEAM_CUTOVER_ROWS = 1500
 TEAM_COLUMNS = ("timestamp", "api_name", "api_version", "region", "client_type", "document_type",
                 "status", "status_code", "latency_ms", "error_reason", "carrier")  # fmt: skip
 
@@ -240,14 +249,15 @@ def write_team_csv(path: Path, seed: int = 3) -> str:
     """A team's CSV with only the required columns plus `carrier`, a field we have never
     seen; one carrier fails far more often on every API. One call in eight is of a document
     type our generator never makes, and for four days (TEAM_BROKEN) BANK_VERIFY's (only)
-    fail. Returns that carrier."""
+    fail. An API of the team's own changes version at once (TEAM_CUTOVER): its v2 never
+    runs beside v1, and takes twice as long. Returns that carrier."""
     rng = np.random.default_rng(seed)
     start = datetime(2026, 10, 5)
     carriers, bad = ("Jio", "Airtel", "Vi", "BSNL"), "Vi"
     with path.open("w", newline="", encoding="utf-8") as fh:
         out = csv.writer(fh)
         out.writerow(TEAM_COLUMNS)
-        for i in range(6000):
+        for i in range(TEAM_ROWS):
             carrier = carriers[int(rng.integers(0, 4))]
             at = start + timedelta(minutes=7 * i)
             api, document = (
@@ -261,6 +271,20 @@ def write_team_csv(path: Path, seed: int = 3) -> str:
                 api, "v2", ("Metro", "Tier1", "Tier2", "Rural")[int(rng.integers(0, 4))],
                 "FinTech", document, "failure" if fails else "success", 503 if fails else 200,
                 int(rng.integers(80, 400)), "service_down" if fails else "", carrier,
+            ])  # fmt: skip
+        cut = np.random.default_rng(seed + 1)  # its own draws: the rows above stay as they were
+        api, released = TEAM_CUTOVER
+        for i in range(TEAM_CUTOVER_ROWS):
+            at = start + timedelta(minutes=28 * i + 3)
+            version = "v2" if at >= released else "v1"
+            carrier = carriers[int(cut.integers(0, 4))]
+            fails = cut.random() < (0.30 if carrier == bad else 0.04)
+            out.writerow([
+                at.strftime("%Y-%m-%d %H:%M:%S"), api, version,
+                ("Metro", "Tier1", "Tier2", "Rural")[int(cut.integers(0, 4))], "FinTech", "PAN",
+                "failure" if fails else "success", 503 if fails else 200,
+                int(cut.integers(80, 400)) * (2 if version == "v2" else 1),
+                "service_down" if fails else "", carrier,
             ])  # fmt: skip
     return bad
 
@@ -345,9 +369,46 @@ def test_a_team_csv_without_optional_columns_builds_with_no_finding_about_unknow
     team_warehouse,
 ) -> None:
     wh, _ = team_warehouse
-    assert wh.scalar("select count(*) from fct_api_calls where client_id = 'unknown'") == 6000
+    assert (
+        wh.scalar("select count(*) from fct_api_calls where client_id = 'unknown'")
+        == TEAM_ROWS + TEAM_CUTOVER_ROWS
+    )
     assert wh.rows("select segment from rca_findings where segment ilike '%unknown%'") == []
     assert wh.scalar("select count(*) from rca_findings where owner_team is null") == 0
+
+
+def test_a_version_that_replaced_the_last_at_once_is_compared_before_and_after(
+    team_warehouse,
+) -> None:
+    """A cutover (TEAM_CUTOVER: v2 never ran on a day with v1) has no day to compare the
+    versions on; it was no regression at all ("no version is significantly slower") though
+    v2 takes twice as long. Now it is compared before against after, and the incident of
+    the same slow calls from that day is folded into the regression, its cause."""
+    wh, _ = team_warehouse
+    api, released = TEAM_CUTOVER
+    regression = wh.rows(
+        "select previous_version, is_cutover, is_latency_regression, first_seen_at "
+        "from rca_version_regressions where api_name = ? and api_version = 'v2'", [api]
+    )  # fmt: skip
+    assert len(regression) == 1 and regression[0][:3] == ("v1", True, True), regression
+    assert released <= regression[0][3] < released + timedelta(hours=1)
+    findings = wh.rows(
+        "select finding_type, segment, related_segments, evidence from rca_findings "
+        "where metric = 'slow_call_share' and segment like ?", [f"%api_name={api}%"]
+    )  # fmt: skip
+    kinds = [f[0] for f in findings]
+    assert kinds.count("version_regression") == 1 and "incident" not in kinds, findings
+    _, segment, related, evidence = next(f for f in findings if f[0] == "version_regression")
+    assert segment == f"api_name={api}, api_version=v2" and "(a cutover" in evidence, evidence
+    # the detector's incident of those calls, if it found one, is listed under the release
+    incidents = wh.rows(
+        "select segment from intermediate.int_rca_candidates_tested where is_significant "
+        "and finding_type = 'incident' and metric = 'slow_call_share' and segment like ?",
+        [f"%api_name={api}%"],
+    )  # fmt: skip
+    print(f"\n  {api} slow-call incidents folded: {incidents}; related: {related}")
+    for (incident,) in incidents:
+        assert incident in (related or ""), (incident, related)
 
 
 # --------------------------------------------------------------------------- conversion

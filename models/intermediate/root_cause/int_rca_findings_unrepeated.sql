@@ -166,6 +166,33 @@ repeats as (
 
     union all
 
+    -- an incident of a release's calls (a segment nested in or around the version's) on its
+    -- metric that began when the release did repeats the version regression, its cause: a
+    -- cutover makes the whole API slower from that day, and both found it
+    select
+        weaker.finding_type,
+        weaker.segment,
+        weaker.metric,
+        weaker.started_at,
+        stronger.segment as stronger_segment,
+        stronger.metric as stronger_metric,
+        stronger.finding_type as stronger_finding_type,
+        stronger.started_at as stronger_started_at,
+        false as is_other_metric
+    from scored as weaker
+    inner join scored as stronger
+        on
+            stronger.finding_type = 'version_regression'
+            and weaker.finding_type = 'incident'
+            and weaker.metric = stronger.metric
+            and (
+                {{ api_trust.rca_covers('weaker', 'stronger') }}
+                or {{ api_trust.rca_covers('stronger', 'weaker') }}
+            )
+            and abs({{ api_trust.seconds_between('weaker.started_at', 'stronger.started_at') }}) <= 86400
+
+    union all
+
     -- a whole-window finding confined to an incident's days repeats the incident
     -- (int_rca_findings_dated)
     select

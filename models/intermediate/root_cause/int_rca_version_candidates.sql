@@ -34,9 +34,15 @@ final as (
         || case metric when 'failure_rate' then ' failed ' else ' was slower than the usual p95 of its API on ' end
         || {{ api_trust.fmt_pct('observed / trials') }} || ' of ' || {{ api_trust.fmt_int('trials') }}
         || case metric when 'failure_rate' then ' calls' else ' successful calls' end
-        || ' on the days it ran beside ' || previous_version || ', vs '
-        || {{ api_trust.fmt_pct('expected / trials') }} || ' that ' || previous_version
-        || ' had in the same days and segments (' || {{ api_trust.fmt_x('lift') }}
+        || case
+            when is_cutover
+                then ' after it replaced ' || previous_version || ' (a cutover: they never ran on one day), vs '
+                    || {{ api_trust.fmt_pct('expected / trials') }} || ' that ' || previous_version
+                    || ' had before it in the same segments ('
+            else ' on the days it ran beside ' || previous_version || ', vs '
+                || {{ api_trust.fmt_pct('expected / trials') }} || ' that ' || previous_version
+                || ' had in the same days and segments ('
+        end || {{ api_trust.fmt_x('lift') }}
         || '): ' || {{ api_trust.fmt_int('observed - expected') }}
         || case metric when 'failure_rate' then ' excess failures.' else ' excess slow calls.' end as evidence
     from compared

@@ -9,8 +9,11 @@
     segment, shrunk towards its rate that day (and that towards its rate over
     the overlap) by rca_min_calls pseudo-calls, so sparse strata borrow
     strength. A canary sent to a slow region is compared with the old
-    version's calls in that region, not with its average. Two metrics:
-    failures, and the share of successful calls slower than the API's usual p95.
+    version's calls in that region, not with its average. A cutover (the two
+    versions never ran on one day: a service's whole deployment moved at once)
+    has no such day: its versions are compared before against after, as one
+    period. Two metrics: failures, and the share of successful calls slower
+    than the API's usual p95.
 #}
 {%- set dims = api_trust.rca_dimensions() -%}
 {%- set other_dims = dims | reject('in', ['api_name', 'api_version']) | list -%}
@@ -65,12 +68,50 @@ pairs as (
     where previous_version is not null
 ),
 
+version_days as (
+    select distinct
+        api_name,
+        api_version,
+        called_on
+    from leaves
+),
+
+concurrent_pairs as (
+    -- the pairs whose two versions ran on at least one common day
+    select distinct
+        pairs.api_name,
+        pairs.api_version
+    from pairs
+    inner join version_days as new_days
+        on
+            pairs.api_name = new_days.api_name
+            and pairs.api_version = new_days.api_version
+    inner join version_days as old_days
+        on
+            pairs.api_name = old_days.api_name
+            and pairs.previous_version = old_days.api_version
+            and new_days.called_on = old_days.called_on
+),
+
+compared_pairs as (
+    -- a cutover is compared before against after: its one period is keyed by the release day
+    select
+        pairs.*,
+        concurrent_pairs.api_name is null as is_cutover
+    from pairs
+    left join concurrent_pairs
+        on
+            pairs.api_name = concurrent_pairs.api_name
+            and pairs.api_version = concurrent_pairs.api_version
+),
+
 strata as (
-    -- per pair, day and combination of the other dimensions: both versions' counts
+    -- per pair, day (a cutover's one period) and combination of the other dimensions: both
+    -- versions' counts
     select
         pairs.api_name,
         pairs.api_version,
-        leaves.called_on,
+        case when pairs.is_cutover then cast(pairs.first_seen_at as date) else leaves.called_on end as called_on,
         {%- for dim in other_dims %}
             leaves.{{ dim }},
         {%- endfor %}
@@ -83,7 +124,7 @@ strata as (
         sum(case when leaves.api_version = {{ version }} then leaves.slow_calls else 0 end) as slow_{{ side }}
         {{- ',' if loop.first }}
     {%- endfor %}
-    from pairs
+    from compared_pairs as pairs
     inner join leaves
         on
             pairs.api_name = leaves.api_name
@@ -91,7 +132,7 @@ strata as (
     group by
         pairs.api_name,
         pairs.api_version,
-        leaves.called_on
+        case when pairs.is_cutover then cast(pairs.first_seen_at as date) else leaves.called_on end
         {%- for dim in other_dims %}
             ,
             leaves.{{ dim }}
@@ -180,9 +221,10 @@ tests as (
         select
             expected.api_name,
             expected.api_version,
-            ordered.previous_version,
-            ordered.first_seen_at,
-            ordered.is_released_in_window,
+            pair.previous_version,
+            pair.first_seen_at,
+            pair.is_released_in_window,
+            pair.is_cutover,
             '{{ metric }}' as metric,
             expected.records,
             expected.records / expected.calls as scale,
@@ -199,10 +241,10 @@ tests as (
             ) / nullif(expected.expected_{{ e }} * (1 - expected.expected_{{ e }} / expected.{{ n }}), 0))
             {%- if metric == 'failure_rate' %} * design_effects.retry_design_effect{% endif %} as inflation
         from expected
-        inner join ordered
+        inner join compared_pairs as pair
             on
-                expected.api_name = ordered.api_name
-                and expected.api_version = ordered.api_version
+                expected.api_name = pair.api_name
+                and expected.api_version = pair.api_version
         inner join design_effects
             on expected.api_name = design_effects.api_name
         where expected.{{ n }} > 0 and expected.expected_{{ e }} > 0
@@ -245,6 +287,7 @@ final as (
 
         -- booleans
         is_released_in_window,
+        is_cutover,
 
         -- timestamps
         first_seen_at

@@ -13,7 +13,8 @@
     so a segment whose mix drifts towards values that always fail more is not
     an incident); the contiguous run of days (at most
     half its days) whose lift most exceeds the segment's own lift on the other
-    days is tested: likelihood ratio, overdispersion estimated from the days
+    days (with a 3/8 pseudo-count, so that a run holding all of the segment's
+    bad calls still has a baseline) is tested: likelihood ratio, overdispersion estimated from the days
     themselves, Bonferroni over the runs tried. Structure that never changes
     (a region that always fails more) cancels: each segment is its own baseline.
     A run must still stand out (rca_min_lift) when each API's expectation is its
@@ -316,7 +317,12 @@ tested as (
     select
         best.*,
         dispersion.dispersion,
-        best.expected_in * best.lift_out as expected_run,
+        -- the segment's own lift on the other days, with the 3/8 pseudo-count used for every
+        -- rate here: a run that holds all of its bad calls (a release slower from its first
+        -- day, a failure never seen before) had a lift of 0 outside, so no expectation, no
+        -- lift and no lower bound, and failed the effect floor however clear it was
+        (best.total_observed - best.observed_in + 0.375) / (best.total_expected - best.expected_in + 0.375)
+            as usual_lift,
         -- the run's own expectation carries the outside days' error too
         dispersion.dispersion * (1 + best.expected_in / nullif(best.total_expected - best.expected_in, 0))
             as inflation,
@@ -328,6 +334,13 @@ tested as (
         on
             best.metric = dispersion.metric
             and best.segment = dispersion.segment
+),
+
+rated as (
+    select
+        *,
+        expected_in * usual_lift as expected_run
+    from tested
 ),
 
 final as (
@@ -345,7 +358,7 @@ final as (
             as excess_failures,
         cast(case when metric = 'slow_call_share' then observed_in - expected_run else 0 end as double)
             as excess_slow_calls,
-        cast({{ api_trust.safe_rate('lift_in', 'lift_out') }} as double) as lift,
+        cast({{ api_trust.safe_rate('lift_in', 'usual_lift') }} as double) as lift,
         cast(coalesce({{ api_trust.lift_lower(
             'observed_in * records_in / calls_in', 'records_in', 'expected_run * records_in / calls_in', 'inflation'
         ) }}, 0) as double) as lift_lower,
@@ -359,14 +372,14 @@ final as (
             end
             || {{ api_trust.fmt_pct('observed_in / calls_in') }}
             || ' of ' || {{ api_trust.fmt_int('calls_in') }} || ' from ' || cast(first_called_on as string)
-            || ' to ' || cast(last_called_on as string) || ', ' || {{ api_trust.fmt_x('lift_in / lift_out') }}
+            || ' to ' || cast(last_called_on as string) || ', ' || {{ api_trust.fmt_x('lift_in / usual_lift') }}
             || ' their usual rate on the other days'
             -- a segment of dimensions other than the API is measured on every API; an API alone is not
             || case when api_name is null then ' across every API' else '' end || ': '
             || {{ api_trust.fmt_int('observed_in - expected_run') }}
             || case metric when 'failure_rate' then ' excess failures.' else ' excess slow calls.' end
         end as evidence
-    from tested
+    from rated
     -- a run that no longer stands out once each API's own day is accounted for (the APIs the
     -- segment mostly calls had a bad day everywhere) is theirs, not the segment's: an API
     -- alone has its own candidate

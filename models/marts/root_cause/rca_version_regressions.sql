@@ -3,7 +3,8 @@
 {#
     Did a release make an API slower or less reliable? Each version against
     the version first seen before it, over the days both ran and stratified by
-    day and every other dimension (int_rca_versions_compared, doc
+    day and every other dimension (a cutover, whose versions never ran on one
+    day: before against after), (int_rca_versions_compared, doc
     rca_versions), on failures and on the share of successful calls slower
     than the API's usual p95; significance from the one false-discovery budget
     (int_rca_candidates_tested). Exact p95s per version sit beside them.
@@ -35,6 +36,7 @@ metrics as (
         min(compared.previous_version) as previous_version,
         min(compared.first_seen_at) as first_seen_at,
         bool_or(compared.is_released_in_window) as is_released_in_window,
+        bool_or(compared.is_cutover) as is_cutover,
     {%- for metric, name in [('failure_rate', 'failure'), ('slow_call_share', 'slow')] %}
         max(case when compared.metric = '{{ metric }}' then compared.trials end) as {{ name }}_trials,
         max(case when compared.metric = '{{ metric }}' then compared.observed end) as {{ name }}_observed,
@@ -83,6 +85,7 @@ final as (
 
         -- booleans
         metrics.is_released_in_window,
+        metrics.is_cutover,
         metrics.is_slow_significant as is_latency_regression,
         metrics.is_failure_significant as is_failure_regression,
         metrics.is_slow_significant or metrics.is_failure_significant as is_regression,
