@@ -111,7 +111,7 @@ scored as (
 
 repeats as (
     -- a finding nested in (or around) a more surprising one of the same metric, over the
-    -- same time, repeats it
+    -- same time, repeats it; so does an incident that began with a release (below)
     select
         weaker.finding_type,
         weaker.segment,
@@ -127,31 +127,48 @@ repeats as (
     from scored as weaker
     inner join scored as stronger
         on
-            -- both whole-window, or both time-bounded with overlapping windows
-            (weaker.ended_at is null) = (stronger.ended_at is null)
-            and (weaker.ended_at is null or (
-                weaker.started_at < stronger.ended_at and weaker.ended_at > stronger.started_at
-            ))
-            and not (
+            not (
                 weaker.finding_type = stronger.finding_type and weaker.segment = stronger.segment
                 and weaker.metric = stronger.metric
                 and weaker.started_at is not distinct from stronger.started_at
             )
             and (
-                -- nested segments of one metric; of a time-bounded finding, failures and slowness
-                -- of one incident are one finding too
                 (
-                    (weaker.metric = stronger.metric or weaker.ended_at is not null)
+                    -- both whole-window, or both time-bounded with overlapping windows
+                    (weaker.ended_at is null) = (stronger.ended_at is null)
+                    and (weaker.ended_at is null or (
+                        weaker.started_at < stronger.ended_at and weaker.ended_at > stronger.started_at
+                    ))
+                    and (
+                        -- nested segments of one metric; of a time-bounded finding, failures and
+                        -- slowness of one incident are one finding too
+                        (
+                            (weaker.metric = stronger.metric or weaker.ended_at is not null)
+                            and (
+                                {{ api_trust.rca_covers('weaker', 'stronger') }}
+                                or {{ api_trust.rca_covers('stronger', 'weaker') }}
+                            )
+                        )
+                        -- time-bounded findings have no explain-away: overlapping segments of one
+                        -- metric that started within a day of each other are one incident
+                        or (
+                            weaker.ended_at is not null and weaker.metric = stronger.metric
+                            and {{ api_trust.rca_overlaps('weaker', 'stronger') }}
+                            and abs({{ api_trust.seconds_between('weaker.started_at', 'stronger.started_at') }})
+                            <= 86400
+                        )
+                    )
+                )
+                -- an incident of a release's calls (a segment nested in or around the version's)
+                -- on its metric that began when the release did repeats the version regression,
+                -- its cause: a cutover makes the whole API slower from that day, and both found it
+                or (
+                    stronger.finding_type = 'version_regression' and weaker.finding_type = 'incident'
+                    and weaker.metric = stronger.metric
                     and (
                         {{ api_trust.rca_covers('weaker', 'stronger') }}
                         or {{ api_trust.rca_covers('stronger', 'weaker') }}
                     )
-                )
-                -- time-bounded findings have no explain-away: overlapping segments of one
-                -- metric that started within a day of each other are one incident
-                or (
-                    weaker.ended_at is not null and weaker.metric = stronger.metric
-                    and {{ api_trust.rca_overlaps('weaker', 'stronger') }}
                     and abs({{ api_trust.seconds_between('weaker.started_at', 'stronger.started_at') }}) <= 86400
                 )
             )
@@ -163,33 +180,6 @@ repeats as (
                     and stronger.segment < weaker.segment
                 )
             )
-
-    union all
-
-    -- an incident of a release's calls (a segment nested in or around the version's) on its
-    -- metric that began when the release did repeats the version regression, its cause: a
-    -- cutover makes the whole API slower from that day, and both found it
-    select
-        weaker.finding_type,
-        weaker.segment,
-        weaker.metric,
-        weaker.started_at,
-        stronger.segment as stronger_segment,
-        stronger.metric as stronger_metric,
-        stronger.finding_type as stronger_finding_type,
-        stronger.started_at as stronger_started_at,
-        false as is_other_metric
-    from scored as weaker
-    inner join scored as stronger
-        on
-            stronger.finding_type = 'version_regression'
-            and weaker.finding_type = 'incident'
-            and weaker.metric = stronger.metric
-            and (
-                {{ api_trust.rca_covers('weaker', 'stronger') }}
-                or {{ api_trust.rca_covers('stronger', 'weaker') }}
-            )
-            and abs({{ api_trust.seconds_between('weaker.started_at', 'stronger.started_at') }}) <= 86400
 
     union all
 
