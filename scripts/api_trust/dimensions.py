@@ -10,7 +10,12 @@ numbers, UUIDs or long hex; and whose name the models can carry as a column
 (`vars.dimension_name_pattern`, not a reserved SQL keyword, not a name the
 facts or the root-cause cube already use, and read back as itself from the
 var's YAML). A field named otherwise stays in raw, with the reason; a log
-shape's mapping can land it under another name (`{extra: name}`). `--write`
+shape's mapping can land it under another name (`{extra: name}`). A field whose
+value the call's outcome as delivered tells (status, status code, reason: 99% of
+records, and 90% of those off its commonest value), such as a gateway's error
+message, describes the failure, not where calls go: sliced by it, every value but
+the success one fails 100% of the time; it is not proposed, and stays listed if
+listed by hand. `--write`
 replaces `analysis_dimensions.extra` in dbt_project.yml with the candidates (plus any already listed that still
 occur), which fct_call_dimensions, agg_failure_rate_by_dimension and the
 dashboards read. High-cardinality fields stay in raw.
@@ -38,12 +43,25 @@ class Field:
     distinct: int
     id_like_share: float
     examples: tuple[str, ...]
+    # how far the call's outcome as delivered (status, status code, reason) tells the value:
+    # the share of records whose value is the commonest of their outcome, and the share of
+    # records with the field's commonest value overall
+    outcome_modal_share: float = 0.0
+    modal_share: float = 0.0
+
+    def follows_outcome(self) -> bool:
+        """The value is told by the outcome (99% of records) far beyond its commonest value
+        (90% of the rest): an error message describes a failure, it is not where calls go.
+        Slicing by it makes every value but the success one fail 100% of the time."""
+        gain = (self.outcome_modal_share - self.modal_share) / max(1.0 - self.modal_share, 1e-12)
+        return self.outcome_modal_share >= 0.99 and gain >= 0.9
 
     def is_candidate(self, max_values: int) -> bool:
         return (
             2 <= self.distinct <= max_values
             and self.distinct < 0.5 * self.rows
             and self.id_like_share < 0.5
+            and not self.follows_outcome()
         )
 
 
@@ -82,20 +100,52 @@ def profile_fields(con: duckdb.DuckDBPyConnection) -> list[Field]:
         f"""
         with entries as (
             -- json_each, not a JSON path built from the name: a name may hold any character
-            select field.key as name, json_extract_string(field.value, '$') as value
+            select field.key as name, json_extract_string(field.value, '$') as value,
+                   -- the outcome as delivered, whatever the shape names it with
+                   concat_ws('|', raw.api_calls.status, raw.api_calls.status_code,
+                             raw.api_calls.error_reason) as outcome
             from raw.api_calls, json_each(raw.api_calls.extra_fields) as field
             where raw.api_calls.extra_fields is not null
+        ),
+        counted as (
+            select name, outcome, value, count(*) as records
+            from entries where value is not null group by all
+        ),
+        modal as (
+            select name,
+                   sum(by_outcome.commonest) / sum(by_outcome.records) as outcome_modal_share
+            from (
+                select name, outcome, max(records) as commonest, sum(records) as records
+                from counted group by all
+            ) as by_outcome
+            group by name
+        ),
+        overall as (
+            select name, max(records) / sum(records) as modal_share
+            from (select name, value, sum(records) as records from counted group by all) as by_value
+            group by name
+        ),
+        profiled as (
+            -- a record without the field can carry it as null (a reader fills every key):
+            -- no value, so neither counted, nor id-like, nor an example
+            select name, count(value) as records, count(distinct value) as distinct_values,
+                   avg(case when regexp_matches(value, '{ID_LIKE}') then 1.0 else 0.0 end)
+                       filter (where value is not null) as id_like_share,
+                   (list(distinct value order by value) filter (where value is not null))[1:3]
+                       as examples
+            from entries group by name
         )
-        -- a record without the field can carry it as null (a reader fills every key):
-        -- no value, so neither counted, nor id-like, nor an example
-        select name, count(value), count(distinct value),
-               avg(case when regexp_matches(value, '{ID_LIKE}') then 1.0 else 0.0 end)
-                   filter (where value is not null),
-               (list(distinct value order by value) filter (where value is not null))[1:3]
-        from entries group by name order by name
+        select profiled.*, modal.outcome_modal_share, overall.modal_share
+        from profiled
+        left join modal on profiled.name = modal.name
+        left join overall on profiled.name = overall.name
+        order by profiled.name
         """
     ).fetchall()
-    return [Field(n, r, d, s or 0.0, tuple(x or ())) for n, r, d, s, x in rows]
+    return [
+        Field(n, r, d, s or 0.0, tuple(x or ()), om or 0.0, m or 0.0)
+        for n, r, d, s, x, om, m in rows
+    ]
 
 
 def write_extra(names: list[str]) -> None:
@@ -122,7 +172,8 @@ def main(argv: list[str] | None = None) -> None:
         con = connect(db_path(), read_only=True)
         try:
             fields = profile_fields(con)
-            taken = taken_names(con) - set(dims["extra"])
+            # names the warehouse has as columns, lower-cased, less the listed extras (any case)
+            taken = taken_names(con) - {name.lower() for name in dims["extra"]}
             # unreserved keywords (`version`, `type`, `source`) are column names like any other
             keywords = {k for (k,) in con.execute(
                 "select keyword_name from duckdb_keywords() where keyword_category <> 'unreserved'"
@@ -133,9 +184,20 @@ def main(argv: list[str] | None = None) -> None:
         for f in fields:
             problem = name_problem(f.name, pattern, taken, keywords)
             ok = f.is_candidate(max_values) and problem is None
+            if problem is None and f.follows_outcome():
+                problem = (
+                    f"its value follows the call's status or reason ({f.outcome_modal_share:.0%} "
+                    "of records): it describes the outcome, not where calls go; list it in "
+                    "vars.analysis_dimensions.extra by hand if it is a cause"
+                )
+                # listed by hand, it stays listed: the rule proposes, the team decides
+                ok = f.name in dims["extra"]
             if ok:  # a column name is one whatever its case: the first of such names only
                 taken.add(f.name.lower())
-            mark = "candidate" if ok else "stays in raw" + (f": {problem}" if problem else "")
+            if ok and problem:
+                mark = f"kept as listed, though {problem.split('; list it')[0]}"
+            else:
+                mark = "candidate" if ok else "stays in raw" + (f": {problem}" if problem else "")
             listed = " (listed)" if f.name in dims["extra"] else ""
             print(f"dimensions: {f.name}: {f.rows:,} values, {f.distinct:,} distinct, "
                   f"{f.id_like_share:.0%} id-like -> {mark}{listed}; e.g. {', '.join(f.examples)}")  # fmt: skip

@@ -47,6 +47,8 @@ def test_every_field_name_is_read_and_only_names_the_models_can_carry_are_propos
             record |= {name: f"v{i % 2}" for name in FIELDS}
             if i % 4 < 2:  # on half the records only: null on the others' extra_fields
                 record["tenant_tier"] = f"t{i % 2}"
+            # a gateway's error message: its value is the outcome's, not where calls go
+            record["errorMessage"] = "Internal server error" if i % 3 == 0 else "-"
             fh.write(json.dumps(record) + "\n")
     run([sys.executable, "-m", "api_trust.ingest", str(path)], db, tmp_path)
     proc = run([sys.executable, "-m", "api_trust.dimensions"], db, tmp_path)
@@ -54,6 +56,10 @@ def test_every_field_name_is_read_and_only_names_the_models_can_carry_are_propos
     said = dict(re.findall(r"^dimensions: (.+?): 40 values, 2 distinct, .*?-> (.+?)(?: \(listed\))?; e\.g\.",
                            proc.stdout, re.M))  # fmt: skip
     assert set(said) >= set(FIELDS), proc.stdout
+    # a description of the failure is no dimension: sliced by it, its one value fails always
+    assert said["errorMessage"].startswith(
+        "stays in raw: its value follows the call's status or reason (100% of records)"
+    ), said["errorMessage"]
     # a field some records lack: its nulls are neither values nor examples
     assert (
         "dimensions: tenant_tier: 20 values, 2 distinct, 0% id-like -> candidate; e.g. t0, t1\n"
