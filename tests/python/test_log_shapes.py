@@ -164,6 +164,20 @@ def _batch(wh: Warehouse, name: str) -> str:
     return wh.scalar("select batch_id from raw.load_batches where source_name = ?", [name])
 
 
+def test_user_agents_become_families_and_scanners_are_bots() -> None:
+    """vars.user_agent_families, first match wins: a port scanner's user agent starts as a
+    browser's (zgrab read as `browser` on an API Gateway log's `$default` hits)."""
+    agents = ["Mozilla/5.0 zgrab/0.x", "sqlmap/1.7", "okhttp/4.12.0", "Mozilla/5.0 (iPhone)",
+              "Mozilla/5.0 (X11; Linux)", "axios/1.6.2", "-"]  # fmt: skip
+    sql = readers.user_agent_family_sql("ua")
+    got = dict(duckdb.sql(f"select ua, {sql} from unnest({agents!r}) as t(ua)").fetchall())
+    assert got == {
+        "Mozilla/5.0 zgrab/0.x": "bot", "sqlmap/1.7": "bot", "okhttp/4.12.0": "mobile_app",
+        "Mozilla/5.0 (iPhone)": "mobile_browser", "Mozilla/5.0 (X11; Linux)": "browser",
+        "axios/1.6.2": "other", "-": None,
+    }  # fmt: skip
+
+
 def test_real_access_log_every_line_accounted(shapes_warehouse) -> None:
     wh, paths = shapes_warehouse
     lines = paths["apache_combined.log"].read_text(encoding="utf-8").splitlines()

@@ -653,7 +653,7 @@ const Charts = (() => {
     if (!all || !all.length) return note((D.P.missing.dq_batches) || 'No batch was loaded');
     const broken = all.filter((r) => !r.is_reconciled), shown = all.slice(-20);
     const title = broken.length ? broken.length + ' of ' + all.length + ' batches do not reconcile: ' + fmt(sum(broken.map((r) => Math.abs(r.unaccounted_count || 0)))) + ' records unaccounted for'
-      : 'All ' + all.length + ' batches reconcile: every counted record reached facts, quarantine, duplicates or rejects';
+      : (all.length === 1 ? 'The one batch reconciles' : 'All ' + all.length + ' batches reconcile') + ': every counted record reached facts, quarantine, duplicates or rejects';
     const y = shown.map((r) => pt(r.batch_id) + '<br>' + fmt(r.record_count) + ' counted, ' + fmt(r.fact_count) + ' facts');
     const parts = [['quarantined_count', 'quarantined', COLOR.warn], ['duplicate_count', 'duplicates', COLOR.neutral], ['rejected_count', 'reader rejects', '#92400e'], ['unaccounted_count', 'unaccounted', COLOR.bad]];
     return {
