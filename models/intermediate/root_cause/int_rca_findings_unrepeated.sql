@@ -127,11 +127,7 @@ repeats as (
     from scored as weaker
     inner join scored as stronger
         on
-            not (
-                weaker.finding_type = stronger.finding_type and weaker.segment = stronger.segment
-                and weaker.metric = stronger.metric
-                and weaker.started_at is not distinct from stronger.started_at
-            )
+            not ({{ api_trust.rca_same_finding('weaker', 'stronger', 'started_at') }})
             and (
                 (
                     -- both whole-window, or both time-bounded with overlapping windows
