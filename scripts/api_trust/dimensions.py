@@ -61,7 +61,6 @@ class Field:
             2 <= self.distinct <= max_values
             and self.distinct < 0.5 * self.rows
             and self.id_like_share < 0.5
-            and not self.follows_outcome()
         )
 
 
@@ -183,19 +182,20 @@ def main(argv: list[str] | None = None) -> None:
         chosen = []
         for f in fields:
             problem = name_problem(f.name, pattern, taken, keywords)
-            ok = f.is_candidate(max_values) and problem is None
-            if problem is None and f.follows_outcome():
-                problem = (
-                    f"its value follows the call's status or reason ({f.outcome_modal_share:.0%} "
-                    "of records): it describes the outcome, not where calls go; list it in "
-                    "vars.analysis_dimensions.extra by hand if it is a cause"
-                )
-                # listed by hand, it stays listed: the rule proposes, the team decides
+            follows = problem is None and f.follows_outcome()
+            # listed by hand, a field that follows the outcome stays listed: the rule
+            # proposes, the team decides
+            if follows:
                 ok = f.name in dims["extra"]
+            else:
+                ok = f.is_candidate(max_values) and problem is None
             if ok:  # a column name is one whatever its case: the first of such names only
                 taken.add(f.name.lower())
-            if ok and problem:
-                mark = f"kept as listed, though {problem.split('; list it')[0]}"
+            if follows:
+                said = (f"its value follows the call's status or reason ({f.outcome_modal_share:.0%} "
+                        "of records): it describes the outcome, not where calls go")  # fmt: skip
+                mark = (f"kept as listed, though {said}" if ok else f"stays in raw: {said}; list it "
+                        "in vars.analysis_dimensions.extra by hand if it is a cause")  # fmt: skip
             else:
                 mark = "candidate" if ok else "stays in raw" + (f": {problem}" if problem else "")
             listed = " (listed)" if f.name in dims["extra"] else ""

@@ -98,10 +98,11 @@ from api_trust.readers import (
 from api_trust.warehouse import connect, ensure_raw_tables, names_from_env, run_cli
 
 SNIFF_SAMPLE_RECORDS = 2000
-DIGITS_AS_LETTERS = str.maketrans("0123456789", "ghijklmnop")
 SNIFF_MAJORITY = 0.95
 # Narrowest first: the first type that enough values parse as wins.
 TYPE_LADDER = ("BIGINT", "DOUBLE", "TIMESTAMP", "BOOLEAN")
+# a digest spelt in letters (digits as g-p), as every id derived from one here is
+DIGITS_AS_LETTERS = str.maketrans("0123456789", "ghijklmnop")
 GZIP_MAGIC = b"\x1f\x8b"
 READ_CHUNK = 1 << 20
 # DuckDB's default is 2 MB; a longer line is refused with an error naming this limit.
