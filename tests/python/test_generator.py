@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import copy
 import re
+import sys
 from datetime import datetime, timedelta
 
 import numpy as np
 import pytest
 from api_trust.contract import project_vars
+from api_trust.pii import has_pii_sql
 from api_trust.simulation import (
     CLIENT_TYPES,
     HOUR_WEIGHT,
@@ -40,7 +42,7 @@ from api_trust.simulation import (
     stable_order,
     version_numbers,
 )
-from conftest import Warehouse, generate
+from conftest import Warehouse, generate, run
 
 END = datetime(2026, 11, 1)
 DAYS = 28  # four whole weeks: every weekday and hour equally often
@@ -339,3 +341,25 @@ def test_choose_draws_as_numpy_choice_does() -> None:
     p = np.diff(cdf, prepend=0.0)
     expected = (p.cumsum() / p.cumsum()[-1]).searchsorted(edges, side="right")
     assert np.array_equal(choose(Fixed(), len(edges), p), expected)
+
+
+def test_a_long_seed_leaves_no_personal_data_in_the_ids(tmp_path) -> None:
+    # ten digits from 6 read as a mobile number: written whole in the run id, every batch id,
+    # source name and record then failed the personal-data tests of every build
+    db = tmp_path / "warehouse.duckdb"
+    generate(db, tmp_path, "--rows", "300", "--seed", "9876543210", "--batches", "2")
+    wh = Warehouse(db, tmp_path)
+    ids = wh.rows("select batch_id, source_name from raw.load_batches order by 1")
+    assert len(ids) == 2 and all("9_876_543_210" in batch for batch, _ in ids)
+    (run_id,) = wh.rows("select run_id from raw.generator_runs")[0]
+    values = [run_id, *sum(ids, ()), "gen_default_s9876543210_1"]  # the last: the old spelling
+    flagged = [
+        value
+        for value in values
+        if wh.scalar(f"select {has_pii_sql('v')} from (select ? as v)", [value])
+    ]
+    assert flagged == ["gen_default_s9876543210_1"]
+    failed = run([sys.executable, "-m", "api_trust.generate", "--seed", "-1"], db, tmp_path,
+                 check=False)  # fmt: skip
+    assert failed.returncode == 2 and "--seed must be between 0" in failed.stderr
+    assert "Traceback" not in failed.stderr
