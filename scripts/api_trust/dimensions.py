@@ -15,7 +15,8 @@ value the call's outcome as delivered tells (status, status code, reason: 99% of
 records, and 90% of those off its commonest value), such as a gateway's error
 message, describes the failure, not where calls go: sliced by it, every value but
 the success one fails 100% of the time; it is not proposed, and stays listed if
-listed by hand. `--write`
+listed by hand. So does a field whose value and the API as delivered tell each
+other (a span's name beside its route): it repeats api_name. `--write`
 replaces `analysis_dimensions.extra` in dbt_project.yml with the candidates (plus any already listed that still
 occur), which fct_call_dimensions, agg_failure_rate_by_dimension and the
 dashboards read. High-cardinality fields stay in raw.
@@ -48,13 +49,26 @@ class Field:
     # records with the field's commonest value overall
     outcome_modal_share: float = 0.0
     modal_share: float = 0.0
+    # the same both ways with the API as delivered (name, method, route): the share of
+    # records whose value is the commonest of their API, the share whose API is the
+    # commonest of their value, and the share of records of the commonest API overall
+    api_modal_share: float = 0.0
+    value_api_share: float = 0.0
+    api_share: float = 1.0
 
     def follows_outcome(self) -> bool:
-        """The value is told by the outcome (99% of records) far beyond its commonest value
-        (90% of the rest): an error message describes a failure, it is not where calls go.
-        Slicing by it makes every value but the success one fail 100% of the time."""
-        gain = (self.outcome_modal_share - self.modal_share) / max(1.0 - self.modal_share, 1e-12)
-        return self.outcome_modal_share >= 0.99 and gain >= 0.9
+        """The value is told by the outcome far beyond its commonest value: an error message
+        describes a failure, it is not where calls go. Slicing by it makes every value but
+        the success one fail 100% of the time."""
+        return tells(self.outcome_modal_share, self.modal_share)
+
+    def copies_api(self) -> bool:
+        """The API tells the value and the value tells the API (a span's name, `POST
+        /v1/pan/verify`, beside its route): slicing by it repeats api_name under another
+        name. A field that groups APIs (a service) or splits one (an operation) is no copy."""
+        return tells(self.api_modal_share, self.modal_share) and tells(
+            self.value_api_share, self.api_share
+        )
 
     def is_candidate(self, max_values: int) -> bool:
         return (
@@ -62,6 +76,13 @@ class Field:
             and self.distinct < 0.5 * self.rows
             and self.id_like_share < 0.5
         )
+
+
+def tells(share: float, base: float) -> bool:
+    """One thing tells another: 99% of records carry the value commonest for what they
+    have, and 90% of those off the commonest value overall (`base`) do."""
+    gain = (share - base) / max(1.0 - base, 1e-12)
+    return share >= 0.99 and gain >= 0.9
 
 
 def name_problem(name: str, pattern: str, taken: set[str], keywords: set[str]) -> str | None:
@@ -102,26 +123,29 @@ def profile_fields(con: duckdb.DuckDBPyConnection) -> list[Field]:
             select field.key as name, json_extract_string(field.value, '$') as value,
                    -- the outcome as delivered, whatever the shape names it with
                    concat_ws('|', raw.api_calls.status, raw.api_calls.status_code,
-                             raw.api_calls.error_reason) as outcome
+                             raw.api_calls.error_reason) as outcome,
+                   -- and the API as delivered
+                   concat_ws('|', raw.api_calls.api_name, raw.api_calls.http_method,
+                             raw.api_calls.route) as api
             from raw.api_calls, json_each(raw.api_calls.extra_fields) as field
             where raw.api_calls.extra_fields is not null
         ),
         counted as (
-            select name, outcome, value, count(*) as records
+            select name, outcome, api, value, count(*) as records
             from entries where value is not null group by all
         ),
-        modal as (
-            select name,
-                   sum(by_outcome.commonest) / sum(by_outcome.records) as outcome_modal_share
-            from (
-                select name, outcome, max(records) as commonest, sum(records) as records
-                from counted group by all
-            ) as by_outcome
-            group by name
-        ),
+        -- the share of a field's records that carry the commonest `b` of their `a`
+        {modal_share_cte("outcome", "value", "outcome_modal_share")},
+        {modal_share_cte("api", "value", "api_modal_share")},
+        {modal_share_cte("value", "api", "value_api_share")},
         overall as (
             select name, max(records) / sum(records) as modal_share
             from (select name, value, sum(records) as records from counted group by all) as by_value
+            group by name
+        ),
+        apis as (
+            select name, max(records) / sum(records) as api_share
+            from (select name, api, sum(records) as records from counted group by all) as by_api
             group by name
         ),
         profiled as (
@@ -134,17 +158,37 @@ def profile_fields(con: duckdb.DuckDBPyConnection) -> list[Field]:
                        as examples
             from entries group by name
         )
-        select profiled.*, modal.outcome_modal_share, overall.modal_share
+        select profiled.*, outcome_modal_share.share, overall.modal_share,
+               api_modal_share.share, value_api_share.share, apis.api_share
         from profiled
-        left join modal on profiled.name = modal.name
+        left join outcome_modal_share on profiled.name = outcome_modal_share.name
         left join overall on profiled.name = overall.name
+        left join api_modal_share on profiled.name = api_modal_share.name
+        left join value_api_share on profiled.name = value_api_share.name
+        left join apis on profiled.name = apis.name
         order by profiled.name
         """
     ).fetchall()
     return [
-        Field(n, r, d, s or 0.0, tuple(x or ()), om or 0.0, m or 0.0)
-        for n, r, d, s, x, om, m in rows
-    ]
+        Field(n, r, d, s or 0.0, tuple(x or ()), om or 0.0, m or 0.0, am or 0.0, va or 0.0,
+              1.0 if a is None else a)
+        for n, r, d, s, x, om, m, am, va, a in rows
+    ]  # fmt: skip
+
+
+def modal_share_cte(given: str, told: str, cte: str) -> str:
+    """A CTE `cte(name, share)` over `counted`: per field, the share of its records whose
+    `told` is the commonest of their `given` (1.0 when `given` tells `told` exactly)."""
+    return f"""{cte} as (
+            select name, sum(commonest) / sum(records) as share
+            from (
+                select name, {given}, max(records) as commonest, sum(records) as records
+                from (select name, {given}, {told}, sum(records) as records
+                      from counted group by all) as pairs
+                group by all
+            ) as by_given
+            group by name
+        )"""
 
 
 def write_extra(names: list[str]) -> None:
@@ -182,18 +226,19 @@ def main(argv: list[str] | None = None) -> None:
         chosen = []
         for f in fields:
             problem = name_problem(f.name, pattern, taken, keywords)
-            follows = problem is None and f.follows_outcome()
-            # listed by hand, a field that follows the outcome stays listed: the rule
-            # proposes, the team decides
-            if follows:
-                ok = f.name in dims["extra"]
-            else:
-                ok = f.is_candidate(max_values) and problem is None
-            if ok:  # a column name is one whatever its case: the first of such names only
-                taken.add(f.name.lower())
-            if follows:
+            said = None
+            if problem is None and f.follows_outcome():
                 said = (f"its value follows the call's status or reason ({f.outcome_modal_share:.0%} "
                         "of records): it describes the outcome, not where calls go")  # fmt: skip
+            elif problem is None and f.copies_api():
+                said = (f"its value and the API tell each other ({f.api_modal_share:.0%} and "
+                        f"{f.value_api_share:.0%} of records): it repeats api_name")  # fmt: skip
+            # listed by hand, a field such rules leave out stays listed: the rules
+            # propose, the team decides
+            ok = f.name in dims["extra"] if said else f.is_candidate(max_values) and problem is None
+            if ok:  # a column name is one whatever its case: the first of such names only
+                taken.add(f.name.lower())
+            if said:
                 mark = (f"kept as listed, though {said}" if ok else f"stays in raw: {said}; list it "
                         "in vars.analysis_dimensions.extra by hand if it is a cause")  # fmt: skip
             else:

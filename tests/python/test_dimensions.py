@@ -41,14 +41,17 @@ def test_every_field_name_is_read_and_only_names_the_models_can_carry_are_propos
     path = tmp_path / "named.jsonl"
     with path.open("w", encoding="utf-8") as fh:
         for i in range(40):
+            route = "/v1/aadhaar/ocr" if i % 5 == 0 else "/v1/pan/verify"
             record = {"request_id": f"dim-{i}", "timestamp": "2026-11-01T10:00:00Z",
-                      "http.route": "/v1/pan/verify", "http.request.method": "POST",
+                      "http.route": route, "http.request.method": "POST",
                       "http.response.status_code": 200 if i % 3 else 500, "duration_ms": 100 + i}  # fmt: skip
             record |= {name: f"v{i % 2}" for name in FIELDS}
             if i % 4 < 2:  # on half the records only: null on the others' extra_fields
                 record["tenant_tier"] = f"t{i % 2}"
             # a gateway's error message: its value is the outcome's, not where calls go
             record["errorMessage"] = "Internal server error" if i % 3 == 0 else "-"
+            # a span's name: the API again, under another name
+            record["span_name"] = f"POST {route}"
             fh.write(json.dumps(record) + "\n")
     run([sys.executable, "-m", "api_trust.ingest", str(path)], db, tmp_path)
     proc = run([sys.executable, "-m", "api_trust.dimensions"], db, tmp_path)
@@ -60,6 +63,9 @@ def test_every_field_name_is_read_and_only_names_the_models_can_carry_are_propos
     assert said["errorMessage"].startswith(
         "stays in raw: its value follows the call's status or reason (100% of records)"
     ), said["errorMessage"]
+    assert said["span_name"].startswith(
+        "stays in raw: its value and the API tell each other (100% and 100% of records)"
+    ), said["span_name"]
     # a field some records lack: its nulls are neither values nor examples
     assert (
         "dimensions: tenant_tier: 20 values, 2 distinct, 0% id-like -> candidate; e.g. t0, t1\n"
