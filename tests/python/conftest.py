@@ -8,6 +8,7 @@ target/ folder, and can run while a demo warehouse is open elsewhere.
 from __future__ import annotations
 
 import atexit
+import hashlib
 import os
 import shutil
 import subprocess
@@ -105,16 +106,34 @@ _server: dict[str, object] = {}
 _server_lock = threading.Lock()
 
 
-def _seed_parse_cache(target: Path) -> None:
+def _parse_cache(args: tuple[str, ...] = ()) -> Path:
+    """Where a command's parse is kept between sessions. A command with `--vars` parses
+    the project whole (dbt's partial parse refuses other vars), so each vars text keeps a
+    parse of its own: the next session's command with those vars then parses partially
+    (the four such commands: about 9.6 CPU-s each whole, 3 partially)."""
+    if "--vars" not in args:
+        return PARSE_CACHE
+    digest = hashlib.sha256(args[args.index("--vars") + 1].encode()).hexdigest()[:12]
+    return PARSE_CACHE.with_name(f"{PARSE_CACHE.stem}_vars_{digest}{PARSE_CACHE.suffix}")
+
+
+def _seed_parse_cache(target: Path, args: tuple[str, ...] = ()) -> None:
     target.mkdir(parents=True, exist_ok=True)
-    if PARSE_CACHE.exists() and not (target / "partial_parse.msgpack").exists():
-        shutil.copyfile(PARSE_CACHE, target / "partial_parse.msgpack")
+    cache, parse = _parse_cache(args), target / "partial_parse.msgpack"
+    # the session's parse seeds a folder once; a vars command's parse replaces whatever the
+    # folder's last command left, which had other vars
+    if cache.exists() and (cache != PARSE_CACHE or not parse.exists()):
+        shutil.copyfile(cache, parse)
 
 
-def _keep_parse_cache(target: Path) -> None:
+def _keep_parse_cache(target: Path, args: tuple[str, ...] = ()) -> None:
     if (target / "partial_parse.msgpack").exists():
-        PARSE_CACHE.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(target / "partial_parse.msgpack", PARSE_CACHE)
+        cache = _parse_cache(args)
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        # whole or not at all: another thread may be seeding from it
+        kept = cache.with_name(f"{cache.name}.{threading.get_ident()}")
+        shutil.copyfile(target / "partial_parse.msgpack", kept)
+        os.replace(kept, cache)
 
 
 def dbt_server() -> str:
@@ -190,16 +209,16 @@ def dbt(
         if not (unit_tests and k == "DBT_EXCLUDE_RESOURCE_TYPES")
     } | (extra_env or {})
     if not USE_SERVER:
-        _seed_parse_cache(target)
+        _seed_parse_cache(target, args)
         cmd = [str(VENV_BIN / "dbt"), *args, "--project-dir", str(ROOT)]
         proc = run(cmd, db, work, check=check, relative_db=True, extra_env=test_env)
-        _keep_parse_cache(target)
+        _keep_parse_cache(target, args)
         return proc
     # seeded once the server has parsed (a fresh clone's first session has no parse before):
     # the server's commands do not parse, but what else runs dbt on this warehouse (make
     # profile, a command with --vars) then reads this parse instead of parsing whole
     socket = dbt_server()
-    _seed_parse_cache(target)
+    _seed_parse_cache(target, args)
     env = tool_env(Path(db.name), work) | test_env
     out, err = Path(tempfile.mkstemp(dir=work)[1]), Path(tempfile.mkstemp(dir=work)[1])
     request = {"args": [*args, "--project-dir", str(ROOT)], "env": env, "cwd": str(db.parent),
@@ -209,6 +228,8 @@ def dbt(
     proc = subprocess.CompletedProcess(["dbt", *args], code, out.read_text(), err.read_text())
     out.unlink()
     err.unlink()
+    if "--vars" in args:  # the server ran it as a `dbt` process of its own, which parsed
+        _keep_parse_cache(target, args)
     if check:
         assert_ok(proc)
     return proc
