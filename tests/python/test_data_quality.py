@@ -111,7 +111,7 @@ def test_no_clean_record_is_quarantined_or_dropped(demo_warehouse: Warehouse) ->
     # and every record the generator produced is somewhere
     landed = demo_warehouse.scalar("select count(*) from raw.api_calls")
     accounted = demo_warehouse.scalar("""
-        select sum(fact_count + quarantined_count + duplicate_count + rejected_count)
+        select sum(fact_count + quarantined_count + set_aside_count + duplicate_count + rejected_count)
         from dq_batch_summary
     """)
     assert landed == accounted

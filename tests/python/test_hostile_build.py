@@ -339,8 +339,8 @@ def fact_called_at(wh: Warehouse, request_id: str) -> datetime:
 
 def test_every_hostile_record_lands_once_and_reconciles(hostile_demo: Warehouse) -> None:
     per_file = hostile_demo.rows("""
-        select source_name, record_count, fact_count + quarantined_count + duplicate_count
-            + rejected_count
+        select source_name, record_count, fact_count + quarantined_count + set_aside_count
+            + duplicate_count + rejected_count
         from dq_batch_summary where source_name like '%.csv'
     """)  # fmt: skip
     hostile = [row for row in per_file if row[0].removesuffix(".csv") in MODEL_HOSTILE_FILES]

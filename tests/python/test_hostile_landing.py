@@ -213,7 +213,7 @@ def test_hostile_landing_builds_and_every_line_is_accounted_for(hostile_landing:
     assert wh.scalar("select bool_and(is_reconciled) from dq_batch_summary") is True
     files = wh.rows("""
         select source_name, line_count, unaccounted_line_count, fact_count + quarantined_count
-               + duplicate_count, rejected_count
+               + set_aside_count + duplicate_count, rejected_count
         from dq_batch_summary where source_kind = 'file' order by source_name
     """)  # fmt: skip
     by_name = {f[0]: f[1:] for f in files}

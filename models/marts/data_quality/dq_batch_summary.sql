@@ -1,6 +1,7 @@
 {#
     Per batch: how many records arrived and where each went. The accounting
-    identity record_count = facts + quarantined + duplicates + rejected is a
+    identity record_count = facts + quarantined + set aside + duplicates +
+    rejected is a
     test on this model (error severity), and record_count is counted by the
     loader independently of the CSV reader, so the test can fail. Lines
     reconcile too: every physical line of a file is the header, a blank line,
@@ -27,6 +28,7 @@ routed_counts as (
         count(*) as landed_rows,
         sum(case when route = 'fact' then 1 else 0 end) as fact_count,
         sum(case when route = 'quarantine' then 1 else 0 end) as quarantined_count,
+        sum(case when route = 'set_aside' then 1 else 0 end) as set_aside_count,
         sum(case when route = 'duplicate' then 1 else 0 end) as duplicate_count
     from validated_calls
     group by batch_id
@@ -51,6 +53,7 @@ joined as (
         cast(coalesce(routed_counts.landed_rows, 0) as bigint) as landed_count,
         cast(coalesce(routed_counts.fact_count, 0) as bigint) as fact_count,
         cast(coalesce(routed_counts.quarantined_count, 0) as bigint) as quarantined_count,
+        cast(coalesce(routed_counts.set_aside_count, 0) as bigint) as set_aside_count,
         cast(coalesce(routed_counts.duplicate_count, 0) as bigint) as duplicate_count,
         cast(coalesce(reject_counts.rejected_rows, 0) as bigint) as rejected_count,
         cast(batches.line_count as bigint) as line_count,
@@ -93,9 +96,10 @@ final as (
         landed_count,
         fact_count,
         quarantined_count,
+        set_aside_count,
         duplicate_count,
         rejected_count,
-        record_count - (fact_count + quarantined_count + duplicate_count + rejected_count)
+        record_count - (fact_count + quarantined_count + set_aside_count + duplicate_count + rejected_count)
             as unaccounted_count,
         line_count,
         coalesce(
@@ -108,7 +112,7 @@ final as (
         cast(recent_median_record_count as double) as recent_median_record_count,
 
         -- booleans
-        record_count = fact_count + quarantined_count + duplicate_count + rejected_count
+        record_count = fact_count + quarantined_count + set_aside_count + duplicate_count + rejected_count
         and landed_count = coalesce(loader_landed_count, landed_count)
         and coalesce(
             line_count = header_line_count + blank_line_count + landed_line_count + rejected_line_count,
