@@ -237,3 +237,32 @@ def test_region_charts_leave_out_calls_without_a_region(access_log, access_page,
         assert_clean(access_page)
     finally:
         access_page.open((wh.work / "dashboards" / "index.html").as_uri())
+
+
+def test_spans_set_aside_show_in_the_batch_chart_where_traces_delivered_some(
+    access_log, access_page, tmp_path
+) -> None:
+    """A trace's spans that are no API call are set aside (dq_batch_summary.set_aside_count):
+    the batch chart shows them as a bar of their own and names them in its title, but only
+    where a batch has some; an access log has none, and no bar of zeros says otherwise."""
+    wh, _, _ = access_log
+    aside = "spans that are no API call"
+
+    def batch_chart() -> tuple[dict[str, list], str]:
+        fig = access_page.evaluate("window.__dashboard.figure('dq_batches')")
+        return {t["name"]: t["x"] for t in fig["data"]}, words(fig["layout"]["title"]["text"])
+
+    bars, title = batch_chart()
+    assert aside not in bars and "set-aside" not in title and "quarantined" in bars
+    payload = embedded_payload(wh.work / "dashboards" / "index.html")
+    assert [b["set_aside_count"] for b in payload["dq_batches"]] == [0]
+    payload["dq_batches"][0]["set_aside_count"] = 7
+    index = tmp_path / "index.html"
+    index.write_text(render_page(payload, plotly_js()), encoding="utf-8")
+    access_page.open(index.as_uri())
+    try:
+        bars, title = batch_chart()
+        assert bars[aside] == [7] and "facts, quarantine, set-aside spans, duplicates" in title
+        assert_clean(access_page)
+    finally:
+        access_page.open((wh.work / "dashboards" / "index.html").as_uri())

@@ -652,12 +652,14 @@ const Charts = (() => {
     const all = D.P.dq_batches;
     if (!all || !all.length) return note((D.P.missing.dq_batches) || 'No batch was loaded');
     const broken = all.filter((r) => !r.is_reconciled), shown = all.slice(-20);
-    const title = broken.length ? broken.length + ' of ' + all.length + ' batches do not reconcile: ' + fmt(sum(broken.map((r) => Math.abs(r.unaccounted_count || 0)))) + ' records unaccounted for'
-      : (all.length === 1 ? 'The one batch reconciles' : 'All ' + all.length + ' batches reconcile') + ': every counted record reached facts, quarantine, set-aside spans, duplicates or rejects';
-    const y = shown.map((r) => pt(r.batch_id) + '<br>' + fmt(r.record_count) + ' counted, ' + fmt(r.fact_count) + ' facts');
     // set-aside spans only where traces delivered some: other logs have none by construction
+    const aside = shown.some((r) => r.set_aside_count);
     const parts = [['quarantined_count', 'quarantined', COLOR.warn], ['set_aside_count', 'spans that are no API call', COLOR.light], ['duplicate_count', 'duplicates', COLOR.neutral], ['rejected_count', 'reader rejects', '#92400e'], ['unaccounted_count', 'unaccounted', COLOR.bad]]
-      .filter((p) => p[0] !== 'set_aside_count' || shown.some((r) => r.set_aside_count));
+      .filter((p) => aside || p[0] !== 'set_aside_count');
+    const title = broken.length ? broken.length + ' of ' + all.length + ' batches do not reconcile: ' + fmt(sum(broken.map((r) => Math.abs(r.unaccounted_count || 0)))) + ' records unaccounted for'
+      : (all.length === 1 ? 'The one batch reconciles' : 'All ' + all.length + ' batches reconcile') + ': every counted record reached facts, quarantine' +
+        (aside ? ', set-aside spans' : '') + ', duplicates or rejects';
+    const y = shown.map((r) => pt(r.batch_id) + '<br>' + fmt(r.record_count) + ' counted, ' + fmt(r.fact_count) + ' facts');
     return {
       data: parts.map((p) => ({ type: 'bar', orientation: 'h', name: p[1], y, x: shown.map((r) => r[p[0]]), marker: { color: p[2] }, text: shown.map((r) => fmt(r[p[0]] || 0)),
         textposition: 'outside', cliponaxis: false, hovertemplate: '%{x:,} ' + p[1] + '<extra></extra>' })),
