@@ -45,6 +45,45 @@ ACCESS_LOG_GROUPS = ["remote_addr", "ident", "remote_user", "time_local", "reque
                      "body_bytes_sent", "http_referer", "http_user_agent", "request_time",
                      "upstream_response_time"]  # fmt: skip
 REQUEST_PATTERN = r"^(\S+)\s+(\S+)(?:\s+(\S+))?$"
+# Envoy's default access log (Envoy, Istio, Contour, Ambassador, Gloo), and Istio's, which adds
+# three fields after the response flags and six at the end:
+# [%START_TIME%] "%REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)% %PROTOCOL%" %RESPONSE_CODE%
+# %RESPONSE_FLAGS% [%RESPONSE_CODE_DETAILS% %CONNECTION_TERMINATION_DETAILS%
+# "%UPSTREAM_TRANSPORT_FAILURE_REASON%"] %BYTES_RECEIVED% %BYTES_SENT% %DURATION%
+# %RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)% "%REQ(X-FORWARDED-FOR)%" "%REQ(USER-AGENT)%"
+# "%REQ(X-REQUEST-ID)%" "%REQ(:AUTHORITY)%" "%UPSTREAM_HOST%" [%UPSTREAM_CLUSTER% ...
+# %ROUTE_NAME%]
+ENVOY_PATTERN = (
+    r'^\[([^\]]+)\] "([^"]*)" ([0-9]+|-) (\S+)(?: (\S+) (\S+) "([^"]*)")?'
+    r' ([0-9]+|-) ([0-9]+|-) ([0-9]+|-) (\S+) "([^"]*)" "([^"]*)" "([^"]*)" "([^"]*)" "([^"]*)"'
+    r"(?: (\S+) (\S+) (\S+) (\S+) (\S+) (\S+))?\s*$"
+)
+ENVOY_GROUPS = ["start_time", "request", "response_code", "response_flags",
+                "response_code_details", "connection_termination_details",
+                "upstream_transport_failure_reason", "bytes_received", "bytes_sent", "duration",
+                "upstream_service_time", "x_forwarded_for", "user_agent", "x_request_id",
+                "authority", "upstream_host", "upstream_cluster", "upstream_local_address",
+                "downstream_local_address", "downstream_remote_address",
+                "requested_server_name", "route_name"]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class LinePattern:
+    """A text log read line by line with one regular expression: its groups' names (one of
+    them the request line, split into method, path and protocol) and the group a line
+    that matches always fills."""
+
+    pattern: str
+    groups: tuple[str, ...]
+    always: str
+    format_name: str
+
+
+LINE_PATTERNS = {
+    "access_log": LinePattern(ACCESS_LOG_PATTERN, tuple(ACCESS_LOG_GROUPS), "time_local",
+                              "access-log"),
+    "envoy": LinePattern(ENVOY_PATTERN, tuple(ENVOY_GROUPS), "start_time", "Envoy access-log"),
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -134,8 +173,9 @@ def detect_shape(first_line: str, is_parquet: bool = False) -> Shape:
                 if all(_has_path(obj, key) for key in shape.detect):
                     return shape
             return known["jsonl"]
-    if re.match(ACCESS_LOG_PATTERN, text):
-        return known["access_log"]
+    for shape in known.values():
+        if shape.reader in LINE_PATTERNS and re.match(LINE_PATTERNS[shape.reader].pattern, text):
+            return shape
     return known["csv"]
 
 
@@ -517,16 +557,17 @@ def _read_otlp(con, shape: Shape, temps, key: str) -> ShapedRead:
     return _shaped_result(con, temps, shape, delivered, targets)
 
 
-def _read_access_log(con, shape: Shape, temps, key: str) -> ShapedRead:
-    lines, parsed = temps["lines"], temps["parsed"]
-    groups = _list_lit(ACCESS_LOG_GROUPS)
+def _read_line_pattern(con, shape: Shape, temps, key: str) -> ShapedRead:
+    """A text log of one record a line, read with its reader's LinePattern."""
+    lines, parsed, form = temps["lines"], temps["parsed"], LINE_PATTERNS[shape.reader]
+    groups = _list_lit(form.groups)
     # one pass of the line pattern; a line that does not match extracts empty groups and is
     # deleted afterwards: a filter on the extracted groups in the same query makes DuckDB
     # run the pattern twice, once for the filter and once for the values (2x the time)
     con.execute(f"""
         create temp table {parsed} as
         with extracted as (
-            select line_no, regexp_extract(line, {_lit(ACCESS_LOG_PATTERN)}, {groups}) as g
+            select line_no, regexp_extract(line, {_lit(form.pattern)}, {groups}) as g
             from {lines}
             where not is_blank
         )
@@ -534,9 +575,11 @@ def _read_access_log(con, shape: Shape, temps, key: str) -> ShapedRead:
                regexp_extract(g.request, {_lit(REQUEST_PATTERN)}, ['method', 'path', 'protocol']) as r
         from extracted
     """)  # fmt: skip
-    con.execute(f"delete from {parsed} where g.time_local = ''")
-    _rejects_from(con, temps, "UNREADABLE LINE", "the line does not match the access-log format")
-    fields = [g for g in ACCESS_LOG_GROUPS if g != "request"] + ["method", "path", "protocol"]
+    con.execute(f"delete from {parsed} where g.{form.always} = ''")
+    _rejects_from(
+        con, temps, "UNREADABLE LINE", f"the line does not match the {form.format_name} format"
+    )
+    fields = [g for g in form.groups if g != "request"] + ["method", "path", "protocol"]
     counts = con.execute(
         "select " + ", ".join(f"count({_access_value(f)})" for f in fields) + f" from {parsed}"
     ).fetchone()
@@ -608,5 +651,9 @@ def _shaped_result(
 
 
 # The readers of line-shaped files (their lines read first by `read_shape_lines`).
-_LINE_READERS = {"jsonl": _read_jsonl, "otlp": _read_otlp, "access_log": _read_access_log}
+_LINE_READERS = {
+    "jsonl": _read_jsonl,
+    "otlp": _read_otlp,
+    **dict.fromkeys(LINE_PATTERNS, _read_line_pattern),
+}
 LINE_READERS = frozenset(_LINE_READERS)

@@ -1,6 +1,6 @@
 """Bring your own logs: every known shape loads, builds and means what its protocol says.
 
-Hand-made files for each shape in log_shapes/ (nginx with timings, Apache %D, AWS API
+Hand-made files for each shape in log_shapes/ (nginx with timings, Apache %D, Envoy and Istio, AWS API
 Gateway, Kong, flat OTel spans, OTLP/JSON with a CLIENT span, Parquet, TSV) and the
 real Apache access log from ../shared/data/real are loaded into one warehouse beside
 generated calls and built once; the tests read what landed and what the marts say.
@@ -15,6 +15,7 @@ import re
 import shutil
 import sys
 from collections import Counter
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -45,6 +46,21 @@ APACHE_D = (
     '"-" "Mozilla/5.0" 2500\n'
     '192.0.2.2 - - [01/Nov/2026:10:00:01 +0000] "HEAD /v2/ifsc/HDFC0001234 HTTP/1.1" 200 0 '
     '"-" "Mozilla/5.0" 900\n'
+)
+
+
+# Envoy's default format, Istio's (three fields more after the flags, six at the end), an
+# upstream reset with no upstream time (`-`) and no request id, and a line of neither form
+ENVOY = (
+    '[2026-11-01T10:00:00.125Z] "POST /v1/pan/verify HTTP/1.1" 200 - 0 512 85 80 "203.0.113.9" '
+    '"okhttp/4.12.0" "6f7e1c2a-1b2c-4d5e-8f90-a1b2c3d4e5f6" "kyc.example.com" "10.1.2.3:8080"\n'
+    '[2026-11-01T10:00:01.000Z] "POST /v1/face/match HTTP/2" 200 - via_upstream - "-" 1024 90 '
+    '412 410 "198.51.100.7,10.0.0.1" "Mozilla/5.0 (iPhone)" "0a1b2c3d-0000-4000-8000-000000000001" '
+    '"kyc.example.com" "10.1.2.4:8080" outbound|8080||face.kyc.svc.cluster.local 10.1.0.5:40000 '
+    "10.1.0.9:8080 198.51.100.7:51234 - face-route\n"
+    '[2026-11-01T10:00:02.000Z] "GET /v2/ifsc/HDFC0001234 HTTP/1.1" 503 UF 0 91 30001 - "-" '
+    '"curl/8.4.0" "-" "kyc.example.com" "10.1.2.5:8080"\n'
+    "[not a time] GET /v1/pan/verify\n"
 )
 
 
@@ -104,7 +120,7 @@ TSV = "timestamp\tapi_name\tstatus_code\tlatency_ms\n2026-11-01 10:00:00\tPAN_OC
 def write_shapes(folder: Path) -> dict[str, Path]:
     files = {
         "nginx.log": NGINX, "apache_d.log": APACHE_D, "apigw.json": APIGW, "kong.json": KONG,
-        "otel.jsonl": OTEL, "otlp.json": OTLP, "tab.tsv": TSV,
+        "otel.jsonl": OTEL, "otlp.json": OTLP, "tab.tsv": TSV, "envoy.log": ENVOY,
     }  # fmt: skip
     paths = {name: folder / name for name in files}
     for name, text in files.items():
@@ -131,6 +147,8 @@ def write_shapes(folder: Path) -> dict[str, Path]:
     ("first_line", "shape"),
     [
         (NGINX.splitlines()[0], "access_log"),
+        (ENVOY.splitlines()[0], "envoy"),
+        (ENVOY.splitlines()[1], "envoy"),
         (APIGW.splitlines()[0], "aws_api_gateway"),
         (KONG.splitlines()[0], "kong"),
         (OTEL.splitlines()[0], "otel_spans"),
@@ -294,6 +312,40 @@ def test_routes_become_apis_and_traffic_is_classed(shapes_warehouse) -> None:
     assert in_marts == wh.scalar(
         "select sum(sample_weight) from fct_api_calls where is_api_traffic"
     )
+
+
+def test_envoy_and_istio_lines_mean_what_envoy_wrote(shapes_warehouse) -> None:
+    """Envoy's default access log and Istio's: UTC start times to the millisecond, durations
+    in ms, `-` as not set (no upstream time, no request id), the client address hashed, and
+    Istio's extra fields (the upstream cluster, the route's name) under Envoy's names."""
+    wh, _ = shapes_warehouse
+    batch = _batch(wh, "envoy.log")
+    assert wh.rows(
+        "select line_count, fact_count, rejected_count, unaccounted_line_count, is_reconciled "
+        "from dq_batch_summary where batch_id = ?", [batch]) == [(4, 3, 1, 0, True)]  # fmt: skip
+    facts = wh.rows(
+        "select request_id, is_request_id_derived, called_at, http_method, status_code, "
+        "latency_ms, upstream_latency_ms, user_agent_family from fct_api_calls "
+        "where batch_id = ? order by called_at", [batch])  # fmt: skip
+    assert [f[1:] for f in facts] == [
+        (False, datetime(2026, 11, 1, 10, 0, 0, 125000), "POST", 200, 85.0, 80.0, "mobile_app"),
+        (False, datetime(2026, 11, 1, 10, 0, 1), "POST", 200, 412.0, 410.0, "mobile_browser"),
+        (True, datetime(2026, 11, 1, 10, 0, 2), "GET", 503, 30001.0, None, "bot"),  # curl
+    ]
+    assert facts[0][0] == "6f7e1c2a-1b2c-4d5e-8f90-a1b2c3d4e5f6"
+    extras = [json.loads(x) for (x,) in wh.rows(
+        "select extra_fields from raw.api_calls where batch_id = ? order by source_record_no",
+        [batch])]  # fmt: skip
+    assert extras[0]["authority"] == "kyc.example.com" and extras[0].get("route_name") is None
+    assert extras[1]["upstream_cluster"] == "outbound|8080||face.kyc.svc.cluster.local"
+    assert extras[1]["route_name"] == "face-route"
+    assert extras[1]["response_code_details"] == "via_upstream"
+    # addresses are personal data: hashed where they are the client's, masked elsewhere
+    text = json.dumps(extras) + " ".join(
+        str(ip)
+        for (ip,) in wh.rows("select client_ip from raw.api_calls where batch_id = ?", [batch])
+    )
+    assert "198.51.100.7" not in text and "203.0.113.9" not in text and "10.1.0.9" not in text
 
 
 def test_client_spans_and_bad_lines_are_accounted_not_counted(shapes_warehouse) -> None:
