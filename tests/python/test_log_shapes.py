@@ -114,6 +114,22 @@ OTLP = _json_lines({"resourceSpans": [{
          "name": "GET db", "kind": 3, "startTimeUnixNano": 1793520000010000000,
          "endTimeUnixNano": 1793520000020000000, "attributes": []},
     ]}]}]})  # fmt: skip
+# the same calls as Envoy writes them in JSON with Istio's default keys (accessLogEncoding: JSON)
+ENVOY_JSON = _json_lines(
+    {"start_time": "2026-11-01T10:00:00.125Z", "method": "POST", "path": "/v1/pan/verify",
+     "protocol": "HTTP/1.1", "response_code": 200, "response_flags": "-", "bytes_received": 0,
+     "bytes_sent": 512, "duration": 85, "upstream_service_time": "80",
+     "x_forwarded_for": "203.0.113.9", "user_agent": "okhttp/4.12.0",
+     "request_id": "6f7e1c2a-1b2c-4d5e-8f90-a1b2c3d4e5f7", "authority": "kyc.example.com",
+     "upstream_host": "10.1.2.3:8080", "upstream_cluster": "outbound|8080||kyc.svc",
+     "route_name": "default"},
+    {"start_time": "2026-11-01T10:00:02.000Z", "method": "GET", "path": "/v2/ifsc/HDFC0001234",
+     "protocol": "HTTP/1.1", "response_code": 503, "response_flags": "UF", "bytes_received": 0,
+     "bytes_sent": 91, "duration": 30001, "upstream_service_time": None,
+     "x_forwarded_for": None, "user_agent": "curl/8.4.0", "request_id": None,
+     "authority": "kyc.example.com", "upstream_host": "10.1.2.5:8080",
+     "upstream_cluster": "outbound|8080||ifsc.svc", "route_name": "default"},
+)  # fmt: skip
 TSV = "timestamp\tapi_name\tstatus_code\tlatency_ms\n2026-11-01 10:00:00\tPAN_OCR\t200\t55\n"
 
 
@@ -121,6 +137,7 @@ def write_shapes(folder: Path) -> dict[str, Path]:
     files = {
         "nginx.log": NGINX, "apache_d.log": APACHE_D, "apigw.json": APIGW, "kong.json": KONG,
         "otel.jsonl": OTEL, "otlp.json": OTLP, "tab.tsv": TSV, "envoy.log": ENVOY,
+        "istio.jsonl": ENVOY_JSON,
     }  # fmt: skip
     paths = {name: folder / name for name in files}
     for name, text in files.items():
@@ -149,6 +166,7 @@ def write_shapes(folder: Path) -> dict[str, Path]:
         (NGINX.splitlines()[0], "access_log"),
         (ENVOY.splitlines()[0], "envoy"),
         (ENVOY.splitlines()[1], "envoy"),
+        (ENVOY_JSON.splitlines()[0], "envoy_json"),
         (APIGW.splitlines()[0], "aws_api_gateway"),
         (KONG.splitlines()[0], "kong"),
         (OTEL.splitlines()[0], "otel_spans"),
@@ -346,6 +364,28 @@ def test_envoy_and_istio_lines_mean_what_envoy_wrote(shapes_warehouse) -> None:
         for (ip,) in wh.rows("select client_ip from raw.api_calls where batch_id = ?", [batch])
     )
     assert "198.51.100.7" not in text and "203.0.113.9" not in text and "10.1.0.9" not in text
+
+
+def test_envoy_json_means_what_the_text_form_means(shapes_warehouse) -> None:
+    """The same two calls as Envoy writes them in JSON (Istio's default keys) land as the text
+    lines do: null, not `-`, is "not set" there."""
+    wh, _ = shapes_warehouse
+    columns = ("called_at, http_method, status_code, latency_ms, upstream_latency_ms, "
+               "user_agent_family, is_request_id_derived, client_ip is not null")  # fmt: skip
+
+    def facts(name: str) -> list[tuple]:
+        return wh.rows(f"select {columns} from fct_api_calls where batch_id = ? order by 1",
+                       [_batch(wh, name)])  # fmt: skip
+
+    text = facts("envoy.log")
+    assert facts("istio.jsonl") == [text[0], text[2]]
+    assert (
+        wh.scalar(
+            "select count(*) from raw.load_batches where source_name = 'istio.jsonl' "
+            "and source_format = 'envoy_json'"
+        )
+        == 1
+    )
 
 
 def test_client_spans_and_bad_lines_are_accounted_not_counted(shapes_warehouse) -> None:
