@@ -282,11 +282,14 @@ def test_first_screen_answers_what_to_fix_first(fresh, demo_warehouse) -> None:
     )
     assert len(boxes) == 5 + 6 and max(boxes) <= 900, boxes
     top = demo_warehouse.rows(
-        "select owner_team, recommendation from rca_findings order by finding_rank limit 5"
+        "select owner_team, recommendation, metric, calls, clients_affected from rca_findings "
+        "order by finding_rank limit 5"
     )
     cards = texts(fresh, "#findings .finding")
-    for (owner, action), card in zip(top, cards, strict=True):
+    for (owner, action, metric, calls, clients), card in zip(top, cards, strict=True):
         assert f"Owner: {owner}" in card and action[:40] in card and "Where: " in card
+        # clients of failed calls, which a traffic drop does not count: it read "5 calls, 0 clients"
+        assert (f"{calls:,} calls, {clients:,} clients" in card) == (metric != "calls"), card
     kpis = dict(
         zip(texts(fresh, "#kpis .kpi .label"), texts(fresh, "#kpis .kpi .value"), strict=True)
     )

@@ -143,8 +143,9 @@
       card.appendChild(el('div', 'rank', '#' + f.finding_rank + ' · ' + human(f.finding_tier)));
       card.appendChild(el('div', 'what', findingWhat(f)));
       card.appendChild(el('div', 'meta', 'Where: ' + where(f)));
-      // logs without client ids (traces, access logs) say nothing of clients, not "0 clients"
-      const clients = clientsColumn().length ? ', ' + fmt(f.clients_affected || 0) + ' clients' : '';
+      // logs without client ids (traces, access logs) say nothing of clients, not "0 clients";
+      // nor does a traffic drop: its clients are those of failed calls, which it does not count
+      const clients = clientsColumn().length && f.metric !== 'calls' ? ', ' + fmt(f.clients_affected || 0) + ' clients' : '';
       card.appendChild(el('div', 'meta', 'Owner: ' + (f.owner_team || 'unassigned') + ' · ' + fmt(f.calls || 0) + ' calls' + clients));
       card.appendChild(el('div', 'act', 'Do: ' + (f.recommendation || '')));
       card.addEventListener('click', () => openFinding(f));
