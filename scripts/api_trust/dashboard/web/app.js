@@ -145,7 +145,8 @@
       card.appendChild(el('div', 'meta', 'Where: ' + where(f)));
       // logs without client ids (traces, access logs) say nothing of clients, not "0 clients";
       // nor does a traffic drop: its clients are those of failed calls, which it does not count
-      const clients = clientsColumn().length && f.metric !== 'calls' ? ', ' + fmt(f.clients_affected || 0) + ' clients' : '';
+      const nClients = f.clients_affected || 0;
+      const clients = clientsColumn().length && f.metric !== 'calls' ? ', ' + fmt(nClients) + (nClients === 1 ? ' client' : ' clients') : '';
       card.appendChild(el('div', 'meta', 'Owner: ' + (f.owner_team || 'unassigned') + ' · ' + fmt(f.calls || 0) + ' calls' + clients));
       card.appendChild(el('div', 'act', 'Do: ' + (f.recommendation || '')));
       card.addEventListener('click', () => openFinding(f));
