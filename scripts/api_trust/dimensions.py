@@ -134,20 +134,13 @@ def profile_fields(con: duckdb.DuckDBPyConnection) -> list[Field]:
             select name, outcome, api, value, count(*) as records
             from entries where value is not null group by all
         ),
-        -- the share of a field's records that carry the commonest `b` of their `a`
+        -- per field, the share of its records that carry the commonest value of one
+        -- column, overall or given another
+        {commonest_share_cte("value", "overall")},
+        {commonest_share_cte("api", "apis")},
         {modal_share_cte("outcome", "value", "outcome_modal_share")},
         {modal_share_cte("api", "value", "api_modal_share")},
         {modal_share_cte("value", "api", "value_api_share")},
-        overall as (
-            select name, max(records) / sum(records) as modal_share
-            from (select name, value, sum(records) as records from counted group by all) as by_value
-            group by name
-        ),
-        apis as (
-            select name, max(records) / sum(records) as api_share
-            from (select name, api, sum(records) as records from counted group by all) as by_api
-            group by name
-        ),
         profiled as (
             -- a record without the field can carry it as null (a reader fills every key):
             -- no value, so neither counted, nor id-like, nor an example
@@ -158,8 +151,8 @@ def profile_fields(con: duckdb.DuckDBPyConnection) -> list[Field]:
                        as examples
             from entries group by name
         )
-        select profiled.*, outcome_modal_share.share, overall.modal_share,
-               api_modal_share.share, value_api_share.share, apis.api_share
+        select profiled.*, outcome_modal_share.share, overall.share,
+               api_modal_share.share, value_api_share.share, apis.share
         from profiled
         left join outcome_modal_share on profiled.name = outcome_modal_share.name
         left join overall on profiled.name = overall.name
@@ -174,6 +167,17 @@ def profile_fields(con: duckdb.DuckDBPyConnection) -> list[Field]:
               1.0 if a is None else a)
         for n, r, d, s, x, om, m, am, va, a in rows
     ]  # fmt: skip
+
+
+def commonest_share_cte(column: str, cte: str) -> str:
+    """A CTE `cte(name, share)` over `counted`: per field, the share of its records whose
+    `column` has its commonest value."""
+    return f"""{cte} as (
+            select name, max(records) / sum(records) as share
+            from (select name, {column}, sum(records) as records
+                  from counted group by all) as by_value
+            group by name
+        )"""
 
 
 def modal_share_cte(given: str, told: str, cte: str) -> str:
