@@ -581,7 +581,7 @@ def _read_line_pattern(con, shape: Shape, temps, key: str) -> ShapedRead:
     )
     fields = [g for g in form.groups if g != "request"] + ["method", "path", "protocol"]
     counts = con.execute(
-        "select " + ", ".join(f"count({_access_value(f)})" for f in fields) + f" from {parsed}"
+        "select " + ", ".join(f"count({_line_value(f)})" for f in fields) + f" from {parsed}"
     ).fetchone()
     present = [f for f, n in zip(fields, counts, strict=True) if n > 0]
     # The first timing after the user agent: nginx writes seconds with a decimal point,
@@ -597,14 +597,15 @@ def _read_line_pattern(con, shape: Shape, temps, key: str) -> ShapedRead:
             f"request_time read as {'seconds' if unit_for['request_time'] == 's' else 'microseconds (%D)'}"
         )
     planned = plan_fields(shape, present)
-    value_sql = {f: _access_value(f) for f in present}
+    value_sql = {f: _line_value(f) for f in present}
     # one record a line: its line number numbers it
     rel = f"(select *, line_no as record_no, line_no as source_line from {parsed})"
     delivered, targets = _finish(con, temps, planned, value_sql, shape, key, rel, unit_for)
     return _shaped_result(con, temps, shape, delivered, targets, tuple(notes))
 
 
-def _access_value(name: str) -> str:
+def _line_value(name: str) -> str:
+    """A field of a line-pattern read: a group of the line, or a part of its request line."""
     if name in ("method", "path", "protocol"):
         return f"nullif(r.{name}, '')"
     return f"nullif(g.{name}, '')"
