@@ -4,24 +4,42 @@
     API name, flagged unknown.
 #}
 
-{# The path of a route: without a leading method (`POST /v1/x`), query string or fragment. #}
+{#
+    The path of a route: without a leading method (`POST /v1/x`), the scheme and host of an
+    absolute URL (`https://kyc.example.com:443/v1/x`, as load balancers, Cloud Logging's
+    requestUrl and API Management write it), query string or fragment.
+#}
 {% macro route_path(expr) -%}
     {{ return(adapter.dispatch('route_path', 'api_trust')(expr)) }}
 {%- endmacro %}
 
-{# What route_path removes, in order: a leading method, then a query string or fragment. #}
+{#
+    What route_path replaces, in order, as (pattern, replacement): a leading method; an
+    absolute URL's scheme and host, with the slash after them, by one slash (a bare
+    `https://host` is the path `/`); a query string or fragment.
+#}
 {% macro route_path_patterns() -%}
-    {{ return(['^[A-Za-z]+\\s+', '[?#].*$']) }}
+    {{ return([
+        ['^[A-Za-z]+\\s+', ''],
+        ['^[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*/?', '/'],
+        ['[?#].*$', ''],
+    ]) }}
 {%- endmacro %}
 
 {% macro default__route_path(expr) -%}
-    {%- set p = api_trust.route_path_patterns() -%}
-    nullif(regexp_replace(regexp_replace(trim({{ expr }}), '{{ p[0] }}', ''), '{{ p[1] }}', ''), '')
+    {%- set ns = namespace(sql='trim(' ~ expr ~ ')') -%}
+    {%- for pattern, replacement in api_trust.route_path_patterns() -%}
+        {%- set ns.sql = "regexp_replace(" ~ ns.sql ~ ", '" ~ pattern ~ "', '" ~ replacement ~ "')" -%}
+    {%- endfor -%}
+    nullif({{ ns.sql }}, '')
 {%- endmacro %}
 
 {% macro spark__route_path(expr) -%}
-    {%- set p = api_trust.route_path_patterns() -%}
-    nullif(regexp_replace(regexp_replace(trim({{ expr }}), '{{ api_trust.spark_literal_body(p[0]) }}', ''), '{{ api_trust.spark_literal_body(p[1]) }}', ''), '')
+    {%- set ns = namespace(sql='trim(' ~ expr ~ ')') -%}
+    {%- for pattern, replacement in api_trust.route_path_patterns() -%}
+        {%- set ns.sql = "regexp_replace(" ~ ns.sql ~ ", '" ~ api_trust.spark_literal_body(pattern) ~ "', '" ~ replacement ~ "')" -%}
+    {%- endfor -%}
+    nullif({{ ns.sql }}, '')
 {%- endmacro %}
 
 {#

@@ -313,9 +313,14 @@ checked as (
         case
             -- a shape without latency (plain combined access logs) has none: null, not an error
             when not has_latency_ms_column then null
+            -- a gateway's, load balancer's or tracer's log (it delivers routes) writes no time
+            -- for a call its upstream never answered (an ALB's -1): the call is kept without
+            -- one, or such logs would lose exactly their gateway errors
+            when latency_ms_raw is null and has_route_column then null
             when latency_ms_raw is null then 'missing_latency_ms'
             when latency_ms is null then 'invalid_latency_ms'
-            when latency_ms <= 0 then 'nonpositive_latency_ms'
+            -- 0 is a measurement: a call faster than the log's resolution (whole milliseconds)
+            when latency_ms < 0 then 'negative_latency_ms'
             when latency_ms > {{ var('max_latency_ms') }} then 'absurd_latency_ms'
         end as latency_ms_issue,
         case
@@ -440,7 +445,7 @@ routed as (
             when delivery_no > 1 then 'duplicate'
             -- a trace's CLIENT or INTERNAL span without a route is no API call: no defect
             -- either, so it is set aside (counted per batch), not quarantined; a clean
-            -- export of traces is about half such spans
+            -- export of traces can be mostly such spans
             when reasons = 'not_a_server_span' then 'set_aside'
             when reasons is not null then 'quarantine'
             else 'fact'
