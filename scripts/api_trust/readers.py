@@ -66,6 +66,57 @@ ENVOY_GROUPS = ["start_time", "request", "response_code", "response_flags",
                 "downstream_local_address", "downstream_remote_address",
                 "requested_server_name", "route_name"]  # fmt: skip
 
+# An AWS Application Load Balancer's access log: type time elb client:port target:port
+# request_processing_time target_processing_time response_processing_time (seconds, -1 when
+# not measured) elb_status_code target_status_code received_bytes sent_bytes "request"
+# "user_agent" ssl_cipher ssl_protocol target_group_arn "trace_id" "domain_name"
+# "chosen_cert_arn" matched_rule_priority request_creation_time "actions_executed"
+# "redirect_url" "error_reason" "target:port_list" "target_status_code_list"
+# "classification" "classification_reason" conn_trace_id; fields AWS adds later at the end
+# are read over. The request's URL is absolute (`https://host:443/path`).
+ALB_PATTERN = (
+    r"^(https?|h2|grpcs?|wss?) ([0-9]{4}-[0-9]{2}-[0-9]{2}T\S+) (\S+) (\S+?)(?::([0-9]+))? (\S+)"
+    r" ((\S+) (\S+) (\S+)) ([0-9]{3}|-) ([0-9]{3}|-) ([0-9]+|-) ([0-9]+|-)"
+    r' "([^"]*)" "([^"]*)" (\S+) (\S+) (\S+)'
+    r'(?: "([^"]*)" "([^"]*)" "([^"]*)" (\S+) (\S+) "([^"]*)" "([^"]*)" "([^"]*)"'
+    r'(?: "([^"]*)" "([^"]*)")?(?: "([^"]*)" "([^"]*)")?(?: (\S+))?)?(?: .*)?$'
+)
+ALB_GROUPS = ["type", "time", "elb", "client", "client_port", "target", "processing_times",
+              "request_processing_time", "target_processing_time", "response_processing_time",
+              "elb_status_code", "target_status_code", "received_bytes", "sent_bytes", "request",
+              "user_agent", "ssl_cipher", "ssl_protocol", "target_group_arn", "trace_id",
+              "domain_name", "chosen_cert_arn", "matched_rule_priority", "request_creation_time",
+              "actions_executed", "redirect_url", "error_reason", "target_list",
+              "target_status_code_list", "classification", "classification_reason",
+              "conn_trace_id"]  # fmt: skip
+# HAProxy's HTTP log (option httplog), after a syslog prefix when there is one:
+# client_ip:port [accept_date] frontend backend/server TR/Tw/Tc/Tr/Ta status bytes_read
+# request_cookie response_cookie termination_state actconn/feconn/beconn/srv_conn/retries
+# srv_queue/backend_queue [{request headers}] [{response headers}] "request". Timers in
+# milliseconds, -1 when the step did not happen; `+` before a value logged early (logasap).
+# accept_date is the host's local time without an offset.
+HAPROXY_PATTERN = (
+    r"^(?:.*?: )?(\S+):([0-9]+) \[([0-9]{2}/[A-Za-z]{3}/[0-9]{4}:[0-9:.]+)\] (\S+) (\S+)/(\S+)"
+    r" (-?[0-9]+)/(-?[0-9]+)/(-?[0-9]+)/(-?[0-9]+)/(\+?-?[0-9]+) (-?[0-9]+) (\+?-?[0-9]+)"
+    r" (\S+) (\S+) (\S+) ([0-9]+)/([0-9]+)/([0-9]+)/([0-9]+)/(\+?[0-9]+) ([0-9]+)/([0-9]+)"
+    r'(?: \{([^}]*)\})?(?: \{([^}]*)\})? "([^"]*)"?\s*$'
+)
+HAPROXY_GROUPS = ["client_ip", "client_port", "accept_date", "frontend_name", "backend_name",
+                  "server_name", "time_request", "time_queue", "time_connect", "time_response",
+                  "time_active", "status_code", "bytes_read", "captured_request_cookie",
+                  "captured_response_cookie", "termination_state", "actconn", "feconn",
+                  "beconn", "srv_conn", "retries", "srv_queue", "backend_queue",
+                  "captured_request_headers", "captured_response_headers", "request"]  # fmt: skip
+# Traefik's access log in its default (common) format: the combined format, then the number
+# of requests since Traefik started, "router name" "server URL" and the duration, `15ms`.
+TRAEFIK_PATTERN = (
+    r'^(\S+) (\S+) (\S+) \[([^\]]+)\] "([^"]*)" ([0-9]{3}|-) ([0-9]+|-) "([^"]*)" "([^"]*)"'
+    r' ([0-9]+|-) "([^"]*)" "([^"]*)" ([0-9]+ms)\s*$'
+)
+TRAEFIK_GROUPS = ["client_host", "ident", "client_username", "start_local", "request",
+                  "downstream_status", "downstream_content_size", "referer", "user_agent",
+                  "request_count", "router_name", "service_url", "duration"]  # fmt: skip
+
 
 @dataclass(frozen=True)
 class LinePattern:
@@ -83,6 +134,11 @@ LINE_PATTERNS = {
     "access_log": LinePattern(ACCESS_LOG_PATTERN, tuple(ACCESS_LOG_GROUPS), "time_local",
                               "access-log"),
     "envoy": LinePattern(ENVOY_PATTERN, tuple(ENVOY_GROUPS), "start_time", "Envoy access-log"),
+    "aws_alb": LinePattern(ALB_PATTERN, tuple(ALB_GROUPS), "time", "AWS ALB access-log"),
+    "haproxy": LinePattern(HAPROXY_PATTERN, tuple(HAPROXY_GROUPS), "accept_date",
+                           "HAProxy HTTP log"),
+    "traefik": LinePattern(TRAEFIK_PATTERN, tuple(TRAEFIK_GROUPS), "start_local",
+                           "Traefik access-log"),
 }  # fmt: skip
 
 
@@ -117,6 +173,15 @@ def _field_map(path: Path, name: str, spec: object) -> FieldMap:
         raise WarehouseError(f"{path}: field {name!r}: {err}") from None
     if fm is None or (fm.column is None) == (fm.extra is None):
         raise WarehouseError(f"{path}: field {name!r} needs `column:` or `extra:` (one of them)")
+    # a misspelt parser or unit would land the delivered text unparsed, silently
+    if fm.parser not in PARSERS:
+        raise WarehouseError(
+            f"{path}: field {name!r}: unknown parser {fm.parser!r} (known: {', '.join(sorted(PARSERS))})"
+        )
+    if fm.unit is not None and fm.unit not in (*UNIT_FACTORS, "auto_s_or_us"):
+        raise WarehouseError(
+            f"{path}: field {name!r}: unknown unit {fm.unit!r} (known: {', '.join(UNIT_FACTORS)})"
+        )
     if fm.extra is not None:
         # the name is what a renamed field is for: one the models can carry as a dimension
         pattern = project_vars()["dimension_name_pattern"]
@@ -204,6 +269,10 @@ def _ts_text(expr: str) -> str:
 
 
 UNIT_FACTORS = {"s": 1000.0, "ms": 1.0, "us": 0.001, "ns": 0.000001}
+# What parse_sql knows; `text` is the value as delivered.
+PARSERS = frozenset({"text", "sum_list", "clf_time", "epoch_ns", "epoch_us", "epoch_ms",
+                     "epoch_s", "duration", "ip_hash", "user_agent_family", "dash_is_null",
+                     "first_value", "lower", "otlp_span_kind"})  # fmt: skip
 # Parsers whose output is ours (a hash, a family, a formatted timestamp, a span kind): no
 # personal data can be in it, so the landing does not mask it again.
 SAFE_PARSERS = frozenset({"ip_hash", "user_agent_family", "clf_time", "epoch_ns", "epoch_us",
@@ -217,13 +286,22 @@ def parse_sql(fm: FieldMap, expr: str, key: str, unit: str | None = None) -> str
         parts = f"string_split_regex(trim({expr}), '\\s*[,:]\\s*')"
         total = f"list_sum(list_transform({parts}, lambda p: try_cast(p as double)))"
         expr = f"cast(round({total}, 6) as varchar)"
-    elif parser == "clf_time":  # 17/May/2015:10:05:03 +0000 (also API Gateway's requestTime)
-        expr = _ts_text(f"try_strptime({expr}, '%d/%b/%Y:%H:%M:%S %z') at time zone 'UTC'")
+    elif parser == "clf_time":
+        # 17/May/2015:10:05:03 +0000 (also API Gateway's requestTime); HAProxy writes
+        # milliseconds and no offset (its host's local time: read as UTC, as every time
+        # without a zone is)
+        zoned = (f"try_strptime(trim({expr}), ['%d/%b/%Y:%H:%M:%S %z', '%d/%b/%Y:%H:%M:%S.%g %z']) "
+                 f"at time zone 'UTC'")  # fmt: skip
+        naive = f"try_strptime(trim({expr}), ['%d/%b/%Y:%H:%M:%S.%g', '%d/%b/%Y:%H:%M:%S'])"
+        expr = _ts_text(f"coalesce({zoned}, {naive})")
     elif parser in ("epoch_ns", "epoch_us", "epoch_ms", "epoch_s"):
-        per_us = {"epoch_ns": "/ 1000", "epoch_us": "", "epoch_ms": "* 1000",
-                  "epoch_s": "* 1000000"}[parser]  # fmt: skip
-        micros = f"cast(try_cast(trim({expr}) as hugeint) {per_us} as bigint)"
+        # a decimal, so that a fraction is kept (Caddy's `ts` is seconds with nine digits)
+        per_us = {"epoch_ns": "0.001", "epoch_us": "1", "epoch_ms": "1000",
+                  "epoch_s": "1000000"}[parser]  # fmt: skip
+        micros = f"cast(try_cast(trim({expr}) as decimal(38, 9)) * {per_us} as bigint)"
         expr = _ts_text(f"make_timestamp({micros})")
+    elif parser == "duration":
+        expr, unit = duration_ms_sql(expr, unit or "ms"), None
     elif parser == "ip_hash":  # client addresses are personal data: a keyed hash only
         expr = (f"case when nullif(trim({expr}), '-') is not null then 'ip_' || "
                 f"translate(md5({_lit(key)} || trim({expr})), '0123456789', 'ghijklmnop') end")  # fmt: skip
@@ -231,6 +309,9 @@ def parse_sql(fm: FieldMap, expr: str, key: str, unit: str | None = None) -> str
         expr = user_agent_family_sql(expr)
     elif parser == "dash_is_null":
         expr = f"nullif(trim({expr}), '-')"
+    elif parser == "first_value":  # a header Caddy writes as a list: ["abc"] -> abc
+        expr = (f"case when json_valid({expr}) and json_type({expr}) = 'ARRAY' "
+                f"then json_extract_string({expr}, '$[0]') else {expr} end")  # fmt: skip
     elif parser == "lower":
         expr = f"lower({expr})"
     elif parser == "otlp_span_kind":
@@ -240,6 +321,34 @@ def parse_sql(fm: FieldMap, expr: str, key: str, unit: str | None = None) -> str
     if unit and unit in UNIT_FACTORS and UNIT_FACTORS[unit] != 1.0:
         expr = f"cast(round({_num(expr)} * {UNIT_FACTORS[unit]}, 6) as varchar)"
     return expr
+
+
+# A duration's unit as written after its number (Go's time.Duration and protobuf's JSON
+# Duration write these), in milliseconds.
+DURATION_UNITS_MS = {"ns": 0.000001, "us": 0.001, "µs": 0.001, "ms": 1.0, "s": 1000.0,
+                     "m": 60000.0, "h": 3600000.0}  # fmt: skip
+_NUMBER = r"[0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?"
+
+
+def duration_ms_sql(expr: str, unit: str) -> str:
+    """SQL text of a delivered duration in milliseconds: a number in `unit`, or with a unit of
+    its own (`0.123s`, `15ms`, Go's `1m2.5s`), or a list of such (space or comma separated:
+    an ALB's three processing times) summed. Null when any part is not a duration, `-` or
+    negative: load balancers write -1 for a time they do not have, and a sum with one
+    part missing would be a number that was never measured."""
+    units = "|".join(sorted(DURATION_UNITS_MS, key=len, reverse=True))
+    factor = " ".join(f"when {_lit(u)} then {f!r}" for u, f in DURATION_UNITS_MS.items())
+    one = (f"case when regexp_full_match(p, {_lit('[+]?' + _NUMBER)}) "
+           f"then try_cast(p as double) * {UNIT_FACTORS[unit]!r} "
+           f"when regexp_full_match(p, {_lit(f'(?:{_NUMBER}(?:{units}))+')}) "
+           f"then list_sum(list_transform(regexp_extract_all(p, {_lit(f'({_NUMBER})({units})')}, 0), "
+           f"lambda q: try_cast(regexp_extract(q, {_lit('^' + _NUMBER)}) as double) "
+           f"* case regexp_extract(q, {_lit(f'({units})$')}) {factor} end)) end")  # fmt: skip
+    # a part that is no duration counts as NaN, so the sum is NaN and becomes null (one
+    # evaluation of the list: a subquery or a second reference would read it again)
+    parts = f"string_split_regex(trim({expr}), '[ \t,]+')"
+    total = f"list_sum(list_transform({parts}, lambda p: coalesce({one}, 'nan'::double)))"
+    return f"cast(round(nullif({total}, 'nan'::double), 6) as varchar)"
 
 
 def user_agent_family_sql(expr: str) -> str:
@@ -311,6 +420,10 @@ def plan_fields(shape: Shape, available: Sequence[str]) -> list[tuple[str, str |
     used = {p[0] for p in planned}
     for name in available:
         if name in used:
+            continue
+        fm = shape.fields.get(name)
+        if fm is not None and fm.extra is not None:  # an extra field even under a contract name
+            planned.append((name, None, name))
             continue
         target = name if name in contract else aliases.get(name)
         if target is not None and target not in taken:

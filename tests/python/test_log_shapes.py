@@ -1,7 +1,8 @@
 """Bring your own logs: every known shape loads, builds and means what its protocol says.
 
 Hand-made files for each shape in log_shapes/ (nginx with timings, Apache %D, Envoy and Istio, AWS API
-Gateway, Kong, flat OTel spans, OTLP/JSON with a CLIENT span, Parquet, TSV) and the
+Gateway and ALB, Kong, HAProxy, Traefik, Cloud Logging, API Management, Caddy, flat OTel
+spans, OTLP/JSON with a CLIENT span, Parquet, TSV) and the
 real Apache access log from ../shared/data/real are loaded into one warehouse beside
 generated calls and built once; the tests read what landed and what the marts say.
 """
@@ -130,6 +131,123 @@ ENVOY_JSON = _json_lines(
      "authority": "kyc.example.com", "upstream_host": "10.1.2.5:8080",
      "upstream_cluster": "outbound|8080||ifsc.svc", "route_name": "default"},
 )  # fmt: skip
+# Load balancers and gateways of other makers, each with the same two calls as its maker
+# writes them: a PAN verification that passed (85 ms, 80 of them upstream, from a mobile app)
+# and a face match that failed at the gateway (its upstream never answered), plus a line
+# of no such form where the shape is text. Field layouts from each maker's documentation.
+ALB = (
+    "https 2026-11-01T10:00:00.125000Z app/kyc-alb/50dc6c495c0c9188 203.0.113.9:2817 "
+    "10.0.0.1:80 0.003 0.080 0.002 200 200 512 366 "
+    '"POST https://kyc.example.com:443/v1/pan/verify?consent=yes HTTP/1.1" "okhttp/4.12.0" '
+    "ECDHE-RSA-AES128-GCM-SHA256 TLSv1.2 "
+    "arn:aws:elasticloadbalancing:ap-south-1:123456789012:targetgroup/pan/73e2d6bc24d8a067 "
+    '"Root=1-58337281-1d84f3d73c47ec4e58577259" "kyc.example.com" '
+    '"arn:aws:acm:ap-south-1:123456789012:certificate/12345678-1234-1234-1234-123456789012" '
+    '1 2026-11-01T10:00:00.040000Z "forward" "-" "-" "10.0.0.1:80" "200" "-" "-" TID_1a2b\n'
+    "h2 2026-11-01T10:00:02.000000Z app/kyc-alb/50dc6c495c0c9188 198.51.100.7:51234 "
+    "10.0.0.2:80 -1 -1 -1 502 - 1024 272 "
+    '"POST https://kyc.example.com:443/v1/face/match HTTP/2.0" "Mozilla/5.0 (iPhone)" '
+    "ECDHE-RSA-AES128-GCM-SHA256 TLSv1.2 "
+    "arn:aws:elasticloadbalancing:ap-south-1:123456789012:targetgroup/face/73e2d6bc24d8a068 "
+    '"Root=1-58337281-1d84f3d73c47ec4e58577260" "kyc.example.com" "-" 2 '
+    '2026-11-01T10:00:01.990000Z "forward" "-" "TargetConnectionError" "10.0.0.2:80" "-" "-" "-"\n'
+    "http 2026-11-01 not an ALB line\n"
+)
+HAPROXY = (
+    "Nov  1 10:00:00 lb1 haproxy[14389]: 203.0.113.9:2817 [01/Nov/2026:10:00:00.125] "
+    "https-in~ pan/pan1 2/0/3/77/85 200 366 - - ---- 3/3/1/1/0 0/0 {okhttp/4.12.0} "
+    '"POST /v1/pan/verify?consent=yes HTTP/1.1"\n'
+    # no syslog prefix (HAProxy 2.x logging to stdout); no server answered: Tw, Tc, Tr -1
+    "198.51.100.7:51234 [01/Nov/2026:10:00:02.000] https-in~ face/<NOSRV> 0/-1/-1/-1/0 503 "
+    '217 - - SC-- 3/3/0/0/0 0/0 "POST /v1/face/match HTTP/1.1"\n'
+    "Nov  1 10:00:03 lb1 haproxy[14389]: Proxy https-in started.\n"
+)
+TRAEFIK = (
+    '203.0.113.9 - - [01/Nov/2026:15:30:00 +0530] "POST /v1/pan/verify?consent=yes HTTP/1.1" '
+    '200 366 "-" "okhttp/4.12.0" 1 "pan@docker" "http://10.0.0.1:8080" 85ms\n'
+    '198.51.100.7 - - [01/Nov/2026:10:00:02 +0000] "POST /v1/face/match HTTP/2.0" 502 11 "-" '
+    '"Mozilla/5.0 (iPhone)" 2 "face@docker" "http://10.0.0.2:8080" 3ms\n'
+    "time=2026-11-01T10:00:03Z level=info msg=Configuration loaded\n"
+)
+TRAEFIK_JSON = _json_lines(
+    {"ClientAddr": "203.0.113.9:2817", "ClientHost": "203.0.113.9", "ClientPort": "2817",
+     "ClientUsername": "-", "DownstreamContentSize": 366, "DownstreamStatus": 200,
+     "Duration": 85000000, "OriginContentSize": 366, "OriginDuration": 80000000,
+     "OriginStatus": 200, "Overhead": 5000000, "RequestAddr": "kyc.example.com",
+     "RequestContentSize": 512, "RequestCount": 1, "RequestHost": "kyc.example.com",
+     "RequestMethod": "POST", "RequestPath": "/v1/pan/verify?consent=yes", "RequestPort": "-",
+     "RequestProtocol": "HTTP/1.1", "RequestScheme": "https", "RetryAttempts": 0,
+     "RouterName": "pan@docker", "ServiceAddr": "10.0.0.1:8080", "ServiceName": "pan@docker",
+     "ServiceURL": "http://10.0.0.1:8080", "StartLocal": "2026-11-01T15:30:00.125+05:30",
+     "StartUTC": "2026-11-01T10:00:00.125000000Z", "entryPointName": "websecure",
+     "level": "info", "msg": "", "time": "2026-11-01T10:00:00Z",
+     "request_User-Agent": "okhttp/4.12.0", "request_X-Request-Id": "tr-1"},
+    {"ClientAddr": "198.51.100.7:51234", "ClientHost": "198.51.100.7", "ClientPort": "51234",
+     "ClientUsername": "-", "DownstreamContentSize": 11, "DownstreamStatus": 502,
+     "Duration": 3000000, "OriginContentSize": 0, "OriginDuration": 0, "OriginStatus": 0,
+     "RequestHost": "kyc.example.com", "RequestMethod": "POST", "RequestPath": "/v1/face/match",
+     "RequestProtocol": "HTTP/2.0", "RouterName": "face@docker", "ServiceName": "face@docker",
+     "StartUTC": "2026-11-01T10:00:02Z", "level": "info", "msg": "",
+     "request_User-Agent": "Mozilla/5.0 (iPhone)", "request_X-Request-Id": "tr-2"},
+)  # fmt: skip
+GCP = _json_lines(
+    {"insertId": "65f1a2b3000c1d2e3f4a5b6c", "httpRequest": {
+        "requestMethod": "POST", "requestUrl": "https://pan-7q2x.a.run.app/v1/pan/verify?consent=yes",
+        "requestSize": "512", "status": 200, "responseSize": "366", "userAgent": "okhttp/4.12.0",
+        "remoteIp": "203.0.113.9", "serverIp": "10.0.0.1", "latency": "0.085s",
+        "protocol": "HTTP/1.1"},
+     "resource": {"type": "cloud_run_revision", "labels": {
+         "service_name": "pan", "location": "asia-south1", "project_id": "kyc-prod",
+         "revision_name": "pan-00042-abc", "configuration_name": "pan"}},
+     "timestamp": "2026-11-01T10:00:00.125Z", "severity": "INFO",
+     "logName": "projects/kyc-prod/logs/run.googleapis.com%2Frequests",
+     "trace": "projects/kyc-prod/traces/0123456789abcdef0123456789abcdef",
+     "receiveTimestamp": "2026-11-01T10:00:00.300Z"},
+    {"insertId": "65f1a2b3000c1d2e3f4a5b6d", "httpRequest": {
+        "requestMethod": "POST", "requestUrl": "https://face-7q2x.a.run.app/v1/face/match",
+        "status": 503, "userAgent": "Mozilla/5.0 (iPhone)", "remoteIp": "198.51.100.7",
+        "latency": "0.003s", "protocol": "HTTP/1.1"},
+     "resource": {"type": "cloud_run_revision", "labels": {"service_name": "face"}},
+     "timestamp": "2026-11-01T10:00:02Z", "severity": "ERROR",
+     "receiveTimestamp": "2026-11-01T10:00:02.100Z"},
+)  # fmt: skip
+APIM = _json_lines(
+    {"time": "2026-11-01T10:00:00.1250000Z", "category": "GatewayLogs",
+     "resourceId": "/SUBSCRIPTIONS/0F1E2D3C/RESOURCEGROUPS/KYC/PROVIDERS/MICROSOFT.APIMANAGEMENT/SERVICE/KYC-APIM",
+     "operationName": "Microsoft.ApiManagement/GatewayLogs", "durationMs": 85,
+     "callerIpAddress": "203.0.113.9", "correlationId": "3f1c2b7a-9d4e-4c1a-8b2f-6e5d4c3b2a10",
+     "location": "Central India", "properties": {
+         "method": "POST", "url": "https://kyc-apim.azure-api.net/kyc/v1/pan/verify?consent=yes",
+         "backendResponseCode": 200, "responseCode": 200, "responseSize": 366, "cache": "none",
+         "backendTime": 80, "requestSize": 512, "apiId": "kyc", "operationId": "verify-pan", "apimSubscriptionId": "acme-bank",
+         "apiRevision": "1", "productId": "starter", "clientProtocol": "HTTP/1.1",
+         "backendProtocol": "HTTP/1.1", "backendMethod": "POST",
+         "backendUrl": "https://pan.internal/v1/pan/verify"}},
+    {"time": "2026-11-01T10:00:02Z", "category": "GatewayLogs",
+     "operationName": "Microsoft.ApiManagement/GatewayLogs", "durationMs": 3,
+     "callerIpAddress": "198.51.100.7", "correlationId": "5e2a7c91-3b6d-4f08-9a1e-c4d7b2f9e381",
+     "location": "Central India", "properties": {
+         "method": "POST", "url": "https://kyc-apim.azure-api.net/kyc/v1/face/match",
+         "responseCode": 503, "apiId": "kyc", "operationId": "match-face", "apiRevision": "1",
+         "lastError": {"source": "forward-request", "reason": "BackendConnectionFailure"}}},
+)  # fmt: skip
+CADDY = _json_lines(
+    {"level": "info", "ts": 1793527200.125, "logger": "http.log.access.log0",
+     "msg": "handled request", "request": {
+         "remote_ip": "203.0.113.9", "remote_port": "2817", "client_ip": "203.0.113.9",
+         "proto": "HTTP/1.1", "method": "POST", "host": "kyc.example.com",
+         "uri": "/v1/pan/verify?consent=yes",
+         "headers": {"User-Agent": ["okhttp/4.12.0"], "X-Request-Id": ["cd-1"]}},
+     "bytes_read": 512, "user_id": "", "duration": 0.085, "size": 366, "status": 200,
+     "resp_headers": {"Server": ["Caddy"]}},
+    {"level": "error", "ts": 1793527202.0, "logger": "http.log.access.log0",
+     "msg": "handled request", "request": {
+         "remote_ip": "198.51.100.7", "remote_port": "51234", "client_ip": "198.51.100.7",
+         "proto": "HTTP/2.0", "method": "POST", "host": "kyc.example.com", "uri": "/v1/face/match",
+         "headers": {"User-Agent": ["Mozilla/5.0 (iPhone)"], "X-Request-Id": ["cd-2"]}},
+     "bytes_read": 1024, "user_id": "", "duration": 0.003, "size": 0, "status": 502,
+     "resp_headers": {"Server": ["Caddy"]}},
+)  # fmt: skip
 TSV = "timestamp\tapi_name\tstatus_code\tlatency_ms\n2026-11-01 10:00:00\tPAN_OCR\t200\t55\n"
 
 
@@ -137,7 +255,9 @@ def write_shapes(folder: Path) -> dict[str, Path]:
     files = {
         "nginx.log": NGINX, "apache_d.log": APACHE_D, "apigw.json": APIGW, "kong.json": KONG,
         "otel.jsonl": OTEL, "otlp.json": OTLP, "tab.tsv": TSV, "envoy.log": ENVOY,
-        "istio.jsonl": ENVOY_JSON,
+        "istio.jsonl": ENVOY_JSON, "alb.log": ALB, "haproxy.log": HAPROXY,
+        "traefik.log": TRAEFIK, "traefik.json": TRAEFIK_JSON, "cloud_run.json": GCP,
+        "apim.json": APIM, "caddy.json": CADDY,
     }  # fmt: skip
     paths = {name: folder / name for name in files}
     for name, text in files.items():
@@ -167,6 +287,15 @@ def write_shapes(folder: Path) -> dict[str, Path]:
         (ENVOY.splitlines()[0], "envoy"),
         (ENVOY.splitlines()[1], "envoy"),
         (ENVOY_JSON.splitlines()[0], "envoy_json"),
+        (ALB.splitlines()[0], "aws_alb"),
+        (ALB.splitlines()[1], "aws_alb"),
+        (HAPROXY.splitlines()[0], "haproxy"),
+        (HAPROXY.splitlines()[1], "haproxy"),
+        (TRAEFIK.splitlines()[0], "traefik"),
+        (TRAEFIK_JSON.splitlines()[0], "traefik_json"),
+        (GCP.splitlines()[0], "gcp_http_request"),
+        (APIM.splitlines()[0], "azure_apim"),
+        (CADDY.splitlines()[0], "caddy"),
         (APIGW.splitlines()[0], "aws_api_gateway"),
         (KONG.splitlines()[0], "kong"),
         (OTEL.splitlines()[0], "otel_spans"),
@@ -388,6 +517,91 @@ def test_envoy_json_means_what_the_text_form_means(shapes_warehouse) -> None:
     )
 
 
+PASSED_AT, FAILED_AT = datetime(2026, 11, 1, 10, 0, 0, 125000), datetime(2026, 11, 1, 10, 0, 2)
+# per file, its two calls: (called_at, api_name, http_route, status_code, latency_ms,
+# upstream_latency_ms, user_agent_family, is_request_id_derived, client_id)
+OTHER_MAKERS = {
+    # ALB: three processing times summed; -1 -1 -1 (no target answered) is no latency, and
+    # the 502 stays a fact; the URL is absolute, with a query string
+    "alb.log": [(PASSED_AT, "PAN_OCR", "/v1/pan/verify", 200, 85.0, 80.0, "mobile_app", False, "unknown"),
+                (FAILED_AT, "FACE_MATCH", "/v1/face/match", 502, None, None, "mobile_browser", False, "unknown")],
+    # HAProxy: Ta and Tr in ms; Ta 0 is a measurement, Tr -1 none; no user agent, no ids
+    "haproxy.log": [(PASSED_AT, "PAN_OCR", "/v1/pan/verify", 200, 85.0, 77.0, None, True, "unknown"),
+                    (FAILED_AT, "FACE_MATCH", "/v1/face/match", 503, 0.0, None, None, True, "unknown")],
+    # Traefik's common format: whole seconds, the time in its offset, `85ms`
+    "traefik.log": [(PASSED_AT.replace(microsecond=0), "PAN_OCR", "/v1/pan/verify", 200, 85.0, None, "mobile_app", True, "unknown"),
+                    (FAILED_AT, "FACE_MATCH", "/v1/face/match", 502, 3.0, None, "mobile_browser", True, "unknown")],
+    # Traefik's JSON: nanoseconds; OriginDuration (0 without an upstream) is no upstream time
+    "traefik.json": [(PASSED_AT, "PAN_OCR", "/v1/pan/verify", 200, 85.0, None, "mobile_app", False, "unknown"),
+                     (FAILED_AT, "FACE_MATCH", "/v1/face/match", 502, 3.0, None, "mobile_browser", False, "unknown")],
+    # Cloud Logging: latency "0.085s", an absolute requestUrl
+    "cloud_run.json": [(PASSED_AT, "PAN_OCR", "/v1/pan/verify", 200, 85.0, None, "mobile_app", False, "unknown"),
+                       (FAILED_AT, "FACE_MATCH", "/v1/face/match", 503, 3.0, None, "mobile_browser", False, "unknown")],
+    # API Management: the operation is the API, the subscription the client; its URL keeps
+    # the API's path prefix (/kyc)
+    "apim.json": [(PASSED_AT, "VERIFY_PAN", "/kyc/v1/pan/verify", 200, 85.0, 80.0, None, False, "acme-bank"),
+                  (FAILED_AT, "MATCH_FACE", "/kyc/v1/face/match", 503, 3.0, None, None, False, "unknown")],
+    # Caddy: epoch seconds with a fraction, duration in seconds, headers as lists
+    "caddy.json": [(PASSED_AT, "PAN_OCR", "/v1/pan/verify", 200, 85.0, None, "mobile_app", False, "unknown"),
+                   (FAILED_AT, "FACE_MATCH", "/v1/face/match", 502, 3.0, None, "mobile_browser", False, "unknown")],
+}  # fmt: skip
+
+
+def test_other_makers_gateways_mean_what_their_makers_wrote(shapes_warehouse) -> None:
+    """ALB, HAProxy, Traefik (both forms), Cloud Logging, API Management and Caddy: the same
+    two calls, each as its maker logs them, become the same facts (within what each log
+    holds); every line is accounted for, and a line of no such form is a reject."""
+    wh, _ = shapes_warehouse
+    for name, expected in OTHER_MAKERS.items():
+        batch = _batch(wh, name)
+        facts = wh.rows(
+            "select called_at, api_name, http_route, status_code, latency_ms, upstream_latency_ms, "
+            "user_agent_family, is_request_id_derived, client_id from fct_api_calls "
+            "where batch_id = ? order by called_at", [batch])  # fmt: skip
+        assert facts == expected, name
+        rejects = 0 if name.endswith(".json") else 1
+        assert wh.rows(
+            "select fact_count, quarantined_count, rejected_count, unaccounted_line_count, "
+            "is_reconciled from dq_batch_summary where batch_id = ?", [batch]
+        ) == [(2, 0, rejects, 0, True)], name  # fmt: skip
+    # each file's shape was detected from its first line
+    assert dict(wh.rows(
+        "select source_name, source_format from raw.load_batches where source_name in "
+        f"({', '.join('?' * len(OTHER_MAKERS))})", list(OTHER_MAKERS))) == {
+        "alb.log": "aws_alb", "haproxy.log": "haproxy", "traefik.log": "traefik",
+        "traefik.json": "traefik_json", "cloud_run.json": "gcp_http_request",
+        "apim.json": "azure_apim", "caddy.json": "caddy"}  # fmt: skip
+    # ALB's own error code lands renamed beside the call, not as its outcome's reason
+    extras = wh.rows(
+        "select json_extract_string(extra_fields, '$.alb_error_reason'), "
+        "json_extract_string(extra_fields, '$.domain_name') from raw.api_calls "
+        "where batch_id = ? order by source_record_no", [_batch(wh, "alb.log")])  # fmt: skip
+    assert extras == [("-", "kyc.example.com"), ("TargetConnectionError", "kyc.example.com")]
+    # no client address reaches the warehouse, hashed or masked wherever it was written
+    text = " ".join(
+        str(v)
+        for row in wh.rows(
+            "select client_ip, extra_fields from raw.api_calls where source_name in "
+            f"({', '.join('?' * len(OTHER_MAKERS))})", list(OTHER_MAKERS))
+        for v in row
+    )  # fmt: skip
+    assert "203.0.113.9" not in text and "198.51.100.7" not in text and "10.0.0.1" not in text
+
+
+@pytest.mark.parametrize(
+    ("delivered", "unit", "ms"),
+    [("0.085s", "s", 85.0), ("85ms", "ms", 85.0), ("1m2.5s", "ms", 62500.0),
+     ("150µs", "s", 0.15), ("85000000", "ns", 85.0), ("+109", "ms", 109.0),
+     ("0.003 0.080 0.002", "s", 85.0), ("0.05, 0.1", "s", 150.0), ("0", "ms", 0.0),
+     ("-1", "ms", None), ("0.003 -1 -1", "s", None), ("-", "s", None), ("", "s", None),
+     ("12 parsecs", "ms", None)],
+)  # fmt: skip
+def test_a_duration_reads_its_own_unit_and_none_for_not_measured(delivered, unit, ms) -> None:
+    sql = readers.duration_ms_sql("d", unit)
+    (got,) = duckdb.execute(f"select {sql} from (select ?::varchar as d)", [delivered]).fetchone()
+    assert (None if got is None else float(got)) == ms
+
+
 def test_client_spans_and_bad_lines_are_accounted_not_counted(shapes_warehouse) -> None:
     wh, _ = shapes_warehouse
     otlp = wh.rows(
@@ -507,7 +721,9 @@ def test_impact_projects_over_the_days_that_hold_calls(shapes_warehouse) -> None
      ("{column: route, extra: route_name}", "needs `column:` or `extra:`"),
      ("{extra: route.name}", "`extra: route.name` is not a plain identifier"),
      ("{extra: no}", "`extra: False` is not a plain identifier"),  # YAML reads `no` as false
-     ("{extra: API_Name}", "`extra: API_Name` is a contract column; map the field with `column: api_name`")],
+     ("{extra: API_Name}", "`extra: API_Name` is a contract column; map the field with `column: api_name`"),
+     ("{column: latency_ms, parser: duraton}", "unknown parser 'duraton' (known: clf_time,"),
+     ("{column: latency_ms, unit: msec}", "unknown unit 'msec' (known: s, ms, us, ns)")],
 )  # fmt: skip
 def test_a_mapping_entry_names_a_column_or_an_extra_field(
     tmp_path, monkeypatch, entry, said
