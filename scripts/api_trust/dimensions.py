@@ -6,7 +6,8 @@
 A candidate is a field outside the contract (raw.api_calls.extra_fields) with at
 most `vars.max_dimension_values` distinct values that does not look like an id:
 fewer distinct values than half its rows, and values that are not mostly
-numbers, UUIDs or long hex; and whose name the models can carry as a column
+whole numbers, UUIDs or long hex, nor JSON objects or lists (a nested record delivered
+whole: a mapping can land its parts by name); and whose name the models can carry as a column
 (`vars.dimension_name_pattern`, not a reserved SQL keyword, not a name the
 facts or the root-cause cube already use, and read back as itself from the
 var's YAML). A field named otherwise stays in raw, with the reason; a log
@@ -34,6 +35,8 @@ import yaml
 from api_trust.contract import PROJECT_ROOT, db_path, project_vars
 from api_trust.warehouse import connect, run_cli
 
+# whole numbers (an id, a count, a port), UUIDs, long hex and our hashes; not a decimal,
+# which can be a version as well as a measure (2.0, 0.085)
 ID_LIKE = r"^([0-9]+|[0-9a-fA-F-]{16,}|pii_[a-p]{32}|ip_[a-p]{32}|rec_.*)$"
 
 
@@ -55,6 +58,8 @@ class Field:
     api_modal_share: float = 0.0
     value_api_share: float = 0.0
     api_share: float = 1.0
+    # the share of values that are JSON objects or lists (a nested record delivered whole)
+    structured_share: float = 0.0
 
     def follows_outcome(self) -> bool:
         """The value is told by the outcome far beyond its commonest value: an error message
@@ -75,6 +80,7 @@ class Field:
             2 <= self.distinct <= max_values
             and self.distinct < 0.5 * self.rows
             and self.id_like_share < 0.5
+            and self.structured_share < 0.5
         )
 
 
@@ -148,11 +154,14 @@ def profile_fields(con: duckdb.DuckDBPyConnection) -> list[Field]:
                    avg(case when regexp_matches(value, '{ID_LIKE}') then 1.0 else 0.0 end)
                        filter (where value is not null) as id_like_share,
                    (list(distinct value order by value) filter (where value is not null))[1:3]
-                       as examples
+                       as examples,
+                   avg(case when left(ltrim(value), 1) in ('{{', '[') and json_valid(value)
+                            then 1.0 else 0.0 end) filter (where value is not null)
+                       as structured_share
             from entries group by name
         )
-        select profiled.*, outcome_modal_share.share, overall.share,
-               api_modal_share.share, value_api_share.share, apis.share
+        select profiled.* exclude (structured_share), outcome_modal_share.share, overall.share,
+               api_modal_share.share, value_api_share.share, apis.share, structured_share
         from profiled
         left join outcome_modal_share on profiled.name = outcome_modal_share.name
         left join overall on profiled.name = overall.name
@@ -164,8 +173,8 @@ def profile_fields(con: duckdb.DuckDBPyConnection) -> list[Field]:
     ).fetchall()
     return [
         Field(n, r, d, s or 0.0, tuple(x or ()), om or 0.0, m or 0.0, am or 0.0, va or 0.0,
-              1.0 if a is None else a)
-        for n, r, d, s, x, om, m, am, va, a in rows
+              1.0 if a is None else a, j or 0.0)
+        for n, r, d, s, x, om, m, am, va, a, j in rows
     ]  # fmt: skip
 
 
@@ -246,6 +255,10 @@ def main(argv: list[str] | None = None) -> None:
                 mark = (f"kept as listed, though {said}" if ok else f"stays in raw: {said}; list it "
                         "in vars.analysis_dimensions.extra by hand if it is a cause")  # fmt: skip
             else:
+                if problem is None and f.structured_share >= 0.5:
+                    problem = (f"its values are JSON objects or lists ({f.structured_share:.0%}): a "
+                               "shape's mapping can land a part of them by name "
+                               "(`resource.labels.x: {extra: name}`)")  # fmt: skip
                 mark = "candidate" if ok else "stays in raw" + (f": {problem}" if problem else "")
             listed = " (listed)" if f.name in dims["extra"] else ""
             print(f"dimensions: {f.name}: {f.rows:,} values, {f.distinct:,} distinct, "

@@ -52,6 +52,9 @@ def test_every_field_name_is_read_and_only_names_the_models_can_carry_are_propos
             record["errorMessage"] = "Internal server error" if i % 3 == 0 else "-"
             # a span's name: the API again, under another name
             record["span_name"] = f"POST {route}"
+            # a nested record delivered whole (Cloud Logging's resource): structure, whose
+            # parts a mapping can land by name
+            record["resource"] = {"type": "run", "labels": {"service": f"s{i % 2}"}}
             fh.write(json.dumps(record) + "\n")
     run([sys.executable, "-m", "api_trust.ingest", str(path)], db, tmp_path)
     proc = run([sys.executable, "-m", "api_trust.dimensions"], db, tmp_path)
@@ -66,6 +69,9 @@ def test_every_field_name_is_read_and_only_names_the_models_can_carry_are_propos
     assert said["span_name"].startswith(
         "stays in raw: its value and the API tell each other (100% and 100% of records)"
     ), said["span_name"]
+    assert said["resource"].startswith(
+        "stays in raw: its values are JSON objects or lists (100%): a shape's mapping can land"
+    ), said["resource"]
     # a field some records lack: its nulls are neither values nor examples
     assert (
         "dimensions: tenant_tier: 20 values, 2 distinct, 0% id-like -> candidate; e.g. t0, t1\n"
