@@ -286,8 +286,12 @@ checked as (
                 then 'invalid_api_name'
         end as api_name_issue,
         case
-            -- a batch without versions (an access log) is `unknown`; an empty value is not
-            when has_api_version_column and api_version_raw is null then 'missing_api_version'
+            -- a batch without versions (an access log) is `unknown`; an empty value is not,
+            -- except in a log that delivers routes (a gateway's or tracer's), whose records
+            -- need not all carry one (a Cloud Run revision, an OTel service.version): there
+            -- the version comes from the path, as for a batch without versions
+            when has_api_version_column and api_version_raw is null and not has_route_column
+                then 'missing_api_version'
             when api_version is not null and not {{ api_trust.full_match('api_version', var('api_version_pattern')) }}
                 then 'invalid_api_version'
         end as api_version_issue,

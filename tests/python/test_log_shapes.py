@@ -571,6 +571,10 @@ def test_other_makers_gateways_mean_what_their_makers_wrote(shapes_warehouse) ->
         "alb.log": "aws_alb", "haproxy.log": "haproxy", "traefik.log": "traefik",
         "traefik.json": "traefik_json", "cloud_run.json": "gcp_http_request",
         "apim.json": "azure_apim", "caddy.json": "caddy"}  # fmt: skip
+    # a Cloud Run revision is the version (a deploy); without one, the path's
+    assert wh.rows(
+        "select api_version from fct_api_calls where batch_id = ? order by called_at",
+        [_batch(wh, "cloud_run.json")]) == [("pan-00042-abc",), ("v1",)]  # fmt: skip
     # ALB's own error code lands renamed beside the call, not as its outcome's reason
     extras = wh.rows(
         "select json_extract_string(extra_fields, '$.alb_error_reason'), "
