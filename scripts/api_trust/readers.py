@@ -272,7 +272,7 @@ UNIT_FACTORS = {"s": 1000.0, "ms": 1.0, "us": 0.001, "ns": 0.000001}
 # What parse_sql knows; `text` is the value as delivered.
 PARSERS = frozenset({"text", "sum_list", "clf_time", "epoch_ns", "epoch_us", "epoch_ms",
                      "epoch_s", "duration", "ip_hash", "user_agent_family", "dash_is_null",
-                     "first_value", "lower", "otlp_span_kind"})  # fmt: skip
+                     "first_value", "request_line", "lower", "otlp_span_kind"})  # fmt: skip
 # Parsers whose output is ours (a hash, a family, a formatted timestamp, a span kind): no
 # personal data can be in it, so the landing does not mask it again.
 SAFE_PARSERS = frozenset({"ip_hash", "user_agent_family", "clf_time", "epoch_ns", "epoch_us",
@@ -309,6 +309,8 @@ def parse_sql(fm: FieldMap, expr: str, key: str, unit: str | None = None) -> str
         expr = user_agent_family_sql(expr)
     elif parser == "dash_is_null":
         expr = f"nullif(trim({expr}), '-')"
+    elif parser == "request_line":  # POST /v1/x HTTP/1.1 -> POST /v1/x (a route key)
+        expr = f"regexp_replace(trim({expr}), '\\s+HTTP/[0-9.]+$', '')"
     elif parser == "first_value":  # a header Caddy writes as a list: ["abc"] -> abc
         expr = (f"case when json_valid({expr}) and json_type({expr}) = 'ARRAY' "
                 f"then json_extract_string({expr}, '$[0]') else {expr} end")  # fmt: skip

@@ -248,6 +248,19 @@ CADDY = _json_lines(
      "bytes_read": 1024, "user_id": "", "duration": 0.003, "size": 0, "status": 502,
      "resp_headers": {"Server": ["Caddy"]}},
 )  # fmt: skip
+# nginx's JSON log (log_format escape=json) with nginx's variable names as keys
+NGINX_JSON = _json_lines(
+    {"time_iso8601": "2026-11-01T15:30:00+05:30", "remote_addr": "203.0.113.9",
+     "remote_user": "-", "request": "POST /v1/pan/verify?consent=yes HTTP/1.1", "status": "200",
+     "body_bytes_sent": "366", "request_time": "0.085", "upstream_response_time": "0.080",
+     "http_referer": "", "http_user_agent": "okhttp/4.12.0",
+     "request_id": "9f0c1d2e3a4b5c6d7e8f9a0b1c2d3e4f"},
+    {"time_iso8601": "2026-11-01T10:00:02+00:00", "remote_addr": "198.51.100.7",
+     "remote_user": "-", "request": "POST /v1/face/match HTTP/2.0", "status": "502",
+     "body_bytes_sent": "157", "request_time": "0.003", "upstream_response_time": "-",
+     "http_referer": "", "http_user_agent": "Mozilla/5.0 (iPhone)",
+     "request_id": "0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d"},
+)  # fmt: skip
 TSV = "timestamp\tapi_name\tstatus_code\tlatency_ms\n2026-11-01 10:00:00\tPAN_OCR\t200\t55\n"
 
 
@@ -257,7 +270,7 @@ def write_shapes(folder: Path) -> dict[str, Path]:
         "otel.jsonl": OTEL, "otlp.json": OTLP, "tab.tsv": TSV, "envoy.log": ENVOY,
         "istio.jsonl": ENVOY_JSON, "alb.log": ALB, "haproxy.log": HAPROXY,
         "traefik.log": TRAEFIK, "traefik.json": TRAEFIK_JSON, "cloud_run.json": GCP,
-        "apim.json": APIM, "caddy.json": CADDY,
+        "apim.json": APIM, "caddy.json": CADDY, "nginx.json": NGINX_JSON,
     }  # fmt: skip
     paths = {name: folder / name for name in files}
     for name, text in files.items():
@@ -296,6 +309,7 @@ def write_shapes(folder: Path) -> dict[str, Path]:
         (GCP.splitlines()[0], "gcp_http_request"),
         (APIM.splitlines()[0], "azure_apim"),
         (CADDY.splitlines()[0], "caddy"),
+        (NGINX_JSON.splitlines()[0], "nginx_json"),
         (APIGW.splitlines()[0], "aws_api_gateway"),
         (KONG.splitlines()[0], "kong"),
         (OTEL.splitlines()[0], "otel_spans"),
@@ -541,6 +555,9 @@ OTHER_MAKERS = {
     # the API's path prefix (/kyc)
     "apim.json": [(PASSED_AT, "VERIFY_PAN", "/kyc/v1/pan/verify", 200, 85.0, 80.0, None, False, "acme-bank"),
                   (FAILED_AT, "MATCH_FACE", "/kyc/v1/face/match", 503, 3.0, None, None, False, "unknown")],
+    # nginx's JSON: `status` is the HTTP code, the request line gives method and path
+    "nginx.json": [(PASSED_AT.replace(microsecond=0), "PAN_OCR", "/v1/pan/verify", 200, 85.0, 80.0, "mobile_app", False, "unknown"),
+                   (FAILED_AT, "FACE_MATCH", "/v1/face/match", 502, 3.0, None, "mobile_browser", False, "unknown")],
     # Caddy: epoch seconds with a fraction, duration in seconds, headers as lists
     "caddy.json": [(PASSED_AT, "PAN_OCR", "/v1/pan/verify", 200, 85.0, None, "mobile_app", False, "unknown"),
                    (FAILED_AT, "FACE_MATCH", "/v1/face/match", 502, 3.0, None, "mobile_browser", False, "unknown")],
@@ -548,9 +565,10 @@ OTHER_MAKERS = {
 
 
 def test_other_makers_gateways_mean_what_their_makers_wrote(shapes_warehouse) -> None:
-    """ALB, HAProxy, Traefik (both forms), Cloud Logging, API Management and Caddy: the same
-    two calls, each as its maker logs them, become the same facts (within what each log
-    holds); every line is accounted for, and a line of no such form is a reject."""
+    """ALB, HAProxy, Traefik (both forms), Cloud Logging, API Management, Caddy and nginx's
+    JSON: the same two calls, each as its maker logs them, become the same facts (within
+    what each log holds); every line is accounted for, and a line of no such form is a
+    reject."""
     wh, _ = shapes_warehouse
     for name, expected in OTHER_MAKERS.items():
         batch = _batch(wh, name)
@@ -570,7 +588,7 @@ def test_other_makers_gateways_mean_what_their_makers_wrote(shapes_warehouse) ->
         f"({', '.join('?' * len(OTHER_MAKERS))})", list(OTHER_MAKERS))) == {
         "alb.log": "aws_alb", "haproxy.log": "haproxy", "traefik.log": "traefik",
         "traefik.json": "traefik_json", "cloud_run.json": "gcp_http_request",
-        "apim.json": "azure_apim", "caddy.json": "caddy"}  # fmt: skip
+        "apim.json": "azure_apim", "caddy.json": "caddy", "nginx.json": "nginx_json"}  # fmt: skip
     # a Cloud Run revision is the version (a deploy); without one, the path's
     assert wh.rows(
         "select api_version from fct_api_calls where batch_id = ? order by called_at",
