@@ -67,7 +67,7 @@ import tempfile
 import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
@@ -596,6 +596,43 @@ def missing_required(columns: Iterable[str]) -> list[str]:
     return [c.name for c in log_columns() if c.required and c.name not in present]
 
 
+# An HTTP status code as the models accept one (int_api_calls_validated): three digits, 1-5.
+HTTP_STATUS_CODE = "^[1-5][0-9]{2}$"
+
+
+def status_codes_under_status(
+    con: duckdb.DuckDBPyConnection, plan: ColumnPlan, scan: str
+) -> tuple[ColumnPlan, str | None]:
+    """The plan with a `status` field that holds HTTP status codes landed as the status code,
+    and that field's name; the plan unchanged (and None) otherwise.
+
+    Our `status` is success or fail; most logs call the HTTP status `status` (nginx's
+    $status, Traefik, application logs), and read as ours every record was
+    `unknown_status`. Decided per file by its values, when it has no status code field:
+    SNIFF_MAJORITY of the non-empty values are codes (the rest land as delivered and are
+    quarantined as invalid status codes, with their reason).
+    """
+    targets = list(plan.targets)
+    if "status_code" in targets or "status" not in targets:
+        return plan, None
+    i = targets.index("status")
+    codes, values = con.execute(
+        f"select count(*) filter (where regexp_matches(trim(c{i + 1}), '{HTTP_STATUS_CODE}')), "
+        f"count(nullif(trim(c{i + 1}), '')) from {scan}"
+    ).fetchone()
+    if not values or codes < SNIFF_MAJORITY * values:
+        return plan, None
+    targets[i] = "status_code"
+    return replace(plan, targets=tuple(targets)), plan.delivered[i]
+
+
+def _status_codes_note(name: str | None) -> list[str]:
+    if name is None:
+        return []
+    return [f"field {name!r} holds HTTP status codes (200, 503): landed as the status code, "
+            "success or failure comes from it"]  # fmt: skip
+
+
 def _clip(text: str, width: int = 40) -> str:
     text = text.replace("\n", " ")
     return text if len(text) <= width else text[: width - 3] + "..."
@@ -648,6 +685,8 @@ class BatchResult:
     rejected: int = 0
     skipped_as: str | None = None  # source_name of the earlier batch with the same content
     warnings: list[str] = field(default_factory=list)
+    # the delivered field landed as the status code because it holds codes, if one did
+    status_codes_in: str | None = None
 
 
 def _columns_struct(internal: Sequence[str]) -> str:
@@ -773,7 +812,9 @@ def load_file(
             "never closed before the next record: each is rejected on its own (raw.load_rejects, "
             "UNBALANCED QUOTE) and the records after it landed"
         )
-    missing = missing_required(plan.delivered)
+    # a `status` landed as the status code (status_codes_under_status) delivers it
+    codes = ["status_code"] if result.status_codes_in else []
+    missing = missing_required([*plan.delivered, *codes])
     if missing:
         result.warnings.append(
             f"no column for required field(s) {', '.join(missing)} (by name or alias): "
@@ -1110,6 +1151,7 @@ def _write_batch(
     name = _mask_names(con, [source.path.name])[0]
     delivered = _mask_names(con, plan.delivered)
     scan, rejects, shift = temps["scan"], temps["rejects"], temps["shift"]
+    plan, status_codes = status_codes_under_status(con, plan, scan)
 
     record_no, join, reject_line, mapped = "s.ordinality", "", "r.source_line", ""
     span, text = "1", "r.raw_record"
@@ -1160,7 +1202,8 @@ def _write_batch(
         "landed_line_count": profile.record_lines - rejected[1],
         "rejected_line_count": rejected[1],
     }, plan, delivered, scan)  # fmt: skip
-    return BatchResult(source.path.name, batch_id, profile.record_count, landed, rejected[0])
+    return BatchResult(source.path.name, batch_id, profile.record_count, landed, rejected[0],
+                       warnings=_status_codes_note(status_codes), status_codes_in=status_codes)  # fmt: skip
 
 
 def _write_shaped_batch(
@@ -1174,6 +1217,7 @@ def _write_shaped_batch(
     batch_id = source.batch_id
     name = _mask_names(con, [source.path.name])[0]
     plan = ColumnPlan(read.delivered, read.targets, read.made_by_parser, read.extra_names)
+    plan, status_codes = status_codes_under_status(con, plan, temps["scan"])
     delivered = _mask_names(con, plan.delivered)
     landed = _insert_records(
         con, plan, delivered, temps["scan"], "", "s.record_no", (batch_id, name, loaded_at)
@@ -1203,7 +1247,8 @@ def _write_shaped_batch(
         "landed_line_count": read.landed_lines if lines is not None else None,
         "rejected_line_count": rejected[1] if lines is not None else None,
     }, plan, delivered, temps["scan"])  # fmt: skip
-    return BatchResult(source.path.name, batch_id, read.record_count, landed, rejected[0])
+    return BatchResult(source.path.name, batch_id, read.record_count, landed, rejected[0],
+                       warnings=_status_codes_note(status_codes), status_codes_in=status_codes)  # fmt: skip
 
 
 # --------------------------------------------------------------------------- CLI

@@ -302,6 +302,44 @@ def test_renamed_and_extra_columns_land_as_delivered(db: Path, tmp_path: Path) -
     assert types["latency"] == "BIGINT" and types["sdk_version"] == "VARCHAR"
 
 
+def test_a_status_of_http_codes_lands_as_the_status_code(db: Path, tmp_path: Path, capsys) -> None:
+    """Most logs call the HTTP status `status` (nginx's $status): ours is success or fail, and
+    read as ours every record was `unknown_status`. A file with no status code field whose
+    `status` holds codes lands it as the status code, and says so; one of our own
+    success/fail words among codes (under 95% codes) stays ours, as does a file that has both."""
+    codes = write(tmp_path / "codes.csv", "timestamp,api_name,status,latency_ms\n"
+                  + "".join(f"2026-10-01 00:00:{i:02d},PAN_OCR,{(200, 503)[i % 2]},85\n"
+                            for i in range(20)))  # fmt: skip
+    lines = write(tmp_path / "codes.jsonl", "".join(
+        json.dumps({"ts": "2026-10-01T00:01:00Z", "api": "PAN_OCR", "status": code, "latency": 9})
+        + "\n" for code in (200, "404", " 200 ")))  # fmt: skip
+    words = write(tmp_path / "words.csv", "timestamp,api_name,status,latency_ms\n"
+                  + "".join(f"2026-10-01 00:02:{i:02d},PAN_OCR,{'fail' if i == 0 else 200},85\n"
+                            for i in range(10)))  # fmt: skip
+    assert load(codes, lines, words, write(tmp_path / "ours.csv", csv_text(5))) == 0
+    err = capsys.readouterr().err
+    for name in ("codes.csv", "codes.jsonl"):
+        assert (f"{name}: field 'status' holds HTTP status codes (200, 503): landed as the "
+                "status code") in err  # fmt: skip
+    assert "words.csv: field 'status'" not in err and "ours.csv: field 'status'" not in err
+    # codes.csv's warning of missing fields does not name the status code it delivered
+    assert (
+        re.search(r"codes\.csv: no column for required field\(s\) [^\n]*status_code", err) is None
+    )
+    landed = rows(db, """
+        select b.source_name, count(a.status), count(a.status_code), min(a.status_code)
+        from raw.api_calls a join raw.load_batches b using (batch_id) group by 1 order by 1
+    """)  # fmt: skip
+    assert landed == [("codes.csv", 0, 20, "200"), ("codes.jsonl", 0, 3, " 200 "),
+                      ("ours.csv", 5, 5, "200"), ("words.csv", 10, 0, None)]  # fmt: skip
+    # the batch's record of its columns says where `status` landed (the drift check reads it)
+    assert rows(db, """
+        select b.source_name, c.landed_as from raw.load_batch_columns c
+        join raw.load_batches b using (batch_id) where c.column_name = 'status' order by 1
+    """) == [("codes.csv", "status_code"), ("codes.jsonl", "status_code"),
+             ("ours.csv", "status"), ("words.csv", "status")]  # fmt: skip
+
+
 def test_original_ten_column_shape(db: Path, tmp_path: Path, capsys) -> None:
     path = write(tmp_path / "original.csv", csv_text(120, ORIGINAL))
     assert load(path) == 0
