@@ -62,6 +62,7 @@ import gzip
 import hashlib
 import io
 import itertools
+import json
 import sys
 import tempfile
 import zlib
@@ -90,7 +91,9 @@ from api_trust.readers import (
     Shape,
     ShapedRead,
     detect_shape,
+    json_document,
     known_shapes_text,
+    read_json_document,
     read_shape_lines,
     read_shaped,
     shapes,
@@ -401,6 +404,8 @@ class Probe:
     gzipped: bool
     first: str
     shape: Shape
+    # where the records are when the file is one JSON document (readers.json_document)
+    document: str | None = None
 
 
 def probe_source(path: Path, shape_name: str | None = None) -> Probe:
@@ -427,7 +432,17 @@ def probe_source(path: Path, shape_name: str | None = None) -> Probe:
         shape = detect_shape(first, is_parquet=head[:4] == b"PAR1" and not gzipped)
     if shape.reader == "parquet" and gzipped:
         raise FileError("is a gzipped Parquet file: unpack it (Parquet compresses itself)")
-    return Probe(path, gzipped, first, shape)
+    document = None
+    if shape.reader in ("csv", "jsonl"):  # what a JSON document's first line reads as
+        found = json_document(head.decode("utf-8", errors="replace"))
+        if found is not None:
+            # its records are JSON objects: their shape is the first one's (ours if unread)
+            document, record = found
+            if shape_name is None:
+                shape = detect_shape(json.dumps(record)) if record else shapes()["jsonl"]
+            elif shape.reader != "jsonl":
+                raise FileError(f"is one JSON document, not {shape.name}: give a JSON shape")
+    return Probe(path, gzipped, first, shape, document)
 
 
 def digest_source(probe: Probe) -> Source:
@@ -465,6 +480,10 @@ def digest_source(probe: Probe) -> Source:
         raise FileError(f"cannot be read: {err.strerror or err}") from None
     if hashing.size == 0:
         raise FileError("is empty after decompression: nothing to load")
+    if probe.document is not None:
+        # a document's records are not its lines (an array can be one line or one line per
+        # key): counted by the reader, as a Parquet file's rows are
+        lines = None
     if shape.reader == "csv" and not profile.header:
         raise FileError("has only blank lines, no header row: nothing to load")
     if shape.reader != "csv" and not first:
@@ -843,6 +862,13 @@ def _digest_beside_lines(
     """
     if probe.shape.reader not in LINE_READERS:
         return digest_source(probe), None
+    if probe.document is not None:
+        source = digest_source(probe)
+        try:
+            read_json_document(con, probe.path, probe.gzipped, probe.document, lines_table)
+        except duckdb.Error as err:
+            return source, err
+        return source, None
     with ThreadPoolExecutor(max_workers=1) as pool:
         pending = pool.submit(digest_source, probe)
         error = None

@@ -244,6 +244,63 @@ def detect_shape(first_line: str, is_parquet: bool = False) -> Shape:
     return known["csv"]
 
 
+def json_document(head: str) -> tuple[str, dict | None] | None:
+    """Where the records are when a file is one JSON document, not JSON lines, and its first
+    record when the file's first bytes (`head`) hold it whole: `$` for a top-level array
+    (`gcloud logging read --format=json`, most exports), `$."key"` for an object whose one
+    key holds the array (Azure's {"records": [...]}). None for JSON lines and anything else.
+
+    A first line that is a whole object is JSON lines, unless it is such a wrapper that no
+    shape knows (an OTLP export request, {"resourceSpans": [...]}, is a record of its own).
+    """
+    text = head.lstrip("\ufeff \t\r\n")
+    decoder = json.JSONDecoder()
+    if re.match(r"\[\s*\{", text):  # an array of objects (Envoy's lines start with `[` too)
+        path, at = "$", 1
+    else:
+        first = text.split("\n", 1)[0]
+        try:
+            obj = json.loads(first)
+        except ValueError:
+            obj = None
+        if isinstance(obj, dict):
+            one = next(iter(obj.values()), None) if len(obj) == 1 else None
+            if not isinstance(one, list) or detect_shape(first).name != "jsonl":
+                return None
+        match = re.match(r'\{\s*("(?:[^"\\]|\\.)*")\s*:\s*\[', text)
+        if not match:
+            return None
+        path, at = "$." + match.group(1), match.end()
+    while at < len(text) and text[at] in " \t\r\n,":
+        at += 1
+    try:
+        record, _ = decoder.raw_decode(text, at)
+    except ValueError:  # the first record is longer than the head, or not JSON
+        record = None
+    return path, record if isinstance(record, dict) else None
+
+
+def read_json_document(
+    con: duckdb.DuckDBPyConnection, path: Path, gzipped: bool, where: str, table: str
+) -> None:
+    """The records of a JSON document (json_document), one compact JSON text a row, into
+    `table` as the line readers leave lines: a record's number is its place in the array."""
+    compression = "gzip" if gzipped else "uncompressed"
+    src = (f"read_json_objects({sql_value(str(path))}, format = '{{fmt}}', "
+           f"compression = '{compression}', maximum_object_size = {1 << 30})")  # fmt: skip
+    if where == "$":
+        rows = (f"select cast(json(json) as varchar) as line, ordinality as line_no "
+                f"from {src.format(fmt='array')} with ordinality")  # fmt: skip
+    else:
+        rows = (f"select cast(json(e.v) as varchar) as line, e.i as line_no "
+                f"from (select json_extract(json, {_lit(where)}) as arr "
+                f"from {src.format(fmt='unstructured')}) as d, "
+                f"unnest(from_json(d.arr, '[\"json\"]')) with ordinality as e(v, i)")  # fmt: skip
+    flags = "".join(f", {sql} as {name}" for name, sql in LINE_FLAGS["jsonl"].items())
+    con.execute(f"create temp table {table} as select line, line_no, false as is_blank{flags} "
+                f"from ({rows})")  # fmt: skip
+
+
 # --------------------------------------------------------------------------- SQL pieces
 
 

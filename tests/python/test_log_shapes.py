@@ -272,9 +272,22 @@ def write_shapes(folder: Path) -> dict[str, Path]:
         "traefik.log": TRAEFIK, "traefik.json": TRAEFIK_JSON, "cloud_run.json": GCP,
         "apim.json": APIM, "caddy.json": CADDY, "nginx.json": NGINX_JSON,
     }  # fmt: skip
+
+    # the same calls (under other ids) as one JSON document: an array as `gcloud logging read
+    # --format=json` writes it, and Azure's older {"records": [...]} blob (gzipped, with an
+    # element that is no record)
+    def other_ids(text: str, key: str) -> list:
+        return [(r := json.loads(line)) | {key: r[key] + "-doc"} for line in text.splitlines()]
+
+    files["gcloud.json"] = json.dumps(other_ids(GCP, "insertId"), indent=2)
     paths = {name: folder / name for name in files}
     for name, text in files.items():
         paths[name].write_text(text, encoding="utf-8")
+    records = [*other_ids(APIM, "correlationId"), 42]
+    paths["apim_records.json.gz"] = folder / "apim_records.json.gz"
+    paths["apim_records.json.gz"].write_bytes(
+        gzip.compress(json.dumps({"records": records}, indent=1).encode())
+    )
     con = duckdb.connect()
     paths["export.parquet"] = folder / "export.parquet"
     con.execute(f"""
@@ -608,6 +621,33 @@ def test_other_makers_gateways_mean_what_their_makers_wrote(shapes_warehouse) ->
         for v in row
     )  # fmt: skip
     assert "203.0.113.9" not in text and "198.51.100.7" not in text and "10.0.0.1" not in text
+
+
+def test_a_json_document_reads_as_its_records(shapes_warehouse) -> None:
+    """One JSON document instead of JSON lines (an array, or an object whose one key holds
+    the array): its records mean what the lines mean (the same calls under other ids); its
+    shape is its first record's; an element that is no object is a reject; it has no
+    physical lines to reconcile."""
+    wh, _ = shapes_warehouse
+    for name, shape, records, rejects, lines in (
+        ("gcloud.json", "gcp_http_request", 2, 0, "cloud_run.json"),
+        ("apim_records.json.gz", "azure_apim.gz", 3, 1, "apim.json"),
+    ):
+        assert wh.rows(
+            "select source_format, record_count, landed_count, rejected_count, line_count "
+            "from raw.load_batches where source_name = ?", [name]
+        ) == [(shape, records, 2, rejects, None)], name  # fmt: skip
+        assert wh.rows(
+            "select fact_count, quarantined_count, rejected_count, is_reconciled "
+            "from dq_batch_summary where batch_id = ?", [_batch(wh, name)]
+        ) == [(2, 0, rejects, True)], name  # fmt: skip
+        assert wh.rows(
+            "select called_at, api_name, http_route, status_code, latency_ms, upstream_latency_ms, "
+            "user_agent_family, is_request_id_derived, client_id from fct_api_calls "
+            "where batch_id = ? order by called_at", [_batch(wh, name)]) == OTHER_MAKERS[lines]  # fmt: skip
+    assert wh.rows(
+        "select raw_record from raw.load_rejects where batch_id = ?",
+        [_batch(wh, "apim_records.json.gz")]) == [("42",)]  # fmt: skip
 
 
 @pytest.mark.parametrize(
