@@ -360,13 +360,18 @@ def test_user_agents_become_families_and_scanners_are_bots() -> None:
     """vars.user_agent_families, first match wins: a port scanner's user agent starts as a
     browser's (zgrab read as `browser` on an API Gateway log's `$default` hits)."""
     agents = ["Mozilla/5.0 zgrab/0.x", "sqlmap/1.7", "okhttp/4.12.0", "Mozilla/5.0 (iPhone)",
-              "Mozilla/5.0 (X11; Linux)", "axios/1.6.2", "-"]  # fmt: skip
+              "Mozilla/5.0 (X11; Linux)", "axios/1.6.2", "-", "python-requests/2.31.0",
+              "curl/8.4.0", "Wget/1.21", "kube-probe/1.29", "Java/17.0.2", "Slackbot 1.0"]  # fmt: skip
     sql = readers.user_agent_family_sql("ua")
     got = dict(duckdb.sql(f"select ua, {sql} from unnest({agents!r}) as t(ua)").fetchall())
     assert got == {
         "Mozilla/5.0 zgrab/0.x": "bot", "sqlmap/1.7": "bot", "okhttp/4.12.0": "mobile_app",
         "Mozilla/5.0 (iPhone)": "mobile_browser", "Mozilla/5.0 (X11; Linux)": "browser",
-        "axios/1.6.2": "other", "-": None,
+        "axios/1.6.2": "http_library", "-": None,
+        # a partner's backend calls the API with an HTTP library: API traffic, not a bot
+        "python-requests/2.31.0": "http_library", "curl/8.4.0": "http_library",
+        "Java/17.0.2": "http_library", "Wget/1.21": "bot", "kube-probe/1.29": "bot",
+        "Slackbot 1.0": "bot",
     }  # fmt: skip
 
 
@@ -504,7 +509,7 @@ def test_envoy_and_istio_lines_mean_what_envoy_wrote(shapes_warehouse) -> None:
     assert [f[1:] for f in facts] == [
         (False, datetime(2026, 11, 1, 10, 0, 0, 125000), "POST", 200, 85.0, 80.0, "mobile_app"),
         (False, datetime(2026, 11, 1, 10, 0, 1), "POST", 200, 412.0, 410.0, "mobile_browser"),
-        (True, datetime(2026, 11, 1, 10, 0, 2), "GET", 503, 30001.0, None, "bot"),  # curl
+        (True, datetime(2026, 11, 1, 10, 0, 2), "GET", 503, 30001.0, None, "http_library"),  # curl
     ]
     assert facts[0][0] == "6f7e1c2a-1b2c-4d5e-8f90-a1b2c3d4e5f6"
     extras = [json.loads(x) for (x,) in wh.rows(
