@@ -90,6 +90,7 @@ from api_trust.readers import (
     LINE_READERS,
     Shape,
     ShapedRead,
+    detect_prefix,
     detect_shape,
     json_document,
     known_shapes_text,
@@ -406,6 +407,8 @@ class Probe:
     shape: Shape
     # where the records are when the file is one JSON document (readers.json_document)
     document: str | None = None
+    # a collector's prefix before every record (readers.LINE_PREFIXES): its name, pattern
+    prefix: tuple[str, str] | None = None
 
 
 def probe_source(path: Path, shape_name: str | None = None) -> Probe:
@@ -432,6 +435,9 @@ def probe_source(path: Path, shape_name: str | None = None) -> Probe:
         shape = detect_shape(first, is_parquet=head[:4] == b"PAR1" and not gzipped)
     if shape.reader == "parquet" and gzipped:
         raise FileError("is a gzipped Parquet file: unpack it (Parquet compresses itself)")
+    prefix = None
+    if shape_name is None and shape.reader == "csv" and (found := detect_prefix(first)):
+        prefix, shape = (found[0], found[1]), found[2]
     document = None
     if shape.reader in ("csv", "jsonl"):  # what a JSON document's first line reads as
         found = json_document(head.decode("utf-8", errors="replace"))
@@ -442,7 +448,7 @@ def probe_source(path: Path, shape_name: str | None = None) -> Probe:
                 shape = detect_shape(json.dumps(record)) if record else shapes()["jsonl"]
             elif shape.reader != "jsonl":
                 raise FileError(f"is one JSON document, not {shape.name}: give a JSON shape")
-    return Probe(path, gzipped, first, shape, document)
+    return Probe(path, gzipped, first, shape, document, prefix)
 
 
 def digest_source(probe: Probe) -> Source:
@@ -802,7 +808,13 @@ def load_file(
             prior = _loaded_before(con, source)
             if prior:
                 return BatchResult(path.name, prior[0], skipped_as=prior[1])
-            return _land_shaped(con, source, loaded_at, temps, lines_error)
+            result = _land_shaped(con, source, loaded_at, temps, lines_error)
+            if probe.prefix is not None:
+                result.warnings.append(
+                    f"each line starts with {probe.prefix[0]}: read over, the record after it "
+                    f"read as {probe.shape.name}"
+                )
+            return result
         finally:
             for name in temps.values():
                 kind = "view" if name == temps["scan"] else "table"  # readers.py:_finish
@@ -873,7 +885,8 @@ def _digest_beside_lines(
         pending = pool.submit(digest_source, probe)
         error = None
         try:
-            read_shape_lines(con, probe.path, probe.gzipped, probe.shape, lines_table)
+            read_shape_lines(con, probe.path, probe.gzipped, probe.shape, lines_table,
+                             probe.prefix[1] if probe.prefix else None)  # fmt: skip
         except duckdb.Error as err:
             error = err
         return pending.result(), error

@@ -244,6 +244,31 @@ def detect_shape(first_line: str, is_parquet: bool = False) -> Shape:
     return known["csv"]
 
 
+# A collector's envelope before each record, taken off before the record is read: a
+# Kubernetes node's container log (CRI: `2026-11-01T10:00:00.123456789Z stdout F `) and a
+# CloudWatch Logs export to S3 (`2026-11-01T10:00:00.000Z `). The name says it in the
+# loader's note.
+LINE_PREFIXES = {
+    "Kubernetes container log (CRI)": (
+        r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+(?:Z|[+-][0-9:]+) (?:stdout|stderr) [FP] "
+    ),
+    "a timestamp (CloudWatch export)": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+(?:Z|[+-][0-9:]+) ",
+}
+
+
+def detect_prefix(first_line: str) -> tuple[str, str, Shape] | None:
+    """(name, pattern, shape of what follows) when the first line is a collector's prefix
+    before a record of a known shape other than CSV; None otherwise."""
+    text = first_line.strip()
+    for name, pattern in LINE_PREFIXES.items():
+        match = re.match(pattern, text)
+        if match:
+            shape = detect_shape(text[match.end() :])
+            if shape.reader != "csv":
+                return name, pattern, shape
+    return None
+
+
 def json_document(head: str) -> tuple[str, dict | None] | None:
     """Where the records are when a file is one JSON document, not JSON lines, and its first
     record when the file's first bytes (`head`) hold it whole: `$` for a top-level array
@@ -297,8 +322,8 @@ def read_json_document(
                 f"from {src.format(fmt='unstructured')}) as d, "
                 f"unnest(from_json(d.arr, '[\"json\"]')) with ordinality as e(v, i)")  # fmt: skip
     flags = "".join(f", {sql} as {name}" for name, sql in LINE_FLAGS["jsonl"].items())
-    con.execute(f"create temp table {table} as select line, line_no, false as is_blank{flags} "
-                f"from ({rows})")  # fmt: skip
+    con.execute(f"create temp table {table} as select line, line_no, false as is_blank{flags}, "
+                f"null::varchar as envelope from ({rows})")  # fmt: skip
 
 
 # --------------------------------------------------------------------------- SQL pieces
@@ -512,19 +537,26 @@ def read_lines(
     gzipped: bool,
     table: str,
     flags: Mapping[str, str] | None = None,
+    prefix: str | None = None,
 ) -> None:
     """Every physical line of a text file, numbered as an editor numbers them (blank ones too).
 
     `is_blank` marks blank lines; `flags` adds per-line columns computed in the same pass
-    (e.g. whether the line is one JSON object), so no reader scans the lines twice.
+    (e.g. whether the line is one JSON object), so no reader scans the lines twice. A
+    collector's `prefix` (LINE_PREFIXES) is taken off each line that has it.
     """
     extra = "".join(f", {sql} as {name}" for name, sql in (flags or {}).items())
+    # the envelope is kept beside the record: a line no reader reads is rejected whole
+    line, envelope = "line", "null::varchar"
+    if prefix is not None:
+        line = f"regexp_replace(line, {_lit(prefix)}, '')"
+        envelope = f"regexp_extract(line, {_lit(prefix)})"
     con.execute(
         f"""
         create temp table {table} as
-        select line, line_no, {BLANK_LINE_SQL} as is_blank{extra}
+        select line, line_no, {BLANK_LINE_SQL} as is_blank{extra}, envelope
         from (
-            select line, ordinality as line_no
+            select {line} as line, ordinality as line_no, {envelope} as envelope
             from read_csv({sql_value(str(path))}, columns = {{'line': 'VARCHAR'}},
                           delim = '\\x01', quote = '', escape = '', header = false,
                           auto_detect = false, strict_mode = false,
@@ -578,11 +610,16 @@ def read_shaped(
 
 
 def read_shape_lines(
-    con: duckdb.DuckDBPyConnection, path: Path, gzipped: bool, shape: Shape, table: str
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    gzipped: bool,
+    shape: Shape,
+    table: str,
+    prefix: str | None = None,
 ) -> None:
     """The lines of a line-shaped file (JSON lines, OTLP, access log) into `table`, with the
-    per-line flags its reader needs."""
-    read_lines(con, path, gzipped, table, LINE_FLAGS.get(shape.reader))
+    per-line flags its reader needs, and a collector's prefix taken off (LINE_PREFIXES)."""
+    read_lines(con, path, gzipped, table, LINE_FLAGS.get(shape.reader), prefix)
 
 
 def _line_counts(con, temps) -> tuple[int, int]:
@@ -599,7 +636,8 @@ def _rejects_from(con, temps, error_type: str, message: str, bad: str | None = N
     con.execute(f"""
         create temp table {temps['rejects']} as
         select line_no as source_line, {_lit(error_type)} as error_type,
-               {_lit(message)} as error_message, line as raw_record, 1 as line_count,
+               {_lit(message)} as error_message, concat(envelope, line) as raw_record,
+               1 as line_count,
                row_number() over (order by line_no) as reject_no
         from {temps['lines']}
         where not is_blank and ({where})

@@ -280,6 +280,15 @@ def write_shapes(folder: Path) -> dict[str, Path]:
         return [(r := json.loads(line)) | {key: r[key] + "-doc"} for line in text.splitlines()]
 
     files["gcloud.json"] = json.dumps(other_ids(GCP, "insertId"), indent=2)
+    # the same lines as a collector keeps them: a Kubernetes node's container log (CRI) of
+    # an nginx ingress, and a CloudWatch Logs export of API Gateway's access log
+    files["ingress.log"] = "".join(
+        f"2026-11-01T10:00:0{i}.123456789Z stdout F {line}\n"
+        for i, line in enumerate(NGINX.splitlines()) if line.strip()
+    )  # fmt: skip
+    files["cloudwatch.txt"] = "".join(
+        f"2026-11-01T10:00:0{i}.000Z {line}\n" for i, line in enumerate(APIGW.splitlines())
+    )
     paths = {name: folder / name for name in files}
     for name, text in files.items():
         paths[name].write_text(text, encoding="utf-8")
@@ -653,6 +662,45 @@ def test_a_json_document_reads_as_its_records(shapes_warehouse) -> None:
     assert wh.rows(
         "select raw_record from raw.load_rejects where batch_id = ?",
         [_batch(wh, "apim_records.json.gz")]) == [("42",)]  # fmt: skip
+
+
+def test_a_collectors_prefix_is_read_over(shapes_warehouse) -> None:
+    """Lines a collector wrote with its envelope first (a CRI container log's time, stream
+    and flag; a CloudWatch export's time) land as the same records as the bare lines; a
+    line no reader reads is rejected whole, envelope included."""
+    wh, _ = shapes_warehouse
+    columns = ("timestamp, http_method, route, status_code, latency_ms, upstream_latency_ms, "
+               "client_ip, user_agent_family, request_id")  # fmt: skip
+    for name, bare, shape, rejected in (("ingress.log", "nginx.log", "access_log", "garbage line here"),
+                                        ("cloudwatch.txt", "apigw.json", "aws_api_gateway", "not json")):  # fmt: skip
+        landed = [wh.rows(f"select {columns} from raw.api_calls where batch_id = ? "
+                          "order by source_record_no", [_batch(wh, n)]) for n in (name, bare)]  # fmt: skip
+        assert landed[0] == landed[1] and len(landed[0]) >= 2, name
+        assert wh.rows(
+            "select source_format, rejected_count from raw.load_batches where source_name = ?",
+            [name]) == [(shape, 1)]  # fmt: skip
+        ((record,),) = wh.rows(
+            "select raw_record from raw.load_rejects where batch_id = ?", [_batch(wh, name)]
+        )
+        assert record.startswith("2026-11-01T10:00:0") and record.endswith(" " + rejected)
+        assert wh.rows(
+            "select unaccounted_line_count, is_reconciled from dq_batch_summary "
+            "where batch_id = ?", [_batch(wh, name)]) == [(0, True)]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("line", "prefix", "shape"),
+    [("2026-11-01T10:00:00.123456789Z stdout F " + NGINX.splitlines()[0],
+      "Kubernetes container log (CRI)", "access_log"),
+     ("2026-11-01T10:00:00.1Z stderr P " + ENVOY.splitlines()[0], "Kubernetes container log (CRI)", "envoy"),
+     ("2026-11-01T10:00:00.000Z " + APIGW.splitlines()[0], "a timestamp (CloudWatch export)", "aws_api_gateway"),
+     ("2026-11-01T10:00:00.000+05:30 " + TRAEFIK_JSON.splitlines()[0], "a timestamp (CloudWatch export)", "traefik_json"),
+     ("2026-11-01T10:00:00Z just a message", None, None),
+     ("timestamp,api_name", None, None)],
+)  # fmt: skip
+def test_a_collectors_prefix_is_detected_before_a_known_shape(line, prefix, shape) -> None:
+    found = readers.detect_prefix(line)
+    assert (found[0], found[2].name) == (prefix, shape) if prefix else found is None
 
 
 @pytest.mark.parametrize(
