@@ -192,6 +192,25 @@ def test_plan_columns_refuses_empty_names_with_their_position() -> None:
         ingest.plan_columns(["status", " ", "api_name", ""])
 
 
+def test_names_other_generators_use_land_as_ours(db: Path, tmp_path: Path, capsys) -> None:
+    """A log whose columns carry other common names (vars.log_column_aliases) lands them
+    under ours: nothing required is reported missing that it delivers."""
+    path = write(tmp_path / "other.csv",
+                 "event_timestamp,endpoint_name,method,path,http_status_code,response_time_ms\n"
+                 "2026-10-01 10:00:00,pan_verify,POST,/v1/pan/verify,200,85.5\n"
+                 "2026-10-01 10:00:01,face_match,POST,/v2/face/match,503,12\n")  # fmt: skip
+    assert load(path) == 0
+    assert rows(db, """
+        select timestamp, api_name, http_method, route, status_code, latency_ms
+        from raw.api_calls order by source_record_no
+    """) == [("2026-10-01 10:00:00", "pan_verify", "POST", "/v1/pan/verify", "200", "85.5"),
+             ("2026-10-01 10:00:01", "face_match", "POST", "/v2/face/match", "503", "12")]  # fmt: skip
+    err = capsys.readouterr().err
+    assert not re.search(
+        r"no column for required field\(s\) [^\n]*(timestamp|api_name|status_code|latency_ms)", err
+    ), err
+
+
 def test_two_aliases_of_one_column_are_refused() -> None:
     # Issue 8, defect 8: `duration_ms` and `latency` both mean latency_ms; one was kept silently.
     with pytest.raises(ingest.FileError, match="duration_ms and latency both mean latency_ms"):
