@@ -16,8 +16,10 @@ value the call's outcome as delivered tells (status, status code, reason: 99% of
 records, and 90% of those off its commonest value), such as a gateway's error
 message, describes the failure, not where calls go: sliced by it, every value but
 the success one fails 100% of the time; it is not proposed, and stays listed if
-listed by hand. So does a field whose value and the API as delivered tell each
-other (a span's name beside its route): it repeats api_name. `--write`
+listed by hand. So does a field whose value and the API tell each other (a span's
+name beside its route, a load balancer's target group per API): it repeats api_name.
+The API is the facts' once the warehouse is built (a route as its template), else the
+name, method and route as delivered. `--write`
 replaces `analysis_dimensions.extra` in dbt_project.yml with the candidates (plus any already listed that still
 occur), which fct_call_dimensions, agg_failure_rate_by_dimension and the
 dashboards read. High-cardinality fields stay in raw.
@@ -120,8 +122,27 @@ def taken_names(con: duckdb.DuckDBPyConnection) -> set[str]:
     return {n for (n,) in rows}
 
 
+def has_facts(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the warehouse has been built (main.fct_api_calls exists)."""
+    return bool(con.execute(
+        "select count(*) from information_schema.tables "
+        "where table_schema = 'main' and table_name = 'fct_api_calls'"
+    ).fetchone()[0])  # fmt: skip
+
+
 def profile_fields(con: duckdb.DuckDBPyConnection) -> list[Field]:
     """Every extra field with its rows, distinct values, id-like share and a few values."""
+    # the API a record is: the facts' (a route as its template, mapped to the catalogue)
+    # once the warehouse is built, else as delivered (name, method, route); so a field one
+    # to one with the API (a load balancer's target group) is a copy though its raw routes
+    # hold ids
+    delivered_api = ("concat_ws('|', raw.api_calls.api_name, raw.api_calls.http_method, "
+                     "raw.api_calls.route)")  # fmt: skip
+    api, facts = delivered_api, ""
+    if has_facts(con):
+        api = f"coalesce(facts.api_name, {delivered_api})"
+        facts = ("left join main.fct_api_calls as facts on facts.batch_id = raw.api_calls.batch_id "
+                 "and facts.source_record_no = raw.api_calls.source_record_no")  # fmt: skip
     rows = con.execute(
         f"""
         with entries as (
@@ -130,10 +151,8 @@ def profile_fields(con: duckdb.DuckDBPyConnection) -> list[Field]:
                    -- the outcome as delivered, whatever the shape names it with
                    concat_ws('|', raw.api_calls.status, raw.api_calls.status_code,
                              raw.api_calls.error_reason) as outcome,
-                   -- and the API as delivered
-                   concat_ws('|', raw.api_calls.api_name, raw.api_calls.http_method,
-                             raw.api_calls.route) as api
-            from raw.api_calls, json_each(raw.api_calls.extra_fields) as field
+                   {api} as api
+            from raw.api_calls {facts}, json_each(raw.api_calls.extra_fields) as field
             where raw.api_calls.extra_fields is not null
         ),
         counted as (
