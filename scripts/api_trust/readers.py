@@ -38,12 +38,29 @@ ACCESS_LOG_PATTERN = (
     # a quote escaped inside them (\") makes the line a reject: about 4x faster than
     # allowing escapes, and nothing is lost
     r'(?: "([^"]*)" "([^"]*)(?:"|$))?'
+    # nginx's default `main` format adds "$http_x_forwarded_for"
+    r'(?: "([^"]*)")?'
     # nginx $request_time (s) and $upstream_response_time (s, "-" or a list), or %D (us)
     r"(?:\s+([0-9]+(?:\.[0-9]+)?|-))?(?:\s+([0-9.,: -]*[0-9-]))?\s*$"
 )
 ACCESS_LOG_GROUPS = ["remote_addr", "ident", "remote_user", "time_local", "request", "status",
-                     "body_bytes_sent", "http_referer", "http_user_agent", "request_time",
-                     "upstream_response_time"]  # fmt: skip
+                     "body_bytes_sent", "http_referer", "http_user_agent", "http_x_forwarded_for",
+                     "request_time", "upstream_response_time"]  # fmt: skip
+# ingress-nginx's default (the Kubernetes ingress controller): the combined format, then
+# $request_length $request_time [$proxy_upstream_name] [$proxy_alternative_upstream_name]
+# $upstream_addr $upstream_response_length $upstream_response_time $upstream_status $req_id;
+# an upstream field is a list (", " between retries, " : " between internal redirects)
+_UPSTREAM_LIST = r"([^ ,]+(?:(?:, | : )[^ ,]+)*)"
+INGRESS_NGINX_PATTERN = (
+    r'^(\S+) (\S+) (\S+) \[([^\]]+)\] "([^"]*)" (\d{3}|-) (\d+|-) "([^"]*)" "([^"]*)"'
+    r" (\d+|-) ([0-9]+(?:\.[0-9]+)?|-) \[([^\]]*)\] \[([^\]]*)\]"
+    rf" {_UPSTREAM_LIST} {_UPSTREAM_LIST} {_UPSTREAM_LIST} {_UPSTREAM_LIST} (\S+)\s*$"
+)
+INGRESS_NGINX_GROUPS = ["remote_addr", "ident", "remote_user", "time_local", "request", "status",
+                        "body_bytes_sent", "http_referer", "http_user_agent", "request_length",
+                        "request_time", "proxy_upstream_name", "proxy_alternative_upstream_name",
+                        "upstream_addr", "upstream_response_length", "upstream_response_time",
+                        "upstream_status", "req_id"]  # fmt: skip
 REQUEST_PATTERN = r"^(\S+)\s+(\S+)(?:\s+(\S+))?$"
 # Envoy's default access log (Envoy, Istio, Contour, Ambassador, Gloo), and Istio's, which adds
 # three fields after the response flags and six at the end:
@@ -134,6 +151,8 @@ LINE_PATTERNS = {
     "access_log": LinePattern(ACCESS_LOG_PATTERN, tuple(ACCESS_LOG_GROUPS), "time_local",
                               "access-log"),
     "envoy": LinePattern(ENVOY_PATTERN, tuple(ENVOY_GROUPS), "start_time", "Envoy access-log"),
+    "ingress_nginx": LinePattern(INGRESS_NGINX_PATTERN, tuple(INGRESS_NGINX_GROUPS), "time_local",
+                                 "ingress-nginx access-log"),
     "aws_alb": LinePattern(ALB_PATTERN, tuple(ALB_GROUPS), "time", "AWS ALB access-log"),
     "haproxy": LinePattern(HAPROXY_PATTERN, tuple(HAPROXY_GROUPS), "accept_date",
                            "HAProxy HTTP log"),

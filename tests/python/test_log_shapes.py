@@ -248,6 +248,25 @@ CADDY = _json_lines(
      "bytes_read": 1024, "user_id": "", "duration": 0.003, "size": 0, "status": 502,
      "resp_headers": {"Server": ["Caddy"]}},
 )  # fmt: skip
+# nginx's default `main` format (the stock nginx.conf and Docker image): the combined
+# format and "$http_x_forwarded_for", no timings
+NGINX_MAIN = (
+    '203.0.113.9 - - [01/Nov/2026:10:00:00 +0000] "POST /v1/pan/verify?consent=yes HTTP/1.1" 200 '
+    '366 "-" "okhttp/4.12.0" "198.51.100.7, 10.0.0.1"\n'
+    '198.51.100.7 - - [01/Nov/2026:10:00:02 +0000] "POST /v1/face/match HTTP/2.0" 502 150 "-" '
+    '"Mozilla/5.0 (iPhone)" "-"\n'
+    "nginx: [warn] conflicting server name\n"
+)
+# ingress-nginx's default (Kubernetes): the face match tried two upstreams, both failed
+INGRESS_NGINX = (
+    '203.0.113.9 - - [01/Nov/2026:10:00:00 +0000] "POST /v1/pan/verify?consent=yes HTTP/1.1" 200 '
+    '366 "-" "okhttp/4.12.0" 512 0.085 [kyc-pan-80] [] 10.0.0.1:8080 366 0.080 200 '
+    "6f7e1c2a9d4e4c1a8b2f6e5d4c3b2a10\n"
+    '198.51.100.7 - - [01/Nov/2026:10:00:02 +0000] "POST /v1/face/match HTTP/2.0" 502 150 "-" '
+    '"Mozilla/5.0 (iPhone)" 1024 0.003 [kyc-face-80] [] 10.0.0.2:8080, 10.0.0.3:8080 0, 0 '
+    "0.001, 0.002 502, 502 5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f\n"
+    "I1101 10:00:03.000000       7 controller.go:190] Configuration changes detected\n"
+)
 # nginx's JSON log (log_format escape=json) with nginx's variable names as keys
 NGINX_JSON = _json_lines(
     {"time_iso8601": "2026-11-01T15:30:00+05:30", "remote_addr": "203.0.113.9",
@@ -271,6 +290,7 @@ def write_shapes(folder: Path) -> dict[str, Path]:
         "istio.jsonl": ENVOY_JSON, "alb.log": ALB, "haproxy.log": HAPROXY,
         "traefik.log": TRAEFIK, "traefik.json": TRAEFIK_JSON, "cloud_run.json": GCP,
         "apim.json": APIM, "caddy.json": CADDY, "nginx.json": NGINX_JSON,
+        "nginx_main.log": NGINX_MAIN, "ingress_nginx.log": INGRESS_NGINX,
     }  # fmt: skip
 
     # the same calls (under other ids) as one JSON document: an array as `gcloud logging read
@@ -342,6 +362,9 @@ def write_shapes(folder: Path) -> dict[str, Path]:
         (APIM.splitlines()[0], "azure_apim"),
         (CADDY.splitlines()[0], "caddy"),
         (NGINX_JSON.splitlines()[0], "nginx_json"),
+        (NGINX_MAIN.splitlines()[0], "access_log"),
+        (INGRESS_NGINX.splitlines()[0], "ingress_nginx"),
+        (INGRESS_NGINX.splitlines()[1], "ingress_nginx"),
         (APIGW.splitlines()[0], "aws_api_gateway"),
         (KONG.splitlines()[0], "kong"),
         (OTEL.splitlines()[0], "otel_spans"),
@@ -595,6 +618,12 @@ OTHER_MAKERS = {
     # nginx's JSON: `status` is the HTTP code, the request line gives method and path
     "nginx.json": [(PASSED_AT.replace(microsecond=0), "PAN_OCR", "/v1/pan/verify", 200, 85.0, 80.0, "mobile_app", False, "unknown"),
                    (FAILED_AT, "FACE_MATCH", "/v1/face/match", 502, 3.0, None, "mobile_browser", False, "unknown")],
+    # nginx's default format: no timings, so no latency (not an error)
+    "nginx_main.log": [(PASSED_AT.replace(microsecond=0), "PAN_OCR", "/v1/pan/verify", 200, None, None, "mobile_app", True, "unknown"),
+                       (FAILED_AT, "FACE_MATCH", "/v1/face/match", 502, None, None, "mobile_browser", True, "unknown")],
+    # ingress-nginx: $request_time, the upstream times of every upstream tried summed
+    "ingress_nginx.log": [(PASSED_AT.replace(microsecond=0), "PAN_OCR", "/v1/pan/verify", 200, 85.0, 80.0, "mobile_app", False, "unknown"),
+                          (FAILED_AT, "FACE_MATCH", "/v1/face/match", 502, 3.0, 3.0, "mobile_browser", False, "unknown")],
     # Caddy: epoch seconds with a fraction, duration in seconds, headers as lists
     "caddy.json": [(PASSED_AT, "PAN_OCR", "/v1/pan/verify", 200, 85.0, None, "mobile_app", False, "unknown"),
                    (FAILED_AT, "FACE_MATCH", "/v1/face/match", 502, 3.0, None, "mobile_browser", False, "unknown")],
@@ -602,10 +631,10 @@ OTHER_MAKERS = {
 
 
 def test_other_makers_gateways_mean_what_their_makers_wrote(shapes_warehouse) -> None:
-    """ALB, HAProxy, Traefik (both forms), Cloud Logging, API Management, Caddy and nginx's
-    JSON: the same two calls, each as its maker logs them, become the same facts (within
-    what each log holds); every line is accounted for, and a line of no such form is a
-    reject."""
+    """ALB, HAProxy, Traefik (both forms), Cloud Logging, API Management, Caddy, nginx's
+    default and JSON formats and ingress-nginx: the same two calls, each as its maker logs
+    them, become the same facts (within what each log holds); every line is accounted for,
+    and a line of no such form is a reject."""
     wh, _ = shapes_warehouse
     for name, expected in OTHER_MAKERS.items():
         batch = _batch(wh, name)
@@ -625,7 +654,8 @@ def test_other_makers_gateways_mean_what_their_makers_wrote(shapes_warehouse) ->
         f"({', '.join('?' * len(OTHER_MAKERS))})", list(OTHER_MAKERS))) == {
         "alb.log": "aws_alb", "haproxy.log": "haproxy", "traefik.log": "traefik",
         "traefik.json": "traefik_json", "cloud_run.json": "gcp_http_request",
-        "apim.json": "azure_apim", "caddy.json": "caddy", "nginx.json": "nginx_json"}  # fmt: skip
+        "apim.json": "azure_apim", "caddy.json": "caddy", "nginx.json": "nginx_json",
+        "nginx_main.log": "access_log", "ingress_nginx.log": "ingress_nginx"}  # fmt: skip
     # a Cloud Run revision is the version (a deploy); without one, the path's
     assert wh.rows(
         "select api_version from fct_api_calls where batch_id = ? order by called_at",
