@@ -31,6 +31,14 @@ from api_trust.landing import sql_literal, sql_value
 from api_trust.warehouse import WarehouseError
 
 SHAPES_DIR = PROJECT_ROOT / "log_shapes"
+# %h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-Agent}i": the combined format, the start of
+# the line patterns of ingress-nginx and Traefik (the access log's has referer and user
+# agent optional), and its fields under nginx's names
+COMBINED_PREFIX = (
+    r'^(\S+) (\S+) (\S+) \[([^\]]+)\] "([^"]*)" ([0-9]{3}|-) ([0-9]+|-) "([^"]*)" "([^"]*)"'
+)
+COMBINED_GROUPS = ("remote_addr", "ident", "remote_user", "time_local", "request", "status",
+                   "body_bytes_sent", "http_referer", "http_user_agent")  # fmt: skip
 # %h %l %u %t "%r" %>s %b ["%{Referer}i" "%{User-Agent}i"] [timings...]
 ACCESS_LOG_PATTERN = (
     r'^(\S+) (\S+) (\S+) \[([^\]]+)\] "([^"]*)" (\d{3}|-) (\d+|-)'
@@ -43,22 +51,19 @@ ACCESS_LOG_PATTERN = (
     # nginx $request_time (s) and $upstream_response_time (s, "-" or a list), or %D (us)
     r"(?:\s+([0-9]+(?:\.[0-9]+)?|-))?(?:\s+([0-9.,: -]*[0-9-]))?\s*$"
 )
-ACCESS_LOG_GROUPS = ["remote_addr", "ident", "remote_user", "time_local", "request", "status",
-                     "body_bytes_sent", "http_referer", "http_user_agent", "http_x_forwarded_for",
-                     "request_time", "upstream_response_time"]  # fmt: skip
+ACCESS_LOG_GROUPS = [*COMBINED_GROUPS, "http_x_forwarded_for", "request_time",
+                     "upstream_response_time"]  # fmt: skip
 # ingress-nginx's default (the Kubernetes ingress controller): the combined format, then
 # $request_length $request_time [$proxy_upstream_name] [$proxy_alternative_upstream_name]
 # $upstream_addr $upstream_response_length $upstream_response_time $upstream_status $req_id;
 # an upstream field is a list (", " between retries, " : " between internal redirects)
 _UPSTREAM_LIST = r"([^ ,]+(?:(?:, | : )[^ ,]+)*)"
 INGRESS_NGINX_PATTERN = (
-    r'^(\S+) (\S+) (\S+) \[([^\]]+)\] "([^"]*)" (\d{3}|-) (\d+|-) "([^"]*)" "([^"]*)"'
-    r" (\d+|-) ([0-9]+(?:\.[0-9]+)?|-) \[([^\]]*)\] \[([^\]]*)\]"
+    COMBINED_PREFIX + r" (\d+|-) ([0-9]+(?:\.[0-9]+)?|-) \[([^\]]*)\] \[([^\]]*)\]"
     rf" {_UPSTREAM_LIST} {_UPSTREAM_LIST} {_UPSTREAM_LIST} {_UPSTREAM_LIST} (\S+)\s*$"
 )
-INGRESS_NGINX_GROUPS = ["remote_addr", "ident", "remote_user", "time_local", "request", "status",
-                        "body_bytes_sent", "http_referer", "http_user_agent", "request_length",
-                        "request_time", "proxy_upstream_name", "proxy_alternative_upstream_name",
+INGRESS_NGINX_GROUPS = [*COMBINED_GROUPS, "request_length", "request_time",
+                        "proxy_upstream_name", "proxy_alternative_upstream_name",
                         "upstream_addr", "upstream_response_length", "upstream_response_time",
                         "upstream_status", "req_id"]  # fmt: skip
 REQUEST_PATTERN = r"^(\S+)\s+(\S+)(?:\s+(\S+))?$"
@@ -126,10 +131,7 @@ HAPROXY_GROUPS = ["client_ip", "client_port", "accept_date", "frontend_name", "b
                   "captured_request_headers", "captured_response_headers", "request"]  # fmt: skip
 # Traefik's access log in its default (common) format: the combined format, then the number
 # of requests since Traefik started, "router name" "server URL" and the duration, `15ms`.
-TRAEFIK_PATTERN = (
-    r'^(\S+) (\S+) (\S+) \[([^\]]+)\] "([^"]*)" ([0-9]{3}|-) ([0-9]+|-) "([^"]*)" "([^"]*)"'
-    r' ([0-9]+|-) "([^"]*)" "([^"]*)" ([0-9]+ms)\s*$'
-)
+TRAEFIK_PATTERN = COMBINED_PREFIX + r' ([0-9]+|-) "([^"]*)" "([^"]*)" ([0-9]+ms)\s*$'
 TRAEFIK_GROUPS = ["client_host", "ident", "client_username", "start_local", "request",
                   "downstream_status", "downstream_content_size", "referer", "user_agent",
                   "request_count", "router_name", "service_url", "duration"]  # fmt: skip
