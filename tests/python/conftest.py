@@ -364,8 +364,29 @@ def in_background(test: Callable[[Path], None]) -> Callable[[pytest.FixtureReque
 RUN_LAST = frozenset({"tiny_bench"})
 
 
+def _waits_for_a_build(item: pytest.Item) -> bool:
+    """Whether a test reads something the background pool builds (a fixture, a module's
+    BUILT_AHEAD, or a whole test run there)."""
+    module = getattr(item, "module", None)
+    return (
+        not AHEAD.keys().isdisjoint(item.fixturenames)
+        or bool(getattr(module, "BUILT_AHEAD", ()))
+        or getattr(getattr(item, "function", None), "ahead_key", None) is not None
+    )
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    items.sort(key=lambda item: not RUN_LAST.isdisjoint(item.fixturenames))  # stable
+    """Modules that wait for no background build run first, the rest in file order, and
+    RUN_LAST's tests last. The main thread's own work then fills the session's start,
+    when both cores are busy anyway, instead of running alone after the last build (a
+    whole session ended with 26 s of one core idle, running test_warehouse_settings and
+    others after the pool had drained)."""
+    waits = {item.module: False for item in items if hasattr(item, "module")}
+    for item in items:
+        if hasattr(item, "module") and _waits_for_a_build(item):
+            waits[item.module] = True
+    items.sort(key=lambda item: (not RUN_LAST.isdisjoint(item.fixturenames),
+                                 waits.get(getattr(item, "module", None), True)))  # fmt: skip
 
 
 def _check_ahead_fixture(item: pytest.Item, fixture: str) -> None:
@@ -429,6 +450,7 @@ def demo_warehouse(request) -> Warehouse:
 
 @ahead("hostile_warehouse")
 def _hostile(tmp_path_factory: pytest.TempPathFactory, _: object) -> Warehouse:
+    from test_dashboards import hostile_csv
     from test_hostile_build import MODEL_HOSTILE_FILES
     from test_hostile_landing import LANDING_HOSTILE_FILES
 
@@ -439,6 +461,7 @@ def _hostile(tmp_path_factory: pytest.TempPathFactory, _: object) -> Warehouse:
     folder = work / "files"
     folder.mkdir()
     files = [make(folder) for make in {**MODEL_HOSTILE_FILES, **LANDING_HOSTILE_FILES}.values()]
+    files.append(hostile_csv(folder / "markup.csv"))
     run([sys.executable, "-m", "api_trust.ingest", *map(str, files)], wh.db, wh.work)
     dbt(wh.db, wh.work, "build", "--quiet")
     return wh
@@ -447,8 +470,9 @@ def _hostile(tmp_path_factory: pytest.TempPathFactory, _: object) -> Warehouse:
 @pytest.fixture(scope="session")
 def hostile_warehouse(request) -> Warehouse:
     """Every hostile file at once (the hardening issue's acceptance), loaded after a small
-    demo-shaped run with dirt and drift: the model-side files of test_hostile_build and
-    the landing-side files of test_hostile_landing. `make build` must pass on it."""
+    demo-shaped run with dirt and drift: the model-side files of test_hostile_build, the
+    landing-side files of test_hostile_landing and test_dashboards' markup names. `make
+    build` must pass on it."""
     return built(request)
 
 
