@@ -151,6 +151,31 @@ def test_personal_data_never_lands(tmp_path: Path) -> None:
     assert name == "export_[PAN]_[PHONE].csv" and "customer_note_[PAN]" in columns
 
 
+def test_personal_data_a_url_percent_encodes_never_lands(tmp_path: Path) -> None:
+    """A query string writes `@` and spaces as %40 and %20 (every access log that logs the
+    request URI): the email and the Aadhaar in it are masked, and a URL without personal
+    data lands exactly as written, its encodings kept."""
+    log = tmp_path / "access.log"
+    line = ('203.0.113.5 - - [05/Nov/2026:10:00:0{i} +0000] "GET {path} HTTP/1.1" 200 512 "-" '
+            '"curl/8.4.0"\n')  # fmt: skip
+    paths = ["/v1/kyc/verify?email=jane.doe%40example.com&aadhaar=1234%205678%209012",
+             "/v1/kyc/verify?EMAIL=JANE.D%40EXAMPLE.com&m=%2b91%209876543210",
+             "/v1/search?q=100%25%20match&next=%2Fv2"]  # fmt: skip
+    log.write_text("".join(line.format(i=i, path=p) for i, p in enumerate(paths)))
+    db = tmp_path / "warehouse.duckdb"
+    proc = load_cli(db, log)
+    assert proc.returncode == 0, proc.stderr
+    with duckdb.connect(str(db), read_only=True) as con:
+        routes = [r for (r,) in con.execute(
+            "select route from raw.api_calls order by source_record_no").fetchall()]  # fmt: skip
+    assert routes == [
+        "/v1/kyc/verify?email=[EMAIL]&aadhaar=[AADHAAR]",
+        "/v1/kyc/verify?EMAIL=[EMAIL]&m=[PHONE]",
+        "/v1/search?q=100%25%20match&next=%2Fv2",
+    ]
+    assert pii_hits(db, ("raw",)) == []
+
+
 def test_wide_header_lands_without_widening_raw(tmp_path: Path) -> None:
     db = tmp_path / "warehouse.duckdb"
     assert load_cli(db, wide_header(tmp_path)).returncode == 0
