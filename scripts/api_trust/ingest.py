@@ -1281,7 +1281,7 @@ def _write_shaped_batch(
         "record_count": read.record_count, "landed_count": landed,
         "rejected_count": rejected[0], "columns_seen": ",".join(delivered),
         "loaded_at": loaded_at, "line_count": lines,
-        "header_line_count": 0 if lines is not None else None,
+        "header_line_count": read.header_lines if lines is not None else None,
         "blank_line_count": read.blank_lines if lines is not None else None,
         "landed_line_count": read.landed_lines if lines is not None else None,
         "rejected_line_count": rejected[1] if lines is not None else None,

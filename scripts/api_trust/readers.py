@@ -199,7 +199,7 @@ def _field_map(path: Path, name: str, spec: object) -> FieldMap:
         raise WarehouseError(
             f"{path}: field {name!r}: unknown parser {fm.parser!r} (known: {', '.join(sorted(PARSERS))})"
         )
-    if fm.unit is not None and fm.unit not in (*UNIT_FACTORS, "auto_s_or_us"):
+    if fm.unit is not None and fm.unit not in (*UNIT_FACTORS, *AUTO_UNITS):
         raise WarehouseError(
             f"{path}: field {name!r}: unknown unit {fm.unit!r} (known: {', '.join(UNIT_FACTORS)})"
         )
@@ -259,10 +259,16 @@ def detect_shape(first_line: str, is_parquet: bool = False) -> Shape:
                 if all(_has_path(obj, key) for key in shape.detect):
                     return shape
             return known["jsonl"]
+    if re.match(W3C_DIRECTIVE, text):
+        return next(s for s in known.values() if s.reader == "w3c")
     for shape in known.values():
         if shape.reader in LINE_PATTERNS and re.match(LINE_PATTERNS[shape.reader].pattern, text):
             return shape
     return known["csv"]
+
+
+# A directive line of the W3C extended log format (IIS, CloudFront): the file's first line.
+W3C_DIRECTIVE = r"#(?:Version|Fields|Software|Date|Start-Date|End-Date|Remark):"
 
 
 # A collector's envelope before each record, taken off before the record is read: a
@@ -372,6 +378,11 @@ def _ts_text(expr: str) -> str:
 
 
 UNIT_FACTORS = {"s": 1000.0, "ms": 1.0, "us": 0.001, "ns": 0.000001}
+# Units decided per file (readers._auto_units): seconds when most values have a decimal point,
+# else the other unit (nginx's $request_time against Apache's %D; CloudFront's time-taken
+# against IIS's).
+AUTO_UNITS = {"auto_s_or_us": "us", "auto_s_or_ms": "ms"}
+UNIT_WORDS = {"s": "seconds", "ms": "milliseconds", "us": "microseconds"}
 # What parse_sql knows; `text` is the value as delivered.
 PARSERS = frozenset({"text", "sum_list", "clf_time", "epoch_ns", "epoch_us", "epoch_ms",
                      "epoch_s", "duration", "ip_hash", "user_agent_family", "dash_is_null",
@@ -484,6 +495,7 @@ class ShapedRead:
     made_by_parser: frozenset[int] = frozenset()  # positions whose values our parsers made
     # per field, the name an extra field lands under when its mapping renames it (`extra`)
     extra_names: tuple[str | None, ...] = ()
+    header_lines: int = 0  # lines that describe the records (W3C's `#` directives)
 
 
 def extra_names(
@@ -815,24 +827,86 @@ def _read_line_pattern(con, shape: Shape, temps, key: str) -> ShapedRead:
         "select " + ", ".join(f"count({_line_value(f)})" for f in fields) + f" from {parsed}"
     ).fetchone()
     present = [f for f, n in zip(fields, counts, strict=True) if n > 0]
-    # The first timing after the user agent: nginx writes seconds with a decimal point,
-    # Apache's %D integer microseconds. Decided per file, and said in a note.
-    unit_for, notes = {}, []
-    if "request_time" in present:
-        dotted, total = con.execute(
-            f"select count(*) filter (where contains(g.request_time, '.')), "
-            f"count(g.request_time) from {parsed}"
-        ).fetchone()
-        unit_for["request_time"] = "s" if dotted >= 0.5 * total else "us"
-        notes.append(
-            f"request_time read as {'seconds' if unit_for['request_time'] == 's' else 'microseconds (%D)'}"
-        )
-    planned = plan_fields(shape, present)
     value_sql = {f: _line_value(f) for f in present}
+    # The first timing after the user agent: nginx writes seconds with a decimal point,
+    # Apache's %D integer microseconds.
+    unit_for, notes = _auto_units(con, shape, parsed, value_sql)
+    planned = plan_fields(shape, present)
     # one record a line: its line number numbers it
     rel = f"(select *, line_no as record_no, line_no as source_line from {parsed})"
     delivered, targets = _finish(con, temps, planned, value_sql, shape, key, rel, unit_for)
     return _shaped_result(con, temps, shape, delivered, targets, tuple(notes))
+
+
+def _auto_units(
+    con, shape: Shape, parsed: str, value_sql: Mapping[str, str]
+) -> tuple[dict[str, str], list[str]]:
+    """The unit of each present field mapped with an AUTO_UNITS unit, decided for the whole
+    file (seconds when at least half its values have a decimal point), and a note for each."""
+    unit_for, notes = {}, []
+    for name, sql in value_sql.items():
+        fm = shape.fields.get(name)
+        if fm is None or fm.unit not in AUTO_UNITS:
+            continue
+        dotted, total = con.execute(
+            f"select count(*) filter (where contains({sql}, '.')), count({sql}) from {parsed}"
+        ).fetchone()
+        unit_for[name] = "s" if dotted >= 0.5 * total else AUTO_UNITS[fm.unit]
+        notes.append(f"{name} read as {UNIT_WORDS[unit_for[name]]}")
+    return unit_for, notes
+
+
+def _read_w3c(con, shape: Shape, temps, key: str) -> ShapedRead:
+    """The W3C extended log format (IIS, CloudFront): `#` directive lines, and records
+    whose fields the last `#Fields:` directive before them names (IIS writes the
+    directives again, maybe with other fields, each time it starts), separated by spaces
+    (IIS) or tabs (CloudFront); `-` is no value. Field names are read as identifiers
+    (`cs(User-Agent)` as `cs_user_agent`), and `date` and `time` (UTC) as one `date_time`.
+    A line before any `#Fields:`, or with another number of fields than it names, is a
+    reject; directive lines are the file's header lines."""
+    lines, parsed = temps["lines"], temps["parsed"]
+    name_sql = "trim(lower(regexp_replace(n, '[^A-Za-z0-9]+', '_', 'g')), '_')"
+    con.execute(f"""
+        create temp table {parsed} as
+        with directives as (
+            select line_no,
+                   list_transform(string_split_regex(trim(substr(line, 9)), '\\s+'),
+                                  lambda n: {name_sql}) as names
+            from {lines} where starts_with(line, '#Fields:')
+        ),
+        records as (
+            select line_no, rtrim(line, chr(13)) as line from {lines}
+            where not is_blank and not starts_with(line, '#')
+        ),
+        split as (
+            select r.line_no, d.names,
+                   string_split(r.line, case when contains(r.line, chr(9)) then chr(9) else ' ' end)
+                       as vals
+            from records as r asof join directives as d on r.line_no > d.line_no
+        )
+        select line_no, map(names, vals) as f
+        from split
+        where len(vals) = len(names) and len(list_distinct(names)) = len(names)
+    """)  # fmt: skip
+    _rejects_from(
+        con, temps, "UNREADABLE LINE",
+        "the line does not hold the fields the #Fields directive before it names (or no "
+        "#Fields directive comes before it)",
+        f"not starts_with(line, '#') and line_no not in (select line_no from {parsed})",
+    )  # fmt: skip
+    available = [k for (k,) in con.execute(
+        f"select distinct unnest(map_keys(f)) as k from {parsed} order by k").fetchall()]  # fmt: skip
+    value_sql = {name: f"nullif(f[{_lit(name)}], '-')" for name in available}
+    if {"date", "time"} <= set(available):
+        value_sql["date_time"] = f"({value_sql.pop('date')} || ' ' || {value_sql.pop('time')})"
+    unit_for, notes = _auto_units(con, shape, parsed, value_sql)
+    planned = plan_fields(shape, list(value_sql))
+    rel = f"(select *, line_no as record_no, line_no as source_line from {parsed})"
+    delivered, targets = _finish(con, temps, planned, value_sql, shape, key, rel, unit_for)
+    headers = con.execute(f"select count(*) from {lines} where starts_with(line, '#')").fetchone()[
+        0
+    ]
+    return _shaped_result(con, temps, shape, delivered, targets, tuple(notes), headers)
 
 
 def _line_value(name: str) -> str:
@@ -866,7 +940,7 @@ def _read_parquet(con, path: Path, shape: Shape, temps, key: str) -> ShapedRead:
 
 
 def _shaped_result(
-    con, temps, shape: Shape, delivered, targets, notes: tuple[str, ...] = ()
+    con, temps, shape: Shape, delivered, targets, notes: tuple[str, ...] = (), header_lines: int = 0
 ) -> ShapedRead:
     """The counts of a line-shaped read, and which fields our own parsers made."""
     total, blank = _line_counts(con, temps)
@@ -879,13 +953,15 @@ def _shaped_result(
         if name in shape.fields and shape.fields[name].parser in SAFE_PARSERS
     )  # fmt: skip
     return ShapedRead(delivered, targets, records + rejected, total, blank, landed_lines,
-                      rejected, notes, made_by_parser, extra_names(shape, delivered, targets))  # fmt: skip
+                      rejected, notes, made_by_parser, extra_names(shape, delivered, targets),
+                      header_lines)  # fmt: skip
 
 
 # The readers of line-shaped files (their lines read first by `read_shape_lines`).
 _LINE_READERS = {
     "jsonl": _read_jsonl,
     "otlp": _read_otlp,
+    "w3c": _read_w3c,
     **dict.fromkeys(LINE_PATTERNS, _read_line_pattern),
 }
 LINE_READERS = frozenset(_LINE_READERS)

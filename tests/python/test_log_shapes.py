@@ -371,10 +371,98 @@ def write_shapes(folder: Path) -> dict[str, Path]:
         (OTLP.splitlines()[0], "otlp_json"),
         ('{"timestamp": "x", "api_name": "PAN_OCR"}', "jsonl"),
         ("timestamp,api_name", "csv"),
+        ("#Version: 1.0", "w3c_extended"),
+        ("#Software: Microsoft Internet Information Services 10.0", "w3c_extended"),
     ],
 )
 def test_shape_is_detected_from_the_first_line(first_line: str, shape: str) -> None:
     assert readers.detect_shape(first_line).name == shape
+
+
+# IIS's default log (spaces, CRLF, time-taken in ms), restarted with other fields midway,
+# with a line of neither form; and CloudFront's standard log (tabs, time-taken in seconds)
+IIS = "\r\n".join(
+    [
+        "#Software: Microsoft Internet Information Services 10.0",
+        "#Version: 1.0",
+        "#Date: 2026-11-05 10:00:00",
+        "#Fields: date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip "
+        "cs(User-Agent) cs(Referer) sc-status sc-substatus sc-win32-status time-taken",
+        "2026-11-05 10:00:01 10.0.0.5 POST /v1/pan/verify - 443 - 203.0.113.7 "
+        "python-requests/2.31.0 - 200 0 0 85",
+        "2026-11-05 10:00:02 10.0.0.5 POST /v1/face/match email=jane%40example.in 443 - "
+        "203.0.113.8 Mozilla/5.0+(iPhone;+CPU+iPhone+OS+17_0) - 503 0 0 1200",
+        "a line of neither form",
+        "#Software: Microsoft Internet Information Services 10.0",
+        "#Fields: date time cs-method cs-uri-stem sc-status time-taken",
+        "2026-11-05 11:00:00 GET /health 200 0",
+        "",
+    ]
+)
+CLOUDFRONT = "\n".join([
+    "#Version: 1.0",
+    "#Fields: date time x-edge-location sc-bytes c-ip cs-method cs(Host) cs-uri-stem sc-status "
+    "cs(Referer) cs(User-Agent) cs-uri-query x-edge-result-type x-edge-request-id "
+    "x-host-header time-taken",
+    "\t".join(["2026-11-05", "10:00:01", "BOM78-P1", "392", "192.0.2.100", "POST",
+               "d111.cloudfront.net", "/v1/pan/verify", "200", "-", "okhttp/4.12.0", "-",
+               "Miss", "SOX4xwn4XV6Q4rgb==", "api.example.in", "0.085"]),
+    "\t".join(["2026-11-05", "10:00:02", "BOM78-P1", "392", "192.0.2.101", "GET",
+               "d111.cloudfront.net", "/v2/ifsc/HDFC0001234", "502", "-", "curl/8.4.0", "-",
+               "Error", "AbC==", "api.example.in", "30.002"]),
+    "",
+])  # fmt: skip
+
+
+def test_w3c_extended_logs_read_each_record_with_the_fields_its_directive_names(
+    tmp_path: Path,
+) -> None:
+    """IIS and CloudFront logs: each record read with the `#Fields:` directive before it,
+    date and time as one UTC timestamp, time-taken's unit per file (said in a note), `-`
+    as no value; directives are header lines and a line that fits none is a reject, so
+    every line is accounted for."""
+    db = tmp_path / "warehouse.duckdb"
+    paths = [tmp_path / "iis.log", tmp_path / "cloudfront.log"]
+    paths[0].write_bytes(IIS.encode())
+    paths[1].write_bytes(CLOUDFRONT.encode())
+    proc = run([sys.executable, "-m", "api_trust.ingest", *map(str, paths)], db, tmp_path)
+    said = proc.stdout + proc.stderr
+    assert "iis.log: time_taken read as milliseconds" in said
+    assert "cloudfront.log: time_taken read as seconds" in said
+    wh = Warehouse(db, tmp_path)
+    rows = wh.rows("""
+        select b.source_name, c.source_record_no, c.request_id, c."timestamp", c.http_method,
+               c.route, c.status_code, c.latency_ms, c.user_agent_family, c.client_ip is null,
+               c.extra_fields->>'$.cs_uri_query', c.extra_fields->>'$.x_edge_location'
+        from raw.api_calls as c join raw.load_batches as b using (batch_id)
+        order by b.source_name, c.source_record_no
+    """)  # fmt: skip
+    assert [tuple(float(v) if i == 7 else v for i, v in enumerate(r)) for r in rows] == [
+        ("cloudfront.log", 3, "SOX4xwn4XV6Q4rgb==", "2026-11-05 10:00:01", "POST",
+         "/v1/pan/verify", "200", 85.0, "mobile_app", False, None, "BOM78-P1"),
+        ("cloudfront.log", 4, "AbC==", "2026-11-05 10:00:02", "GET", "/v2/ifsc/HDFC0001234",
+         "502", 30002.0, "http_library", False, None, "BOM78-P1"),
+        ("iis.log", 5, None, "2026-11-05 10:00:01", "POST", "/v1/pan/verify", "200", 85.0,
+         "http_library", False, None, None),
+        # the query's email, percent-encoded, masked at landing
+        ("iis.log", 6, None, "2026-11-05 10:00:02", "POST", "/v1/face/match", "503", 1200.0,
+         "mobile_browser", False, "email=[EMAIL]", None),
+        # after the restart: the second directive's fields
+        ("iis.log", 10, None, "2026-11-05 11:00:00", "GET", "/health", "200", 0.0, None,
+         True, None, None),
+    ]  # fmt: skip
+    counts = wh.rows("""
+        select source_name, source_format, line_count, header_line_count, blank_line_count,
+               landed_line_count, rejected_line_count, record_count
+        from raw.load_batches order by source_name
+    """)  # fmt: skip
+    assert counts == [
+        ("cloudfront.log", "w3c_extended", 4, 2, 0, 2, 0, 2),
+        ("iis.log", "w3c_extended", 10, 6, 0, 3, 1, 4),
+    ]
+    assert wh.rows("select source_line, raw_record from raw.load_rejects") == [
+        (7, "a line of neither form")
+    ]
 
 
 @ahead("shapes_warehouse")
