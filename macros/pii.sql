@@ -88,11 +88,14 @@
         (pii_part, pii_i) -> case when pii_i = 0 then pii_part else {{ pii_percent_part('pii_part') }} end), '')
 {%- endmacro %}
 
-{# A part of a text split at `%` that followed a `%`: its code decoded, or its `%` given back. #}
+{# A part of a text split at `%` that followed a `%`: its code decoded, or its `%` given back.
+   A code encoded twice is decoded too: CloudFront writes a query's `%` as `%25`, so a
+   client's `%40` is logged as `%2540`. #}
 {% macro pii_percent_part(part) -%}
     case
     {%- for code, char in [('40', '@'), ('20', ' '), ('2B', '+'), ('3A', ':')] %}
         when upper(left({{ part }}, 2)) = '{{ code }}' then '{{ char }}' || substr({{ part }}, 3)
+        when upper(left({{ part }}, 4)) = '25{{ code }}' then '{{ char }}' || substr({{ part }}, 5)
     {%- endfor %}
         else '%' || {{ part }} end
 {%- endmacro %}
