@@ -903,9 +903,9 @@ def _read_w3c(con, shape: Shape, temps, key: str) -> ShapedRead:
     planned = plan_fields(shape, list(value_sql))
     rel = f"(select *, line_no as record_no, line_no as source_line from {parsed})"
     delivered, targets = _finish(con, temps, planned, value_sql, shape, key, rel, unit_for)
-    headers = con.execute(f"select count(*) from {lines} where starts_with(line, '#')").fetchone()[
-        0
-    ]
+    (headers,) = con.execute(
+        f"select count(*) from {lines} where starts_with(line, '#')"
+    ).fetchone()
     return _shaped_result(con, temps, shape, delivered, targets, tuple(notes), headers)
 
 
