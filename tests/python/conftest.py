@@ -364,15 +364,18 @@ def in_background(test: Callable[[Path], None]) -> Callable[[pytest.FixtureReque
 RUN_LAST = frozenset({"tiny_bench"})
 
 
-def _waits_for_a_build(item: pytest.Item) -> bool:
-    """Whether a test reads something the background pool builds (a fixture, a module's
-    BUILT_AHEAD, or a whole test run there)."""
-    module = getattr(item, "module", None)
-    return (
-        not AHEAD.keys().isdisjoint(item.fixturenames)
-        or bool(getattr(module, "BUILT_AHEAD", ()))
-        or getattr(getattr(item, "function", None), "ahead_key", None) is not None
-    )
+def _builds(item: pytest.Item) -> list[tuple[str, object]]:
+    """The background builds a test waits for, as (builder, parameter): its module's
+    BUILT_AHEAD (builds the module starts by hand), the test itself when it runs on the
+    pool (in_background), and each of its fixtures that has a builder, with its parameter."""
+    builds = list(getattr(getattr(item, "module", None), "BUILT_AHEAD", ()))
+    key = getattr(getattr(item, "function", None), "ahead_key", None)
+    if key is not None:
+        builds.append((key, None))
+    callspec = getattr(item, "callspec", None)
+    builds += [(fixture, callspec.params.get(fixture) if callspec else None)
+               for fixture in item.fixturenames if fixture in AHEAD]  # fmt: skip
+    return builds
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -381,10 +384,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     when both cores are busy anyway, instead of running alone after the last build (a
     whole session ended with 26 s of one core idle, running test_warehouse_settings and
     others after the pool had drained)."""
-    waits = {item.module: False for item in items if hasattr(item, "module")}
+    waits: dict[object, bool] = {}
     for item in items:
-        if hasattr(item, "module") and _waits_for_a_build(item):
-            waits[item.module] = True
+        module = getattr(item, "module", None)
+        waits[module] = waits.get(module, False) or bool(_builds(item))
     items.sort(key=lambda item: (not RUN_LAST.isdisjoint(item.fixturenames),
                                  waits.get(getattr(item, "module", None), True)))  # fmt: skip
 
@@ -410,24 +413,13 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         RUN_LAST & {name for item in session.items for name in item.fixturenames}
     ):
         _start(session.config._tmp_path_factory, fixture, None)
-    modules = set()
+    # each build is queued where the first test that waits for it is (_start queues a
+    # builder and parameter once)
     for item in session.items:
-        # builds a module's fixtures start by hand (_start) are named in its BUILT_AHEAD,
-        # as (builder, parameter), and queued where its first test is, like a fixture's
-        module = getattr(item, "module", None)
-        if module is not None and module not in modules:
-            modules.add(module)
-            for fixture, param in getattr(module, "BUILT_AHEAD", ()):
-                _start(session.config._tmp_path_factory, fixture, param)
-        key = getattr(getattr(item, "function", None), "ahead_key", None)
-        if key is not None:
-            _start(session.config._tmp_path_factory, key, None)
-        callspec = getattr(item, "callspec", None)
-        for fixture in item.fixturenames:
-            if fixture in AHEAD:
-                _check_ahead_fixture(item, fixture)
-                param = callspec.params.get(fixture) if callspec else None
-                _start(session.config._tmp_path_factory, fixture, param)
+        for builder, param in _builds(item):
+            if builder in item.fixturenames:
+                _check_ahead_fixture(item, builder)
+            _start(session.config._tmp_path_factory, builder, param)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
