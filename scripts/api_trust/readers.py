@@ -31,17 +31,16 @@ from api_trust.landing import sql_literal, sql_value
 from api_trust.warehouse import WarehouseError
 
 SHAPES_DIR = PROJECT_ROOT / "log_shapes"
-# %h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-Agent}i": the combined format, the start of
-# the line patterns of ingress-nginx and Traefik (the access log's has referer and user
-# agent optional), and its fields under nginx's names
-COMBINED_PREFIX = (
-    r'^(\S+) (\S+) (\S+) \[([^\]]+)\] "([^"]*)" ([0-9]{3}|-) ([0-9]+|-) "([^"]*)" "([^"]*)"'
-)
+# %h %l %u %t "%r" %>s %b: the common log format, the start of every access-log pattern
+# below; then "%{Referer}i" "%{User-Agent}i": the combined format, the start of the line
+# patterns of ingress-nginx and Traefik (the access log's has referer and user agent
+# optional), and its fields under nginx's names
+COMMON_PREFIX = r'^(\S+) (\S+) (\S+) \[([^\]]+)\] "([^"]*)" ([0-9]{3}|-) ([0-9]+|-)'
+COMBINED_PREFIX = COMMON_PREFIX + r' "([^"]*)" "([^"]*)"'
 COMBINED_GROUPS = ("remote_addr", "ident", "remote_user", "time_local", "request", "status",
                    "body_bytes_sent", "http_referer", "http_user_agent")  # fmt: skip
 # %h %l %u %t "%r" %>s %b ["%{Referer}i" "%{User-Agent}i"] [timings...]
-ACCESS_LOG_PATTERN = (
-    r'^(\S+) (\S+) (\S+) \[([^\]]+)\] "([^"]*)" (\d{3}|-) (\d+|-)'
+ACCESS_LOG_PATTERN = COMMON_PREFIX + (
     # referer and user agent (a user agent cut off at the end of the line still reads);
     # a quote escaped inside them (\") makes the line a reject: about 4x faster than
     # allowing escapes, and nothing is lost
@@ -655,8 +654,11 @@ def read_shape_lines(
     read_lines(con, path, gzipped, table, LINE_FLAGS.get(shape.reader), prefix)
 
 
-def _line_counts(con, temps) -> tuple[int, int]:
-    return con.execute(f"select count(*), count_if(is_blank) from {temps['lines']}").fetchone()
+def _line_counts(con, temps, header_sql: str = "false") -> tuple[int, int, int]:
+    """Lines, blank lines and header lines (those `header_sql` is true of), in one scan."""
+    return con.execute(
+        f"select count(*), count_if(is_blank), count_if({header_sql}) from {temps['lines']}"
+    ).fetchone()
 
 
 def _rejects_from(con, temps, error_type: str, message: str, bad: str | None = None) -> None:
@@ -865,6 +867,7 @@ def _read_w3c(con, shape: Shape, temps, key: str) -> ShapedRead:
     A line before any `#Fields:`, or with another number of fields than it names, is a
     reject; directive lines are the file's header lines."""
     lines, parsed = temps["lines"], temps["parsed"]
+    directive = "starts_with(line, '#')"
     name_sql = "trim(lower(regexp_replace(n, '[^A-Za-z0-9]+', '_', 'g')), '_')"
     con.execute(f"""
         create temp table {parsed} as
@@ -876,7 +879,7 @@ def _read_w3c(con, shape: Shape, temps, key: str) -> ShapedRead:
         ),
         records as (
             select line_no, rtrim(line, chr(13)) as line from {lines}
-            where not is_blank and not starts_with(line, '#')
+            where not is_blank and not {directive}
         ),
         split as (
             select r.line_no, d.names,
@@ -892,7 +895,7 @@ def _read_w3c(con, shape: Shape, temps, key: str) -> ShapedRead:
         con, temps, "UNREADABLE LINE",
         "the line does not hold the fields the #Fields directive before it names (or no "
         "#Fields directive comes before it)",
-        f"not starts_with(line, '#') and line_no not in (select line_no from {parsed})",
+        f"not {directive} and line_no not in (select line_no from {parsed})",
     )  # fmt: skip
     available = [k for (k,) in con.execute(
         f"select distinct unnest(map_keys(f)) as k from {parsed} order by k").fetchall()]  # fmt: skip
@@ -903,10 +906,7 @@ def _read_w3c(con, shape: Shape, temps, key: str) -> ShapedRead:
     planned = plan_fields(shape, list(value_sql))
     rel = f"(select *, line_no as record_no, line_no as source_line from {parsed})"
     delivered, targets = _finish(con, temps, planned, value_sql, shape, key, rel, unit_for)
-    (headers,) = con.execute(
-        f"select count(*) from {lines} where starts_with(line, '#')"
-    ).fetchone()
-    return _shaped_result(con, temps, shape, delivered, targets, tuple(notes), headers)
+    return _shaped_result(con, temps, shape, delivered, targets, tuple(notes), directive)
 
 
 def _line_value(name: str) -> str:
@@ -940,10 +940,17 @@ def _read_parquet(con, path: Path, shape: Shape, temps, key: str) -> ShapedRead:
 
 
 def _shaped_result(
-    con, temps, shape: Shape, delivered, targets, notes: tuple[str, ...] = (), header_lines: int = 0
+    con,
+    temps,
+    shape: Shape,
+    delivered,
+    targets,
+    notes: tuple[str, ...] = (),
+    header_sql: str = "false",
 ) -> ShapedRead:
-    """The counts of a line-shaped read, and which fields our own parsers made."""
-    total, blank = _line_counts(con, temps)
+    """The counts of a line-shaped read (header lines: those `header_sql` is true of), and
+    which fields our own parsers made."""
+    total, blank, header_lines = _line_counts(con, temps, header_sql)
     records, landed_lines = con.execute(
         f"select count(*), count(distinct source_line) from {temps['scan']}"
     ).fetchone()
