@@ -28,6 +28,20 @@
     nullif(regexp_replace(lower({{ expr }}), '[^a-z0-9]', ''), '')
 {%- endmacro %}
 
+{# True when the text holds a letter or a digit of any script (`Москва` does; `-` and `?` do
+   not): a value, not a placeholder. #}
+{% macro has_letter_or_digit(expr) -%}
+    {{ return(adapter.dispatch('has_letter_or_digit', 'api_trust')(expr)) }}
+{%- endmacro %}
+
+{% macro default__has_letter_or_digit(expr) -%}
+    regexp_matches({{ expr }}, '[\pL\pN]')
+{%- endmacro %}
+
+{% macro spark__has_letter_or_digit(expr) -%}
+    {{ expr }} rlike '[\\p{L}\\p{N}]'
+{%- endmacro %}
+
 {# Service names: upper case, runs of spaces/hyphens as one underscore. #}
 {% macro normalise_api_name(expr) -%}
     {{ return(adapter.dispatch('normalise_api_name', 'api_trust')(expr)) }}

@@ -207,9 +207,19 @@ protocol as (
     -- error_reasons, else http_4xx/http_5xx), `otel_error` when only the span says so
     select
         *,
-        case when has_region_column then region_delivered else 'unknown' end as region,
-        case when has_client_type_column then client_type_delivered else 'unknown' end as client_type,
-        case when has_document_type_column then document_type_delivered else 'unknown' end as document_type,
+        -- a value the seed does not list (a team's own region, client or document type) is
+        -- kept as delivered: the seed merges spellings, it does not decide what exists
+        {%- for dim in ['region', 'client_type', 'document_type'] %}
+            case when has_{{ dim }}_column then coalesce({{ dim }}_delivered, {{ dim }}_raw) else 'unknown' end
+                as {{ dim }},
+        {%- endfor %}
+        -- kept as delivered: the flag an analyst filters by (the build warns per value)
+        coalesce(
+            {%- for dim in ['region', 'client_type', 'document_type'] %}
+                (has_{{ dim }}_column and {{ dim }}_delivered is null and {{ dim }}_raw is not null)
+                {{- ' or' if not loop.last }}
+            {%- endfor %}, false
+        ) as has_unlisted_value,
         case
             when has_status_column then status_delivered
             when otel_status = 'ERROR' then 'fail'
@@ -299,7 +309,9 @@ checked as (
             case
                 when not has_{{ dim }}_column then null
                 when {{ dim }}_raw is null then 'missing_{{ dim }}'
-                when {{ dim }}_delivered is null then 'unknown_{{ dim }}'
+                -- no letter or digit in any script (`-`, `?`, `--`): a placeholder, not a value
+                when {{ dim }}_key is null and not {{ api_trust.has_letter_or_digit(dim ~ '_raw') }}
+                    then 'missing_{{ dim }}'
             end as {{ dim }}_issue,
         {%- endfor %}
         case
@@ -509,6 +521,7 @@ final as (
 
         -- booleans
         is_known_api,
+        has_unlisted_value,
         is_api_from_route,
         is_folded_route,
         is_error_reason_derived,

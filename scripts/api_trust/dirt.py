@@ -22,7 +22,10 @@ from api_trust.simulation import load_catalogue
 EXPECTED_OUTCOME = {
     "missing_required": ("quarantine", "missing_{col}"),
     "case_variant": ("fact_normalised", None),
+    # a status the seed does not list: whether the call failed is unknown
     "unknown_value": ("quarantine", "unknown_{col}"),
+    # a region, client or document type the seed does not list: a team's own, kept
+    "unlisted_value": ("fact_unlisted", None),
     "api_typo": ("fact_unknown_api", None),
     "latency_non_numeric": ("quarantine", "invalid_latency_ms"),
     "latency_negative": ("quarantine", "negative_latency_ms"),
@@ -50,11 +53,11 @@ _VARIANTS = {
                     "Insurance": ["insurance "]},
     "status": {"success": ["SUCCESS", " Success", "succeeded", "ok"], "fail": ["FAIL", "failed", " Failure"]},
 }  # fmt: skip
-_UNKNOWN = {
+_UNKNOWN = {"status": ["pending", "maybe", "2"]}
+UNLISTED = {
     "region": ["Tier5", "Mars", "Metr0", "Zone-9"],
     "document_type": ["RationCard", "Selfie", "PANN"],
     "client_type": ["Government", "Unknownco"],
-    "status": ["pending", "maybe", "2"],
 }
 _LETTERS = np.array(list("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
 
@@ -174,9 +177,10 @@ def inject(con, rng, planned: Plan, batch_id: str, drift: dict,
                 value = _pick([current.upper(), f" {current}"], u1)
             else:
                 value = _pick(_VARIANTS[col][current], u1)
-        elif kind == "unknown_value":
-            col = _pick(list(_UNKNOWN), u0)
-            value = _pick(_UNKNOWN[col], u1)
+        elif kind in ("unknown_value", "unlisted_value"):
+            values = _UNKNOWN if kind == "unknown_value" else UNLISTED
+            col = _pick(list(values), u0)
+            value = _pick(values[col], u1)
         elif kind == "api_typo":
             col, value = "api_name", _typo(row.api_name, rng, known)
         elif kind.startswith("latency_"):

@@ -1,11 +1,10 @@
 {#
-    Every value of a column is a canonical value of its dimension in seed
-    value_aliases, or one of `also` (`unknown`, what a log without the column
-    gets). The vocabulary lives in the seed alone: a team with its own regions
-    adds a row per value there (`region,north,North`) and the validation, which
-    reads the same seed, keeps those calls as facts; a list written into this
-    test as well would fail that build. Fails once per value outside it, with
-    its rows.
+    The values of a column that are not a canonical value of its dimension in
+    seed value_aliases, nor one of `also` (`unknown`, what a log without the
+    column gets), one row each with its rows. The validation keeps a team's own
+    regions, client and document types as delivered; on the facts this test
+    warns, naming them, so that a team can merge their spellings with a row per
+    spelling in the seed (`region,north,North`), which the validation reads too.
 #}
 {% test canonical_values(model, column_name, dimension, also=[]) %}
 

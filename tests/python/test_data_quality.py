@@ -13,7 +13,7 @@ import sys
 
 import duckdb
 import pytest
-from api_trust.dirt import EXPECTED_OUTCOME
+from api_trust.dirt import EXPECTED_OUTCOME, UNLISTED
 from api_trust.pii import has_pii_sql
 from conftest import ROOT, Warehouse, dbt, generate, in_background, run
 
@@ -26,6 +26,7 @@ def _outcomes(wh: Warehouse):
             p.defect_kind, p.column_name, p.request_id,
             v.route, v.reasons, v.is_known_api,
             f.request_id is not null as in_facts,
+            f.has_unlisted_value,
             f.region, f.document_type, f.client_type, f.status, f.api_name, f.api_version,
             f.error_message, f.latency_ms, d.name_source
         from staging.stg_logs__planted_defects as p
@@ -55,6 +56,11 @@ def test_every_planted_defect_is_caught(demo_warehouse: Warehouse) -> None:
         elif where == "fact_unknown_api":
             # kept, and told from a service of its own: a likely misspelling (dim_apis)
             ok = row.in_facts and not row.is_known_api and row.name_source == "likely_typo"
+        elif where == "fact_unlisted":  # a team's own value: a fact, as delivered
+            value = getattr(row, row.column_name)
+            ok = (
+                bool(row.in_facts and row.has_unlisted_value) and value in UNLISTED[row.column_name]
+            )
         elif where == "fact_kept":  # a fact, with the value as delivered
             ok = bool(row.in_facts) and row.latency_ms == 0
         elif where == "fact_masked":
@@ -374,8 +380,13 @@ def test_loader_only_warehouse_builds_with_generator_tables_empty(tmp_path) -> N
     wh = Warehouse(db, work)
     assert wh.scalar("select count(*) from raw.generator_effects") == 0
     assert wh.scalar("select count(*) from raw.planted_defects") == 0
-    assert wh.scalar("select count(*) from fct_api_calls") == 4
-    assert wh.rows("select primary_reason from dq_quarantine") == [("unknown_region",)]
+    # a region our seed does not list (Atlantis) is the team's own: a fact, as delivered
+    assert wh.scalar("select count(*) from fct_api_calls") == 5
+    assert wh.scalar("select count(*) from dq_quarantine") == 0
+    unlisted = (
+        "select region, has_unlisted_value from fct_api_calls where region in ('Atlantis', 'Metro')"
+    )
+    assert sorted(wh.rows(unlisted)) == [("Atlantis", True), ("Metro", False)]
     assert (
         wh.scalar("select is_known_api from fct_api_calls where api_name = 'NEW_SERVICE'") is False
     )
@@ -385,39 +396,45 @@ def test_loader_only_warehouse_builds_with_generator_tables_empty(tmp_path) -> N
 
 
 @in_background
-def test_a_teams_own_regions_are_facts_once_the_seed_lists_them(tmp_path) -> None:
-    """Regions are a vocabulary: seed value_aliases. A team whose logs say `north` and
-    `south` sees those calls quarantined (unknown_region) until it adds a row per value
-    to the seed; then they are facts, and the build's tests pass, because the tests on
-    region read the same seed (canonical_values) instead of a list of our four. The rows
-    go into the built seed table here (a test may not edit the project's seed file), and
-    the build leaves the seed out; a changed seed revalidates every batch either way."""
+def test_a_teams_own_regions_are_facts_and_the_seed_merges_their_spellings(tmp_path) -> None:
+    """A team's logs say `north`, `South` or `Москва`, which our seed does not list: those
+    calls are facts with the region as delivered, and the build warns which values the
+    seed lacks. A value with no letter or digit (`-`) is no region: quarantined as
+    missing. Rows the team adds to seed value_aliases then merge spellings (`north` and
+    `North `), and every batch is checked again. The rows go into the built seed table
+    here (a test may not edit the project's seed file), and the build leaves the seed out."""
     db, work = tmp_path / "warehouse.duckdb", tmp_path
     csv = tmp_path / "team_regions.csv"
+    regions = ["north", "North ", "south", "SOUTH", "Metro", "Москва", "-"]
     csv.write_text(
         "timestamp,api_name,api_version,region,client_type,document_type,status,status_code,"
         "latency_ms,error_reason\n"
         + "".join(f"2026-10-01 10:0{i}:00,PAN_OCR,v2,{region},Bank,PAN,success,200,{300 + i},\n"
-                  for i, region in enumerate(["north", "North ", "south", "SOUTH", "Metro"])),
+                  for i, region in enumerate(regions)),
         encoding="utf-8",
     )  # fmt: skip
     run([sys.executable, "-m", "api_trust.ingest", str(csv)], db, work)
     select = ["--select", "+fct_api_calls", "+agg_success_by_region", "+agg_failures_by_region",
               "+agg_api_daily", "+dq_quarantine"]  # fmt: skip
-    dbt(db, work, "build", "--quiet", *select, "--indirect-selection", "cautious")
+    built = dbt(db, work, "build", *select, "--indirect-selection", "cautious")
     wh = Warehouse(db, work)
     assert wh.rows("select primary_reason, count(*) from dq_quarantine group by 1") == [
-        ("unknown_region", 4)]  # fmt: skip
+        ("missing_region", 1)]  # fmt: skip
+    assert wh.rows("select region, calls from agg_success_by_region order by region") == sorted(
+        (region.strip(), 1) for region in regions[:-1])  # fmt: skip
+    # the one warning: the five values the seed lacks (Metro is ours)
+    assert "Warning in test canonical_values_fct_api_calls_region " in built.stdout
+    assert "Got 5 results" in built.stdout and "WARN=1 " in built.stdout, built.stdout
     with duckdb.connect(str(db)) as con:
         con.execute("insert into reference.value_aliases (dimension, alias_key, canonical_value) "
                     "values ('region', 'north', 'North'), ('region', 'south', 'South')")  # fmt: skip
     # buildable: the tests of the selected models run though one of their parents (the
     # seed) is left out
-    dbt(db, work, "build", "--quiet", *select, "--exclude", "value_aliases",
-        "--indirect-selection", "buildable")  # fmt: skip
-    assert wh.scalar("select count(*) from dq_quarantine") == 0
-    assert wh.rows("select region, calls from agg_success_by_region order by region") == [
-        ("Metro", 1), ("North", 2), ("South", 2)]  # fmt: skip
+    built = dbt(db, work, "build", *select, "--exclude", "value_aliases",
+                "--indirect-selection", "buildable")  # fmt: skip
+    assert wh.rows("select region, calls from agg_success_by_region order by region") == sorted(
+        [("Metro", 1), ("Москва", 1), ("North", 2), ("South", 2)])  # fmt: skip
+    assert "Got 1 result," in built.stdout and "WARN=1 " in built.stdout, built.stdout  # Москва
 
 
 def test_no_data_test_lists_a_vocabulary_the_seed_holds() -> None:

@@ -66,6 +66,7 @@ facts as (
         -- booleans
         validated_calls.status = 'success' as is_success,
         validated_calls.is_known_api,
+        validated_calls.has_unlisted_value,
         validated_calls.traffic_class = 'api' as is_api_traffic,
         validated_calls.is_api_from_route,
         validated_calls.is_error_reason_derived,
