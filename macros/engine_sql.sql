@@ -42,17 +42,19 @@
     {{ expr }} rlike '[\\p{L}\\p{N}]'
 {%- endmacro %}
 
-{# Service names: upper case, runs of spaces/hyphens as one underscore. #}
+{# Service names: upper case, runs of separators (spaces, `-`, `.`, `/`, `:`) as one underscore,
+   none at the start: `kyc.pan-verify` and `/kyc.PanService/Verify` (a gRPC method) are
+   KYC_PAN_VERIFY and KYC_PANSERVICE_VERIFY. #}
 {% macro normalise_api_name(expr) -%}
     {{ return(adapter.dispatch('normalise_api_name', 'api_trust')(expr)) }}
 {%- endmacro %}
 
 {% macro default__normalise_api_name(expr) -%}
-    nullif(regexp_replace(upper(trim({{ expr }})), '[\s\-]+', '_', 'g'), '')
+    nullif(regexp_replace(regexp_replace(upper(trim({{ expr }})), '^[\s\-./:]+', ''), '[\s\-./:]+', '_', 'g'), '')
 {%- endmacro %}
 
 {% macro spark__normalise_api_name(expr) -%}
-    nullif(regexp_replace(upper(trim({{ expr }})), '[\\s\\-]+', '_'), '')
+    nullif(regexp_replace(regexp_replace(upper(trim({{ expr }})), '^[\\s\\-./:]+', ''), '[\\s\\-./:]+', '_'), '')
 {%- endmacro %}
 
 {# True when the whole text matches the pattern. #}

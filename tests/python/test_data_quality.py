@@ -372,7 +372,8 @@ def test_loader_only_warehouse_builds_with_generator_tables_empty(tmp_path) -> N
         "2026-10-01 10:00:05,PAN_OCR,v2,Rural,Bank,PAN,fail,422,1290,blurry_image\n"
         "2026-10-01 10:01:00,FACE_MATCH,v3,tier2,Telecom,Aadhaar,success,200,455,\n"
         "2026-10-01 10:02:00,NEW_SERVICE,v1,Tier1,FinTech,PAN,success,200,95,\n"
-        "2026-10-01 10:03:00,BANK_VERIFY,v1,Atlantis,Bank,PAN,success,200,1500,\n",
+        "2026-10-01 10:03:00,BANK_VERIFY,v1,Atlantis,Bank,PAN,success,200,1500,\n"
+        "2026-10-01 10:04:00,/kyc.face-match/Verify,v1,Metro,Bank,PAN,success,200,700,\n",
         encoding="utf-8",
     )
     run([sys.executable, "-m", "api_trust.ingest", str(csv)], db, work)
@@ -381,12 +382,17 @@ def test_loader_only_warehouse_builds_with_generator_tables_empty(tmp_path) -> N
     assert wh.scalar("select count(*) from raw.generator_effects") == 0
     assert wh.scalar("select count(*) from raw.planted_defects") == 0
     # a region our seed does not list (Atlantis) is the team's own: a fact, as delivered
-    assert wh.scalar("select count(*) from fct_api_calls") == 5
+    assert wh.scalar("select count(*) from fct_api_calls") == 6
     assert wh.scalar("select count(*) from dq_quarantine") == 0
     unlisted = (
         "select region, has_unlisted_value from fct_api_calls where region in ('Atlantis', 'Metro')"
     )
-    assert sorted(wh.rows(unlisted)) == [("Atlantis", True), ("Metro", False)]
+    assert sorted(wh.rows(unlisted)) == [("Atlantis", True), ("Metro", False), ("Metro", False)]
+    # a name with dots and slashes (a gRPC method) is a name, its separators underscores
+    assert (
+        wh.scalar("select count(*) from fct_api_calls where api_name = 'KYC_FACE_MATCH_VERIFY'")
+        == 1
+    )
     assert (
         wh.scalar("select is_known_api from fct_api_calls where api_name = 'NEW_SERVICE'") is False
     )

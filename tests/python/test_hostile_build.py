@@ -133,6 +133,7 @@ def zone_forms(folder: Path) -> Path:
         call("zf_name", "2026-07-01 12:00:00 America/New_York"),
         call("zf_epoch_ms", "1790000000123"),
         call("zf_epoch_s", "1790000000"),
+        call("zf_epoch_s_fraction", "1790000000.1234567"),
         call("zf_unknown", "2026-10-05 10:00:00 Mars/Olympus_Mons"),
         call("zf_bad_offset", "2026-10-05 10:00:00+25:00"),
     ]
@@ -383,6 +384,7 @@ def test_zone_does_not_leak_to_later_rows(hostile_demo: Warehouse) -> None:
         ("zf_name", datetime(2026, 7, 1, 16, 0)),  # EDT, UTC-4
         ("zf_epoch_ms", datetime(2026, 9, 21, 14, 13, 20, 123000)),
         ("zf_epoch_s", datetime(2026, 9, 21, 14, 13, 20)),
+        ("zf_epoch_s_fraction", datetime(2026, 9, 21, 14, 13, 20, 123456)),  # truncated
         ("ovf_ny", datetime(2026, 10, 5, 12, 0)),
         ("dst_clear", datetime(2026, 11, 1, 8, 30)),  # EST again, UTC-5
         ("old_inside", datetime(2000, 1, 1, 3, 0)),

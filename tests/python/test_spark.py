@@ -63,11 +63,17 @@ def engines(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("spark")
     env = dict(os.environ, API_TRUST_SPARK_DIR=str(root))
     # beside the generated calls, the zone forms engines could disagree on: offsets, names
-    # (in any case, short ids), local times that occur twice or never, unknown zones
+    # (in any case, short ids), local times that occur twice or never, unknown zones,
+    # fractions of epoch seconds
     extra = [
         call("zs_lower", "2026-10-05 10:00:00 asia/kolkata"),
         call("zs_short", "2026-10-05 10:00:00 IST"),
         call("zs_only_duckdb", "2026-10-05 10:00:00 US/Pacific-New"),
+        # and values both engines must tell apart alike: a region the seed does not list, in
+        # another script (kept), one with no letter or digit (missing), an API name with dots
+        call("vs_cyrillic", "2026-10-05 10:01:00", region="Москва"),
+        call("vs_placeholder", "2026-10-05 10:02:00", region="-"),
+        call("vs_grpc_name", "2026-10-05 10:03:00", api_name="/kyc.PanService/Verify"),
     ]
     files = [zone_forms(root), dst_local_times(root), write_csv(root, "zone_spellings", extra)]
     loads = [arg for f in files for arg in ("--load", str(f))]
