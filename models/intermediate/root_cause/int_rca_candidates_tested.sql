@@ -57,7 +57,7 @@ narrowed_timed as (
         timed.failure_class,
         timed.evidence || case
             when localised.is_narrowed
-                then ' Concentrated in ' || localised.segment || ' ('
+                then '. Concentrated in ' || localised.segment || ' ('
                     || {{ api_trust.fmt_pct('least(localised.share_of_incident_excess, 1)', 0) }}
                     || ' of the excess).'
             else ''
