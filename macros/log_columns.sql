@@ -24,12 +24,13 @@
     {{ return(names) }}
 {%- endmacro %}
 
-{# The delivered text for a canonical column: trimmed, '' as null, aliases coalesced. #}
+{# The delivered text for a canonical column: trimmed, '' and the spellings of no value
+   (vars.null_tokens, any case) as null, aliases coalesced. #}
 {% macro delivered_text(canonical, present_columns) -%}
     {%- set found = [] -%}
     {%- for name in api_trust.names_for_column(canonical) -%}
         {%- if name in present_columns -%}
-            {%- do found.append("nullif(trim(" ~ adapter.quote(name) ~ "), '')") -%}
+            {%- do found.append(api_trust.null_if_no_value("trim(" ~ adapter.quote(name) ~ ")")) -%}
         {%- endif -%}
     {%- endfor -%}
     {%- if found | length == 0 -%}
@@ -39,6 +40,32 @@
     {%- else -%}
         coalesce({{ found | join(', ') }})
     {%- endif -%}
+{%- endmacro %}
+
+{# A text as null when it is empty or spells no value (vars.null_tokens: `None`, `NULL`, `NaN`,
+   `N/A`, `-`, in any case), as programs write a missing value into a file. Only a value as
+   short as the longest token is lower-cased to compare: nearly every value skips it. #}
+{% macro null_if_no_value(expr) -%}
+    {%- set tokens = var('null_tokens') | map('lower') | list -%}
+    {%- set longest = tokens | map('length') | max -%}
+    case
+        when length({{ expr }}) <= {{ longest }} and {{ api_trust.list_holds(tokens, 'lower(' ~ expr ~ ')') }} then null
+        else nullif({{ expr }}, '')
+    end
+{%- endmacro %}
+
+{# True when a list of constants holds the value: a function call, not `in (...)`, which DuckDB
+   planned as a hash join inside the staging view (validation +60% CPU at 2M records). #}
+{% macro list_holds(values, expr) -%}
+    {{ return(adapter.dispatch('list_holds', 'api_trust')(values, expr)) }}
+{%- endmacro %}
+
+{% macro default__list_holds(values, expr) -%}
+    list_contains([{% for v in values %}{{ api_trust.sql_string(v) }}{{ ', ' if not loop.last }}{% endfor %}], {{ expr }})
+{%- endmacro %}
+
+{% macro spark__list_holds(values, expr) -%}
+    array_contains(array({% for v in values %}{{ api_trust.sql_string(v) }}{{ ', ' if not loop.last }}{% endfor %}), {{ expr }})
 {%- endmacro %}
 
 {# The contract as rows, for models that compare batches against it. #}

@@ -232,7 +232,9 @@ protocol as (
             when status_code is not null then 'http_status_code'
         end as classified_by,
         case
-            when has_error_reason_column and not has_route_column then null
+            -- a failure the log gives no reason for, whether it has the column or not: a
+            -- failure all the same, its reason from its status code (quarantined, it would
+            -- be missing from every failure rate)
             when error_reason is not null then null
             when has_status_column and status_delivered != 'fail' then null
             when

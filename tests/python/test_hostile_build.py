@@ -177,6 +177,13 @@ def status_codes(folder: Path) -> Path:
         call("ver_prerelease", at(816), api_version="1.4.0-RC.1+build.7"),
         call("ver_spaced", at(817), api_version="v 2"),
         call("ver_words", at(818), api_version="2.3.1 (build 7)"),
+        # no value, as programs spell it (vars.null_tokens): no reason on a success, a
+        # failure's reason from its code, no client
+        call("nt_reason_none", at(819), error_reason="None"),
+        failed("nt_reason_null", at(820), "NULL", "503"),
+        call("nt_client_nan", at(821), client_id="NaN"),
+        # a failure with an empty reason (our CSV's column present): a failure all the same
+        failed("nt_reason_empty", at(822), "", "503"),
     ]
     return write_csv(folder, "status_codes", rows)
 
@@ -420,7 +427,7 @@ def test_zones_and_offsets_row_by_row(
         ("att_exponent", "invalid_attempt_no"),
         ("lat_inf", "invalid_latency_ms"),
         ("lat_neg_inf", "invalid_latency_ms"),
-        ("lat_nan", "invalid_latency_ms"),
+        ("lat_nan", "missing_latency_ms"),  # NaN is how a float column spells no value
         ("lat_overflow", "invalid_latency_ms"),
         ("lat_hex", "invalid_latency_ms"),
         ("er_own_word_3xx", "unknown_error_reason"),
@@ -443,6 +450,22 @@ def test_hostile_value_is_quarantined(
 )
 def test_well_formed_numbers_stay_facts(hostile_demo: Warehouse, request_id: str) -> None:
     assert outcome(hostile_demo, request_id)[:2] == ("fact", None)
+
+
+def test_a_value_spelt_as_none_is_no_value(hostile_demo: Warehouse) -> None:
+    """`None` as a success's reason was error_reason_on_success (every success of a file a
+    program wrote with None in it was quarantined); `NULL` as a failure's reason was a
+    reason; `NaN` as a client id was a client, and so a segment. A failure without a reason
+    was missing_error_reason, counted in no failure rate: its code gives one."""
+    assert hostile_demo.rows(
+        "select request_id, error_reason, is_error_reason_derived, client_id from fct_api_calls "
+        "where request_id like 'nt_%' order by 1"
+    ) == [
+        ("nt_client_nan", None, False, "unknown"),
+        ("nt_reason_empty", "http_503", True, "C0001"),
+        ("nt_reason_none", None, False, "C0001"),
+        ("nt_reason_null", "http_503", True, "C0001"),
+    ]
 
 
 def test_service_versions_are_versions(hostile_demo: Warehouse) -> None:
