@@ -621,6 +621,31 @@ def missing_required(columns: Iterable[str]) -> list[str]:
     return [c.name for c in log_columns() if c.required and c.name not in present]
 
 
+# What a batch must deliver for any record of it to be a fact, as int_api_calls_validated
+# checks it (its timestamp_issue, api_name_issue and status_issue): a group of contract
+# columns any one of which will do, and the reason every record gets without one.
+ESSENTIAL_FIELDS = (
+    (("timestamp",), "missing_column_timestamp"),
+    (("api_name", "route"), "missing_column_api_name"),
+    (("status", "status_code"), "missing_column_status"),
+)
+
+
+def essential_fields_note(columns: Iterable[str]) -> str | None:
+    """A warning naming the essential fields (ESSENTIAL_FIELDS) no delivered column maps to,
+    by name or alias: without one, every record of the batch is quarantined. None if all are."""
+    present = {column_aliases().get(c, c) for c in columns}
+    lacking = [(names, reason) for names, reason in ESSENTIAL_FIELDS if not present & set(names)]
+    if not lacking:
+        return None
+    what = "; ".join(f"{' or '.join(names)} (reason {reason})" for names, reason in lacking)
+    return (
+        f"no field maps to {what}: every record of this batch will be quarantined. Name the "
+        "field in vars.log_column_aliases, or map it (a nested one too) in a log_shapes/ file "
+        "(README 'Use your own logs'), then load the file again"
+    )
+
+
 # An HTTP status code as the models accept one (int_api_calls_validated): three digits, 1-5.
 HTTP_STATUS_CODE = "^[1-5][0-9]{2}$"
 
@@ -851,6 +876,8 @@ def load_file(
             f"no column for required field(s) {', '.join(missing)} (by name or alias): "
             "those values will be missing downstream"
         )
+    if note := essential_fields_note([*plan.delivered, *codes]):
+        result.warnings.append(note)
     return result
 
 
@@ -922,6 +949,8 @@ def _land_shaped(
         con, source.batch_id, lambda: _write_shaped_batch(con, source, read, loaded_at, temps)
     )
     result.warnings.extend(read.notes)
+    if note := essential_fields_note(t for t in read.targets if t is not None):
+        result.warnings.append(note)
     if source.line_count is not None and read.line_count != source.line_count:
         result.warnings.append(
             f"{source.line_count:,} lines in the file but the reader saw {read.line_count:,}: "

@@ -211,6 +211,26 @@ def test_names_other_generators_use_land_as_ours(db: Path, tmp_path: Path, capsy
     ), err
 
 
+def test_a_file_without_a_status_or_a_timestamp_says_every_record_will_be_quarantined(
+    db: Path, tmp_path: Path, capsys
+) -> None:
+    """A JSON log whose outcome is nested (`http.status`) or named as no alias says (`outcome`)
+    landed without a word, and the build then quarantined every record. The load still lands
+    it (nothing is lost), and says what is missing, why it matters and what to do."""
+    record = ('{"ts": "2026-10-01T10:00:00Z", "api": "face-match", "outcome": "ok", '
+              '"http": {"status": 200}}\n')  # fmt: skip
+    nested = write(tmp_path / "nested.jsonl", record * 3)
+    timeless = write(tmp_path / "timeless.csv", "api_name,status_code\nPAN_OCR,200\n")
+    assert load(nested) == 0 and load(timeless) == 0
+    err = capsys.readouterr().err
+    assert re.search(r"nested\.jsonl: no field maps to status or status_code \(reason "
+                     r"missing_column_status\): every record of this batch will be quarantined", err), err  # fmt: skip
+    assert re.search(r"timeless\.csv: no field maps to timestamp \(reason missing_column_timestamp\)"
+                     r": every record", err), err  # fmt: skip
+    assert "nested.jsonl: no field maps to timestamp" not in err
+    assert rows(db, "select count(*) from raw.api_calls") == [(4,)]
+
+
 def test_two_aliases_of_one_column_are_refused() -> None:
     # Issue 8, defect 8: `duration_ms` and `latency` both mean latency_ms; one was kept silently.
     with pytest.raises(ingest.FileError, match="duration_ms and latency both mean latency_ms"):
