@@ -8,6 +8,7 @@ loader and the dbt models share one definition.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -79,3 +80,23 @@ def column_aliases() -> dict[str, str]:
 def known_column_names() -> set[str]:
     """Every header name the loader recognises: canonical columns and their aliases."""
     return {c.name for c in log_columns()} | set(column_aliases())
+
+
+def name_key(name: str) -> str:
+    """A delivered field name as the loader compares it with ours: lower case, letters and
+    digits only. `statusCode`, `Status Code`, `STATUS-CODE` and `status_code` are one name;
+    `Latency (ms)` is latency_ms, `timeStamp` timestamp (as seed value_aliases' keys are
+    compared)."""
+    return re.sub(r"[^a-z0-9]", "", name.lower())
+
+
+@cache
+def _targets_by_key() -> dict[str, str]:
+    targets = {name_key(alias): column for alias, column in column_aliases().items()}
+    return targets | {name_key(c.name): c.name for c in log_columns()}
+
+
+def contract_target(name: str) -> str | None:
+    """The contract column a delivered field name means, by name or alias, compared as
+    name_key compares them; None for a field outside the contract."""
+    return _targets_by_key().get(name_key(name))

@@ -78,7 +78,7 @@ import duckdb
 
 from api_trust.contract import (
     LINEAGE_COLUMNS,
-    column_aliases,
+    contract_target,
     db_path,
     known_column_names,
     log_columns,
@@ -569,7 +569,7 @@ def plan_columns(
             f"the header leaves column(s) at position {', '.join(empty)} without a name: "
             "name every column (or drop the empty ones) and load it again"
         )
-    if not any(n in known for n in names):
+    if not any(n in known or contract_target(h) for n, h in zip(names, header, strict=True)):
         shown = ", ".join(_clip(h.strip()) for h in header[:4]) + (
             ", ..." if len(names) > 4 else ""
         )
@@ -599,9 +599,7 @@ def plan_columns(
             f"column(s) {', '.join(clash)} use a name the loader writes itself (lineage): "
             "rename them in the file and load it again"
         )
-    aliases = column_aliases()
-    contract_names = {c.name for c in log_columns()}
-    targets = tuple(n if n in contract_names else aliases.get(n) for n in names)
+    targets = tuple(contract_target(h) for h in header)
     by_target: dict[str, list[str]] = {}
     for n, target in zip(names, targets, strict=True):
         if target is not None:
@@ -617,7 +615,7 @@ def plan_columns(
 
 def missing_required(columns: Iterable[str]) -> list[str]:
     """Required contract columns the file delivers neither by name nor by a known alias."""
-    present = {column_aliases().get(c, c) for c in columns}
+    present = {contract_target(c) or c for c in columns}
     return [c.name for c in log_columns() if c.required and c.name not in present]
 
 
@@ -634,7 +632,7 @@ ESSENTIAL_FIELDS = (
 def essential_fields_note(columns: Iterable[str]) -> str | None:
     """A warning naming the essential fields (ESSENTIAL_FIELDS) no delivered column maps to,
     by name or alias: without one, every record of the batch is quarantined. None if all are."""
-    present = {column_aliases().get(c, c) for c in columns}
+    present = {contract_target(c) or c for c in columns}
     lacking = [(names, reason) for names, reason in ESSENTIAL_FIELDS if not present & set(names)]
     if not lacking:
         return None

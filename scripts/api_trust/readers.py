@@ -26,7 +26,12 @@ from pathlib import Path
 import duckdb
 import yaml
 
-from api_trust.contract import PROJECT_ROOT, column_aliases, log_columns, project_vars
+from api_trust.contract import (
+    PROJECT_ROOT,
+    contract_target,
+    log_columns,
+    project_vars,
+)
 from api_trust.landing import sql_literal, sql_value
 from api_trust.warehouse import WarehouseError
 
@@ -522,8 +527,6 @@ def plan_fields(shape: Shape, available: Sequence[str]) -> list[tuple[str, str |
     Mapped fields first (a fallback only when its column has no primary field present),
     then contract names and aliases, then everything else as extra fields.
     """
-    contract = {c.name for c in log_columns()}
-    aliases = column_aliases()
     present = set(available)
     planned: list[tuple[str, str | None, str]] = []
     taken: set[str] = set()
@@ -541,7 +544,7 @@ def plan_fields(shape: Shape, available: Sequence[str]) -> list[tuple[str, str |
         if fm is not None and fm.extra is not None:  # an extra field even under a contract name
             planned.append((name, None, name))
             continue
-        target = name if name in contract else aliases.get(name)
+        target = contract_target(name)
         if target is not None and target not in taken:
             planned.append((name, target, name))
             taken.add(target)

@@ -48,8 +48,9 @@ def test_every_field_name_is_read_and_only_names_the_models_can_carry_are_propos
             record |= {name: f"v{i % 2}" for name in FIELDS}
             if i % 4 < 2:  # on half the records only: null on the others' extra_fields
                 record["tenant_tier"] = f"t{i % 2}"
-            # a gateway's error message: its value is the outcome's, not where calls go
-            record["errorMessage"] = "Internal server error" if i % 3 == 0 else "-"
+            # a gateway's error detail (errorMessage would be our error_message): its value
+            # is the outcome's, not where calls go
+            record["errorDetail"] = "Internal server error" if i % 3 == 0 else "-"
             # a span's name: the API again, under another name
             record["span_name"] = f"POST {route}"
             # a nested record delivered whole (Cloud Logging's resource): structure, whose
@@ -63,9 +64,9 @@ def test_every_field_name_is_read_and_only_names_the_models_can_carry_are_propos
                            proc.stdout, re.M))  # fmt: skip
     assert set(said) >= set(FIELDS), proc.stdout
     # a description of the failure is no dimension: sliced by it, its one value fails always
-    assert said["errorMessage"].startswith(
+    assert said["errorDetail"].startswith(
         "stays in raw: its value follows the call's status or reason (100% of records)"
-    ), said["errorMessage"]
+    ), said["errorDetail"]
     assert said["span_name"].startswith(
         "stays in raw: its value and the API tell each other (100% and 100% of records)"
     ), said["span_name"]

@@ -231,6 +231,27 @@ def test_a_file_without_a_status_or_a_timestamp_says_every_record_will_be_quaran
     assert rows(db, "select count(*) from raw.api_calls") == [(4,)]
 
 
+def test_names_spelt_as_people_and_programs_write_them_land_as_ours(
+    db: Path, tmp_path: Path, capsys
+) -> None:
+    """`API Name`, `Latency (ms)` (a spreadsheet's header) and `statusCode`, `timeStamp`
+    (JSON's camelCase) were extra fields: every record was quarantined for want of an API
+    name, a timestamp and a status. Names are compared in letters and digits, any case."""
+    csv = write(tmp_path / "sheet.csv",
+                "Time Stamp,API Name,Status Code,Latency (ms),Error-Reason\n"
+                "2026-10-01 10:00:00,PAN_OCR,503,85.5,upstream_timeout\n")  # fmt: skip
+    json = write(tmp_path / "camel.jsonl",
+                 '{"timeStamp": "2026-10-01T10:00:01Z", "apiName": "FACE_MATCH", '
+                 '"statusCode": 200, "durationMs": 12, "requestID": "r-1"}\n')  # fmt: skip
+    assert load(csv) == 0 and load(json) == 0
+    assert rows(db, """
+        select timestamp, api_name, status_code, latency_ms, error_reason, request_id
+        from raw.api_calls order by source_name
+    """) == [("2026-10-01T10:00:01Z", "FACE_MATCH", "200", "12", None, "r-1"),
+             ("2026-10-01 10:00:00", "PAN_OCR", "503", "85.5", "upstream_timeout", None)]  # fmt: skip
+    assert "no field maps to" not in capsys.readouterr().err
+
+
 def test_two_aliases_of_one_column_are_refused() -> None:
     # Issue 8, defect 8: `duration_ms` and `latency` both mean latency_ms; one was kept silently.
     with pytest.raises(ingest.FileError, match="duration_ms and latency both mean latency_ms"):
