@@ -129,7 +129,9 @@ def load_insights(con: duckdb.DuckDBPyConnection) -> Insights:
     documents = _rows(
         con,
         "select * from agg_conversion_by_document_type"
-        f" where document_type <> '{NO_VALUE}' order by eventual_pass_rate",
+        # weakest first: the one surest to pass least (lowest upper bound), not the lowest
+        # rate, which a document type of 19 verifications led
+        f" where document_type <> '{NO_VALUE}' order by eventual_pass_rate_ci_upper, eventual_pass_rate",
     )
     findings = _rows(con, f"select * from rca_findings order by finding_rank limit {TOP_FINDINGS}")
     by_tier = dict(
@@ -399,8 +401,13 @@ def extra_dimension_lines(data: Insights) -> list[str]:
     return lines  # fmt: skip
 
 
+# regions compared with the best in the conversion section, at most
+REGIONS_COMPARED = 3
+
+
 def conversion_lines(data: Insights) -> list[str]:
-    """Conversion by region (the Tier-2 question) and the weakest document types."""
+    """Conversion by region (where do users pass least, and do retries rescue them?) and the
+    weakest document types, each compared by its 95% interval, never by a name."""
     regions, documents = data.regions, data.documents
     lines = ["Measured on verifications (all attempts of one user), not calls.", ""]
     carried = data.coverage.get("verification_id")
@@ -430,22 +437,25 @@ def conversion_lines(data: Insights) -> list[str]:
             f"{pct(r['eventual_pass_rate'])} | {pct(r['recovered_by_retry_rate'])} | "
             f"{pct(r['call_success_rate'])} | {secs} |"
         )
-    by_region = {r["region"]: r for r in regions}
-    best = by_region.get("Metro") or (
-        max(regions, key=lambda r: r["eventual_pass_rate"]) if regions else None
-    )
-    if best is not None:
+    # compared with the region surest to pass (highest lower bound): the regions surely
+    # below it (upper bound under that), worst first, else the one least sure to pass. No
+    # region is named in advance: a team's regions are its own, and a small one's rate alone
+    # says little
+    ranked = [r for r in regions if r["eventual_pass_rate_ci_lower"] is not None]
+    if len(ranked) > 1:
+        best = max(ranked, key=lambda r: r["eventual_pass_rate_ci_lower"])
+        below = sorted((r for r in ranked if r["eventual_pass_rate_ci_upper"] < best["eventual_pass_rate_ci_lower"]),
+                       key=lambda r: r["eventual_pass_rate_ci_upper"])  # fmt: skip
+        compared = below[:REGIONS_COMPARED] or [
+            min((r for r in ranked if r is not best), key=lambda r: r["eventual_pass_rate_ci_upper"])
+        ]  # fmt: skip
         lines.append("")
-        for name in ("Tier2", "Rural"):
-            r = by_region.get(name)
-            if r is None or r is best:  # a region is not compared with itself
-                continue
-            separated = r["eventual_pass_rate_ci_upper"] < best["eventual_pass_rate_ci_lower"]
+        for r in compared:
             lines.append(
-                f"- {name}: {pct(r['first_attempt_pass_rate'])} pass at the first attempt vs "
+                f"- {r['region']}: {pct(r['first_attempt_pass_rate'])} pass at the first attempt vs "
                 f"{pct(best['first_attempt_pass_rate'])} in {best['region']}; after retries "
                 f"{pct(r['eventual_pass_rate'])} vs {pct(best['eventual_pass_rate'])} "
-                + ("(the gap is beyond chance: the intervals do not overlap)." if separated
+                + ("(the gap is beyond chance: the intervals do not overlap)." if r in below
                    else "(the intervals overlap: not a clear gap).")
             )  # fmt: skip
     if data.is_missing("document_type"):

@@ -22,7 +22,7 @@ import sys
 import pytest
 from api_trust.dashboard.marts import CORE_DIMENSIONS, EXTRA_DIMENSIONS, field_word
 from api_trust.dashboard.page import plotly_js, render_page
-from api_trust.report import REPORTED_FIELDS
+from api_trust.report import REPORTED_FIELDS, Insights, conversion_lines
 from browser import HeadlessChromium, needs_chromium
 from conftest import Warehouse, ahead, built, dbt, run
 from test_dashboards import XSS_IMG, XSS_SCRIPT, assert_clean, embedded_payload
@@ -266,3 +266,28 @@ def test_spans_set_aside_show_in_the_batch_chart_where_traces_delivered_some(
         assert_clean(access_page)
     finally:
         access_page.open((wh.work / "dashboards" / "index.html").as_uri())
+
+
+def test_the_report_compares_a_teams_own_regions_by_their_intervals() -> None:
+    """The conversion section compared Tier2 and Rural with Metro, by name: a team's regions
+    got no comparison at all. It now compares the regions surely below the one surest to
+    pass (intervals), whatever their names; a small region whose interval overlaps is not
+    named however low its rate."""
+
+    def region(name, verifications, rate, low, high):
+        return {"region": name, "verifications": verifications, "first_attempt_pass_rate": rate - 0.05,
+                "eventual_pass_rate": rate, "eventual_pass_rate_ci_lower": low,
+                "eventual_pass_rate_ci_upper": high, "recovered_by_retry_rate": 0.05,
+                "call_success_rate": rate, "p50_seconds_to_verify": 1.0, "p90_seconds_to_verify": 2.0}  # fmt: skip
+
+    regions = [region("eu-west-1", 9000, 0.97, 0.966, 0.974), region("ap-south-1", 7000, 0.90, 0.893, 0.907),
+               region("sa-east-1", 12, 0.75, 0.47, 0.99), region("us-east-1", 8000, 0.955, 0.951, 0.959)]  # fmt: skip
+    data = Insights(headline={}, slo_counts={}, slo_rows=[], regions=regions, documents=[], findings=[],
+                    findings_by_tier={}, coverage={}, left_out=[], extra_values={})  # fmt: skip
+    compared = [line for line in conversion_lines(data) if line.startswith("- ")]
+    assert compared == [
+        "- ap-south-1: 85.0% pass at the first attempt vs 92.0% in eu-west-1; after retries 90.0% vs "
+        "97.0% (the gap is beyond chance: the intervals do not overlap).",
+        "- us-east-1: 90.5% pass at the first attempt vs 92.0% in eu-west-1; after retries 95.5% vs "
+        "97.0% (the gap is beyond chance: the intervals do not overlap).",
+    ]

@@ -301,7 +301,10 @@ const Charts = (() => {
     if (!regions.length) return note((unplaced ? 'No call of ' : 'No calls for ') + D.scopeText(view.scope) + ', ' + D.periodText(view) + (unplaced ? ' has a region' : ''));
     const calls = regions.map((r) => per[r].calls), succ = regions.map((r) => per[r].calls - per[r].failures);
     const rates = regions.map((r, i) => succ[i] / calls[i]), bounds = regions.map((r, i) => Stats.wilson(succ[i], calls[i], per[r].seen));
-    const best = rates.indexOf(Math.max.apply(null, rates)), worst = rates.indexOf(Math.min.apply(null, rates));
+    // best: the region surest to succeed (highest lower bound); worst: the one surest to fail
+    // (lowest upper bound). By rate alone, a region of 20 calls with 3 failures led the title
+    const lows = bounds.map((b) => b[0]), highs = bounds.map((b) => b[1]);
+    const best = lows.indexOf(Math.max.apply(null, lows)), worst = highs.indexOf(Math.min.apply(null, highs));
     const below = regions.map((r, i) => bounds[i][1] < bounds[best][0]); // interval wholly below the best region's
     const title = regions.length < 2 ? regions[0] + ': ' + pct(rates[0]) + ' of calls succeed'
       : regions[worst] + ' succeeds least: ' + pct(rates[worst]) + ' vs ' + regions[best] + ' ' + pct(rates[best]) +
@@ -335,7 +338,8 @@ const Charts = (() => {
       customdata: rs.map((r) => r.verifications), hovertemplate: '%{y}: %{x:.1%} of %{customdata:,} verifications ' + s[1] + '<extra></extra>',
     }));
     const by = (k) => rows.slice().sort((a, b) => (a[k] || 0) - (b[k] || 0));
-    const lo = by('first_attempt_pass_rate')[0], hi = by('first_attempt_pass_rate')[rows.length - 1];
+    // surest to pass least (lowest upper bound) and most (highest lower bound), as the success chart
+    const lo = by('first_attempt_pass_rate_ci_upper')[0], hi = by('first_attempt_pass_rate_ci_lower')[rows.length - 1];
     const title = rows.length < 2 ? lo.region + ': ' + pct(lo.first_attempt_pass_rate) + ' pass at the first attempt'
       : lo.region + ' users pass least at the first attempt (' + pct(lo.first_attempt_pass_rate) + ' vs ' + hi.region + ' ' + pct(hi.first_attempt_pass_rate) +
         '); retries lift them to ' + pct(lo.eventual_pass_rate);
@@ -501,7 +505,9 @@ const Charts = (() => {
   function failureByDocument(D, view, width) {
     const rows0 = D.P.documents;
     if (!rows0) return note(D.P.missing.documents || 'agg_failure_by_document_type not built');
-    const rows = rows0.filter((r) => r.calls > 0).sort((a, b) => (b.failure_rate || 0) - (a.failure_rate || 0));
+    // surest to fail most first (highest lower bound): by rate, a document type of 19 calls led
+    const rows = rows0.filter((r) => r.calls > 0).sort((a, b) => (b.failure_rate_ci_lower || 0) - (a.failure_rate_ci_lower || 0) ||
+      (b.failure_rate || 0) - (a.failure_rate || 0));
     if (!rows.length) return note('No calls in agg_failure_by_document_type');
     const all = sum(rows.map((r) => r.failures)) / sum(rows.map((r) => r.calls));
     const above = rows.map((r) => r.failure_rate_ci_lower > all);
@@ -553,7 +559,10 @@ const Charts = (() => {
     if (!calls || !fails) return note('No failures for ' + D.scopeText(view.scope) + ', ' + D.periodText(view) + ': nothing to concentrate');
     const shareCalls = regions.map((r) => per[r].calls / calls), shareFails = regions.map((r) => per[r].failures / fails);
     const ratio = regions.map((r, i) => shareFails[i] / shareCalls[i]);
-    const w = ratio.indexOf(Math.max.apply(null, ratio)), x = regions.map(pt);
+    // the region carrying the most failures beyond its share of calls (by ratio alone, a region
+    // of 25 calls with 4 failures led the title)
+    const excess = regions.map((r, i) => shareFails[i] - shareCalls[i]);
+    const w = excess.indexOf(Math.max.apply(null, excess)), x = regions.map(pt);
     return {
       data: [
         { type: 'bar', name: 'share of calls', x, y: shareCalls, marker: { color: COLOR.light }, hovertemplate: '%{x}: %{y:.1%} of calls<extra></extra>' },
