@@ -61,11 +61,11 @@
 {%- endmacro %}
 
 {% macro default__list_holds(values, expr) -%}
-    list_contains([{% for v in values %}{{ api_trust.sql_string(v) }}{{ ', ' if not loop.last }}{% endfor %}], {{ expr }})
+    list_contains(list_value{{ api_trust.sql_list(values) }}, {{ expr }})
 {%- endmacro %}
 
 {% macro spark__list_holds(values, expr) -%}
-    array_contains(array({% for v in values %}{{ api_trust.sql_string(v) }}{{ ', ' if not loop.last }}{% endfor %}), {{ expr }})
+    array_contains(array{{ api_trust.sql_list(values) }}, {{ expr }})
 {%- endmacro %}
 
 {# The contract as rows, for models that compare batches against it. #}

@@ -77,11 +77,6 @@ def column_aliases() -> dict[str, str]:
     return dict(_vars()["log_column_aliases"])
 
 
-def known_column_names() -> set[str]:
-    """Every header name the loader recognises: canonical columns and their aliases."""
-    return {c.name for c in log_columns()} | set(column_aliases())
-
-
 def name_key(name: str) -> str:
     """A delivered field name as the loader compares it with ours: lower case, letters and
     digits only. `statusCode`, `Status Code`, `STATUS-CODE` and `status_code` are one name;

@@ -80,7 +80,6 @@ from api_trust.contract import (
     LINEAGE_COLUMNS,
     contract_target,
     db_path,
-    known_column_names,
     log_columns,
     project_vars,
 )
@@ -546,7 +545,6 @@ def refuse_past_column_limit(count: int, what: str, hint: str = "") -> None:
 
 def plan_columns(
     header: Sequence[str],
-    known: set[str] | None = None,
     reserved: Iterable[str] = LINEAGE_COLUMNS,
 ) -> ColumnPlan:
     """Header names as they will land: trimmed, lower-case, checked against the contract.
@@ -556,7 +554,6 @@ def plan_columns(
     the record's?), delivers one contract column twice under two of its names (say
     `duration_ms` and `latency`), or uses a lineage column's name.
     """
-    known = known_column_names() if known is None else known
     refuse_past_column_limit(
         len(header), "the header has {n:,} columns",
         ": is the delimiter right? If the file is really this wide, drop the columns you "
@@ -569,7 +566,9 @@ def plan_columns(
             f"the header leaves column(s) at position {', '.join(empty)} without a name: "
             "name every column (or drop the empty ones) and load it again"
         )
-    if not any(n in known or contract_target(h) for n, h in zip(names, header, strict=True)):
+    # the contract column each name means (by name or alias, as contract_target compares them)
+    targets = tuple(contract_target(h) for h in header)
+    if not any(targets):
         shown = ", ".join(_clip(h.strip()) for h in header[:4]) + (
             ", ..." if len(names) > 4 else ""
         )
@@ -599,7 +598,6 @@ def plan_columns(
             f"column(s) {', '.join(clash)} use a name the loader writes itself (lineage): "
             "rename them in the file and load it again"
         )
-    targets = tuple(contract_target(h) for h in header)
     by_target: dict[str, list[str]] = {}
     for n, target in zip(names, targets, strict=True):
         if target is not None:
@@ -613,9 +611,14 @@ def plan_columns(
     return ColumnPlan(names, targets)
 
 
+def contract_columns(columns: Iterable[str]) -> set[str]:
+    """The contract columns delivered names mean (by name or alias; contract_target)."""
+    return {contract_target(c) or c for c in columns}
+
+
 def missing_required(columns: Iterable[str]) -> list[str]:
     """Required contract columns the file delivers neither by name nor by a known alias."""
-    present = {contract_target(c) or c for c in columns}
+    present = contract_columns(columns)
     return [c.name for c in log_columns() if c.required and c.name not in present]
 
 
@@ -632,7 +635,7 @@ ESSENTIAL_FIELDS = (
 def essential_fields_note(columns: Iterable[str]) -> str | None:
     """A warning naming the essential fields (ESSENTIAL_FIELDS) no delivered column maps to,
     by name or alias: without one, every record of the batch is quarantined. None if all are."""
-    present = {contract_target(c) or c for c in columns}
+    present = contract_columns(columns)
     lacking = [(names, reason) for names, reason in ESSENTIAL_FIELDS if not present & set(names)]
     if not lacking:
         return None
