@@ -384,14 +384,29 @@ def _count_lines(raw: io.RawIOBase) -> int:
     return lines + (last != b"\n")
 
 
+# How far the first line is read to sniff a file's shape when it is longer than the head:
+# one OTLP export request (the Collector's file exporter) is one line of every span of the
+# request, often several MB, and its shape shows only in the whole line (cut at the head,
+# it read as a JSON document of `resourceSpans` and no field mapped).
+FIRST_LINE_MAX = 1 << 26
+
+
 def _peek(path: Path, gzipped: bool) -> tuple[bytes, str]:
-    """The first bytes of the (decompressed) file and its first non-blank line, for sniffing."""
+    """The first bytes of the (decompressed) file and its first non-blank line (read on
+    past those bytes to its end, up to FIRST_LINE_MAX), for sniffing."""
+    head_size, more = 1 << 16, []
     try:
         with gzip.open(path, "rb") if gzipped else open(path, "rb") as fh:
-            head = fh.read(1 << 16)
+            head = fh.read(head_size)
+            if len(head) == head_size and b"\n" not in head.lstrip(b"\xef\xbb\xbf \t\r\n"):
+                while head_size + len(more) * READ_CHUNK < FIRST_LINE_MAX:
+                    more.append(chunk := fh.read(READ_CHUNK))
+                    if not chunk or b"\n" in chunk:
+                        break
     except (gzip.BadGzipFile, EOFError, zlib.error) as err:
         raise FileError(f"is not a valid gzip file ({err}): re-compress or unpack it") from None
-    text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
+    rest = b"".join(more).split(b"\n", 1)[0]
+    text = (head + rest).decode("utf-8", errors="replace").lstrip("\ufeff")
     first = next((line for line in text.splitlines() if line.strip()), "")
     return head, first
 

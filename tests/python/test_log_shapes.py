@@ -379,6 +379,35 @@ def test_shape_is_detected_from_the_first_line(first_line: str, shape: str) -> N
     assert readers.detect_shape(first_line).name == shape
 
 
+def _otlp_request(spans: int) -> dict:
+    """One OTLP export request of `spans` SERVER spans (about 330 bytes each)."""
+    request = json.loads(OTLP.splitlines()[0])
+    server = request["resourceSpans"][0]["scopeSpans"][0]["spans"][0]
+    request["resourceSpans"][0]["scopeSpans"][0]["spans"] = [
+        server | {"spanId": f"{i:016x}"} for i in range(spans)
+    ]
+    return request
+
+
+@pytest.mark.parametrize("gzipped", [False, True])
+def test_an_export_request_longer_than_the_sniffed_head_is_still_otlp(tmp_path, gzipped) -> None:
+    """The Collector's file exporter writes one export request a line: a line of many spans
+    is longer than the bytes the shape is sniffed from (64 KiB). On main, cut there, it read
+    as a JSON document of `resourceSpans` whose records had no field of any shape, and every
+    file failed."""
+    from api_trust.ingest import FIRST_LINE_MAX, probe_source
+
+    text = _json_lines(_otlp_request(600), _otlp_request(2))
+    assert len(text.splitlines()[0]) > 3 * (1 << 16) and len(text) < FIRST_LINE_MAX
+    path = tmp_path / ("traces.json.gz" if gzipped else "traces.json")
+    path.write_bytes(gzip.compress(text.encode()) if gzipped else text.encode())
+    probe = probe_source(path)
+    assert (probe.shape.name, probe.document) == ("otlp_json", None)
+    db = tmp_path / "warehouse.duckdb"
+    loaded = run([sys.executable, "-m", "api_trust.ingest", str(path)], db, tmp_path)
+    assert "602 records, 602 landed, 0 rejected" in loaded.stdout, loaded.stdout
+
+
 # IIS's default log (spaces, CRLF, time-taken in ms), restarted with other fields midway,
 # with a line of neither form; and CloudFront's standard log (tabs, time-taken in seconds)
 IIS = "\r\n".join(
