@@ -33,8 +33,11 @@ traffic_hours as (
       rate_rel_var       relative variance of the API's rate estimate
       baseline_rel_var   relative variance of `expected` (rate and profile)
       day_dispersion     the API's day-to-day extra variance (leave-this-day-out,
-                         shrunk to the pool)
-      dispersion         phi = 1 + expected x (day_dispersion + baseline_rel_var):
+                         shrunk to the pool): the relative variance of its days
+      hour_dispersion    the same from its hours: the relative variance of an
+                         hour, which bursts within a day raise and day sums
+                         average away (bursty arrivals, retries)
+      dispersion         phi = 1 + expected x (the larger of the two + baseline_rel_var):
                          variance / mean of the hour's count under no incident
       p_upper, p_lower   one-sided p of `observed` against `expected` (phi-scaled)
       p_day_upper, ...   the same for the hour's day as one count, over the hours
@@ -192,7 +195,11 @@ traffic_hours as (
         day_at,
         sum(observed) as day_observed,
         sum(expected) as day_expected,
-        {{ api_trust.safe_rate('sum(baseline_rel_var * expected)', 'sum(expected)') }} as day_rel_var
+        {{ api_trust.safe_rate('sum(baseline_rel_var * expected)', 'sum(expected)') }} as day_rel_var,
+        -- each hour's variation beyond chance and the baseline's own uncertainty
+        sum(power(observed - expected, 2) - expected - baseline_rel_var * power(expected, 2))
+            as hour_excess_square,
+        sum(power(expected, 2)) as hour_expected_square
     from {{ prefix }}_expected
     where not is_excluded
     group by api_name, day_at
@@ -205,7 +212,9 @@ traffic_hours as (
         day_at,
         power(day_observed - day_expected, 2) - day_expected
         - coalesce(day_rel_var, 0) * power(day_expected, 2) as excess_square,
-        power(day_expected, 2) as expected_square
+        power(day_expected, 2) as expected_square,
+        hour_excess_square,
+        hour_expected_square
     from {{ prefix }}_days
 ),
 
@@ -213,7 +222,9 @@ traffic_hours as (
     select
         api_name,
         sum(excess_square) as excess_square,
-        sum(expected_square) as expected_square
+        sum(expected_square) as expected_square,
+        sum(hour_excess_square) as hour_excess_square,
+        sum(hour_expected_square) as hour_expected_square
     from {{ prefix }}_day_terms
     group by api_name
 ),
@@ -223,7 +234,10 @@ traffic_hours as (
         sum(excess_square) as excess_square,
         sum(expected_square) as expected_square,
         -- an average API's worth of evidence: a small API borrows the pool's dispersion
-        sum(expected_square) / nullif(count(*), 0) as prior_weight
+        sum(expected_square) / nullif(count(*), 0) as prior_weight,
+        sum(hour_excess_square) as hour_excess_square,
+        sum(hour_expected_square) as hour_expected_square,
+        sum(hour_expected_square) / nullif(count(*), 0) as hour_prior_weight
     from {{ prefix }}_api_dispersion
 ),
 
@@ -231,18 +245,10 @@ traffic_hours as (
 {{ prefix }}_dispersed as (
     select
         expected.*,
-        greatest(0.0, coalesce(
-            (
-                api_dispersion.excess_square - coalesce(day_terms.excess_square, 0)
-                + pooled.prior_weight * greatest(0.0, coalesce(
-                    (pooled.excess_square - coalesce(day_terms.excess_square, 0))
-                    / nullif(pooled.expected_square - coalesce(day_terms.expected_square, 0), 0),
-                    0.0
-                ))
-            )
-            / nullif(api_dispersion.expected_square - coalesce(day_terms.expected_square, 0) + pooled.prior_weight, 0),
-            0.0
-        )) as day_dispersion
+        {{ api_trust.shrunk_dispersion('excess_square', 'expected_square', 'prior_weight') }}
+            as day_dispersion,
+        {{ api_trust.shrunk_dispersion('hour_excess_square', 'hour_expected_square', 'hour_prior_weight') }}
+            as hour_dispersion
     from {{ prefix }}_expected as expected
     left join {{ prefix }}_api_dispersion as api_dispersion
         on expected.api_name = api_dispersion.api_name
@@ -256,10 +262,12 @@ traffic_hours as (
 {{ prefix }}_effective as (
     select
         *,
-        1 + expected * (day_dispersion + baseline_rel_var) as dispersion,
+        1 + expected * (greatest(day_dispersion, hour_dispersion) + baseline_rel_var) as dispersion,
         -- quasi-Poisson: counts in units of their own variance-to-mean ratio
-        observed / (1 + expected * (day_dispersion + baseline_rel_var)) as effective_observed,
-        expected / (1 + expected * (day_dispersion + baseline_rel_var)) as effective_expected
+        observed / (1 + expected * (greatest(day_dispersion, hour_dispersion) + baseline_rel_var))
+            as effective_observed,
+        expected / (1 + expected * (greatest(day_dispersion, hour_dispersion) + baseline_rel_var))
+            as effective_expected
     from {{ prefix }}_dispersed
 ),
 
@@ -286,6 +294,7 @@ traffic_hours as (
         rate_rel_var,
         baseline_rel_var,
         day_dispersion,
+        hour_dispersion,
         dispersion,
         {{ api_trust.poisson_upper_p('effective_observed', 'effective_expected', 'upper_z') }} as p_upper,
         {{ api_trust.poisson_lower_p('effective_observed', 'effective_expected', 'lower_z') }} as p_lower
@@ -353,4 +362,43 @@ traffic_hours as (
             hours.api_name = days.api_name
             and hours.day_at = days.day_at
 )
+{%- endmacro %}
+
+
+{#
+    An API's extra variance (relative to the expected count squared) from its terms
+    `excess` (observed variance beyond chance and the baseline's) and `square` (expected
+    squared), summed over its days but this one (leave-this-day-out: an outage day does not
+    widen its own allowance), shrunk to the pool by `prior` (an average API's worth of
+    evidence). Reads `api_dispersion`, `day_terms` and `pooled` as seasonal_baseline_ctes
+    joins them; the same estimator for a day's count and for an hour's.
+#}
+{% macro shrunk_dispersion(excess, square, prior) -%}
+greatest(0.0, coalesce(
+    (
+        api_dispersion.{{ excess }} - coalesce(day_terms.{{ excess }}, 0)
+        + pooled.{{ prior }} * greatest(0.0, coalesce(
+            (pooled.{{ excess }} - coalesce(day_terms.{{ excess }}, 0))
+            / nullif(pooled.{{ square }} - coalesce(day_terms.{{ square }}, 0), 0),
+            0.0
+        ))
+    )
+    / nullif(api_dispersion.{{ square }} - coalesce(day_terms.{{ square }}, 0) + pooled.{{ prior }}, 0),
+    0.0
+))
+{%- endmacro %}
+
+{#
+    Variance / mean of a window of an API's hours under no incident (int_rca_time_windows_tested):
+    chance; the day-to-day level, shared by the hours of a day (so it grows with the window up
+    to a day's expected count); bursts within a day, independent from hour to hour (the
+    hours' burst_variance summed); and the baseline's own error. `totals` holds the window's
+    expected, dispersion_expected, burst_variance and rel_var_expected sums; `sizes` its
+    series' day_expected.
+#}
+{% macro window_dispersion(totals, sizes) -%}
+1 + {{ api_trust.safe_rate(totals ~ '.dispersion_expected', totals ~ '.expected') }}
+* least({{ totals }}.expected, {{ sizes }}.day_expected)
++ {{ api_trust.safe_rate(totals ~ '.burst_variance', totals ~ '.expected') }}
++ {{ totals }}.rel_var_expected
 {%- endmacro %}

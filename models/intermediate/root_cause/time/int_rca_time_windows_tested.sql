@@ -34,6 +34,9 @@ series as (
         expected_failures as expected,
         failure_baseline_rel_var * expected_failures as rel_var_expected,
         failure_day_dispersion * expected_failures as dispersion_expected,
+        -- bursts within a day: the hour's extra variance beyond the day's level
+        greatest(coalesce(failure_hour_dispersion, 0) - coalesce(failure_day_dispersion, 0), 0)
+        * power(expected_failures, 2) as burst_variance,
         coalesce(failure_p_value <= {{ flag_p }}, false) as is_hour_flagged
     from hours
     where calls > 0
@@ -48,6 +51,8 @@ series as (
         expected_calls as expected,
         traffic_baseline_rel_var * expected_calls as rel_var_expected,
         traffic_day_dispersion * expected_calls as dispersion_expected,
+        greatest(coalesce(traffic_hour_dispersion, 0) - coalesce(traffic_day_dispersion, 0), 0)
+        * power(expected_calls, 2) as burst_variance,
         coalesce(traffic_p_value <= {{ flag_p }}, false) as is_hour_flagged
     from hours
     where is_traffic_tested
@@ -71,7 +76,8 @@ running as (
         sum(observed) over series_order as running_observed,
         sum(expected) over series_order as running_expected,
         sum(rel_var_expected) over series_order as running_rel_var_expected,
-        sum(dispersion_expected) over series_order as running_dispersion_expected
+        sum(dispersion_expected) over series_order as running_dispersion_expected,
+        sum(burst_variance) over series_order as running_burst_variance
     from series
     window series_order as (partition by api_name, window_type order by series_rank rows unbounded preceding)
 ),
@@ -100,7 +106,9 @@ grid as (
         window_end.running_rel_var_expected - coalesce(before_start.running_rel_var_expected, 0)
             as rel_var_expected,
         window_end.running_dispersion_expected - coalesce(before_start.running_dispersion_expected, 0)
-            as dispersion_expected
+            as dispersion_expected,
+        window_end.running_burst_variance - coalesce(before_start.running_burst_variance, 0)
+            as burst_variance
     from running as window_end
     inner join scales
         on
@@ -125,10 +133,7 @@ grid_sizes as (
 grid_effective as (
     select
         grid.*,
-        -- variance / mean: chance, the day-to-day level (shared within a day), the baseline's error
-        1 + {{ api_trust.safe_rate('grid.dispersion_expected', 'grid.expected') }}
-        * least(grid.expected, series_sizes.day_expected)
-        + grid.rel_var_expected as dispersion
+        {{ api_trust.window_dispersion('grid', 'series_sizes') }} as dispersion
     from grid
     inner join series_sizes
         on
@@ -305,6 +310,7 @@ kept_hours as (
         series.expected,
         series.rel_var_expected,
         series.dispersion_expected,
+        series.burst_variance,
         hours.calls,
         hours.weighted_calls,
         hours.failures,
@@ -337,6 +343,7 @@ kept_totals as (
         sum(expected) as expected,
         sum(rel_var_expected) as rel_var_expected,
         sum(dispersion_expected) as dispersion_expected,
+        sum(burst_variance) as burst_variance,
         sum(case when calls = 0 then 1 else 0 end) as silent_hours,
         sum(calls) as calls,
         sum(weighted_calls) as weighted_calls,
@@ -457,9 +464,7 @@ incident_totals as (
         kept_totals.expected,
         series_sizes.hours_tested,
         -- the incident's variance / mean, as for a grid window
-        1 + {{ api_trust.safe_rate('kept_totals.dispersion_expected', 'kept_totals.expected') }}
-        * least(kept_totals.expected, series_sizes.day_expected)
-        + kept_totals.rel_var_expected as dispersion
+        {{ api_trust.window_dispersion('kept_totals', 'series_sizes') }} as dispersion
     from incidents
     inner join kept_totals
         on
