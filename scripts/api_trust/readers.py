@@ -766,15 +766,20 @@ def _read_otlp(con, shape: Shape, temps, key: str) -> ShapedRead:
         resources as (
             select line_no, unnest(from_json(j->'resourceSpans', '["json"]')) as r from requests
         ),
+        -- each span carries its resource's attributes, never the resource (which holds every
+        -- span of the request: read again for each span, a request of n spans cost n^2)
         scopes as (
-            select line_no, r, unnest(from_json(r->'scopeSpans', '["json"]')) as s from resources
+            select line_no, r->'resource'->'attributes' as resource_attributes,
+                   unnest(from_json(r->'scopeSpans', '["json"]')) as s
+            from resources
         ),
         spans as (
-            select line_no, r, unnest(from_json(s->'spans', '["json"]')) as span from scopes
+            select line_no, resource_attributes, unnest(from_json(s->'spans', '["json"]')) as span
+            from scopes
         )
         select line_no,
                map_from_entries(list_filter(map_entries(map_concat(
-                          {attrs.format(src="r->'resource'->'attributes'")},
+                          {attrs.format(src="resource_attributes")},
                           {attrs.format(src="span->'attributes'")},
                           map {{
                             'traceId': span->>'traceId', 'spanId': span->>'spanId',
