@@ -12,19 +12,47 @@
     stops compilation with a message that names it, not with an SQL error deep in a
     model. A configuration error, not a record's: no delivered value reaches here.
     `dims`: a list to check instead of the var's (same shape), as `dbt run-operation
-    rca_dimensions --args '{dims: ...}'` checks one before it is written.
+    rca_dimensions --args '{dims: ...}'` checks one before it is written. Its `fields`
+    (the field a dimension reads, when not its own name) are checked too, and returned
+    instead of the list when `fields` is true (extra_dimension_field).
 #}
-{% macro listed_extra_dimensions(dims=none) -%}
-    {%- set extras = (dims if dims is not none else var('analysis_dimensions'))['extra'] -%}
+{% macro listed_extra_dimensions(dims=none, fields=false) -%}
+    {%- set given = dims if dims is not none else var('analysis_dimensions') -%}
+    {%- set extras = given['extra'] -%}
     {%- set pattern = var('dimension_name_pattern') -%}
     {%- for dim in extras -%}
         {%- if dim is not string or not modules.re.fullmatch(pattern, dim) -%}
             {{ exceptions.raise_compiler_error(
                 "vars.analysis_dimensions.extra: " ~ dim ~ " is not a plain identifier (" ~ pattern
-                ~ "); rename the field in its log shape's mapping, or leave it out of the list") }}
+                ~ "); name it so and give its field in vars.analysis_dimensions.fields "
+                ~ "({tenant_id: tenant.id}), or leave it out of the list") }}
         {%- endif -%}
     {%- endfor -%}
-    {{ return(extras) }}
+    {%- set read_from = given.get('fields') or {} -%}
+    {%- if read_from is not mapping -%}
+        {{ exceptions.raise_compiler_error(
+            "vars.analysis_dimensions.fields must map a dimension to its field "
+            ~ "({tenant_id: tenant.id}), not " ~ read_from) }}
+    {%- endif -%}
+    {%- for dim, field in read_from.items() -%}
+        {%- if dim not in extras or field is not string or modules.re.search('[\'"\\\\]', field) -%}
+            {{ exceptions.raise_compiler_error(
+                "vars.analysis_dimensions.fields: " ~ dim ~ ": " ~ field ~ " is not usable: a key "
+                ~ "must be a dimension listed in extra, its value a field name without quotes "
+                ~ "or backslashes") }}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(read_from if fields else extras) }}
+{%- endmacro %}
+
+{#
+    The delivered field (a key of extra_fields) an extra dimension reads: its own name,
+    unless vars.analysis_dimensions.fields names another (`tenant_id: tenant.id`: the
+    models write a dimension as a column name, and an OpenTelemetry attribute's name
+    has dots). Checked by listed_extra_dimensions.
+#}
+{% macro extra_dimension_field(dimension) -%}
+    {{ return(api_trust.listed_extra_dimensions(fields=true).get(dimension, dimension)) }}
 {%- endmacro %}
 
 {#

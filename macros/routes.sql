@@ -100,12 +100,14 @@
     json_extract_string({{ expr }}, '$."{{ key }}"')
 {%- endmacro %}
 
-{# An extra dimension's value on a call: the delivered field, trimmed, empty as null. The one
-   definition, read by fct_call_dimensions (long form) and the root-cause leaves (inline). #}
+{# An extra dimension's value on a call: the delivered field (its own name, or the one
+   vars.analysis_dimensions.fields gives it), trimmed, empty as null. The one definition, read
+   by fct_call_dimensions (long form) and the root-cause leaves (inline). #}
 {% macro extra_dimension_value(fields_expr, dimension) -%}
-    nullif(trim({{ api_trust.json_field(fields_expr, dimension) }}), '')
+    nullif(trim({{ api_trust.json_field(fields_expr, api_trust.extra_dimension_field(dimension)) }}), '')
 {%- endmacro %}
 
+{#- the key as a bracketed member ($['tenant.id']): a dot in a field's name is part of the name -#}
 {% macro spark__json_field(expr, key) -%}
-    get_json_object({{ expr }}, '$.{{ key }}')
+    get_json_object({{ expr }}, '$[\'{{ key }}\']')
 {%- endmacro %}

@@ -10,8 +10,11 @@ whole numbers, UUIDs or long hex, nor JSON objects or lists (a nested record del
 whole: a mapping can land its parts by name); and whose name the models can carry as a column
 (`vars.dimension_name_pattern`, not a reserved SQL keyword, not a name the
 facts or the root-cause cube already use, and read back as itself from the
-var's YAML). A field named otherwise stays in raw, with the reason; a log
-shape's mapping can land it under another name (`{extra: name}`). A field whose
+var's YAML). A field whose name has other characters (an OpenTelemetry attribute,
+`tenant.id`) is proposed under its letters and digits joined by underscores
+(`tenant_id`), and `--write` maps that name to the field in
+`analysis_dimensions.fields`; any other name stays in raw, with the reason (a log
+shape's mapping can land it under another name, `{extra: name}`). A field whose
 value the call's outcome as delivered tells (status, status code, reason: 99% of
 records, and 90% of those off its commonest value), such as a gateway's error
 message, describes the failure, not where calls go: sliced by it, every value but
@@ -28,6 +31,7 @@ dashboards read. High-cardinality fields stay in raw.
 from __future__ import annotations
 
 import argparse
+import json
 import re
 from dataclasses import dataclass
 
@@ -91,6 +95,18 @@ def tells(share: float, base: float) -> bool:
     have, and 90% of those off the commonest value overall (`base`) do."""
     gain = (share - base) / max(1.0 - base, 1e-12)
     return share >= 0.99 and gain >= 0.9
+
+
+def column_name(field: str, pattern: str) -> str | None:
+    """The name a field with no column name (an OpenTelemetry attribute, `tenant.id`) is
+    sliced by: its runs of other characters as one underscore (`tenant_id`); the models
+    then read the field under it (vars.analysis_dimensions.fields). None when that gives
+    no name, or the field's own name has a quote or backslash (a JSON path the models
+    would have to escape)."""
+    if re.search(r"['\"\\]", field):
+        return None
+    name = re.sub(r"[^A-Za-z0-9_]+", "_", field).strip("_")
+    return name if name != field and re.fullmatch(pattern, name) else None
 
 
 def name_problem(name: str, pattern: str, taken: set[str], keywords: set[str]) -> str | None:
@@ -223,8 +239,9 @@ def modal_share_cte(given: str, told: str, cte: str) -> str:
         )"""
 
 
-def write_extra(names: list[str]) -> None:
-    """Replace the `extra:` line of analysis_dimensions in dbt_project.yml (comments kept)."""
+def write_extra(names: list[str], fields: dict[str, str] | None = None) -> None:
+    """Replace the `extra:` line of analysis_dimensions in dbt_project.yml, and its
+    `fields:` line with the fields read under another name (comments kept)."""
     path = PROJECT_ROOT / "dbt_project.yml"
     text = path.read_text(encoding="utf-8")
     new, n = re.subn(
@@ -232,6 +249,11 @@ def write_extra(names: list[str]) -> None:
     )
     if n != 1:
         raise SystemExit("error: cannot find `extra: [...]` under analysis_dimensions")
+    # JSON is YAML: a field's name is written quoted, whatever its characters
+    mapping = json.dumps(dict(sorted((fields or {}).items())), ensure_ascii=False)
+    new, n = re.subn(r"(?m)^(\s+fields: )\{.*\}$", lambda m: m.group(1) + mapping, new)
+    if n != 1 and fields:
+        raise SystemExit("error: cannot find `fields: {...}` under analysis_dimensions")
     path.write_text(new, encoding="utf-8")
 
 
@@ -255,9 +277,16 @@ def main(argv: list[str] | None = None) -> None:
             ).fetchall()}  # fmt: skip
         finally:
             con.close()
-        chosen = []
+        chosen, renamed = [], {}
+        listed_fields = dims.get("fields") or {}
         for f in fields:
-            problem = name_problem(f.name, pattern, taken, keywords)
+            # a field with no column name is sliced under one of its own letters (tenant.id
+            # as tenant_id), which the models read it by (vars.analysis_dimensions.fields)
+            name = f.name
+            if not re.fullmatch(pattern, f.name) and (derived := column_name(f.name, pattern)):
+                name = derived
+            problem = name_problem(name, pattern, taken, keywords)
+            listed = name in dims["extra"] and listed_fields.get(name, name) == f.name
             said = None
             if problem is None and f.follows_outcome():
                 said = (f"its value follows the call's status or reason ({f.outcome_modal_share:.0%} "
@@ -267,9 +296,9 @@ def main(argv: list[str] | None = None) -> None:
                         f"{f.value_api_share:.0%} of records): it repeats api_name")  # fmt: skip
             # listed by hand, a field such rules leave out stays listed: the rules
             # propose, the team decides
-            ok = f.name in dims["extra"] if said else f.is_candidate(max_values) and problem is None
+            ok = listed if said else f.is_candidate(max_values) and problem is None
             if ok:  # a column name is one whatever its case: the first of such names only
-                taken.add(f.name.lower())
+                taken.add(name.lower())
             if said:
                 mark = (f"kept as listed, though {said}" if ok else f"stays in raw: {said}; list it "
                         "in vars.analysis_dimensions.extra by hand if it is a cause")  # fmt: skip
@@ -279,15 +308,21 @@ def main(argv: list[str] | None = None) -> None:
                                "shape's mapping can land a part of them by name "
                                "(`resource.labels.x: {extra: name}`)")  # fmt: skip
                 mark = "candidate" if ok else "stays in raw" + (f": {problem}" if problem else "")
-            listed = " (listed)" if f.name in dims["extra"] else ""
+            if ok and name != f.name:
+                mark += f" as {name} (analysis_dimensions.fields: {name}: {f.name})"
             print(f"dimensions: {f.name}: {f.rows:,} values, {f.distinct:,} distinct, "
-                  f"{f.id_like_share:.0%} id-like -> {mark}{listed}; e.g. {', '.join(f.examples)}")  # fmt: skip
+                  f"{f.id_like_share:.0%} id-like -> {mark}{' (listed)' if listed else ''}; "
+                  f"e.g. {', '.join(f.examples)}")  # fmt: skip
             if ok:
-                chosen.append(f.name)
+                chosen.append(name)
+                if name != f.name:
+                    renamed[name] = f.name
         print(f"dimensions: {len(chosen)} candidate(s) of {len(fields)} extra field(s)")
         if args.write:
-            write_extra(sorted(chosen))
-            print(f"dimensions: wrote analysis_dimensions.extra = {sorted(chosen)}; run make build")
+            write_extra(sorted(chosen), renamed)
+            print(f"dimensions: wrote analysis_dimensions.extra = {sorted(chosen)}"
+                  + (f" and fields = {dict(sorted(renamed.items()))}" if renamed else "")
+                  + "; run make build")  # fmt: skip
 
     run_cli(_run)
 

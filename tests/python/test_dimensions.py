@@ -19,15 +19,16 @@ from api_trust import dimensions
 from api_trust.contract import project_vars
 from conftest import ROOT, Warehouse, dbt, generate, in_background, run
 
-# field name -> why it stays in raw (None: a candidate); each has two values over 40 calls
+# field name -> why it stays in raw (None: a candidate; "as x": a candidate sliced as x, the
+# name its letters and digits make); each has two values over 40 calls
 FIELDS: dict[str, str | None] = {
     "country": None,
     "SDKVERSION": None,  # listed first (byte order), so the first of these two
     "sdkVersion": "a candidate's",  # the same column name as SDKVERSION, whatever its case
     'sel"ect': "not a plain identifier",  # a quote once broke the command's JSON path
     "it's": "not a plain identifier",
-    "k8s.namespace.name": "not a plain identifier",
-    "a b": "not a plain identifier",
+    "k8s.namespace.name": "as k8s_namespace_name",  # an OpenTelemetry attribute
+    "a b": "as a_b",
     "select": "reserved SQL keyword",
     "language": None,  # a keyword, not a reserved one: a column name like any other
     "no": "YAML would read",  # YAML 1.1 reads it as false
@@ -81,6 +82,12 @@ def test_every_field_name_is_read_and_only_names_the_models_can_carry_are_propos
     for name, reason in FIELDS.items():
         if reason is None:
             assert said[name] == "candidate", (name, said[name])
+        elif reason.startswith("as "):
+            column = reason.removeprefix("as ")
+            assert (
+                said[name]
+                == f"candidate as {column} (analysis_dimensions.fields: {column}: {name})"
+            )
         else:
             assert said[name].startswith("stays in raw: ") and reason in said[name], (
                 name,
@@ -99,13 +106,25 @@ def test_a_taken_name_and_the_written_var_read_back(tmp_path, monkeypatch) -> No
         (root / "dbt_project.yml").read_text(encoding="utf-8")
     )
     monkeypatch.setattr(dimensions, "PROJECT_ROOT", tmp_path)
-    dimensions.write_extra(["country", "sdkVersion"])
+    # an OpenTelemetry attribute is proposed under its letters and digits; a name with a
+    # quote, or of no letter or digit, is not
+    assert dimensions.column_name("tenant.id", pattern) == "tenant_id"
+    assert dimensions.column_name("k8s.namespace.name", pattern) == "k8s_namespace_name"
+    assert dimensions.column_name("Carrier Name (MNO)", pattern) == "Carrier_Name_MNO"
+    assert dimensions.column_name("it's", pattern) is None
+    assert dimensions.column_name("...", pattern) is None
+    assert dimensions.column_name("country", pattern) is None  # its own name is one
+    dimensions.write_extra(["country", "sdkVersion", "tenant_id"], {"tenant_id": "tenant.id"})
     import yaml
 
     written = yaml.safe_load((tmp_path / "dbt_project.yml").read_text(encoding="utf-8"))
     extra = written["vars"]["analysis_dimensions"]["extra"]
-    assert extra == ["country", "sdkVersion"]
+    assert extra == ["country", "sdkVersion", "tenant_id"]
     assert all(re.fullmatch(pattern, name) for name in extra)
+    assert written["vars"]["analysis_dimensions"]["fields"] == {"tenant_id": "tenant.id"}
+    dimensions.write_extra(["country"])  # and no field read under another name again
+    written = yaml.safe_load((tmp_path / "dbt_project.yml").read_text(encoding="utf-8"))
+    assert written["vars"]["analysis_dimensions"]["fields"] == {}
 
 
 @pytest.mark.parametrize(
@@ -117,11 +136,16 @@ def test_a_taken_name_and_the_written_var_read_back(tmp_path, monkeypatch) -> No
         ([], [], "vars.analysis_dimensions lists no dimension besides api_name"),
         (["carrier"], [], "vars.analysis_dimensions.core: carrier is not a column of "
                           "fct_api_calls; a field delivered in the logs"),
+        (["region"], ["k8s_ns", {"fields": {"tenant_id": "tenant.id"}}],
+         "vars.analysis_dimensions.fields: tenant_id: tenant.id is not usable"),
+        (["region"], ["tenant_id", {"fields": {"tenant_id": "tenant's id"}}],
+         "vars.analysis_dimensions.fields: tenant_id: tenant's id is not usable"),
     ],
-    ids=["quote-in-extra", "dots-in-extra", "no-dimension", "core-not-a-fact-column"],
+    ids=["quote-in-extra", "dots-in-extra", "no-dimension", "core-not-a-fact-column",
+         "field-of-no-listed-dimension", "quote-in-field"],
 )  # fmt: skip
 def test_a_dimension_list_the_models_cannot_use_is_one_clear_error(
-    tmp_path, core: list[str], extra: list[str], said: str
+    tmp_path, core: list[str], extra: list, said: str
 ) -> None:
     """A name written into the var by hand that the models cannot write as a column, a list
     with no dimension at all, or a core name that is no fact column stops compilation with
@@ -129,7 +153,9 @@ def test_a_dimension_list_the_models_cannot_use_is_one_clear_error(
     checks it (rca_dimensions; test_the_list_is_read_in_one_place), so the macro is run
     with the list: `dbt run-operation` reads the session's parse, where a `--vars` compile
     parsed the whole project again (about 7 s each)."""
-    dims = json.dumps({"dims": {"core": core, "extra": extra}})
+    # a trailing {"fields": ...} in `extra` is the list's fields (analysis_dimensions.fields)
+    fields = extra.pop()["fields"] if extra and isinstance(extra[-1], dict) else {}
+    dims = json.dumps({"dims": {"core": core, "extra": extra, "fields": fields}})
     proc = dbt(tmp_path / "warehouse.duckdb", tmp_path, "run-operation", "rca_dimensions",
                "--args", dims, check=False)  # fmt: skip
     out = proc.stdout + proc.stderr
@@ -140,7 +166,8 @@ def test_a_dimension_list_the_models_cannot_use_is_one_clear_error(
 def test_the_list_is_read_in_one_place() -> None:
     """Only the two checking macros read vars.analysis_dimensions; models and other macros
     take the list from rca_dimensions (or listed_extra_dimensions / rca_extra_dimensions,
-    which it calls), so a list the checks refuse stops every reader."""
+    which it calls; extra_dimension_field the checked fields), so a list the checks refuse
+    stops every reader."""
     readers = {
         f"{path.relative_to(ROOT)}:{no}"
         for folder in ("models", "macros", "analyses", "tests/generic")

@@ -241,8 +241,10 @@ TEAM_ROWS = 6000
 # a team-only API whose v2 replaced v1 at midnight and doubled its latency (write_team_csv)
 TEAM_CUTOVER = ("TEAM_SCORE", datetime(2026, 10, 29))
 TEAM_CUTOVER_ROWS = 1500
+# the carrier as an OpenTelemetry attribute names it: sliced as `carrier`, read from this field
+CARRIER_FIELD = "network.carrier.name"
 TEAM_COLUMNS = ("timestamp", "api_name", "api_version", "region", "client_type", "document_type",
-                "status", "status_code", "latency_ms", "error_reason", "carrier")  # fmt: skip
+                "status", "status_code", "latency_ms", "error_reason", CARRIER_FIELD)  # fmt: skip
 
 
 def write_team_csv(path: Path, seed: int = 3) -> str:
@@ -306,6 +308,7 @@ def _team(tmp_path_factory, _: object) -> tuple[Warehouse, str]:
         "core": ["region", "document_type", "client_type", "api_version", "service_name",
                  "user_agent_family"],
         "extra": ["sdk_version", "carrier"],
+        "fields": {"carrier": CARRIER_FIELD},
     }})  # fmt: skip
     dbt(wh.db, wh.work, "build", "--quiet", "--vars", dims, *ROOT_CAUSE_SELECTION)
     return wh, bad
@@ -314,7 +317,8 @@ def _team(tmp_path_factory, _: object) -> tuple[Warehouse, str]:
 @pytest.fixture(scope="module")
 def team_warehouse(request) -> tuple[Warehouse, str]:
     """Generated calls plus a team's CSV without optional columns, built, then `carrier`
-    made an analysis dimension by one line (the var, here on the command line), client_id
+    made an analysis dimension by one line (the var, here on the command line; its field
+    is `network.carrier.name`, read under that name through the var's `fields`), client_id
     taken out, and built again. Built ahead: its `--vars` makes dbt parse again, so it is one of the longer
     builds."""
     return built(request)
