@@ -606,6 +606,21 @@ def test_several_files_all_tried(db: Path, tmp_path: Path) -> None:
     assert_reconciled(db)
 
 
+def test_the_known_shapes_are_listed_once_a_run(db: Path, tmp_path: Path) -> None:
+    """Files of a shape no mapping knows each fail with the list of known shapes: the
+    first error lists them, the others point to it (a folder of 14 such files printed
+    the 1.5 KB list 14 times)."""
+    from api_trust.readers import known_shapes_text
+
+    names = [write(tmp_path / f"day{i}.csv", b"when,what,outcome\n1,2,3\n") for i in range(3)]
+    proc = cli(*names, db=db)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    errors = proc.stderr.strip().splitlines()
+    assert len(errors) == 3 and all("is a known log column" in e for e in errors), errors
+    assert proc.stderr.count(known_shapes_text()) == 1 and known_shapes_text() in errors[0]
+    assert all(e.endswith("shapes (log_shapes/): as listed above") for e in errors[1:]), errors
+
+
 def test_no_arguments_is_a_usage_error(db: Path) -> None:
     proc = cli(db=db)
     assert proc.returncode == 2 and "FILE" in proc.stderr and "Traceback" not in proc.stderr
