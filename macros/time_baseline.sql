@@ -259,16 +259,20 @@ traffic_hours as (
     cross join {{ prefix }}_pooled_dispersion as pooled
 ),
 
+{{ prefix }}_phi as (
+    select
+        *,
+        1 + expected * (greatest(day_dispersion, hour_dispersion) + baseline_rel_var) as dispersion
+    from {{ prefix }}_dispersed
+),
+
 {{ prefix }}_effective as (
     select
         *,
-        1 + expected * (greatest(day_dispersion, hour_dispersion) + baseline_rel_var) as dispersion,
         -- quasi-Poisson: counts in units of their own variance-to-mean ratio
-        observed / (1 + expected * (greatest(day_dispersion, hour_dispersion) + baseline_rel_var))
-            as effective_observed,
-        expected / (1 + expected * (greatest(day_dispersion, hour_dispersion) + baseline_rel_var))
-            as effective_expected
-    from {{ prefix }}_dispersed
+        observed / dispersion as effective_observed,
+        expected / dispersion as effective_expected
+    from {{ prefix }}_phi
 ),
 
 {{ prefix }}_deviates as (
