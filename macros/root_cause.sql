@@ -35,7 +35,8 @@
             ~ "({tenant_id: tenant.id}), not " ~ read_from) }}
     {%- endif -%}
     {%- for dim, field in read_from.items() -%}
-        {%- if dim not in extras or field is not string or modules.re.search('[\'"\\\\]', field) -%}
+        {%- if dim not in extras or field is not string
+            or not modules.re.fullmatch(var('dimension_field_pattern'), field) -%}
             {{ exceptions.raise_compiler_error(
                 "vars.analysis_dimensions.fields: " ~ dim ~ ": " ~ field ~ " is not usable: a key "
                 ~ "must be a dimension listed in extra, its value a field name without quotes "

@@ -101,9 +101,9 @@ def column_name(field: str, pattern: str) -> str | None:
     """The name a field with no column name (an OpenTelemetry attribute, `tenant.id`) is
     sliced by: its runs of other characters as one underscore (`tenant_id`); the models
     then read the field under it (vars.analysis_dimensions.fields). None when that gives
-    no name, or the field's own name has a quote or backslash (a JSON path the models
-    would have to escape)."""
-    if re.search(r"['\"\\]", field):
+    no name, or the field's own name is not one the models can write into a JSON path
+    (vars.dimension_field_pattern: no quote or backslash)."""
+    if not re.fullmatch(project_vars()["dimension_field_pattern"], field):
         return None
     name = re.sub(r"[^A-Za-z0-9_]+", "_", field).strip("_")
     return name if name != field and re.fullmatch(pattern, name) else None
