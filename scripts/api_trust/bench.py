@@ -3,7 +3,7 @@
     python -m api_trust.bench                          # 120k and 1M rows
     BENCH_ROWS="120000 1000000 10000000" python -m api_trust.bench
     BENCH_ROWS=100000000 python -m api_trust.bench     # 100M
-    BENCH_LOAD_LINES=1000000 (default): the size of the two log files each size loads
+    BENCH_LOAD_LINES=1000000 (default): the size of the three log files each size loads (OTLP: spans)
     BENCH_NOTE="...": a sentence about this run, printed in BENCHMARKS.md
     BENCH_OUT=benchmarks/100M.md: the file this run writes instead of BENCHMARKS.md
     BENCH_SKIP="landing options,one new day": stages (names as in STAGES) left out of
@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import sys
 import time
@@ -324,11 +325,13 @@ def export(s: Size) -> None:
 
 
 def load_files(s: Size) -> None:
-    """Own log files landed onto this size's warehouse (last: nothing after reads them)."""
+    """Own log files landed onto this size's warehouse (last: nothing after reads them).
+    Rows: the records the loader reports (a line each, but a span each in OTLP)."""
     for shape, path in s.load_files.items():
-        lines = sum(1 for _ in path.open("rb"))
         m = s.measure([sys.executable, "-m", "api_trust.ingest", str(path)])
-        s.record("stage", f"load a file ({shape})", lines, m, file_mib=round(folder_mib(path), 1))
+        found = re.search(r"([0-9][0-9,]*) records,", m.stdout)
+        rows = int(found.group(1).replace(",", "")) if found else sum(1 for _ in path.open("rb"))
+        s.record("stage", f"load a file ({shape})", rows, m, file_mib=round(folder_mib(path), 1))
 
 
 STAGES: tuple[tuple[str, Callable[[Size], None]], ...] = (
@@ -350,12 +353,18 @@ STAGES: tuple[tuple[str, Callable[[Size], None]], ...] = (
 # ---------------------------------------------------------------------------------------
 
 
+# Spans per line of the OTLP file: one export request of the Collector's file exporter each
+OTLP_SPANS_PER_REQUEST = 512
+
+
 def write_log_files(folder: Path, lines: int) -> dict[str, Path]:
-    """An nginx access log (with timings) and flat OTel JSON lines, written by DuckDB."""
+    """An nginx access log (with timings), flat OTel JSON lines and OTLP/JSON export requests
+    (`lines` spans, half of them SERVER spans), written by DuckDB."""
     import duckdb
 
     folder.mkdir(parents=True, exist_ok=True)
-    paths = {"access_log": folder / f"access_{lines}.log", "jsonl": folder / f"spans_{lines}.jsonl"}
+    paths = {"access_log": folder / f"access_{lines}.log", "jsonl": folder / f"spans_{lines}.jsonl",
+             "otlp_json": folder / f"otlp_{lines}.json"}  # fmt: skip
     con = duckdb.connect()
     con.execute(f"""
         copy (select printf('10.%d.%d.%d - - [01/Nov/2026:%02d:%02d:%02d +0530] "POST %s HTTP/1.1" %d 512 "-" "okhttp/4.9.0" 0.%03d 0.%03d',
@@ -375,6 +384,34 @@ def write_log_files(folder: Path, lines: int) -> dict[str, Path]:
                      'kyc' as "service.name", '1.' || (i % 5) as sdk_version
               from range({lines}) t(i))
         to '{paths["jsonl"]}' (format json)
+    """)  # fmt: skip
+    attribute = """'{"key":"%s","value":{"%s":"%s"}}'"""
+    con.execute(f"""
+        copy (
+            with spans as (
+                select i, i // {OTLP_SPANS_PER_REQUEST} as request,
+                       printf('{{"traceId":"%s","spanId":"%s","name":"POST %s","kind":%d,'
+                              || '"startTimeUnixNano":"%d","endTimeUnixNano":"%d",'
+                              || '"attributes":[%s,%s,%s,%s],"status":{{"code":%d}}}}',
+                              md5(cast(i // 2 as varchar)), left(md5(cast(i as varchar)), 16),
+                              route, 2 + i % 2, start_ns, start_ns + (1 + i % 900) * 1000000,
+                              printf({attribute}, 'http.route', 'stringValue', route),
+                              printf({attribute}, 'http.request.method', 'stringValue', 'POST'),
+                              printf({attribute}, 'http.response.status_code', 'intValue', cast(code as varchar)),
+                              printf({attribute}, 'tenant.id', 'stringValue', 't-' || (i % 97)),
+                              case when code >= 500 then 2 else 0 end) as span
+                from (select i, ['/v1/pan/verify', '/v2/face/match', '/v1/bank/verify'][1 + i % 3] as route,
+                             [200, 200, 200, 500][1 + i % 4] as code,
+                             1793500000000000000 + i * 100000000 as start_ns
+                      from range({lines}) t(i))
+            )
+            select printf('{{"resourceSpans":[{{"resource":{{"attributes":[%s,%s]}},'
+                          || '"scopeSpans":[{{"scope":{{"name":"bench"}},"spans":[%s]}}]}}]}}',
+                          printf({attribute}, 'service.name', 'stringValue', 'kyc-gateway'),
+                          printf({attribute}, 'service.version', 'stringValue', '2.4.' || (request % 3)),
+                          string_agg(span, ',' order by i)) as line
+            from spans group by request order by request
+        ) to '{paths["otlp_json"]}' (format csv, header false, quote '', delimiter '\x01')
     """)  # fmt: skip
     con.close()
     return paths

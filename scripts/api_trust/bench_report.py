@@ -215,7 +215,8 @@ def render(records: list[dict]) -> str:
         "over its processes, sampled every 0.2 s, never below the former); peak size of "
         "DuckDB's spill folder. Rows: "
         + "; ".join(f"{k}: {val}" for k, val in ROWS_MEANING.items())
-        + "; a loaded file: its lines.",
+        + "; a loaded file: its records (a line each; a span each in OTLP, whose lines are "
+        "export requests of many spans).",
         "",
     ]
     header = ["rows", "stage", "rows in", "wall s", "rows/s", "CPU s", "peak RSS MiB",

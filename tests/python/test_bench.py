@@ -327,6 +327,8 @@ def test_make_bench_at_a_tiny_size_reports_every_stage(tiny_bench) -> None:
     assert stages["dbt build full"]["dbt_nodes"] > 50
     assert stages["four metrics, pandas"]["disagree"] == []
     assert stages["load a file (access_log)"]["rows"] == 2000
+    # spans, not lines: 2,000 spans in four export requests
+    assert stages["load a file (otlp_json)"]["rows"] == 2000
     # every landing format wrote every generated record, and the typed one kept the values
     # its types cannot give back (the drifted batches' epoch timestamps, at least)
     landing = stages["landing options"]

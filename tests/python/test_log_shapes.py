@@ -887,6 +887,79 @@ def test_a_duration_reads_its_own_unit_and_none_for_not_measured(delivered, unit
     assert (None if got is None else float(got)) == ms
 
 
+def _epoch_reference(text: str, parser: str) -> int | None:
+    """Microseconds as a decimal reads them: nine places (half up), then whole (half up)."""
+    from decimal import ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
+
+    with localcontext() as ctx:
+        ctx.prec = 80
+        try:
+            value = Decimal(text.strip()).quantize(Decimal("1e-9"), ROUND_HALF_UP)
+        except InvalidOperation:
+            return None
+        if not value.is_finite():
+            return None
+        factor = Decimal(readers.EPOCH_UNIT_NS[parser]) / 1000
+        micros = int((value * factor).quantize(Decimal(1), ROUND_HALF_UP))
+    return micros if abs(micros) <= 9 * 10**18 else None
+
+
+def test_an_epoch_reads_to_the_microsecond_and_never_fails_the_file() -> None:
+    """Every epoch parser gives the microseconds a decimal reading gives (the landing's cast
+    to DECIMAL(38, 9) did, at about 25 microseconds a value); a value beyond what a
+    timestamp holds is null, where the cast raised and refused the whole file."""
+    values = ["1793520000123456789", "1793520000123456500", "1793520000.123456789",
+              "1793520000.1234565", "1793520000.12345649999", "1793520000123.4565",
+              "1793520000123", "0", "00012", "12.", " 42 ", "+12", "-1", "-1.5", "1e3",
+              "99999999999999999999", "9223372036854775807", "-9000000000000000000",
+              "", "-", "abc", "1.2.3", "inf", "nan", "0x10"]  # fmt: skip
+    con = duckdb.connect()
+    con.execute("create table t (i integer, x varchar)")
+    con.executemany("insert into t values (?, ?)", list(enumerate(values)))
+    for parser in readers.EPOCH_UNIT_NS:
+        got = dict(con.execute(
+            f"select i, {readers._epoch_micros('x', parser)} from t").fetchall())  # fmt: skip
+        assert [got[i] for i in range(len(values))] == [
+            _epoch_reference(v, parser) for v in values
+        ], parser
+    # what lands: the same instant written in each unit, as the timestamp's text
+    instant = {"epoch_ns": "1793520000123456789", "epoch_us": "1793520000123457",
+               "epoch_ms": "1793520000123.457", "epoch_s": "1793520000.1234567"}  # fmt: skip
+    for parser, text in instant.items():
+        sql = readers.parse_sql(readers.FieldMap(parser=parser), "x", "k")
+        assert con.execute(f"select {sql} from (select ?::varchar as x)", [text]).fetchone() == (
+            "2026-11-01 08:00:00.123457",
+        )
+
+
+def test_otlp_spans_keep_file_order_and_the_last_of_a_repeated_attribute(tmp_path) -> None:
+    """A span's attributes override its resource's, and a key an exporter wrote twice is
+    read once, its last value (a map of them refused the whole file); a span whose time no
+    timestamp holds lands without one; a line of JSON without spans and a line of no JSON
+    are rejected with their text, and the spans keep the file's order."""
+    request = _otlp_request(3)
+    spans = request["resourceSpans"][0]["scopeSpans"][0]["spans"]
+    spans[0] = json.loads(json.dumps(spans[0]))  # its own attributes, not the shared list
+    spans[0]["attributes"] += [_attr("http.route", "/v1/pan/verify/again"),
+                               _attr("service.name", "pan-svc")]  # fmt: skip
+    spans[1]["startTimeUnixNano"] = "99999999999999999999999"
+    path = tmp_path / "traces.json"
+    path.write_text(_json_lines(request, {"resourceSpans": []}) + "not json\n" + _json_lines(
+        _otlp_request(1)))  # fmt: skip
+    db = tmp_path / "warehouse.duckdb"
+    loaded = run([sys.executable, "-m", "api_trust.ingest", str(path)], db, tmp_path)
+    assert "6 records, 4 landed, 2 rejected" in loaded.stdout, loaded.stdout
+    with duckdb.connect(str(db), read_only=True) as con:
+        rows = con.execute("select source_record_no, request_id, route, service_name, timestamp "
+                           "from raw.api_calls order by source_record_no").fetchall()  # fmt: skip
+    assert rows == [
+        (1, f"{0:016x}", "/v1/pan/verify/again", "pan-svc", "2026-11-01 08:00:00.000000"),
+        (2, f"{1:016x}", "/v1/pan/verify", "kyc-api", None),
+        (3, f"{2:016x}", "/v1/pan/verify", "kyc-api", "2026-11-01 08:00:00.000000"),
+        (4, f"{0:016x}", "/v1/pan/verify", "kyc-api", "2026-11-01 08:00:00.000000"),
+    ]
+
+
 def test_client_spans_and_bad_lines_are_accounted_not_counted(shapes_warehouse) -> None:
     wh, _ = shapes_warehouse
     otlp = wh.rows(
