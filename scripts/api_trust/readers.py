@@ -780,19 +780,20 @@ def _read_jsonl(con, shape: Shape, temps, key: str) -> ShapedRead:
     return _shaped_result(con, temps, shape, delivered, targets)
 
 
-# An OTLP/JSON export request as the typed structure DuckDB parses each line into, once:
-# the fields the reader uses, nothing else. VARCHAR takes a number or a string as its text
-# (`kind` 2 or "SPAN_KIND_SERVER", a time as "179..." or 179...); an attribute's value stays
-# JSON (stringValue, intValue, ..., or an array or key-value list, kept as its JSON text).
-_OTLP_ATTRIBUTES = '[{"key": "VARCHAR", "value": "JSON"}]'
+# OTLP/JSON as the typed structures DuckDB parses it into: an export request with each span
+# kept as its JSON text, then each span. Only the fields the reader uses. VARCHAR takes a
+# number or a string as its text (`kind` 2 or "SPAN_KIND_SERVER", a time as "179..." or
+# 179...); an attribute's value stays JSON (stringValue, intValue, ..., or an array or
+# key-value list, kept as its JSON text).
+_OTLP_ATTRIBUTES = [{"key": "VARCHAR", "value": "JSON"}]
 _OTLP_REQUEST = json.dumps({"resourceSpans": [{
-    "resource": {"attributes": "ATTRIBUTES"},
-    "scopeSpans": [{"spans": [{
-        "traceId": "VARCHAR", "spanId": "VARCHAR", "name": "VARCHAR", "kind": "VARCHAR",
-        "startTimeUnixNano": "VARCHAR", "endTimeUnixNano": "VARCHAR",
-        "attributes": "ATTRIBUTES", "status": {"code": "VARCHAR", "message": "VARCHAR"},
-    }]}],
-}]}).replace('"ATTRIBUTES"', _OTLP_ATTRIBUTES)  # fmt: skip
+    "resource": {"attributes": _OTLP_ATTRIBUTES}, "scopeSpans": [{"spans": ["VARCHAR"]}],
+}]})  # fmt: skip
+_OTLP_SPAN = json.dumps({
+    "traceId": "VARCHAR", "spanId": "VARCHAR", "name": "VARCHAR", "kind": "VARCHAR",
+    "startTimeUnixNano": "VARCHAR", "endTimeUnixNano": "VARCHAR",
+    "attributes": _OTLP_ATTRIBUTES, "status": {"code": "VARCHAR", "message": "VARCHAR"},
+})  # fmt: skip
 # A span's own fields, as named in the shape file (a span attribute of the same name is not read)
 _OTLP_SPAN_FIELDS = {
     "traceId": "span.traceId", "spanId": "span.spanId", "name": "span.name",
@@ -802,28 +803,26 @@ _OTLP_SPAN_FIELDS = {
                    "- try_cast(span.startTimeUnixNano as hugeint) as varchar)",
     "status.code": "span.status.code", "status.message": "span.status.message",
 }  # fmt: skip
-
-
-# How much line text the OTLP reader parses at a time (readers._read_otlp).
+# How much line text the OTLP reader unnests at a time (readers._read_otlp).
 OTLP_SLICE_BYTES = 64 << 20
 
 
 def _read_otlp(con, shape: Shape, temps, key: str) -> ShapedRead:
     """OTLP/JSON, one export request a line: one record per span, in file order.
 
-    Each line is parsed once into the typed structure above (reading the line as JSON text
-    and extracting each field from it parsed the span again for every field: 14k spans/s
-    and 2 GB for 100k spans). A span's attributes, its resource's before its own, are one
-    list of (key, value); where a key repeats, the last value is the one read (the spec
-    forbids repeats, exporters write them: a map of them refused the whole file). Lines
-    are parsed OTLP_SLICE_BYTES of text at a time: a request's spans, unnested, cannot
-    spill, and a whole 470 MB file of them needed more than 4.6 GiB.
+    Two passes, each parsing its text once. The lines, OTLP_SLICE_BYTES of text at a time,
+    become one row per span (its resource's attributes, the span as JSON text): a slice is
+    a few long lines, which one thread reads, and unnested requests cannot spill (a whole
+    470 MB file needed more than 4.6 GiB). The spans, then, are parsed into the typed
+    structure above, on every core. Reading each field from the line's JSON text instead
+    parsed the span again for every field: 14k spans/s and 2 GB for 100k spans.
+
+    A span's attributes, its resource's before its own, are one list of (key, value);
+    where a key repeats, the last value is the one read (the spec forbids repeats,
+    exporters write them: a map of them refused the whole file).
     """
-    attribute = ("list_transform(coalesce({src}, []), lambda a: struct_pack(k := a.key, "
-                 "v := coalesce(a.value->>'stringValue', a.value->>'intValue', "
-                 "a.value->>'doubleValue', a.value->>'boolValue', cast(a.value as varchar))))")  # fmt: skip
-    fields = ",\n".join(f"{sql} as {quote_ident(name)}" for name, sql in _OTLP_SPAN_FIELDS.items())
-    spans_sql = f"""
+    spans = f"{temps['parsed']}_spans"
+    unnested = f"""
         with requests as (
             select line_no, from_json(line, {_lit(_OTLP_REQUEST)}) as request
             from {temps['lines']}
@@ -831,37 +830,19 @@ def _read_otlp(con, shape: Shape, temps, key: str) -> ShapedRead:
             where line_no between $first and $last and not is_blank and json_valid(line)
         ),
         resources as (
-            select line_no, unnest(list_transform(request.resourceSpans, lambda r, i: struct_pack(
-                       resource_no := i, attributes := r.resource.attributes,
-                       scopes := r.scopeSpans))) as resource
+            select line_no, generate_subscripts(request.resourceSpans, 1) as resource_no,
+                   unnest(request.resourceSpans) as resource
             from requests
         ),
         scopes as (
-            select line_no, resource.resource_no, resource.attributes as resource_attributes,
-                   unnest(list_transform(resource.scopes, lambda s, i: struct_pack(
-                       scope_no := i, spans := s.spans))) as scope
+            select line_no, resource_no, resource.resource.attributes as resource_attributes,
+                   generate_subscripts(resource.scopeSpans, 1) as scope_no,
+                   unnest(resource.scopeSpans) as scope
             from resources
-        ),
-        spans as (
-            select line_no, resource_no, scope.scope_no, resource_attributes,
-                   unnest(list_transform(scope.spans, lambda x, i: struct_pack(
-                       span_no := i, span := x))) as numbered
-            from scopes
         )
-        select line_no, resource_no, scope_no, span_no,
-               -- last first, so that list_position finds a repeated key's last value
-               list_reverse(list_transform(attributes, lambda e: e.k)) as attribute_keys,
-               list_reverse(list_transform(attributes, lambda e: e.v)) as attribute_values,
-               * exclude (line_no, resource_no, scope_no, span_no, attributes)
-        from (
-            select line_no, resource_no, scope_no, numbered.span_no as span_no,
-                   list_filter(list_concat({attribute.format(src="resource_attributes")},
-                                           {attribute.format(src="numbered.span.attributes")}),
-                               lambda e: e.k is not null and e.v is not null) as attributes,
-                   {fields.replace("span.", "numbered.span.")}
-            from spans
-            where numbered.span is not null
-        )
+        select line_no, resource_no, scope_no, generate_subscripts(scope.spans, 1) as span_no,
+               resource_attributes, unnest(scope.spans) as span
+        from scopes
     """  # fmt: skip
     slices = con.execute(f"""
         select min(line_no), max(line_no) from (
@@ -869,15 +850,39 @@ def _read_otlp(con, shape: Shape, temps, key: str) -> ShapedRead:
             from {temps['lines']} where not is_blank
         ) group by slice order by 1
     """).fetchall()  # fmt: skip
-
-    def lines_between(
-        first: int, last: int
-    ) -> str:  # constants: a parameter is no filter on the scan
-        return spans_sql.replace("$first", str(int(first))).replace("$last", str(int(last)))
-
-    con.execute(f"create temp table {temps['parsed']} as {lines_between(1, 0)}")
+    # constants, not parameters: a parameter is no filter on the scan of the lines
+    con.execute(f"create temp table {spans} as "
+                + unnested.replace("$first", "1").replace("$last", "0"))  # fmt: skip
     for first, last in slices:
-        con.execute(f"insert into {temps['parsed']} {lines_between(first, last)}")
+        con.execute(f"insert into {spans} "
+                    + unnested.replace("$first", str(first)).replace("$last", str(last)))  # fmt: skip
+
+    attribute = ("list_transform(coalesce({src}, []), lambda a: struct_pack(k := a.key, "
+                 "v := coalesce(a.value->>'stringValue', a.value->>'intValue', "
+                 "a.value->>'doubleValue', a.value->>'boolValue', cast(a.value as varchar))))")  # fmt: skip
+    fields = ",\n".join(f"{sql} as {quote_ident(name)}" for name, sql in _OTLP_SPAN_FIELDS.items())
+    con.execute(f"""
+        create temp table {temps['parsed']} as
+        select line_no, resource_no, scope_no, span_no,
+               -- last first, so that list_position finds a repeated key's last value
+               list_reverse(list_transform(attributes, lambda e: e.k)) as attribute_keys,
+               list_reverse(list_transform(attributes, lambda e: e.v)) as attribute_values,
+               * exclude (line_no, resource_no, scope_no, span_no, attributes)
+        from (
+            select line_no, resource_no, scope_no, span_no,
+                   list_filter(list_concat({attribute.format(src="resource_attributes")},
+                                           {attribute.format(src="span.attributes")}),
+                               lambda e: e.k is not null and e.v is not null) as attributes,
+                   {fields}
+            from (
+                select line_no, resource_no, scope_no, span_no, resource_attributes,
+                       from_json(span, {_lit(_OTLP_SPAN)}) as span
+                from {spans}
+            )
+            where span is not null
+        )
+    """)  # fmt: skip
+    con.execute(f"drop table {spans}")
     _rejects_from(
         con,
         temps,
