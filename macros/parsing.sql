@@ -40,9 +40,13 @@
     case
         when regexp_full_match({{ expr }}, '{{ api_trust.epoch_ms_pattern() }}')
             then make_timestamp(cast({{ expr }} as bigint) * 1000)
-        -- a fraction truncated to microseconds, as an ISO time's is
+        -- a fraction truncated to microseconds, as an ISO time's is: the digits as written,
+        -- not a cast to DECIMAL (about 8 microseconds a value in DuckDB 1.5, 100 times this)
         when regexp_full_match({{ expr }}, '{{ api_trust.epoch_s_pattern() }}')
-            then make_timestamp(cast(floor(cast({{ expr }} as decimal(19, 9)) * 1000000) as bigint))
+            then make_timestamp(
+                cast(split_part({{ expr }}, '.', 1) as bigint) * 1000000
+                + cast(rpad(left(split_part({{ expr }}, '.', 2), 6), 6, '0') as bigint)
+            )
         -- a wall clock without a zone is its own group 1: no capture needed (a full match
         -- costs 0.5 s per 10M values, the capture 1.2 s)
         when regexp_full_match({{ expr }}, '{{ api_trust.iso_wall_clock_pattern() }}')
