@@ -63,6 +63,7 @@ import hashlib
 import io
 import itertools
 import json
+import re
 import sys
 import tempfile
 import zlib
@@ -86,6 +87,7 @@ from api_trust.contract import (
 from api_trust.landing import drop_batch, quote_ident, sql_literal, sql_row, sql_value, write_part
 from api_trust.pii import mask_column_sql, mask_text_sql, pii_key, row_has_pii_sql
 from api_trust.readers import (
+    LINE_MAX_BYTES,
     LINE_READERS,
     Shape,
     ShapedRead,
@@ -388,7 +390,7 @@ def _count_lines(raw: io.RawIOBase) -> int:
 # one OTLP export request (the Collector's file exporter) is one line of every span of the
 # request, often several MB, and its shape shows only in the whole line (cut at the head,
 # it read as a JSON document of `resourceSpans` and no field mapped).
-FIRST_LINE_MAX = 1 << 26
+FIRST_LINE_MAX = LINE_MAX_BYTES
 
 
 def _peek(path: Path, gzipped: bool) -> tuple[bytes, str]:
@@ -760,8 +762,17 @@ def _columns_struct(internal: Sequence[str]) -> str:
 
 
 def _first_line(err: Exception) -> str:
-    """DuckDB's messages run to many lines of hints; the first says what went wrong."""
+    """DuckDB's messages run to many lines of hints; the first says what went wrong, but for
+    a line too long to read, whose first line is only "CSV Error on Line: N" (the line's text
+    follows: never printed, it may hold personal data)."""
     text = str(err).strip()
+    too_long = re.search(r"CSV Error on Line: ([0-9]+).*Maximum line size of ([0-9]+) bytes",
+                         text, re.S)  # fmt: skip
+    if too_long:
+        line, limit = too_long.groups()
+        return (
+            f"line {line} is longer than {int(limit) >> 20} MiB, the longest line the loader reads"
+        )
     return text.splitlines()[0].rstrip(".") if text else type(err).__name__
 
 

@@ -593,6 +593,10 @@ LINE_FLAGS: dict[str, dict[str, str]] = {
 }
 
 
+# The longest line a line reader reads: one OTLP export request (the Collector's file
+# exporter) is one line of every span of the request, 9 MB at 20,000 spans.
+LINE_MAX_BYTES = 1 << 26
+
 # A line is blank when it holds nothing but ASCII white space. A regular expression that
 # stops at the first other character: trim() reads the whole line (3x slower on JSON).
 BLANK_LINE_SQL = r"(line is null or not regexp_matches(line, '[^ \t\r\n\f\v]'))"
@@ -628,7 +632,7 @@ def read_lines(
                           delim = '\\x01', quote = '', escape = '', header = false,
                           auto_detect = false, strict_mode = false,
                           compression = '{"gzip" if gzipped else "none"}',
-                          max_line_size = {8 << 20}) with ordinality
+                          max_line_size = {LINE_MAX_BYTES}) with ordinality
         )
         """
     )

@@ -932,6 +932,31 @@ def test_an_epoch_reads_to_the_microsecond_and_never_fails_the_file() -> None:
         )
 
 
+def test_an_export_request_of_many_megabytes_loads_and_a_longer_line_is_named(tmp_path) -> None:
+    """30,000 spans in one export request (about 10 MB on one line) load: DuckDB refused
+    any line over 8 MB, with "CSV Error on Line: 1" and nothing else. A line over the
+    loader's limit is named with the limit, and its text (which may hold personal data) is
+    not printed."""
+    from api_trust.ingest import _first_line
+
+    text = _json_lines(_otlp_request(30000))
+    assert len(text) > 9 << 20
+    path = tmp_path / "traces.json"
+    path.write_text(text)
+    db = tmp_path / "warehouse.duckdb"
+    loaded = run([sys.executable, "-m", "api_trust.ingest", str(path)], db, tmp_path)
+    assert "30,000 records, 30,000 landed, 0 rejected" in loaded.stdout, loaded.stdout
+    with pytest.raises(duckdb.Error) as refused:  # the reader's own read, at a 1 MiB limit
+        duckdb.execute(
+            "select count(*) from read_csv(?, columns = {'line': 'VARCHAR'}, delim = '\x01', "
+            "quote = '', escape = '', header = false, auto_detect = false, "
+            "max_line_size = 1048576)",
+            [str(path)],
+        ).fetchall()
+    message = _first_line(refused.value)
+    assert message == "line 1 is longer than 1 MiB, the longest line the loader reads"
+
+
 def test_otlp_spans_keep_file_order_and_the_last_of_a_repeated_attribute(tmp_path) -> None:
     """A span's attributes override its resource's, and a key an exporter wrote twice is
     read once, its last value (a map of them refused the whole file); a span whose time no
