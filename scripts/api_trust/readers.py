@@ -785,13 +785,13 @@ def _read_jsonl(con, shape: Shape, temps, key: str) -> ShapedRead:
 
 
 # OTLP/JSON as the typed structures DuckDB parses it into: an export request with each span
-# kept as its JSON text, then each span. Only the fields the reader uses. VARCHAR takes a
+# kept as JSON text, then each span. Only the fields the reader uses. VARCHAR takes a
 # number or a string as its text (`kind` 2 or "SPAN_KIND_SERVER", a time as "179..." or
 # 179...); an attribute's value stays JSON (stringValue, intValue, ..., or an array or
 # key-value list, kept as its JSON text).
 _OTLP_ATTRIBUTES = [{"key": "VARCHAR", "value": "JSON"}]
 _OTLP_REQUEST = json.dumps({"resourceSpans": [{
-    "resource": {"attributes": _OTLP_ATTRIBUTES}, "scopeSpans": [{"spans": ["VARCHAR"]}],
+    "resource": {"attributes": _OTLP_ATTRIBUTES}, "scopeSpans": [{"spans": ["JSON"]}],
 }]})  # fmt: skip
 _OTLP_SPAN = json.dumps({
     "traceId": "VARCHAR", "spanId": "VARCHAR", "name": "VARCHAR", "kind": "VARCHAR",
@@ -879,11 +879,13 @@ def _read_otlp(con, shape: Shape, temps, key: str) -> ShapedRead:
                                lambda e: e.k is not null and e.v is not null) as attributes,
                    {fields}
             from (
+                -- an entry that is no object (null, a number) is a span without fields:
+                -- a record still, quarantined for what it lacks, never dropped
                 select line_no, resource_no, scope_no, span_no, resource_attributes,
-                       from_json(span, {_lit(_OTLP_SPAN)}) as span
+                       case when json_type(span) = 'OBJECT' then from_json(span, {_lit(_OTLP_SPAN)}) end
+                           as span
                 from {spans}
             )
-            where span is not null
         )
     """)  # fmt: skip
     con.execute(f"drop table {spans}")

@@ -960,8 +960,9 @@ def test_an_export_request_of_many_megabytes_loads_and_a_longer_line_is_named(tm
 def test_otlp_spans_keep_file_order_and_the_last_of_a_repeated_attribute(tmp_path) -> None:
     """A span's attributes override its resource's, and a key an exporter wrote twice is
     read once, its last value (a map of them refused the whole file); a span whose time no
-    timestamp holds lands without one; a line of JSON without spans and a line of no JSON
-    are rejected with their text, and the spans keep the file's order."""
+    timestamp holds lands without one, as does an entry of the span list that is no object;
+    a line of JSON without spans and a line of no JSON are rejected with their text, and
+    the spans keep the file's order."""
     request = _otlp_request(3)
     spans = request["resourceSpans"][0]["scopeSpans"][0]["spans"]
     spans[0] = json.loads(json.dumps(spans[0]))  # its own attributes, not the shared list
@@ -969,11 +970,13 @@ def test_otlp_spans_keep_file_order_and_the_last_of_a_repeated_attribute(tmp_pat
                                _attr("service.name", "pan-svc")]  # fmt: skip
     spans[1]["startTimeUnixNano"] = "99999999999999999999999"
     path = tmp_path / "traces.json"
+    # entries of a span list that are no object are spans without fields: records all the same
+    odd = {"resourceSpans": [{"scopeSpans": [{"spans": ["x", None]}]}]}
     path.write_text(_json_lines(request, {"resourceSpans": []}) + "not json\n" + _json_lines(
-        _otlp_request(1)))  # fmt: skip
+        _otlp_request(1), odd))  # fmt: skip
     db = tmp_path / "warehouse.duckdb"
     loaded = run([sys.executable, "-m", "api_trust.ingest", str(path)], db, tmp_path)
-    assert "6 records, 4 landed, 2 rejected" in loaded.stdout, loaded.stdout
+    assert "8 records, 6 landed, 2 rejected" in loaded.stdout, loaded.stdout
     with duckdb.connect(str(db), read_only=True) as con:
         rows = con.execute("select source_record_no, request_id, route, service_name, timestamp "
                            "from raw.api_calls order by source_record_no").fetchall()  # fmt: skip
@@ -982,6 +985,8 @@ def test_otlp_spans_keep_file_order_and_the_last_of_a_repeated_attribute(tmp_pat
         (2, f"{1:016x}", "/v1/pan/verify", "kyc-api", None),
         (3, f"{2:016x}", "/v1/pan/verify", "kyc-api", "2026-11-01 08:00:00.000000"),
         (4, f"{0:016x}", "/v1/pan/verify", "kyc-api", "2026-11-01 08:00:00.000000"),
+        (5, None, None, None, None),
+        (6, None, None, None, None),
     ]
 
 
