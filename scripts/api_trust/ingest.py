@@ -1164,8 +1164,7 @@ def _insert_records(
     if plan.extras:
         # one JSON object: far cheaper to write than a MAP, and masked as one text
         pairs = ", ".join(
-            "'" + (plan.renamed(i) or delivered[i]).replace("'", "''") + f"', s.c{i + 1}"
-            for i, _ in plan.extras
+            f"{sql_value(plan.renamed(i) or delivered[i])}, s.c{i + 1}" for i, _ in plan.extras
         )
         inner.append(f"json_object({pairs})::varchar as extra_fields_text")
         masked.append("extra_fields_text")

@@ -32,7 +32,7 @@ from api_trust.contract import (
     log_columns,
     project_vars,
 )
-from api_trust.landing import quote_ident, sql_literal, sql_value
+from api_trust.landing import quote_ident, sql_value
 from api_trust.warehouse import WarehouseError
 
 SHAPES_DIR = PROJECT_ROOT / "log_shapes"
@@ -360,7 +360,8 @@ def read_json_document(
 # --------------------------------------------------------------------------- SQL pieces
 
 
-_lit = sql_literal
+# a NUL in a delivered name cannot stand in a query's text: sql_value spells it chr(0)
+_lit = sql_value
 
 
 def _list_lit(items: Iterable[str]) -> str:

@@ -8,6 +8,7 @@ loads them all, beside generated data, builds, exports, and unloads one batch ag
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -87,11 +88,50 @@ def long_reject(folder: Path) -> Path:
     return path
 
 
+def hostile_names(folder: Path) -> Path:
+    """JSON lines whose field names hold a NUL, a quote and a key written twice: a NUL in a
+    name refused the whole file (it cannot stand in a query's text)."""
+    lines = []
+    for i in range(1, 6):
+        fields = dict(zip(FULL, record(i, FULL), strict=True)) | {"request_id": f"req_names_{i}"}
+        extra = f'"note\\u0000{i % 2}": "n{i}", "it\'s": "q{i}", "dup": "first", "dup": "last"'
+        lines.append(json.dumps(fields)[:-1] + ", " + extra + "}")
+    path = folder / "hostile_names.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def hostile_spans(folder: Path) -> Path:
+    """An OTLP export whose spans each broke the whole file: an attribute written twice, a
+    start time no timestamp holds, an entry of the span list that is a string; and a line
+    of JSON that holds no spans (rejected)."""
+
+    def attr(key: str, value: str) -> dict:
+        return {"key": key, "value": {"stringValue": value}}
+
+    spans = [{"traceId": "ab" * 16, "spanId": f"{i:016x}", "kind": 2,
+              "startTimeUnixNano": str(1790000000000000000 + i * 10**9),
+              "endTimeUnixNano": str(1790000000080000000 + i * 10**9),
+              "attributes": [attr("http.route", "/v1/pan/verify"),
+                             attr("http.request.method", "POST"),
+                             attr("http.route", "/v1/pan/verify/again")]}
+             for i in range(4)]  # fmt: skip
+    spans[1]["startTimeUnixNano"] = "9" * 25
+    spans.append("not a span")
+    request = {"resourceSpans": [{"resource": {"attributes": [attr("service.name", "kyc")]},
+                                  "scopeSpans": [{"spans": spans}]}]}  # fmt: skip
+    path = folder / "hostile_spans.json"
+    path.write_text(json.dumps(request) + "\n" + json.dumps({"resourceSpans": 5}) + "\n")
+    return path
+
+
 LANDING_HOSTILE_FILES: dict[str, Callable[[Path], Path]] = {
     "stray_quote": stray_quote,
     "pii_everywhere": pii_everywhere,
     "wide_header": wide_header,
     "long_reject": long_reject,
+    "hostile_names": hostile_names,
+    "hostile_spans": hostile_spans,
 }
 
 
@@ -247,6 +287,9 @@ def test_hostile_landing_builds_and_every_line_is_accounted_for(hostile_landing:
     by_name = {f[0]: f[1:] for f in files}
     assert by_name["stray_quote.csv"] == (2001, 0, 1999, 1)
     assert by_name["long_reject.csv"] == (31, 0, 29, 1)
+    # every record lands, none refuses its file; the line of no spans is the one reject
+    assert by_name["hostile_names.jsonl"] == (5, 0, 5, 0)
+    assert by_name["hostile_spans.json"] == (2, 0, 5, 1)
     # every physical line of every file, the model-side hostile files included
     assert len(by_name) >= 15
     assert all(unaccounted == 0 for _, unaccounted, _, _ in by_name.values())
