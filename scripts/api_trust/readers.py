@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -728,8 +729,16 @@ def _json_record_sql(top: Sequence[str], nested: Sequence[str]) -> tuple[str, di
     it also spells. One transform a record parses the line once: about half the time of
     one JSONPath extraction a value.
     """
-    tree: dict[str, object] = {name: "VARCHAR" for name in top}
-    value_sql = {name: f"v[{_lit(name)}]" for name in top}
+    # DuckDB matches a struct's field names ignoring case, and has no field named '': such
+    # names (`Note` beside `note`, an empty key) are read by their place among the record's
+    # keys, each its own value (the struct gave `note` the value of `Note`, and an empty key
+    # refused the whole file). A key written twice gives its first value, as the struct does.
+    folded = Counter(name.lower() for name in top)
+    by_place = {name for name in top if name == "" or folded[name.lower()] > 1}
+    tree: dict[str, object] = {name: "VARCHAR" for name in top if name not in by_place}
+    value_sql = {name: f"v[{_lit(name)}]" for name in top if name not in by_place}
+    value_sql |= {name: f"json_extract_string(line, '$.*')[list_position(json_keys(line), {_lit(name)})]"
+                  for name in by_place}  # fmt: skip
     for name in nested:
         parts = name.split(".")
         node: dict | None = tree

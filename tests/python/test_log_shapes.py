@@ -12,6 +12,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import random
 import re
 import shutil
 import sys
@@ -955,6 +956,80 @@ def test_an_export_request_of_many_megabytes_loads_and_a_longer_line_is_named(tm
         ).fetchall()
     message = _first_line(refused.value)
     assert message == "line 1 is longer than 1 MiB, the longest line the loader reads"
+
+
+# Values and names no log should hold, that one record of a log may: each refused a whole
+# file once (a NUL in a name, a repeated OTLP attribute, an epoch beyond a timestamp)
+HOSTILE_VALUES = [None, True, -1, 0, 1e308, 10**23, "9" * 25, "", " ", "-", "NaN", {"a": 1},
+                  [1, 2], ["x"], "\u0000", "é\u202e", "1e400", "0x10", "2026-13-45T99:99:99Z",
+                  "-9000000000000000000"]  # fmt: skip
+HOSTILE_NAMES = ["a\u0000b", "it's", "", "x" * 300, "http.route", "$.[*]", "é", "Status", "status"]
+
+
+def _mutated(value: object, rng: random.Random) -> object:
+    """The value with some of its fields' values (and some names) made hostile, at any depth."""
+    if isinstance(value, list):
+        return [_mutated(v, rng) for v in value]
+    if not isinstance(value, dict):
+        return value
+    out = {}
+    for name, v in value.items():
+        if rng.random() < 0.1:
+            name = rng.choice(HOSTILE_NAMES)
+        if isinstance(v, dict | list) and rng.random() < 0.6:
+            out[name] = _mutated(v, rng)
+        else:
+            out[name] = rng.choice(HOSTILE_VALUES) if rng.random() < 0.3 else v
+    return out
+
+
+def test_mutated_records_of_every_json_shape_load_and_every_line_is_counted(tmp_path) -> None:
+    """Each JSON shape's records with hostile values and names (a first record as delivered,
+    so that the shape is still recognised): every file loads, and each of its lines is
+    landed or rejected, none lost and none refusing the rest."""
+    rng = random.Random(20261207)
+    shapes = {"apigw.json": APIGW, "kong.json": KONG, "otel.jsonl": OTEL, "otlp.json": OTLP,
+              "istio.jsonl": ENVOY_JSON, "traefik.json": TRAEFIK_JSON, "cloud_run.json": GCP,
+              "apim.json": APIM, "caddy.json": CADDY, "nginx.json": NGINX_JSON}  # fmt: skip
+    paths = []
+    for name, text in shapes.items():
+        records = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+        lines = [json.dumps(records[0])]
+        lines += [json.dumps(_mutated(rng.choice(records), rng)) for _ in range(30)]
+        paths.append(tmp_path / name)
+        paths[-1].write_text("\n".join(lines) + "\n", encoding="utf-8")
+    db = tmp_path / "warehouse.duckdb"
+    loaded = run([sys.executable, "-m", "api_trust.ingest", *map(str, paths)], db, tmp_path)
+    assert f"{len(paths)} file(s): {len(paths)} loaded" in loaded.stdout, loaded.stdout
+    with duckdb.connect(str(db), read_only=True) as con:
+        batches = con.execute("""
+            select b.source_name, b.line_count, b.header_line_count + b.blank_line_count
+                   + b.landed_line_count + b.rejected_line_count,
+                   b.landed_count, (select count(*) from raw.api_calls c where c.batch_id = b.batch_id)
+            from raw.load_batches b order by 1
+        """).fetchall()  # fmt: skip
+    assert [b[0] for b in batches] == sorted(shapes)
+    assert all(
+        lines == 31 == counted and landed == stored for _, lines, counted, landed, stored in batches
+    ), batches
+
+
+def test_json_names_that_differ_in_case_or_are_empty_keep_their_own_values(tmp_path) -> None:
+    """DuckDB reads a struct's fields ignoring case: `note` landed with the value of `Note`
+    beside it, and an empty name refused the file. Each now lands its own value; a name
+    written twice gives its first, as for any other name."""
+    path = tmp_path / "calls.jsonl"
+    path.write_text(_json_lines(*(
+        {"timestamp": f"2026-11-01T10:00:0{i}Z", "api_name": "PAN_OCR", "status": "success",
+         "Note": f"upper {i}", "note": f"lower {i}", "": f"empty {i}"} for i in range(2)
+    )).replace('"Note"', '"Tier": "t", "Note"'))  # fmt: skip
+    db = tmp_path / "warehouse.duckdb"
+    run([sys.executable, "-m", "api_trust.ingest", str(path)], db, tmp_path)
+    with duckdb.connect(str(db), read_only=True) as con:
+        extra = [json.loads(x) for (x,) in con.execute(
+            "select extra_fields from raw.api_calls order by source_record_no").fetchall()]  # fmt: skip
+    assert extra == [{"Tier": "t", "Note": f"upper {i}", "note": f"lower {i}", "": f"empty {i}"}
+                     for i in range(2)]  # fmt: skip
 
 
 def test_otlp_spans_keep_file_order_and_the_last_of_a_repeated_attribute(tmp_path) -> None:
