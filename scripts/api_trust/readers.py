@@ -1040,8 +1040,9 @@ def _read_parquet(con, path: Path, shape: Shape, temps, key: str) -> ShapedRead:
         "select column_name from (describe select * from read_parquet(?))", [str(path)]).fetchall()]  # fmt: skip
     available = [c.strip().lower() for c in columns]
     planned = plan_fields(shape, available)
-    original = dict(zip(available, columns, strict=True))
-    value_sql = {a: f'cast("{original[a]}" as varchar)' for a in available}
+    # each column by its place (#1, #2, ...): a name may hold a quote or a NUL, which refused
+    # the file when written into the query (DuckDB has already made the names distinct)
+    value_sql = {a: f"cast(#{i} as varchar)" for i, a in enumerate(available, start=1)}
     rel = (f"(select *, ordinality as record_no, null::bigint as source_line "
            f"from read_parquet({_lit(str(path))}) with ordinality)")  # fmt: skip
     delivered, targets = _finish(con, temps, planned, value_sql, shape, key, rel, {})

@@ -1032,6 +1032,24 @@ def test_json_names_that_differ_in_case_or_are_empty_keep_their_own_values(tmp_p
                      for i in range(2)]  # fmt: skip
 
 
+def test_a_parquet_column_named_with_a_quote_or_a_nul_loads(tmp_path) -> None:
+    """Parquet columns were read by name written into the query: a name holding a double
+    quote refused the whole file. They are read by place; the names land as delivered."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "export.parquet"
+    pq.write_table(pa.table({"timestamp": ["2026-11-01 10:00:00"], "api_name": ["PAN_OCR"],
+                             "status": ["success"], 'a"b': ["quoted"], "x\u0000y": ["nul"]}),
+                   path)  # fmt: skip
+    db = tmp_path / "warehouse.duckdb"
+    run([sys.executable, "-m", "api_trust.ingest", str(path)], db, tmp_path)
+    with duckdb.connect(str(db), read_only=True) as con:
+        row = con.execute("select api_name, status, extra_fields from raw.api_calls").fetchone()
+    assert row[:2] == ("PAN_OCR", "success")
+    assert json.loads(row[2]) == {'a"b': "quoted", "x\u0000y": "nul"}
+
+
 def test_otlp_spans_keep_file_order_and_the_last_of_a_repeated_attribute(tmp_path) -> None:
     """A span's attributes override its resource's, and a key an exporter wrote twice is
     read once, its last value (a map of them refused the whole file); a span whose time no
