@@ -808,7 +808,8 @@ _OTLP_SPAN = json.dumps({
     "startTimeUnixNano": "VARCHAR", "endTimeUnixNano": "VARCHAR",
     "attributes": _OTLP_ATTRIBUTES, "status": {"code": "VARCHAR", "message": "VARCHAR"},
 })  # fmt: skip
-# A span's own fields, as named in the shape file (a span attribute of the same name is not read)
+# A span's own fields, as named in the shape file (where a span has none, an attribute of
+# the same name is read)
 _OTLP_SPAN_FIELDS = {
     "traceId": "span.traceId", "spanId": "span.spanId", "name": "span.name",
     "kind": "span.kind", "startTimeUnixNano": "span.startTimeUnixNano",
@@ -910,9 +911,12 @@ def _read_otlp(con, shape: Shape, temps, key: str) -> ShapedRead:
     named = [k for (k,) in con.execute(
         f"select distinct unnest(attribute_keys) as k from {temps['parsed']} order by k").fetchall()]  # fmt: skip
     available = sorted({*(n for n, h in zip(_OTLP_SPAN_FIELDS, has, strict=True) if h), *named})
-    value_sql = {name: quote_ident(name) if name in _OTLP_SPAN_FIELDS
-                 else f"attribute_values[list_position(attribute_keys, {_lit(name)})]"
-                 for name in available}  # fmt: skip
+    attribute_value = "attribute_values[list_position(attribute_keys, {})]"
+    value_sql = {name: attribute_value.format(_lit(name)) for name in named}
+    for name in _OTLP_SPAN_FIELDS:  # the span's own field, else an attribute of its name
+        if name in available:
+            own = quote_ident(name)
+            value_sql[name] = f"coalesce({own}, {value_sql[name]})" if name in named else own
     planned = plan_fields(shape, available)
     rel = (f"(select *, row_number() over (order by line_no, resource_no, scope_no, span_no) "
            f"as record_no, line_no as source_line from {temps['parsed']})")  # fmt: skip

@@ -1062,6 +1062,10 @@ def test_otlp_spans_keep_file_order_and_the_last_of_a_repeated_attribute(tmp_pat
     spans[0]["attributes"] += [_attr("http.route", "/v1/pan/verify/again"),
                                _attr("service.name", "pan-svc")]  # fmt: skip
     spans[1]["startTimeUnixNano"] = "99999999999999999999999"
+    # a span without a name of its own, and an attribute called `name`: the attribute is read
+    spans[2] = json.loads(json.dumps(spans[2]))
+    del spans[2]["name"]
+    spans[2]["attributes"].append(_attr("name", "named by an attribute"))
     path = tmp_path / "traces.json"
     # entries of a span list that are no object are spans without fields: records all the same
     odd = {"resourceSpans": [{"scopeSpans": [{"spans": ["x", None]}]}]}
@@ -1073,6 +1077,10 @@ def test_otlp_spans_keep_file_order_and_the_last_of_a_repeated_attribute(tmp_pat
     with duckdb.connect(str(db), read_only=True) as con:
         rows = con.execute("select source_record_no, request_id, route, service_name, timestamp "
                            "from raw.api_calls order by source_record_no").fetchall()  # fmt: skip
+        names = [json.loads(x or "{}").get("name") for (x,) in con.execute(
+            "select extra_fields from raw.api_calls order by source_record_no").fetchall()]  # fmt: skip
+    assert names[:4] == ["POST /v1/pan/verify", "POST /v1/pan/verify", "named by an attribute",
+                         "POST /v1/pan/verify"]  # fmt: skip
     assert rows == [
         (1, f"{0:016x}", "/v1/pan/verify/again", "pan-svc", "2026-11-01 08:00:00.000000"),
         (2, f"{1:016x}", "/v1/pan/verify", "kyc-api", None),
