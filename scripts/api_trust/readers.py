@@ -458,19 +458,15 @@ def _epoch_micros(expr: str, parser: str) -> str:
     microseconds a value (DuckDB 1.5: 26 s per 1M OTLP spans, against under 0.1), and
     raised on an out-of-range value. A sign or an exponent goes through a double.
     """
-    text = f"trim({expr})"
+    text, unit_ns = f"trim({expr})", EPOCH_UNIT_NS[parser]
     frac = f"split_part({text}, '.', 2)"
     nano_units = (f"(try_cast(split_part({text}, '.', 1) as hugeint) * 1000000000 "
                   f"+ cast(rpad(left({frac}, 9), 9, '0') as hugeint) "
                   f"+ case when substr({frac}, 10, 1) >= '5' then 1 else 0 end)")  # fmt: skip
-    per_us = 1000 // EPOCH_UNIT_NS[parser] if EPOCH_UNIT_NS[parser] < 1000 else None
-    if per_us is None:  # units of a microsecond or more: multiply, then round off the fraction
-        factor = EPOCH_UNIT_NS[parser] // 1000
-        exact = f"({nano_units} * {factor} + 500000000) // 1000000000"
-        approx = f"try_cast(round(try_cast({text} as double) * {factor}) as hugeint)"
-    else:  # nanoseconds: a thousand to the microsecond
-        exact = f"({nano_units} + 500000000000) // 1000000000000"
-        approx = f"try_cast(round(try_cast({text} as double) / {per_us}) as hugeint)"
+    # nanounits * unit_ns: the instant in nanoseconds * 1e9; microseconds: / 1e12, half up
+    exact = f"({nano_units} * {unit_ns} + 500000000000) // 1000000000000"
+    to_us = f"* {unit_ns // 1000}" if unit_ns >= 1000 else f"/ {1000 // unit_ns}"
+    approx = f"try_cast(round(try_cast({text} as double) {to_us}) as hugeint)"
     micros = (f"try_cast(case when regexp_full_match({text}, '[0-9]{{1,19}}([.][0-9]*)?') "
               f"then {exact} else {approx} end as bigint)")  # fmt: skip
     return (f"case when {micros} between -{_MAX_MICROS} and {_MAX_MICROS} "
