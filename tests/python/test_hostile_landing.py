@@ -21,6 +21,7 @@ from api_trust.contract import PROJECT_ROOT
 from api_trust.pii import has_pii_sql
 from conftest import Warehouse, dbt, run
 from test_ingest import FULL, csv_text, record
+from test_log_shapes import _attr
 
 # Values a careful user found reaching facts and exports unmasked (issue 8, defect 5).
 PII_VALUES = [
@@ -106,19 +107,16 @@ def hostile_spans(folder: Path) -> Path:
     start time no timestamp holds, an entry of the span list that is a string; and a line
     of JSON that holds no spans (rejected)."""
 
-    def attr(key: str, value: str) -> dict:
-        return {"key": key, "value": {"stringValue": value}}
-
     spans = [{"traceId": "ab" * 16, "spanId": f"{i:016x}", "kind": 2,
               "startTimeUnixNano": str(1790000000000000000 + i * 10**9),
               "endTimeUnixNano": str(1790000000080000000 + i * 10**9),
-              "attributes": [attr("http.route", "/v1/pan/verify"),
-                             attr("http.request.method", "POST"),
-                             attr("http.route", "/v1/pan/verify/again")]}
+              "attributes": [_attr("http.route", "/v1/pan/verify"),
+                             _attr("http.request.method", "POST"),
+                             _attr("http.route", "/v1/pan/verify/again")]}
              for i in range(4)]  # fmt: skip
     spans[1]["startTimeUnixNano"] = "9" * 25
     spans.append("not a span")
-    request = {"resourceSpans": [{"resource": {"attributes": [attr("service.name", "kyc")]},
+    request = {"resourceSpans": [{"resource": {"attributes": [_attr("service.name", "kyc")]},
                                   "scopeSpans": [{"spans": spans}]}]}  # fmt: skip
     path = folder / "hostile_spans.json"
     path.write_text(json.dumps(request) + "\n" + json.dumps({"resourceSpans": 5}) + "\n")
