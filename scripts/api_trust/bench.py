@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import sys
 import time
@@ -49,7 +48,7 @@ from api_trust.bench_measure import (
 from api_trust.bench_refs import METRICS, dbt_project, same_results
 from api_trust.bench_report import render
 from api_trust.contract import PROJECT_ROOT, project_vars
-from api_trust.landing import landing_dir, tables_dir
+from api_trust.landing import landing_dir, sql_literal, tables_dir
 from api_trust.warehouse import duckdb_settings
 
 DEFAULT_ROWS = "120000 1000000"
@@ -326,11 +325,12 @@ def export(s: Size) -> None:
 
 def load_files(s: Size) -> None:
     """Own log files landed onto this size's warehouse (last: nothing after reads them).
-    Rows: the records the loader reports (a line each, but a span each in OTLP)."""
+    Rows: the batch's records as raw.load_batches counts them (a line each, but a span each
+    in OTLP)."""
     for shape, path in s.load_files.items():
         m = s.measure([sys.executable, "-m", "api_trust.ingest", str(path)])
-        found = re.search(r"([0-9][0-9,]*) records,", m.stdout)
-        rows = int(found.group(1).replace(",", "")) if found else sum(1 for _ in path.open("rb"))
+        rows = s.scalar("select record_count from raw.load_batches "
+                        f"where source_name = {sql_literal(path.name)}")  # fmt: skip
         s.record("stage", f"load a file ({shape})", rows, m, file_mib=round(folder_mib(path), 1))
 
 
