@@ -161,15 +161,18 @@ def dbt_server() -> str:
 # every warehouse): they run once per `make test`, on the demo warehouse
 # (test_marts.test_unit_tests_and_source_freshness_pass), instead of in each of the
 # warehouses built here (a one-call build: 29 s of CPU before, 21 s after,
-# measured once on a busy machine). The log file keeps warnings and errors only;
-# stdout, which a failed call shows, is unchanged. dbt writes no JSON artifacts
+# measured once on a busy machine). No log file: dbt formats every event, debug ones
+# included, for its file logger before the file's level drops it (dbt_common's _Logger
+# filters by level only in Python's logging), which cost about 1 CPU-s of a 5,000-row
+# build's 14 (six alternated in-process builds each, 2026-12-08: 13.1 against 14.3
+# user-s); stdout, which a failed call shows, is unchanged. dbt writes no JSON artifacts
 # (manifest.json, run_results.json, graph.gpickle) unless a test that reads them asks
 # (WRITE_JSON): writing the manifest alone took 0.14-0.25 CPU-s a time, and a session
 # runs about 60 dbt commands (2026-12-06; the suite's whole CPU then varied 522-664 s
 # with the host's speed, which hid the gain in wall time).
 DBT_TEST_ENV = {
     "DBT_EXCLUDE_RESOURCE_TYPES": "unit_test",
-    "DBT_LOG_LEVEL_FILE": "warn",
+    "DBT_LOG_LEVEL_FILE": "none",
     "DBT_WRITE_JSON": "false",
 }
 WRITE_JSON = {"DBT_WRITE_JSON": "true"}
