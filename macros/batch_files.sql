@@ -4,7 +4,7 @@
     per run that added rows, and the model is a view over all of them. Writing a table of
     text costs DuckDB about 70 ns a value whatever its compression; its Parquet writer
     does the same rows in about two thirds of the CPU, and reading LZ4 files back costs
-    about what reading a table does (README "Benchmarks"). One file a run, not one a batch: a write
+    about what reading a table does (benchmarks/HISTORY.md). One file a run, not one a batch: a write
     partitioned by batch cost +8 CPU-seconds of 12M validated records, most of the gain.
 
     Kept up to date batch by batch, like an incremental model: a run writes the rows

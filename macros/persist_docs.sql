@@ -4,7 +4,7 @@
     documented columns' comments together, after one look at the columns the relation
     has. dbt's default runs a statement for the relation, looks up its columns twice (its
     own check and dbt-duckdb's) and runs a second statement for the columns: about 0.04 s
-    of dbt's Python per model, every build (README "Benchmarks").
+    of dbt's Python per model, every build (benchmarks/HISTORY.md).
     Documented columns the relation lacks are skipped, as dbt's default skips them.
 -#}
 {% macro duckdb__persist_docs(relation, model, for_relation, for_columns) -%}

@@ -589,8 +589,8 @@
     10,000 values becomes an ENUM of its values in text order (so it sorts, compares and
     prints as the text does): every root-cause statistic groups and joins the cube by
     these columns, and DuckDB groups, joins and writes ENUMs like small integers (measured
-    in the README, "The cube's text columns as ENUMs"). Past 10,000 values the type's text
-    would bloat the compiled SQL (a column of client ids, say), so that column stays text.
+    in benchmarks/HISTORY.md, "The cube's text columns as ENUMs"). Past 10,000 values the
+    type's text would bloat the compiled SQL (a column of client ids, say), so that column stays text.
     The values come from `values_sql` (a query with every value the cube will hold, in
     columns named as `columns`), read once when the model runs; other engines keep text
     (default__rca_value_types).

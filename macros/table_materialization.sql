@@ -6,7 +6,7 @@
     renames the old one to a backup and the new one into place, drops the backup after the
     commit, and first asks DuckDB about indexes and foreign keys (duckdb_indexes(),
     duckdb_constraints()) this project never declares: about nine statements a model
-    where this runs two, each with dbt's Python around it (README "Benchmarks"). A
+    where this runs two, each with dbt's Python around it (benchmarks/HISTORY.md). A
     relation of another type under the name (a view, before the model became a table) is
     dropped first, in the same transaction. Constraints, indexes, partitioning,
     grants and Python models are none of this project's; a model that declares one is

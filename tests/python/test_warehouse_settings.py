@@ -293,7 +293,7 @@ def test_commands_run_numpy_without_huge_page_advice_unless_asked(
     given: str | None, advised: str
 ) -> None:
     """Importing a command turns numpy's huge-page advice off (it made the kernel compact
-    memory on the spot: README "Benchmarks"); NUMPY_MADVISE_HUGEPAGE set by the user wins."""
+    memory on the spot: benchmarks/HISTORY.md); NUMPY_MADVISE_HUGEPAGE set by the user wins."""
     env = {k: v for k, v in os.environ.items() if k != "NUMPY_MADVISE_HUGEPAGE"}
     if given is not None:
         env["NUMPY_MADVISE_HUGEPAGE"] = given
