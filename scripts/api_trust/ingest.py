@@ -467,6 +467,25 @@ def probe_source(path: Path, shape_name: str | None = None) -> Probe:
     return Probe(path, gzipped, first, shape, document, prefix)
 
 
+CSV_DELIMITERS = (",", "\t", ";", "|")
+
+
+def csv_delimiter(header: str) -> str:
+    """The delimiter a CSV file's header row is split at: of comma, tab, semicolon (a
+    spreadsheet's export where the comma is the decimal mark) and pipe, the one that gives
+    the most names the contract knows, by name or alias; the first of them on a tie, so a
+    header of no known name keeps the comma (and is refused, naming what it holds)."""
+
+    def known_names(delimiter: str) -> int:
+        try:
+            names = next(csv.reader([header], delimiter=delimiter), [])
+        except csv.Error:
+            return 0
+        return sum(contract_target(name) is not None for name in names)
+
+    return max(CSV_DELIMITERS, key=known_names)
+
+
 def digest_source(probe: Probe) -> Source:
     """Read a probed file once, streaming: hash, binary/encoding checks, independent counts."""
     path, gzipped, first, shape = probe.path, probe.gzipped, probe.first, probe.shape
@@ -476,7 +495,7 @@ def digest_source(probe: Probe) -> Source:
             for chunk in iter(lambda: fh.read(READ_CHUNK), b""):
                 digest.update(chunk)
         return Source(path, digest.hexdigest(), False, CsvProfile((), 0, 0), shape)
-    delimiter = "\t" if shape.reader == "csv" and "\t" in first and "," not in first else ","
+    delimiter = csv_delimiter(first) if shape.reader == "csv" else ","
     try:
         with gzip.open(path, "rb") if gzipped else open(path, "rb") as raw:
             hashing = _HashingReader(raw)
@@ -590,8 +609,8 @@ def plan_columns(
             ", ..." if len(names) > 4 else ""
         )
         hint = ""
-        if len(names) == 1 and any(sep in header[0] for sep in (";", "\t", "|")):
-            hint = " (it looks delimited by something other than commas or tabs)"
+        if len(names) == 1 and any(sep in header[0] for sep in CSV_DELIMITERS[1:]):
+            hint = " (split at a comma, tab, semicolon or pipe alike, it names no known column)"
         raise FileError(
             f"none of its {len(names)} header column(s) ({shown}) is a known log column "
             f"or alias{hint}: is this an API call log with a header row? The known names "

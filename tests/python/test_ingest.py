@@ -340,6 +340,33 @@ def test_crlf_and_bom(db: Path, tmp_path: Path) -> None:
     assert rows(db, "select count(*) from raw.api_calls where request_id is null") == [(0,)]
 
 
+@pytest.mark.parametrize("delimiter", ["\t", ";", "|"], ids=["tab", "semicolon", "pipe"])
+def test_a_header_split_at_a_tab_semicolon_or_pipe_lands_every_field(
+    db: Path, tmp_path: Path, delimiter: str
+) -> None:
+    """A spreadsheet that writes the comma as its decimal mark exports with `;`; other
+    tools write tabs or `|`. The header says which: the delimiter that makes the most of
+    its names known. Values land as delivered, a decimal comma too (`100,5`: staging
+    quarantines it as an invalid latency rather than guess a thousands separator)."""
+
+    def cell(value: str) -> str:
+        return f'"{value}"' if delimiter in value or "," in value else value
+
+    records = [record(i, FULL) for i in range(1, 31)]
+    if delimiter == ";":
+        records = [[v.replace(".", ",") if c == "latency_ms" else v for c, v in zip(FULL, r)]
+                   for r in records]  # fmt: skip
+    text = "\n".join(delimiter.join(map(cell, r)) for r in [FULL, *records]) + "\n"
+    assert load(write(tmp_path / "calls.csv", text)) == 0
+    [(_, _, _, count, landed, rejected, columns)] = batches(db)
+    assert (count, landed, rejected) == (30, 30, 0) and columns == ",".join(FULL)
+    landed_rows = rows(
+        db, f"select {', '.join(FULL)}, extra_fields from raw.api_calls order by request_id"
+    )
+    assert [list(r[:-1]) for r in landed_rows] == [[v or None for v in r] for r in records]
+    assert {r[-1] for r in landed_rows} == {None}
+
+
 def test_header_only_is_an_empty_batch(db: Path, tmp_path: Path) -> None:
     path = write(tmp_path / "header.csv", ",".join(FULL) + "\n")
     assert load(path) == 0
