@@ -10,13 +10,14 @@ and an unloaded batch give the same marts as --full-refresh.
 
 from __future__ import annotations
 
+import json
 import math
 import shutil
 import sys
 
 import duckdb
 from api_trust.landing import tables_dir
-from conftest import Warehouse, dbt, generate, in_background, run
+from conftest import WRITE_JSON, Warehouse, dbt, generate, in_background, run
 
 # the day-incremental models and what they read
 DAY_INCREMENTAL = [
@@ -255,9 +256,11 @@ def test_new_day_late_rows_and_an_unloaded_batch_rebuild_only_their_days(tmp_pat
     late = tmp_path / "late.csv"
     _late_rows(wh, late, "late", 5)
     run([sys.executable, "-m", "api_trust.ingest", str(late)], db, work)
-    dbt(db, work, "build", "--quiet", *DAYS)
-    # the new day, the early file's two days, the late file's two days: nothing else
+    dbt(db, work, "build", "--quiet", *DAYS, extra_env=WRITE_JSON)
+    # the new day, the early file's two days, the late file's two days: nothing else,
+    # each model's rows of those days deleted and inserted again
     assert _days_rebuilt_last(wh) == [(m, 5) for m in sorted(DAY_INCREMENTAL)]
+    assert _built_incrementally(work) == dict.fromkeys(DAY_INCREMENTAL, True)
     assert (
         wh.scalar("select count(*) from fct_verifications where verification_id = 'early_v'") == 0
     )
@@ -273,6 +276,18 @@ def _days_rebuilt_last(wh: Warehouse) -> list[tuple[str, int]]:
         where built_at = (select max(built_at) from intermediate.int_incremental_days_built)
         group by 1
     """))  # fmt: skip
+
+
+def _built_incrementally(work) -> dict[str, bool]:
+    """Of the last dbt command (run with WRITE_JSON), whether each day-incremental model
+    ran its incremental SQL (which reads the days it recorded: stale_days) or was built
+    afresh."""
+    results = json.loads((work / "target" / "run_results.json").read_text(encoding="utf-8"))
+    return {
+        r["unique_id"].split(".")[-1]: "recency = 1" in r["compiled_code"]
+        for r in results["results"]
+        if r["unique_id"].split(".")[-1] in DAY_INCREMENTAL and r["unique_id"].startswith("model.")
+    }
 
 
 def _assert_full_refresh_gives_the_same(wh: Warehouse, folder, *args: str) -> None:
@@ -329,11 +344,13 @@ def test_an_edited_validation_rule_checks_every_batch_again(tmp_path) -> None:
     days = wh.scalar("select count(*) from intermediate.int_call_days_fingerprinted")
 
     edited = ["--vars", "{non_api_methods: [HEAD, OPTIONS, GET]}"]
-    dbt(db, work, "build", "--quiet", *DAYS, *edited)
+    dbt(db, work, "build", "--quiet", *DAYS, *edited, extra_env=WRITE_JSON)
     assert wh.scalar(probes) == 3
     built = "select model_name, count(*) from intermediate.int_incremental_days_built group by 1"
-    # every day built twice
+    # every day built twice; no day still current, so every day model was built afresh
+    # (macro should_full_refresh), not every day deleted and inserted again
     assert sorted(wh.rows(built)) == [(m, 2 * days) for m in sorted(DAY_INCREMENTAL)]
+    assert _built_incrementally(work) == dict.fromkeys(DAY_INCREMENTAL, False)
     _assert_full_refresh_gives_the_same(wh, tmp_path / "full", *edited)
 
 
