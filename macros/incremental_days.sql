@@ -217,10 +217,11 @@
 #}
 {% macro should_full_refresh() -%}
     {%- set configured = config.get('full_refresh') -%}
-    {%- if configured is none -%}
-        {%- set configured = flags.FULL_REFRESH -%}
+    {%- if configured is not none -%}
+        {#- a model configured `full_refresh: false` is never rebuilt afresh: dbt's meaning -#}
+        {{ return(configured) }}
     {%- endif -%}
-    {{ return(configured or api_trust.is_every_day_stale()) }}
+    {{ return(flags.FULL_REFRESH or api_trust.is_every_day_stale()) }}
 {%- endmacro %}
 
 {#
