@@ -40,7 +40,8 @@ def _call(name: str, *args: str) -> str:
 
 
 def mask_text_sql(expr: str) -> str:
-    """SQL that masks personal data in a text expression (null stays null)."""
+    """SQL that masks personal data in a text expression; text without any, and null,
+    stay exactly as they are."""
     return _call("default__mask_pii", expr)
 
 
@@ -72,8 +73,8 @@ def mask_value_sql(expr: str, key: str, *, identifier: bool) -> str:
     """The landing expression for a value of an identifier column or of a text column."""
     if identifier:
         return mask_id_sql(expr, key)
-    # Values without personal data stay exactly as delivered (no normalisation).
-    return f"case when {has_pii_sql(expr)} then {mask_text_sql(expr)} else {expr} end"
+    # values without personal data stay exactly as delivered (mask_pii leaves them alone)
+    return mask_text_sql(expr)
 
 
 def row_has_pii_sql(exprs: list[str]) -> str:

@@ -70,6 +70,28 @@ def pii_everywhere(folder: Path) -> Path:
     return _write_rows(folder / "export_ABCDE1234F_9876543210.csv", columns, rows)
 
 
+# Ids machines make whose digit runs read as an Aadhaar or a mobile number (about 1 random
+# UUID in 50 and 1 W3C trace id in 30 did): the same id, or one in text, with personal
+# data beside it; and an Aadhaar after a word, which no id shape hides
+MACHINE_IDS = [
+    ("3f2a9c1e-7b4d-4e8a-9c2b-446655440000", "4bf92f3577b34da6a3ce929876543210", "upstream timeout"),
+    ("C0FFEE00-1234-4ABC-8DEF-987654321012", "a1b2c39876543210", "retry of 3f2a9c1e-7b4d-4e8a-9c2b-446655440000"),
+    ("5d0c1b2a-9e8f-4a7b-b6c5-123456789012", "0af7651916cd43dd8448eb211c803191", "call by ravi.k@example.co.in"),
+    ("aadhaar-234567890123", "00f067aa0ba902b7", "id 5d0c1b2a-9e8f-4a7b-b6c5-123456789012 for ravi.k@example.co.in"),
+]  # fmt: skip
+
+
+def machine_ids(folder: Path) -> Path:
+    """Request ids, trace ids and messages holding machine-made ids (MACHINE_IDS)."""
+    columns = [*FULL, "trace_id"]
+    rows = []
+    for i, (request_id, trace_id, message) in enumerate(MACHINE_IDS, start=1):
+        r = record(i, FULL)
+        r[0], r[FULL.index("error_message")] = request_id, message
+        rows.append([*r, trace_id])
+    return _write_rows(folder / "machine_ids.csv", columns, rows)
+
+
 def wide_header(folder: Path) -> Path:
     """499 columns: the contract and 484 extra fields (defect 6: one ALTER per column)."""
     extras = [f"attr_{i:03d}" for i in range(499 - len(FULL))]
@@ -126,6 +148,7 @@ def hostile_spans(folder: Path) -> Path:
 LANDING_HOSTILE_FILES: dict[str, Callable[[Path], Path]] = {
     "stray_quote": stray_quote,
     "pii_everywhere": pii_everywhere,
+    "machine_ids": machine_ids,
     "wide_header": wide_header,
     "long_reject": long_reject,
     "hostile_names": hostile_names,
@@ -187,6 +210,24 @@ def test_personal_data_never_lands(tmp_path: Path) -> None:
     assert len(hashed) == 9 and len(set(hashed)) == 8 and "C0001" in {c for c, _ in ids}
     assert all(v.startswith("pii_") for _, v in ids)
     assert name == "export_[PAN]_[PHONE].csv" and "customer_note_[PAN]" in columns
+
+
+def test_ids_machines_make_are_not_personal_data(tmp_path: Path) -> None:
+    """A UUID, trace or span id lands exactly as delivered, in its column or in text; text
+    with personal data besides such an id is masked, and an Aadhaar after a word is."""
+    db = tmp_path / "warehouse.duckdb"
+    proc = load_cli(db, machine_ids(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    with duckdb.connect(str(db), read_only=True) as con:
+        landed = con.execute(
+            "select request_id, trace_id, error_message from raw.api_calls order by source_record_no"
+        ).fetchall()
+    assert landed[:2] == MACHINE_IDS[:2]
+    assert landed[2][:2] == MACHINE_IDS[2][:2] and landed[2][2] == "call by [EMAIL]"
+    assert landed[3][0].startswith("pii_") and landed[3][1] == MACHINE_IDS[3][1]
+    # masking errs towards masking: the id's digits go with the email beside them
+    assert landed[3][2] == "id 5d0c1b2a-9e8f-4a7b-b6c5-[AADHAAR] for [EMAIL]"
+    assert pii_hits(db, ("raw",)) == []
 
 
 def test_personal_data_a_url_percent_encodes_never_lands(tmp_path: Path) -> None:
@@ -288,6 +329,11 @@ def test_hostile_landing_builds_and_every_line_is_accounted_for(hostile_landing:
     # every record lands, none refuses its file; the line of no spans is the one reject
     assert by_name["hostile_names.jsonl"] == (5, 0, 5, 0)
     assert by_name["hostile_spans.json"] == (2, 0, 5, 1)
+    # machine-made ids reach the facts as delivered (the build's personal-data tests pass)
+    assert by_name["machine_ids.csv"] == (5, 0, 4, 0)
+    kept = [request_id for request_id, _, _ in MACHINE_IDS[:3]]
+    facts = wh.rows("select request_id from fct_api_calls where request_id in (?, ?, ?)", kept)
+    assert sorted(r for (r,) in facts) == sorted(kept)
     # every physical line of every file, the model-side hostile files included
     assert len(by_name) >= 15
     assert all(unaccounted == 0 for _, unaccounted, _, _ in by_name.values())
