@@ -60,7 +60,8 @@ create table if not exists raw.load_batches (
     header_line_count bigint,
     blank_line_count bigint,
     landed_line_count bigint,
-    rejected_line_count bigint
+    rejected_line_count bigint,
+    decimal_mark varchar
 );
 create table if not exists raw.load_batch_columns (
     batch_id varchar not null,
@@ -88,6 +89,7 @@ alter table raw.load_batches add column if not exists header_line_count bigint;
 alter table raw.load_batches add column if not exists blank_line_count bigint;
 alter table raw.load_batches add column if not exists landed_line_count bigint;
 alter table raw.load_batches add column if not exists rejected_line_count bigint;
+alter table raw.load_batches add column if not exists decimal_mark varchar;
 alter table raw.load_rejects add column if not exists line_count bigint;
 create table if not exists raw.generator_runs (
     run_id varchar primary key,

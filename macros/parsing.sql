@@ -189,6 +189,18 @@
     case when {{ expr }} rlike '^[0-9]{1,18}$' then cast({{ expr }} as bigint) end
 {%- endmacro %}
 
+{# Decimal text with a decimal point, as parse_decimal_text reads it: a number written with a
+   decimal comma (`120,5`, `-0,25`) where `decimal_mark` (an SQL expression: the batch's, from
+   stg_logs__load_batches) is the comma; any other text as it is. Where the comma is not the
+   decimal mark, `1,234` may mean a thousand: it stays as it is (and is no number). #}
+{% macro decimal_point_text(expr, decimal_mark) -%}
+    case
+        when {{ decimal_mark }} = ',' and {{ api_trust.full_match(expr, '[+-]?[0-9]+,[0-9]+') }}
+            then replace({{ expr }}, ',', '.')
+        else {{ expr }}
+    end
+{%- endmacro %}
+
 {# Decimal text (optional sign, fraction, exponent) that is a finite double; null otherwise (inf, nan, 1e400, 0x10). #}
 {% macro parse_decimal_text(expr) -%}
     {{ return(adapter.dispatch('parse_decimal_text', 'api_trust')(expr)) }}

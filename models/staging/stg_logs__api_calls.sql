@@ -3,7 +3,13 @@
 with
 
 source as (
-    select * from {{ source('logs', 'api_calls') }}
+    -- with the decimal mark of each record's batch (read by the numbers below)
+    select
+        calls.*,
+        batches.decimal_mark
+    from {{ source('logs', 'api_calls') }} as calls
+    left join {{ ref('stg_logs__load_batches') }} as batches
+        on calls.batch_id = batches.batch_id
 ),
 
 delivered as (
@@ -15,6 +21,7 @@ delivered as (
         source_record_no,
         loaded_at,
         extra_fields,
+        decimal_mark,
         {{ api_trust.delivered_text_columns(present) }},
         -- the whole delivered record, the id of a record without a request id (hex digits
         -- as letters a-p, so the hash never reads as a number to the PII rules); only those
@@ -149,14 +156,20 @@ renamed as (
         end as otel_status,
         client_ip_raw as client_ip,
         lower(user_agent_family_raw) as user_agent_family,
-        {{ api_trust.parse_decimal_text('upstream_latency_ms_raw') }} as upstream_latency_ms,
-        {{ api_trust.parse_decimal_text('sample_rate_raw') }} as sample_rate,
+        {{ api_trust.parse_decimal_text(
+            api_trust.decimal_point_text('upstream_latency_ms_raw', 'decimal_mark')
+        ) }} as upstream_latency_ms,
+        {{ api_trust.parse_decimal_text(
+            api_trust.decimal_point_text('sample_rate_raw', 'decimal_mark')
+        ) }} as sample_rate,
         extra_fields,
         record_hash,
 
         -- numbers
         {{ api_trust.parse_integer_text('status_code_raw') }} as status_code,
-        {{ api_trust.parse_decimal_text('latency_ms_raw') }} as latency_ms,
+        {{ api_trust.parse_decimal_text(
+            api_trust.decimal_point_text('latency_ms_raw', 'decimal_mark')
+        ) }} as latency_ms,
         {{ api_trust.parse_integer_text('attempt_no_raw') }} as attempt_no,
         local_time_matches,
 

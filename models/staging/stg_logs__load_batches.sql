@@ -15,6 +15,8 @@ renamed as (
         source_kind,
         source_format,
         columns_seen,
+        -- null for batches landed before the loader recorded it, all with a decimal point
+        coalesce(decimal_mark, '.') as decimal_mark,
 
         -- numbers
         record_count,

@@ -366,6 +366,12 @@ class Source:
                                                                          self.shape.name)  # fmt: skip
         return f"{kind}.gz" if self.gzipped else kind
 
+    @property
+    def decimal_mark(self) -> str:
+        # a CSV split at `;` comes from a spreadsheet whose decimal mark is the comma (which
+        # is why it is not split at commas): staging reads its `120,5` as 120.5
+        return "," if self.delimiter == ";" and self.shape.reader == "csv" else "."
+
 
 def _count_lines(raw: io.RawIOBase) -> int:
     """Physical lines of a line-shaped file, counted in bytes (no parsing), UTF-8 checked.
@@ -1308,6 +1314,7 @@ def _write_batch(
     _insert_batch(con, {
         "batch_id": batch_id, "source_name": name, "source_kind": "file",
         "source_format": source.source_format, "content_hash": f"sha256:{source.content_hash}",
+        "decimal_mark": source.decimal_mark,
         "record_count": profile.record_count, "landed_count": landed,
         "rejected_count": rejected[0], "columns_seen": ",".join(delivered),
         "loaded_at": loaded_at, "line_count": profile.line_count,
@@ -1352,6 +1359,7 @@ def _write_shaped_batch(
     _insert_batch(con, {
         "batch_id": batch_id, "source_name": name, "source_kind": "file",
         "source_format": source.source_format, "content_hash": f"sha256:{source.content_hash}",
+        "decimal_mark": source.decimal_mark,
         "record_count": read.record_count, "landed_count": landed,
         "rejected_count": rejected[0], "columns_seen": ",".join(delivered),
         "loaded_at": loaded_at, "line_count": lines,

@@ -346,8 +346,9 @@ def test_a_header_split_at_a_tab_semicolon_or_pipe_lands_every_field(
 ) -> None:
     """A spreadsheet that writes the comma as its decimal mark exports with `;`; other
     tools write tabs or `|`. The header says which: the delimiter that makes the most of
-    its names known. Values land as delivered, a decimal comma too (`100,5`: staging
-    quarantines it as an invalid latency rather than guess a thousands separator)."""
+    its names known. Values land as delivered, a decimal comma too (`100,5`); the batch
+    records its decimal mark, the comma for a `;` file only, for staging to read it by
+    (test_log_shapes' spreadsheet export)."""
 
     def cell(value: str) -> str:
         return f'"{value}"' if delimiter in value or "," in value else value
@@ -365,6 +366,8 @@ def test_a_header_split_at_a_tab_semicolon_or_pipe_lands_every_field(
     )
     assert [list(r[:-1]) for r in landed_rows] == [[v or None for v in r] for r in records]
     assert {r[-1] for r in landed_rows} == {None}
+    marks = rows(db, "select decimal_mark from raw.load_batches")
+    assert marks == [("," if delimiter == ";" else ".",)]
 
 
 def test_header_only_is_an_empty_batch(db: Path, tmp_path: Path) -> None:

@@ -282,12 +282,21 @@ NGINX_JSON = _json_lines(
      "request_id": "0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d"},
 )  # fmt: skip
 TSV = "timestamp\tapi_name\tstatus_code\tlatency_ms\n2026-11-01 10:00:00\tPAN_OCR\t200\t55\n"
+# a spreadsheet's export where the comma is the decimal mark: split at `;`, numbers with a
+# decimal comma, or a point, or none; `1.234,5` (a thousands point) is no number read here
+SPREADSHEET = (
+    "timestamp;api_name;status_code;latency_ms;upstream_latency_ms\n"
+    "2026-11-01 10:00:00;PAN_OCR;200;120,5;100,25\n2026-11-01 10:00:01;PAN_OCR;200;99.5;\n"
+    "2026-11-01 10:00:02;PAN_OCR;200;-0,5;\n2026-11-01 10:00:03;PAN_OCR;200;80;\n"
+    "2026-11-01 10:00:04;PAN_OCR;200;1.234,5;\n"
+)
 
 
 def write_shapes(folder: Path) -> dict[str, Path]:
     files = {
         "nginx.log": NGINX, "apache_d.log": APACHE_D, "apigw.json": APIGW, "kong.json": KONG,
-        "otel.jsonl": OTEL, "otlp.json": OTLP, "tab.tsv": TSV, "envoy.log": ENVOY,
+        "otel.jsonl": OTEL, "otlp.json": OTLP, "tab.tsv": TSV, "sheet.csv": SPREADSHEET,
+        "envoy.log": ENVOY,
         "istio.jsonl": ENVOY_JSON, "alb.log": ALB, "haproxy.log": HAPROXY,
         "traefik.log": TRAEFIK, "traefik.json": TRAEFIK_JSON, "cloud_run.json": GCP,
         "apim.json": APIM, "caddy.json": CADDY, "nginx.json": NGINX_JSON,
@@ -605,6 +614,18 @@ def test_units_offsets_and_upstream_lists(shapes_warehouse) -> None:
         )
         == 250.0
     )  # ns
+    # decimal commas read where the batch's decimal mark is the comma (a `;` export), and
+    # only there: the tab file's is the point
+    assert wh.rows("select source_name, decimal_mark from staging.stg_logs__load_batches "
+                   "where source_name in ('sheet.csv', 'tab.tsv') order by 1") == [
+        ("sheet.csv", ","), ("tab.tsv", ".")]  # fmt: skip
+    sheet = _batch(wh, "sheet.csv")
+    assert wh.rows(
+        "select latency_ms, upstream_latency_ms from fct_api_calls where batch_id = ? "
+        "order by called_at", [sheet]) == [(120.5, 100.25), (99.5, None), (80.0, None)]  # fmt: skip
+    assert wh.rows(
+        "select latency_ms_raw, reasons from dq_quarantine where batch_id = ? order by 1", [sheet]
+    ) == [("-0,5", "negative_latency_ms"), ("1.234,5", "invalid_latency_ms")]
 
 
 def test_status_and_reasons_come_from_the_protocol(shapes_warehouse) -> None:
