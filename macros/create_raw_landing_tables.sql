@@ -61,7 +61,8 @@ create table if not exists raw.load_batches (
     blank_line_count bigint,
     landed_line_count bigint,
     rejected_line_count bigint,
-    decimal_mark varchar
+    decimal_mark varchar,
+    date_order varchar
 );
 create table if not exists raw.load_batch_columns (
     batch_id varchar not null,
@@ -90,6 +91,7 @@ alter table raw.load_batches add column if not exists blank_line_count bigint;
 alter table raw.load_batches add column if not exists landed_line_count bigint;
 alter table raw.load_batches add column if not exists rejected_line_count bigint;
 alter table raw.load_batches add column if not exists decimal_mark varchar;
+alter table raw.load_batches add column if not exists date_order varchar;
 alter table raw.load_rejects add column if not exists line_count bigint;
 create table if not exists raw.generator_runs (
     run_id varchar primary key,

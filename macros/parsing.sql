@@ -189,6 +189,26 @@
     case when {{ expr }} rlike '^[0-9]{1,18}$' then cast({{ expr }} as bigint) end
 {%- endmacro %}
 
+{# A timestamp text whose date is written as numbers before a four-digit year (`01/12/2026
+   10:00:00`, `1.12.2026`, `01-12-2026`) with that date in ISO order (`2026-12-01 10:00:00`),
+   by `date_order` (an SQL expression: the batch's, from stg_logs__load_batches), `dmy` or
+   `mdy`; any other text as it is. A date that is no date (`31/02/2026`) stays unparseable. #}
+{% macro iso_date_text(expr, date_order) -%}
+    {%- set date = '([0-9]{1,2})[/.-]([0-9]{1,2})[/.-]([0-9]{4})' -%}
+    case
+    {%- for order, month, day in [('dmy', 2, 1), ('mdy', 1, 2)] %}
+        when {{ date_order }} = '{{ order }}' and {{ api_trust.matches(expr, '^' ~ date ~ '([ T]|$)') }}
+            then concat(
+                regexp_extract({{ expr }}, '^{{ date }}', 3), '-',
+                lpad(regexp_extract({{ expr }}, '^{{ date }}', {{ month }}), 2, '0'), '-',
+                lpad(regexp_extract({{ expr }}, '^{{ date }}', {{ day }}), 2, '0'),
+                substr({{ expr }}, length(regexp_extract({{ expr }}, '^{{ date }}', 0)) + 1)
+            )
+    {%- endfor %}
+        else {{ expr }}
+    end
+{%- endmacro %}
+
 {# Decimal text with a decimal point, as parse_decimal_text reads it: a number written with a
    decimal comma (`120,5`, `-0,25`) where `decimal_mark` (an SQL expression: the batch's, from
    stg_logs__load_batches) is the comma; any other text as it is. Where the comma is not the

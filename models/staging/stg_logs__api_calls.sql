@@ -3,10 +3,12 @@
 with
 
 source as (
-    -- with the decimal mark of each record's batch (read by the numbers below)
+    -- with the decimal mark and date order of each record's batch (read by the numbers and
+    -- the timestamp below)
     select
         calls.*,
-        batches.decimal_mark
+        batches.decimal_mark,
+        batches.date_order
     from {{ source('logs', 'api_calls') }} as calls
     left join {{ ref('stg_logs__load_batches') }} as batches
         on calls.batch_id = batches.batch_id
@@ -22,6 +24,7 @@ delivered as (
         loaded_at,
         extra_fields,
         decimal_mark,
+        date_order,
         {{ api_trust.delivered_text_columns(present) }},
         -- the whole delivered record, the id of a record without a request id (hex digits
         -- as letters a-p, so the hash never reads as a number to the PII rules); only those
@@ -37,13 +40,21 @@ delivered as (
     from source
 ),
 
+timestamp_texts as (
+    -- a date written as numbers (`01/12/2026`) in ISO order, by the batch's date order
+    select
+        *,
+        {{ api_trust.iso_date_text('timestamp_raw', 'date_order') }} as timestamp_text
+    from delivered
+),
+
 timestamp_parts as (
     -- the timestamp text split, row by row, into its wall-clock time and its zone
     select
         *,
-        {{ api_trust.timestamp_wall_clock('timestamp_raw') }} as called_at_local,
-        {{ api_trust.timestamp_zone_text('timestamp_raw') }} as timestamp_zone
-    from delivered
+        {{ api_trust.timestamp_wall_clock('timestamp_text') }} as called_at_local,
+        {{ api_trust.timestamp_zone_text('timestamp_text') }} as timestamp_zone
+    from timestamp_texts
 ),
 
 timestamp_offsets as (

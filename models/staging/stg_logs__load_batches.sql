@@ -17,6 +17,7 @@ renamed as (
         columns_seen,
         -- null for batches landed before the loader recorded it, all with a decimal point
         coalesce(decimal_mark, '.') as decimal_mark,
+        date_order,
 
         -- numbers
         record_count,

@@ -719,6 +719,43 @@ def status_codes_under_status(
     return replace(plan, targets=tuple(targets)), plan.delivered[i]
 
 
+# A date written as day and month numbers before a four-digit year (`01/12/2026 10:00:00`,
+# `1.12.2026`, `01-12-2026`), which staging reads by the batch's date order
+NUMERIC_DATE = "^([0-9]{1,2})[/.-]([0-9]{1,2})[/.-][0-9]{4}([ T]|$)"
+
+
+def numeric_date_order(
+    con: duckdb.DuckDBPyConnection, plan: ColumnPlan, scan: str
+) -> tuple[str | None, list[str]]:
+    """Whether a CSV file's timestamps put the day or the month first, when they write the
+    date as numbers (`01/12/2026`): `dmy` or `mdy`, decided by the file's own values (a
+    first number over 12 is a day; a second over 12 is a day), and the notes to show.
+    Neither over 12, or both, cannot be decided: no order, and a note that says those
+    records will be quarantined as unparseable timestamps. (None, []) when the file
+    writes no date so (ISO dates and epochs need no order)."""
+    if "timestamp" not in plan.targets:
+        return None, []
+    value = f"trim(c{plan.targets.index('timestamp') + 1})"
+    count, first, second = con.execute(
+        f"select count(*), max(cast(regexp_extract({value}, '{NUMERIC_DATE}', 1) as integer)), "
+        f"max(cast(regexp_extract({value}, '{NUMERIC_DATE}', 2) as integer)) "
+        f"from {scan} where regexp_matches({value}, '{NUMERIC_DATE}')"
+    ).fetchone()
+    if not count:
+        return None, []
+    if (first > 12) != (second > 12):
+        return ("dmy" if first > 12 else "mdy"), []
+    why = (
+        "both a first and a second number over 12 (day first in some, month first in others)"
+        if first > 12
+        else "neither number over 12, so which is the day cannot be told"
+    )
+    return None, [
+        f"{count:,} timestamp(s) write the date as numbers (01/02/2026) with {why}: they "
+        "will be quarantined as unparseable timestamps; export ISO dates (2026-02-01)"
+    ]
+
+
 def _status_codes_note(name: str | None) -> list[str]:
     if name is None:
         return []
@@ -1271,6 +1308,7 @@ def _write_batch(
     delivered = _mask_names(con, plan.delivered)
     scan, rejects, shift = temps["scan"], temps["rejects"], temps["shift"]
     plan, status_codes = status_codes_under_status(con, plan, scan)
+    date_order, date_notes = numeric_date_order(con, plan, scan)
 
     record_no, join, reject_line, mapped = "s.ordinality", "", "r.source_line", ""
     span, text = "1", "r.raw_record"
@@ -1320,10 +1358,11 @@ def _write_batch(
         "loaded_at": loaded_at, "line_count": profile.line_count,
         "header_line_count": profile.header_lines, "blank_line_count": profile.blank_lines,
         "landed_line_count": profile.record_lines - rejected[1],
-        "rejected_line_count": rejected[1],
+        "rejected_line_count": rejected[1], "date_order": date_order,
     }, plan, delivered, scan)  # fmt: skip
     return BatchResult(source.path.name, batch_id, profile.record_count, landed, rejected[0],
-                       warnings=_status_codes_note(status_codes), status_codes_in=status_codes)  # fmt: skip
+                       warnings=_status_codes_note(status_codes) + date_notes,
+                       status_codes_in=status_codes)  # fmt: skip
 
 
 def _write_shaped_batch(

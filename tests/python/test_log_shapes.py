@@ -283,12 +283,18 @@ NGINX_JSON = _json_lines(
 )  # fmt: skip
 TSV = "timestamp\tapi_name\tstatus_code\tlatency_ms\n2026-11-01 10:00:00\tPAN_OCR\t200\t55\n"
 # a spreadsheet's export where the comma is the decimal mark: split at `;`, numbers with a
-# decimal comma, or a point, or none; `1.234,5` (a thousands point) is no number read here
+# decimal comma, or a point, or none; `1.234,5` (a thousands point) is no number read here;
+# dates day first, with dots (the 13th says so)
 SPREADSHEET = (
     "timestamp;api_name;status_code;latency_ms;upstream_latency_ms\n"
-    "2026-11-01 10:00:00;PAN_OCR;200;120,5;100,25\n2026-11-01 10:00:01;PAN_OCR;200;99.5;\n"
-    "2026-11-01 10:00:02;PAN_OCR;200;-0,5;\n2026-11-01 10:00:03;PAN_OCR;200;80;\n"
-    "2026-11-01 10:00:04;PAN_OCR;200;1.234,5;\n"
+    "13.11.2026 10:00:00;PAN_OCR;200;120,5;100,25\n13.11.2026 10:00:01;PAN_OCR;200;99.5;\n"
+    "13.11.2026 10:00:02;PAN_OCR;200;-0,5;\n1.11.2026 10:00:03;PAN_OCR;200;80;\n"
+    "13.11.2026 10:00:04;PAN_OCR;200;1.234,5;\n"
+)
+# a US export: dates month first (the 13th says so), with and without a zone; no 30 February
+US_EXPORT = (
+    "request_id,timestamp,api_name,status_code,latency_ms\nus-1,11/13/2026 10:00:00,PAN_OCR,200,50\n"
+    "us-2,11/2/2026T10:00:00Z,PAN_OCR,200,51\nus-3,2/30/2026 10:00:00,PAN_OCR,200,52\n"
 )
 
 
@@ -296,7 +302,7 @@ def write_shapes(folder: Path) -> dict[str, Path]:
     files = {
         "nginx.log": NGINX, "apache_d.log": APACHE_D, "apigw.json": APIGW, "kong.json": KONG,
         "otel.jsonl": OTEL, "otlp.json": OTLP, "tab.tsv": TSV, "sheet.csv": SPREADSHEET,
-        "envoy.log": ENVOY,
+        "us.csv": US_EXPORT, "envoy.log": ENVOY,
         "istio.jsonl": ENVOY_JSON, "alb.log": ALB, "haproxy.log": HAPROXY,
         "traefik.log": TRAEFIK, "traefik.json": TRAEFIK_JSON, "cloud_run.json": GCP,
         "apim.json": APIM, "caddy.json": CADDY, "nginx.json": NGINX_JSON,
@@ -621,11 +627,23 @@ def test_units_offsets_and_upstream_lists(shapes_warehouse) -> None:
         ("sheet.csv", ","), ("tab.tsv", ".")]  # fmt: skip
     sheet = _batch(wh, "sheet.csv")
     assert wh.rows(
-        "select latency_ms, upstream_latency_ms from fct_api_calls where batch_id = ? "
-        "order by called_at", [sheet]) == [(120.5, 100.25), (99.5, None), (80.0, None)]  # fmt: skip
+        "select called_at::varchar, latency_ms, upstream_latency_ms from fct_api_calls "
+        "where batch_id = ? order by called_at", [sheet]) == [
+        ("2026-11-01 10:00:03", 80.0, None), ("2026-11-13 10:00:00", 120.5, 100.25),
+        ("2026-11-13 10:00:01", 99.5, None)]  # fmt: skip
     assert wh.rows(
         "select latency_ms_raw, reasons from dq_quarantine where batch_id = ? order by 1", [sheet]
     ) == [("-0,5", "negative_latency_ms"), ("1.234,5", "invalid_latency_ms")]
+    # dates written as numbers, read in the order each file's values show
+    us = _batch(wh, "us.csv")
+    assert wh.rows("select date_order from staging.stg_logs__load_batches "
+                   "where batch_id in (?, ?) order by date_order", [sheet, us]) == [
+        ("dmy",), ("mdy",)]  # fmt: skip
+    assert wh.rows(
+        "select request_id, called_at::varchar from fct_api_calls where batch_id = ? order by 1",
+        [us]) == [("us-1", "2026-11-13 10:00:00"), ("us-2", "2026-11-02 10:00:00")]  # fmt: skip
+    assert wh.rows("select request_id, reasons from dq_quarantine where batch_id = ?", [us]) == [
+        ("us-3", "unparseable_timestamp")]  # fmt: skip
 
 
 def test_status_and_reasons_come_from_the_protocol(shapes_warehouse) -> None:
