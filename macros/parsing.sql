@@ -209,6 +209,24 @@
     end
 {%- endmacro %}
 
+{# A duration text in milliseconds: a number, read as milliseconds (with a decimal comma where
+   `decimal_mark` is the comma: decimal_point_text), or a number with its unit, as Go's
+   time.Duration and many loggers write one (`250ms`, `1.5s`, `350us`, `350µs`, `800 ns`,
+   any case); null otherwise. #}
+{% macro parse_milliseconds_text(expr, decimal_mark) -%}
+    {%- set number = '([0-9]+[.]?[0-9]*|[.][0-9]+)' -%}
+    {%- set units = [('ns', '/ 1000000'), ('us', '/ 1000'), ('µs', '/ 1000'), ('μs', '/ 1000'), ('ms', ''), ('s', '* 1000')] -%}
+    coalesce(
+        {{ api_trust.parse_decimal_text(api_trust.decimal_point_text(expr, decimal_mark)) }},
+        case
+        {%- for unit, factor in units %}
+            when {{ api_trust.full_match('lower(' ~ expr ~ ')', number ~ ' ?' ~ unit) }}
+                then try_cast(regexp_extract(lower({{ expr }}), '^{{ number }}', 1) as double) {{ factor }}
+        {%- endfor %}
+        end
+    )
+{%- endmacro %}
+
 {# Decimal text with a decimal point, as parse_decimal_text reads it: a number written with a
    decimal comma (`120,5`, `-0,25`) where `decimal_mark` (an SQL expression: the batch's, from
    stg_logs__load_batches) is the comma; any other text as it is. Where the comma is not the

@@ -167,9 +167,7 @@ renamed as (
         end as otel_status,
         client_ip_raw as client_ip,
         lower(user_agent_family_raw) as user_agent_family,
-        {{ api_trust.parse_decimal_text(
-            api_trust.decimal_point_text('upstream_latency_ms_raw', 'decimal_mark')
-        ) }} as upstream_latency_ms,
+        {{ api_trust.parse_milliseconds_text('upstream_latency_ms_raw', 'decimal_mark') }} as upstream_latency_ms,
         {{ api_trust.parse_decimal_text(
             api_trust.decimal_point_text('sample_rate_raw', 'decimal_mark')
         ) }} as sample_rate,
@@ -178,9 +176,7 @@ renamed as (
 
         -- numbers
         {{ api_trust.parse_integer_text('status_code_raw') }} as status_code,
-        {{ api_trust.parse_decimal_text(
-            api_trust.decimal_point_text('latency_ms_raw', 'decimal_mark')
-        ) }} as latency_ms,
+        {{ api_trust.parse_milliseconds_text('latency_ms_raw', 'decimal_mark') }} as latency_ms,
         {{ api_trust.parse_integer_text('attempt_no_raw') }} as attempt_no,
         local_time_matches,
 

@@ -291,10 +291,12 @@ SPREADSHEET = (
     "13.11.2026 10:00:02;PAN_OCR;200;-0,5;\n1.11.2026 10:00:03;PAN_OCR;200;80;\n"
     "13.11.2026 10:00:04;PAN_OCR;200;1.234,5;\n"
 )
-# a US export: dates month first (the 13th says so), with and without a zone; no 30 February
+# a US export: dates month first (the 13th says so), with and without a zone, no 30 February;
+# latencies with their units, as Go's time.Duration writes them
 US_EXPORT = (
-    "request_id,timestamp,api_name,status_code,latency_ms\nus-1,11/13/2026 10:00:00,PAN_OCR,200,50\n"
-    "us-2,11/2/2026T10:00:00Z,PAN_OCR,200,51\nus-3,2/30/2026 10:00:00,PAN_OCR,200,52\n"
+    "request_id,timestamp,api_name,status_code,latency_ms\nus-1,11/13/2026 10:00:00,PAN_OCR,200,250ms\n"
+    "us-2,11/2/2026T10:00:00Z,PAN_OCR,200,1.5s\nus-3,2/30/2026 10:00:00,PAN_OCR,200,52\n"
+    "us-4,11/14/2026 10:00:00,PAN_OCR,200,350\u00b5s\nus-5,11/14/2026 10:00:01,PAN_OCR,200,5m\n"
 )
 
 
@@ -640,10 +642,14 @@ def test_units_offsets_and_upstream_lists(shapes_warehouse) -> None:
                    "where batch_id in (?, ?) order by date_order", [sheet, us]) == [
         ("dmy",), ("mdy",)]  # fmt: skip
     assert wh.rows(
-        "select request_id, called_at::varchar from fct_api_calls where batch_id = ? order by 1",
-        [us]) == [("us-1", "2026-11-13 10:00:00"), ("us-2", "2026-11-02 10:00:00")]  # fmt: skip
-    assert wh.rows("select request_id, reasons from dq_quarantine where batch_id = ?", [us]) == [
-        ("us-3", "unparseable_timestamp")]  # fmt: skip
+        "select request_id, called_at::varchar, latency_ms from fct_api_calls where batch_id = ? "
+        "order by 1", [us]) == [("us-1", "2026-11-13 10:00:00", 250.0),
+                                ("us-2", "2026-11-02 10:00:00", 1500.0),
+                                ("us-4", "2026-11-14 10:00:00", 0.35)]  # fmt: skip
+    # `5m` is not read: Go writes minutes so, and a latency of minutes is no call's latency
+    assert wh.rows(
+        "select request_id, reasons from dq_quarantine where batch_id = ? order by 1", [us]) == [
+        ("us-3", "unparseable_timestamp"), ("us-5", "invalid_latency_ms")]  # fmt: skip
 
 
 def test_status_and_reasons_come_from_the_protocol(shapes_warehouse) -> None:
