@@ -186,7 +186,8 @@ def inject(con, rng, planned: Plan, batch_id: str, drift: dict,
         elif kind.startswith("latency_"):
             col = "latency_ms"
             value = {
-                "latency_non_numeric": f"{row.latency_ms}ms" if u0 < 0.7 else "slow",
+                # a bound, not a value (`123ms` with its unit is read: staging)
+                "latency_non_numeric": f"<{row.latency_ms}ms" if u0 < 0.7 else "slow",
                 "latency_negative": f"-{small[j]}",
                 "latency_zero": "0",
                 "latency_absurd": _pick(["9e9", "86400000", "123456789"], u0),
