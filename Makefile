@@ -64,8 +64,8 @@ generate: $(VENV)/.installed ## synthetic logs: ROWS= SEED= DAYS= SCENARIO= DIRT
 	@$(PY) -m api_trust.generate --rows $(ROWS) --seed $(SEED) --days $(DAYS) --scenario $(SCENARIO) \
 		--dirty-rate $(DIRTY) --batches $(BATCHES) $(DRIFT)
 
-load: $(VENV)/.installed ## load your own log files: FILES="a.csv 'name with spaces.csv'"
-	@$(PY) -m api_trust.ingest --from-env API_TRUST_FILES
+load: $(VENV)/.installed ## load your own log files: FILES="a.csv 'name with spaces.csv'" [DATE_ORDER=dmy|mdy]
+	@$(PY) -m api_trust.ingest --from-env API_TRUST_FILES $(if $(DATE_ORDER),--date-order '$(DATE_ORDER)')
 
 unload: $(VENV)/.installed ## remove batches from the warehouse: BATCH="file_ab12cd34ef56 ..."
 	@$(PY) -m api_trust.unload --from-env API_TRUST_BATCHES

@@ -352,6 +352,7 @@ class Source:
     shape: Shape
     delimiter: str = ","
     line_count: int | None = None  # physical lines, counted by Python (text shapes)
+    date_order: str | None = None  # `--date-order`: how its dates written as numbers read
 
     @property
     def batch_id(self) -> str:
@@ -725,14 +726,16 @@ NUMERIC_DATE = "^([0-9]{1,2})[/.-]([0-9]{1,2})[/.-][0-9]{4}([ T]|$)"
 
 
 def numeric_date_order(
-    con: duckdb.DuckDBPyConnection, plan: ColumnPlan, scan: str
+    con: duckdb.DuckDBPyConnection, plan: ColumnPlan, scan: str, given: str | None = None
 ) -> tuple[str | None, list[str]]:
     """Whether a CSV file's timestamps put the day or the month first, when they write the
     date as numbers (`01/12/2026`): `dmy` or `mdy`, decided by the file's own values (a
     first number over 12 is a day; a second over 12 is a day), and the notes to show.
     Neither over 12, or both, cannot be decided: no order, and a note that says those
-    records will be quarantined as unparseable timestamps. (None, []) when the file
-    writes no date so (ISO dates and epochs need no order)."""
+    records will be quarantined as unparseable timestamps, unless the user `given` one
+    (`--date-order`), which then holds; a date it cannot read (a month 13) is noted and
+    quarantined. (None, []) when the file writes no date so (ISO dates and epochs need
+    no order)."""
     if "timestamp" not in plan.targets:
         return None, []
     value = f"trim(c{plan.targets.index('timestamp') + 1})"
@@ -743,6 +746,12 @@ def numeric_date_order(
     ).fetchone()
     if not count:
         return None, []
+    if given is not None:
+        month_over_12 = first > 12 if given == "mdy" else second > 12
+        return given, [
+            f"--date-order {given}, but some of its {count:,} dates written as numbers have "
+            "a month over 12: those records will be quarantined as unparseable timestamps"
+        ] if month_over_12 else []  # fmt: skip
     if (first > 12) != (second > 12):
         return ("dmy" if first > 12 else "mdy"), []
     why = (
@@ -752,7 +761,9 @@ def numeric_date_order(
     )
     return None, [
         f"{count:,} timestamp(s) write the date as numbers (01/02/2026) with {why}: they "
-        "will be quarantined as unparseable timestamps; export ISO dates (2026-02-01)"
+        "will be quarantined as unparseable timestamps; export ISO dates (2026-02-01), or "
+        "unload the batch and load it again with --date-order dmy or mdy (make load "
+        "DATE_ORDER=dmy)"
     ]
 
 
@@ -902,7 +913,11 @@ def _full_text(source: Source, spans: Mapping[int, int]) -> dict[int, str]:
 
 
 def load_file(
-    con: duckdb.DuckDBPyConnection, path: Path, loaded_at: datetime, shape_name: str | None = None
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    loaded_at: datetime,
+    shape_name: str | None = None,
+    date_order: str | None = None,
 ) -> BatchResult:
     """Land one file as one batch; raise FileError (nothing written) if it cannot be loaded.
 
@@ -923,6 +938,11 @@ def load_file(
             if prior:
                 return BatchResult(path.name, prior[0], skipped_as=prior[1])
             result = _land_shaped(con, source, loaded_at, temps, lines_error)
+            if date_order is not None:
+                result.warnings.append(
+                    f"--date-order is for CSV files; a {probe.shape.name} file's reader "
+                    "reads its own timestamps"
+                )
             if probe.prefix is not None:
                 result.warnings.append(
                     f"each line starts with {probe.prefix[0]}: read over, the record after it "
@@ -933,7 +953,7 @@ def load_file(
             for name in temps.values():
                 kind = "view" if name == temps["scan"] else "table"  # readers.py:_finish
                 con.execute(f"drop {kind} if exists temp.{name}")
-    source = digest_source(probe)
+    source = replace(digest_source(probe), date_order=date_order)
     prior = _loaded_before(con, source)
     if prior:
         return BatchResult(path.name, prior[0], skipped_as=prior[1])
@@ -1308,7 +1328,7 @@ def _write_batch(
     delivered = _mask_names(con, plan.delivered)
     scan, rejects, shift = temps["scan"], temps["rejects"], temps["shift"]
     plan, status_codes = status_codes_under_status(con, plan, scan)
-    date_order, date_notes = numeric_date_order(con, plan, scan)
+    date_order, date_notes = numeric_date_order(con, plan, scan, source.date_order)
 
     record_no, join, reject_line, mapped = "s.ordinality", "", "r.source_line", ""
     span, text = "1", "r.raw_record"
@@ -1438,7 +1458,9 @@ def final_line(results: Sequence[BatchResult], failed: int, db: Path) -> str:
     )
 
 
-def load_files(args: Sequence[str], shape_name: str | None = None) -> int:
+def load_files(
+    args: Sequence[str], shape_name: str | None = None, date_order: str | None = None
+) -> int:
     """Load each file independently; return the number of files that failed."""
     con = connect(db_path())
     try:
@@ -1451,7 +1473,7 @@ def load_files(args: Sequence[str], shape_name: str | None = None) -> int:
         for arg in args:
             loaded_at = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
             try:
-                result = load_file(con, Path(arg), loaded_at, shape_name)
+                result = load_file(con, Path(arg), loaded_at, shape_name, date_order)
             except FileError as err:
                 message = str(err)
                 if shapes_text in message:
@@ -1486,6 +1508,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         + ")",
     )
     p.add_argument(
+        "--date-order",
+        choices=("dmy", "mdy"),
+        help="how a CSV file's dates written as numbers read (01/02/2026: dmy is the 1st of "
+        "February), for a file whose values cannot say (no number over 12); by default the "
+        "loader decides from the values",
+    )
+    p.add_argument(
         "--from-env",
         metavar="VAR",
         help="also read file names from this environment variable (how `make load` passes "
@@ -1503,7 +1532,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
 
     def _run() -> None:
-        if load_files(args.files, args.format):
+        if load_files(args.files, args.format, args.date_order):
             sys.exit(1)
 
     run_cli(_run)

@@ -371,28 +371,33 @@ def test_a_header_split_at_a_tab_semicolon_or_pipe_lands_every_field(
 
 
 @pytest.mark.parametrize(
-    ("dates", "order", "note"),
+    ("dates", "given", "order", "note"),
     [
-        (["28/11/2026 10:00:00", "01/12/2026 10:05:00", "2026-12-01 11:00:00"], "dmy", None),
-        (["11/28/2026 10:00:00", "12/1/2026 10:05:00", "1.2.2026 08:00"], "mdy", None),
-        (["01/02/2026 10:00:00", "03-04-2026 10:00:00"], None, "neither number over 12"),
-        (["13/02/2026 10:00:00", "02/13/2026 10:00:00"], None, "both a first and a second"),
-        (["2026-11-28T10:00:00Z", "1764324000000"], None, None),
+        (["28/11/2026 10:00:00", "01/12/2026 10:05:00", "2026-12-01 11:00:00"], None, "dmy", None),
+        (["11/28/2026 10:00:00", "12/1/2026 10:05:00", "1.2.2026 08:00"], None, "mdy", None),
+        (["01/02/2026 10:00:00", "03-04-2026 10:00:00"], None, None, "neither number over 12"),
+        (["13/02/2026 10:00:00", "02/13/2026 10:00:00"], None, None, "both a first and a second"),
+        (["2026-11-28T10:00:00Z", "1764324000000"], None, None, None),
+        # the user says what the values cannot; a date their order cannot read is noted
+        (["01/02/2026 10:00:00", "03-04-2026 10:00:00"], "dmy", "dmy", None),
+        (["01/02/2026 10:00:00", "13/04/2026 10:00:00"], "mdy", "mdy", "a month over 12"),
     ],
 )
 def test_dates_written_as_numbers_are_read_day_or_month_first_as_the_file_shows(
-    db: Path, tmp_path: Path, capsys: pytest.CaptureFixture, dates: list[str], order, note
+    db: Path, tmp_path: Path, capsys: pytest.CaptureFixture, dates: list[str], given, order, note
 ) -> None:
     """`01/12/2026`: the 1st of December or the 12th of January, as the file's exporter
     wrote it. A number over 12 in either place says which; the batch records it for staging.
     A file where none says, or where both do, gets no order and a note saying its records
-    will be quarantined."""
+    will be quarantined, unless `--date-order` says which."""
     columns = ["request_id", "timestamp", "api_name", "latency_ms"]
     lines = [",".join(columns)] + [f"r{i},{d},pan_verify,100" for i, d in enumerate(dates)]
-    assert load(write(tmp_path / "dates.csv", "\n".join(lines) + "\n")) == 0
+    path = write(tmp_path / "dates.csv", "\n".join(lines) + "\n")
+    assert ingest.load_files([str(path)], date_order=given) == 0
     assert rows(db, "select date_order from raw.load_batches") == [(order,)]
-    out = capsys.readouterr()
-    assert (note in out.out + out.err) if note else "write the date as numbers" not in out.err
+    err = capsys.readouterr().err
+    assert (note in err) if note else "dates written as numbers" not in err
+    assert ("write the date as numbers" in err) == (given is None and order is None and bool(note))
 
 
 def test_header_only_is_an_empty_batch(db: Path, tmp_path: Path) -> None:
