@@ -18,10 +18,11 @@
     Not personal data: a machine-made identifier, whole as a word (no letter or
     digit right before or after): a UUID (`8-4-4-4-12` hex digits) or a run of
     16 or more hex digits (W3C trace and span ids, digests). About 1 random
-    UUID in 290 ends in twelve decimal digits, read as an Aadhaar, and about 1
-    trace id in 50 holds an Aadhaar- or phone-like run of digits between its
-    letters: such ids were hashed at landing (lost to a join with the client's
-    own systems) and counted as personal data. A number hidden in such an id
+    UUID in 50 and 1 trace id in 29 hold a run of digits between their letters
+    that the Aadhaar or phone rules read (a UUID's last group of twelve
+    decimal digits, 1 in 280, is one such): such ids were hashed at landing
+    (lost to a join with the client's own systems) and counted as personal
+    data. A number hidden in such an id
     on purpose is not found, as one hex-encoded is not. Text that holds
     personal data besides such an id is masked by the rules alone, the id's
     digit runs too: masking errs towards masking.
