@@ -6,6 +6,7 @@ raw.planted_defects; these tests join that truth to where each record ended up.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import shutil
@@ -166,16 +167,20 @@ def test_no_pii_in_any_relation_raw_included(demo_warehouse: Warehouse) -> None:
               -- digests, not text from a log: a sha256, and the day fingerprints (an md5 of
               -- a model's code and sums of hashes, whose digit runs can read as a phone number)
               and column_name not in ('content_hash', 'day_fingerprint')
+            order by table_schema, table_name
         """).fetchall()
         assert len({t[1] for t in tables}) >= 10
         leaks = []
-        for schema, table, column in tables:
-            expr = has_pii_sql(f'cast("{column}" as varchar)')
-            hits = con.execute(
-                f'select count(*) from "{schema}"."{table}" where {expr}'
-            ).fetchone()[0]
-            if hits:
-                leaks.append((schema, table, column, hits))
+        # one scan a relation, each column counted apart (a view is computed once, not once
+        # a column: 4.1-4.3 s against 5.8-6.4 s for the demo warehouse's 499 columns)
+        for (schema, table), found in itertools.groupby(tables, key=lambda t: t[:2]):
+            columns = [column for _, _, column in found]
+            counts = ", ".join(
+                f"count(*) filter (where {has_pii_sql(f'cast({chr(34)}{c}{chr(34)} as varchar)')})"
+                for c in columns
+            )
+            hits = con.execute(f'select {counts} from "{schema}"."{table}"').fetchone()
+            leaks += [(schema, table, c, n) for c, n in zip(columns, hits, strict=True) if n]
     assert not leaks, leaks
     # raw holds the masked text: every planted PAN or Aadhaar became a token at landing
     planted, masked = demo_warehouse.rows("""
